@@ -1,0 +1,162 @@
+"""Heuristic allocation policies and the evaluation loop shared with learned policies.
+
+A policy is a pure function ``policy(key, state, params) -> action`` of one environment copy:
+``state`` is the :class:`EnvState` (heuristics read it directly; a learned policy computes the
+observation with ``env.get_obs(state, params)``) and ``action`` is float32 ``(n_agents * 3,)``
+laid out per agent as ``(accept, effort, collaborate)``.
+
+The heuristics work at full effort and, by default, never request collaboration; their
+``*_collab`` variants always request it (and so collect the seed's free collaboration bonus).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from agentic_jax.env.environment import MultiAgentTaskEnvironment, episode_metrics
+from agentic_jax.env.types import EnvParams, EnvState
+
+Policy = Callable[[chex.PRNGKey, EnvState, EnvParams], chex.Array]
+
+
+def _action(accept: chex.Array, collaborate: bool) -> chex.Array:
+    n = accept.shape[0]
+    collab = jnp.full((n,), 1.0 if collaborate else 0.0)
+    return jnp.stack([accept.astype(jnp.float32), jnp.ones(n), collab], -1).ravel()
+
+
+def random_policy(key: chex.PRNGKey, state: EnvState, params: EnvParams) -> chex.Array:
+    """Uniform random action in the box (accepts, effort and collaboration at random)."""
+    return jax.random.uniform(key, (state.capacity.shape[0] * 3,))
+
+
+def _always_accept(collaborate: bool) -> Policy:
+    def policy(key, state, params):
+        return _action(jnp.ones(state.capacity.shape[0], bool), collaborate)
+
+    return policy
+
+
+def _ordered_matching(score: Callable[[EnvState], chex.Array], collaborate: bool) -> Policy:
+    """Give queue tasks, head first, to the best-scoring eligible agent.
+
+    The environment hands the ``r``-th queue task to the ``r``-th accepting agent in index
+    order, so after an agent is picked for task ``r`` only agents with a larger index can take
+    task ``r + 1``. ``score(state)`` is ``(n, Q)``: how good agent ``i`` is for queue slot ``s``;
+    eligible agents hold no task (``idle``).
+    """
+
+    def policy(key, state, params):
+        n = state.capacity.shape[0]
+        Q = state.queue.valid.shape[0]
+        scores = score(state)
+        idle = ~state.active.valid.any(-1)
+        index = jnp.arange(n)
+
+        def pick(carry, slot):
+            accept, last = carry
+            eligible = idle & (index > last) & state.queue.valid[slot]
+            best = jnp.argmax(jnp.where(eligible, scores[:, slot], -jnp.inf))
+            ok = eligible.any()
+            accept = accept | (ok & (index == best))
+            return (accept, jnp.where(ok, best, last)), None
+
+        init = (jnp.zeros(n, bool), jnp.asarray(-1))
+        (accept, _), _ = jax.lax.scan(pick, init, jnp.arange(min(n, Q)))
+        return _action(accept, collaborate)
+
+    return policy
+
+
+def _expertise_score(state: EnvState) -> chex.Array:
+    one_hot = state.queue.task_type[None, :, None] == jnp.arange(state.expertise.shape[1])
+    return (one_hot * state.expertise[:, None, :]).sum(-1)  # (n, Q)
+
+
+def _least_loaded(collaborate: bool) -> Policy:
+    """Every agent with a free slot whose load is at most the team's lowest accepts."""
+
+    def policy(key, state, params):
+        load = state.current_load
+        has_slot = ~state.active.valid.all(-1)
+        lowest = jnp.min(jnp.where(has_slot, load, jnp.inf))
+        return _action(has_slot & (load <= lowest), collaborate)
+
+    return policy
+
+
+HEURISTICS: dict[str, Policy] = {
+    "random": random_policy,
+    "always_accept": _always_accept(False),
+    "always_accept_collab": _always_accept(True),
+    "expertise_greedy": _ordered_matching(_expertise_score, False),
+    "expertise_greedy_collab": _ordered_matching(_expertise_score, True),
+    "least_loaded": _least_loaded(False),
+    "least_loaded_collab": _least_loaded(True),
+}
+
+
+def evaluate_policy(
+    policy: Policy,
+    env: MultiAgentTaskEnvironment,
+    params: EnvParams,
+    key: chex.PRNGKey,
+    n_episodes: int = 64,
+) -> dict[str, chex.Array]:
+    """Run ``n_episodes`` full episodes in parallel and average their statistics.
+
+    Every episode lasts exactly ``params.max_steps_in_episode`` steps (episodes end only by
+    truncation). Jit-able with ``policy``, ``env`` and ``n_episodes`` static.
+
+    Returns:
+        float32 scalars: ``mean_reward`` (mean episode return) and ``std_reward``, the seed's
+        metrics ``completion_rate``, ``utilisation``, ``collaboration_frequency``, plus
+        ``match`` and the other :func:`episode_metrics` keys, each a mean over episodes.
+    """
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes={n_episodes} is invalid; allowed: an integer >= 1")
+    steps = int(params.max_steps_in_episode)
+    return _evaluate(policy, env, params, key, n_episodes, steps)
+
+
+def _evaluate(policy, env, params, key, n_episodes, steps):
+    reset_key, run_key = jax.random.split(key)
+    _, states = jax.vmap(env.reset_env, (0, None))(jax.random.split(reset_key, n_episodes), params)
+
+    def one_step(states, step_key):
+        policy_keys, env_keys = jnp.split(jax.random.split(step_key, 2 * n_episodes), 2)
+        actions = jax.vmap(policy, (0, 0, None))(policy_keys, states, params)
+        _, states, _, _, _ = jax.vmap(env.step_env, (0, 0, 0, None))(
+            env_keys, states, actions, params
+        )
+        return states, None
+
+    states, _ = jax.lax.scan(one_step, states, jax.random.split(run_key, steps))
+    metrics = jax.vmap(episode_metrics)(states)
+    summary = {k: v.mean() for k, v in metrics.items()}
+    summary["mean_reward"] = metrics["episode_return"].mean()
+    summary["std_reward"] = metrics["episode_return"].std()
+    return summary
+
+
+_evaluate = jax.jit(_evaluate, static_argnums=(0, 1, 4, 5))
+
+
+def evaluate_heuristics(
+    env: MultiAgentTaskEnvironment,
+    params: EnvParams,
+    key: chex.PRNGKey,
+    n_episodes: int = 64,
+    names: tuple[str, ...] | None = None,
+) -> dict[str, dict[str, float]]:
+    """``{heuristic name: metrics}`` for every heuristic (or ``names``), as Python floats."""
+    env.validate_params(params)
+    names = tuple(HEURISTICS) if names is None else names
+    return {
+        name: {k: float(v) for k, v in evaluate_policy(HEURISTICS[name], env, params, key, n_episodes).items()}
+        for name in names
+    }

@@ -1,0 +1,209 @@
+"""State and parameter containers of the multi-agent task environment.
+
+Shapes use ``n`` = n_agents, ``T`` = n_task_types, ``Q`` = max_tasks (queue slots) and
+``K`` = max_active_per_agent (active-task slots per agent). All arrays are float32 unless a
+comment says int32 or bool. Times and deadlines are counted in environment steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+
+import chex
+import jax.numpy as jnp
+from flax import struct
+
+
+@struct.dataclass
+class EnvParams:
+    """Everything that shapes the problem but not the array shapes (all vmappable).
+
+    The defaults keep the seed's reward rules exactly (free collaboration bonus); see
+    :meth:`with_collaboration_tradeoff` for the variant where collaboration has a real cost.
+    """
+
+    max_steps_in_episode: int = 200  # episode window; ends as a truncation
+    initial_tasks: int = 3  # tasks in the queue after reset (seed §2)
+    # Arrivals: up to `max_arrivals_per_step` tasks arrive per step, each with `arrival_rate`.
+    arrival_rate: float = 0.8
+    max_arrivals_per_step: int = struct.field(pytree_node=False, default=2)
+    # Task generator ranges (uniform). Deadlines are relative to the arrival step.
+    complexity_min: float = 0.5
+    complexity_max: float = 1.5
+    priority_min: float = 0.2
+    priority_max: float = 1.0
+    deadline_min: float = 5.0
+    deadline_max: float = 20.0
+    # Agent generator ranges (uniform), drawn anew at every reset.
+    capacity_min: float = 0.5
+    capacity_max: float = 1.0
+    expertise_min: float = 0.1
+    expertise_max: float = 1.0
+    success_rate_min: float = 0.7
+    success_rate_max: float = 1.0
+    success_rate_lr: float = 0.1  # EMA step towards "completed on time" per completion
+    # Action thresholds (seed §3).
+    accept_threshold: float = 0.5
+    collaboration_threshold: float = 0.7
+    # Reward terms (seed §4).
+    collaboration_bonus: float = 0.5  # per ordered collaborating pair and step
+    collaboration_growth: float = 1.01  # matrix[i, j] *= growth per collaborating step
+    completion_scale: float = 10.0
+    queue_penalty: float = 0.1  # per queued task and step
+    overdue_penalty: float = 0.5  # per active task past its deadline and step
+    # Collaboration trade-off (opt-in; both 0 in the seed's rules).
+    collaboration_sharing: float = 0.0  # share of the best partner's expertise lent to a task
+    collaboration_cost: float = 0.0  # share of capacity a collaborating agent gives up
+
+    def with_collaboration_tradeoff(
+        self, sharing: float = 1.0, cost: float = 0.3, bonus: float = 0.0
+    ) -> EnvParams:
+        """Collaboration that has to earn its keep.
+
+        A collaborating agent lends its expertise to its partners' active tasks (a task is
+        processed with ``max(own, sharing * best partner's)`` expertise) but spends ``cost``
+        of its own capacity on it, and the free per-pair bonus is ``bonus`` (0 by default).
+        """
+        return self.replace(
+            collaboration_sharing=sharing, collaboration_cost=cost, collaboration_bonus=bonus
+        )
+
+    def validate(self) -> EnvParams:
+        """Raise ``ValueError`` naming the field and its allowed range; return self if valid.
+
+        Works on concrete (host) values only; call it before tracing.
+        """
+        _check_int(self, "max_steps_in_episode", 1)
+        _check_int(self, "initial_tasks", 0)
+        _check_int(self, "max_arrivals_per_step", 0)
+        for name in (
+            "arrival_rate",
+            "success_rate_lr",
+            "accept_threshold",
+            "collaboration_threshold",
+            "collaboration_sharing",
+            "collaboration_cost",
+        ):
+            _check_range(self, name, 0.0, 1.0)
+        for lo, hi, floor in (
+            ("complexity_min", "complexity_max", 0.0),
+            ("priority_min", "priority_max", 0.0),
+            ("deadline_min", "deadline_max", 1.0),
+            ("capacity_min", "capacity_max", 0.0),
+            ("expertise_min", "expertise_max", 0.0),
+            ("success_rate_min", "success_rate_max", 0.0),
+        ):
+            ceiling = 1.0 if lo.split("_")[0] in ("capacity", "expertise", "success") else None
+            _check_range(self, lo, floor, ceiling)
+            _check_range(self, hi, floor, ceiling)
+            if _scalar(self, lo) > _scalar(self, hi):
+                raise ValueError(
+                    f"EnvParams: empty range {lo}={_scalar(self, lo)} > {hi}={_scalar(self, hi)}; "
+                    f"need {lo} <= {hi}"
+                )
+        for name in (
+            "collaboration_bonus",
+            "completion_scale",
+            "queue_penalty",
+            "overdue_penalty",
+        ):
+            _check_range(self, name, 0.0, None)
+        _check_range(self, "collaboration_growth", 1.0, None)
+        return self
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+def _scalar(params: EnvParams, name: str) -> float:
+    value = getattr(params, name)
+    try:
+        return float(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"EnvParams.{name} must be a number, got {value!r}") from err
+
+
+def _check_range(params: EnvParams, name: str, lo: float, hi: float | None) -> None:
+    value = _scalar(params, name)
+    if not math.isfinite(value) or value < lo or (hi is not None and value > hi):
+        allowed = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise ValueError(f"EnvParams.{name}={value} is out of range; allowed {allowed}")
+
+
+def _check_int(params: EnvParams, name: str, lo: int) -> None:
+    value = _scalar(params, name)
+    if value != int(value) or value < lo:
+        raise ValueError(f"EnvParams.{name}={value} must be an integer >= {lo}")
+
+
+@struct.dataclass
+class Tasks:
+    """A batch of task slots; leading shape ``S`` is the slot axis (``(Q,)`` or ``(n, K)``)."""
+
+    complexity: chex.Array  # S, work units (adds to the holder's load)
+    priority: chex.Array  # S, weight of match and completion rewards
+    deadline: chex.Array  # S, absolute step by which the task is due
+    task_type: chex.Array  # S, int32 in [0, T)
+    valid: chex.Array  # S, bool: the slot holds a task
+
+    @classmethod
+    def empty(cls, shape: tuple[int, ...]) -> Tasks:
+        zeros = jnp.zeros(shape, jnp.float32)
+        return cls(
+            complexity=zeros,
+            priority=zeros,
+            deadline=zeros,
+            task_type=jnp.zeros(shape, jnp.int32),
+            valid=jnp.zeros(shape, bool),
+        )
+
+
+@struct.dataclass
+class EpisodeCounters:
+    """Running totals since the last reset; the evaluation metrics are ratios of these."""
+
+    arrived: chex.Array  # int32: tasks generated (initial queue included, drops included)
+    dropped: chex.Array  # int32: arrivals lost to a full queue
+    assigned: chex.Array  # int32: queue pops
+    completed: chex.Array  # int32: tasks finished
+    completed_on_time: chex.Array  # int32: finished no later than their deadline
+    match_sum: chex.Array  # float32: sum of expertise(agent, type) over assignments
+    busy: chex.Array  # float32: sum over steps and agents of effort * holds-a-task
+    collaborating: chex.Array  # int32: agent-steps in a collaborating pair
+    overdue: chex.Array  # int32: sum over steps of active tasks past their deadline
+    queue_length: chex.Array  # int32: sum over steps of the queue length (after arrivals)
+    episode_return: chex.Array  # float32: undiscounted reward so far
+
+    @classmethod
+    def zeros(cls) -> EpisodeCounters:
+        i, f = jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32)
+        return cls(i, i, i, i, i, f, f, i, i, i, f)
+
+
+@struct.dataclass
+class EnvState:
+    """Full state of one environment copy."""
+
+    # Agents
+    capacity: chex.Array  # (n,) processing speed in [0, 1]
+    expertise: chex.Array  # (n, T) skill per task type in [0, 1]
+    success_rate: chex.Array  # (n,) EMA of on-time completions, in [0, 1]
+    completed_tasks: chex.Array  # (n,) int32 tasks finished this episode
+    collaborations: chex.Array  # (n,) int32 steps the agent spent in a collaborating pair
+    # Tasks
+    queue: Tasks  # (Q,) FIFO, packed at the front: slot 0 is the head
+    active: Tasks  # (n, K) tasks held by each agent (the row is the owner)
+    collaboration_matrix: chex.Array  # (n, n) grows by `collaboration_growth` per collaboration
+    counters: EpisodeCounters
+    time: chex.Array  # int32 steps taken since reset
+
+    @property
+    def queue_length(self) -> chex.Array:
+        return self.queue.valid.sum(-1)
+
+    @property
+    def current_load(self) -> chex.Array:
+        """(n,) summed complexity of each agent's active tasks."""
+        return (self.active.complexity * self.active.valid).sum(-1)

@@ -1,0 +1,160 @@
+"""Pure PPO maths: GAE and the clipped-surrogate loss (SB3 semantics)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from agentic_jax.ppo.networks import policy_distribution
+
+
+def compute_gae(
+    rewards: jax.Array,
+    values: jax.Array,
+    dones: jax.Array,
+    last_value: jax.Array,
+    gamma: float | jax.Array,
+    gae_lambda: float | jax.Array,
+) -> tuple[jax.Array, jax.Array]:
+    """Generalised advantage estimation over a time-major rollout.
+
+    `delta_t = r_t + gamma * V_{t+1} * (1 - done_t) - V_t` and
+    `A_t = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}`, with `V_T = last_value`
+    (SB3's bootstrap; the seed's version drops it). Truncation bootstraps are expected to be
+    folded into `rewards` already (see `agentic_jax.ppo.train`).
+
+    Args:
+        rewards: `[T, B]` rewards of step t.
+        values: `[T, B]` critic values of the observation at step t.
+        dones: `[T, B]` bool or {0,1}: the episode ended after step t.
+        last_value: `[B]` critic value of the observation after the last step.
+        gamma: discount factor.
+        gae_lambda: GAE lambda.
+
+    Returns:
+        `(advantages, returns)`, both `[T, B]`, `returns = advantages + values`.
+    """
+    not_done = 1.0 - dones.astype(values.dtype)
+    next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
+    deltas = rewards + gamma * next_values * not_done - values
+
+    def step(next_adv: jax.Array, inputs: tuple[jax.Array, jax.Array]):
+        delta, nd = inputs
+        adv = delta + gamma * gae_lambda * nd * next_adv
+        return adv, adv
+
+    _, advantages = jax.lax.scan(
+        step, jnp.zeros_like(last_value), (deltas, not_done), reverse=True
+    )
+    return advantages, advantages + values
+
+
+def ppo_loss_terms(
+    log_prob: jax.Array,
+    old_log_prob: jax.Array,
+    advantages: jax.Array,
+    values: jax.Array,
+    old_values: jax.Array,
+    returns: jax.Array,
+    entropy: jax.Array,
+    *,
+    clip_range: float | jax.Array,
+    clip_range_vf: float | jax.Array | None,
+    ent_coef: float | jax.Array,
+    vf_coef: float | jax.Array,
+    normalize_advantage: bool = True,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """SB3's PPO loss from per-sample quantities of one minibatch.
+
+    Args:
+        log_prob: `[N]` log-prob of the taken (unclipped) actions under the current policy.
+        old_log_prob: `[N]` log-prob under the rollout policy.
+        advantages: `[N]` GAE advantages (normalised here when `normalize_advantage`).
+        values: `[N]` current critic values.
+        old_values: `[N]` critic values at rollout time.
+        returns: `[N]` GAE returns (value targets).
+        entropy: `[N]` or `[]` policy entropy.
+        clip_range: ratio clip epsilon.
+        clip_range_vf: value clip around `old_values`, or None (static) for no clipping.
+        ent_coef: entropy bonus coefficient.
+        vf_coef: value loss coefficient.
+        normalize_advantage: static; normalise advantages with the minibatch mean/std (+1e-8).
+
+    Returns:
+        `(loss, aux)` with aux scalars `policy_loss, value_loss, entropy, approx_kl,
+        clip_fraction` (`approx_kl = mean((ratio - 1) - log ratio)`, SB3's estimator).
+    """
+    if normalize_advantage:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    log_ratio = log_prob - old_log_prob
+    ratio = jnp.exp(log_ratio)
+    surrogate = jnp.minimum(
+        ratio * advantages, jnp.clip(ratio, 1.0 - clip_range, 1.0 + clip_range) * advantages
+    )
+    policy_loss = -surrogate.mean()
+    if clip_range_vf is None:
+        value_loss = jnp.mean((returns - values) ** 2)
+    else:
+        # SB3: the clipped prediction replaces the prediction (no max with the unclipped one).
+        values = old_values + jnp.clip(values - old_values, -clip_range_vf, clip_range_vf)
+        value_loss = jnp.mean((returns - values) ** 2)
+    entropy = jnp.mean(entropy)
+    loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
+    aux = {
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "entropy": entropy,
+        "approx_kl": jax.lax.stop_gradient(jnp.mean((ratio - 1.0) - log_ratio)),
+        "clip_fraction": jax.lax.stop_gradient(
+            jnp.mean((jnp.abs(ratio - 1.0) > clip_range).astype(jnp.float32))
+        ),
+    }
+    return loss, aux
+
+
+def ppo_loss(
+    params: Any,
+    apply_fn: Callable[..., tuple[jax.Array, jax.Array, jax.Array]],
+    batch: dict[str, jax.Array],
+    *,
+    clip_range: float | jax.Array,
+    clip_range_vf: float | jax.Array | None,
+    ent_coef: float | jax.Array,
+    vf_coef: float | jax.Array,
+    normalize_advantage: bool = True,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """PPO loss of one minibatch for an actor-critic `apply_fn(params, obs)`.
+
+    Args:
+        params: network parameters.
+        apply_fn: `apply_fn(params, obs [N, obs_dim]) -> (mean [N, A], log_std [A], value [N])`.
+        batch: `obs [N, obs_dim]`, `actions [N, A]` (unclipped samples), `log_probs [N]`,
+            `values [N]`, `advantages [N]`, `returns [N]`.
+        clip_range, clip_range_vf, ent_coef, vf_coef, normalize_advantage: see
+            `ppo_loss_terms`.
+
+    Returns:
+        `(loss, aux)` as `ppo_loss_terms`.
+    """
+    mean, log_std, values = apply_fn(params, batch["obs"])
+    dist = policy_distribution(mean, log_std)
+    log_prob = dist.log_prob(batch["actions"])
+    # The std is state independent: one entropy for the whole minibatch.
+    entropy = policy_distribution(mean[:1], log_std).entropy()
+    return ppo_loss_terms(
+        log_prob,
+        batch["log_probs"],
+        batch["advantages"],
+        values,
+        batch["values"],
+        batch["returns"],
+        entropy,
+        clip_range=clip_range,
+        clip_range_vf=clip_range_vf,
+        ent_coef=ent_coef,
+        vf_coef=vf_coef,
+        normalize_advantage=normalize_advantage,
+    )

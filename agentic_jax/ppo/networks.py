@@ -1,0 +1,119 @@
+"""Actor-critic networks (flax linen) and the diagonal Gaussian policy.
+
+Mirrors SB3's `ActorCriticPolicy` for Box action spaces: separate actor and critic MLPs by default
+(`net_arch.pi`, `net_arch.vf`), orthogonal init (hidden gain sqrt(2), policy head 0.01, value
+head 1.0, zero biases), a state-independent log-std parameter, actions sampled unclipped and
+clipped to the Box only when sent to the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import distrax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from agentic_jax.ppo.config import PPOConfig
+
+_ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "relu": nn.relu,
+    "tanh": nn.tanh,
+    "elu": nn.elu,
+    "gelu": nn.gelu,
+    "silu": nn.silu,
+    "leaky_relu": nn.leaky_relu,
+}
+
+
+class MLP(nn.Module):
+    """Hidden layers only: Dense (+ LayerNorm) + activation, orthogonal(sqrt 2) init."""
+
+    hidden: Sequence[int]
+    activation: str = "relu"
+    layer_norm: bool = False
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        act = _ACTIVATIONS[self.activation]
+        for size in self.hidden:
+            x = nn.Dense(
+                size,
+                kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)),
+                bias_init=nn.initializers.zeros,
+            )(x)
+            if self.layer_norm:
+                x = nn.LayerNorm()(x)
+            x = act(x)
+        return x
+
+
+class ActorCritic(nn.Module):
+    """Actor mean, state-independent log-std and critic value.
+
+    `__call__(obs [..., obs_dim]) -> (mean [..., action_dim], log_std [action_dim], value [...])`.
+    `actor(obs)` and `critic(obs)` run one half only (used in the rollout and for bootstraps).
+    """
+
+    action_dim: int
+    pi_arch: Sequence[int] = (256, 256, 128)
+    vf_arch: Sequence[int] = (256, 256, 128)
+    activation: str = "relu"
+    shared_trunk: bool = False
+    layer_norm: bool = False
+    log_std_init: float = 0.0
+
+    def setup(self) -> None:
+        self.pi_body = MLP(self.pi_arch, self.activation, self.layer_norm)
+        if not self.shared_trunk:
+            self.vf_body = MLP(self.vf_arch, self.activation, self.layer_norm)
+        self.pi_head = nn.Dense(
+            self.action_dim,
+            kernel_init=nn.initializers.orthogonal(0.01),
+            bias_init=nn.initializers.zeros,
+        )
+        self.vf_head = nn.Dense(
+            1, kernel_init=nn.initializers.orthogonal(1.0), bias_init=nn.initializers.zeros
+        )
+        self.log_std = self.param(
+            "log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,)
+        )
+
+    def actor(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return self.pi_head(self.pi_body(obs)), self.log_std
+
+    def critic(self, obs: jax.Array) -> jax.Array:
+        body = self.pi_body if self.shared_trunk else self.vf_body
+        return self.vf_head(body(obs))[..., 0]
+
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        if self.shared_trunk:
+            latent = self.pi_body(obs)
+            return self.pi_head(latent), self.log_std, self.vf_head(latent)[..., 0]
+        mean, log_std = self.actor(obs)
+        return mean, log_std, self.critic(obs)
+
+
+def make_network(config: PPOConfig, action_dim: int) -> ActorCritic:
+    """The `ActorCritic` module described by `config`."""
+    return ActorCritic(
+        action_dim=action_dim,
+        pi_arch=tuple(config.net_arch.pi),
+        vf_arch=tuple(config.net_arch.vf),
+        activation=config.activation,
+        shared_trunk=config.shared_trunk,
+        layer_norm=config.layer_norm,
+        log_std_init=config.log_std_init,
+    )
+
+
+def policy_distribution(mean: jax.Array, log_std: jax.Array) -> distrax.MultivariateNormalDiag:
+    """Diagonal Gaussian over unclipped actions; `log_std` broadcasts against `mean`."""
+    return distrax.MultivariateNormalDiag(mean, jnp.broadcast_to(jnp.exp(log_std), mean.shape))
+
+
+def clip_action(action: jax.Array, low: jax.Array, high: jax.Array) -> jax.Array:
+    """What the environment receives: the sampled action clipped to the Box [low, high]."""
+    return jnp.clip(action, low, high)

@@ -96,7 +96,9 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         """``EnvParams`` with ``overrides``, validated for this environment's shapes."""
         unknown = sorted(set(overrides) - set(EnvParams.field_names()))
         if unknown:
-            raise ValueError(f"unknown EnvParams field(s) {unknown}; known: {EnvParams.field_names()}")
+            raise ValueError(
+                f"unknown EnvParams field(s) {unknown}; known: {EnvParams.field_names()}"
+            )
         return self.validate_params(self.default_params.replace(**overrides))
 
     def validate_params(self, params: EnvParams) -> EnvParams:
@@ -110,10 +112,11 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
 
     def reset_env(self, key: chex.PRNGKey, params: EnvParams) -> tuple[chex.Array, EnvState]:
         n, T, Q, K = self.n_agents, self.n_task_types, self.max_tasks, self.max_active_per_agent
-        u = jax.random.uniform(key, (tasks.agent_draws(n, T) + Q * tasks.TASK_DRAWS,))
-        capacity, success, expertise = tasks.sample_agents(u[: tasks.agent_draws(n, T)], n, T, params)
+        n_agent_draws = tasks.agent_draws(n, T)
+        u = jax.random.uniform(key, (n_agent_draws + Q * tasks.TASK_DRAWS,))
+        capacity, success, expertise = tasks.sample_agents(u[:n_agent_draws], n, T, params)
         queue = tasks.sample_tasks(
-            u[tasks.agent_draws(n, T) :].reshape(Q, tasks.TASK_DRAWS), jnp.float32(0.0), T, params
+            u[n_agent_draws:].reshape(Q, tasks.TASK_DRAWS), jnp.float32(0.0), T, params
         )
         queue = queue.replace(valid=jnp.arange(Q) < params.initial_tasks)
         queue = _mask_tasks(queue)
@@ -270,9 +273,8 @@ def _assign(state: EnvState, wants: chex.Array) -> tuple[EnvState, chex.Array, c
     taken = _select_slots(head, state.queue)  # (n,) the task each agent takes
     first_free = free & (jnp.cumsum(free, -1) == 1)
     place = first_free & takes[:, None]  # (n, K)
-    active = _where_tasks(
-        place, jax.tree.map(lambda x: jnp.broadcast_to(x[:, None], place.shape), taken), state.active
-    )
+    taken_per_slot = jax.tree.map(lambda x: jnp.broadcast_to(x[:, None], place.shape), taken)
+    active = _where_tasks(place, taken_per_slot, state.active)
 
     shift = jnp.arange(Q)[None, :] == jnp.arange(Q)[:, None] + n_taken  # (Q, Q): new s <- old s+k
     queue = _select_slots(shift, state.queue)
@@ -422,8 +424,7 @@ def _seed_obs(state: EnvState, n_task_types: int) -> chex.Array:
     )
     q = state.queue
     queue = jnp.stack(
-        [q.complexity, q.priority, q.deadline, q.valid.astype(jnp.float32), jnp.zeros_like(q.priority)],
-        -1,
+        [q.complexity, q.priority, q.deadline, q.valid, jnp.zeros_like(q.priority)], -1
     )
     return jnp.concatenate(
         [agents.ravel(), queue.ravel(), state.collaboration_matrix.ravel()]

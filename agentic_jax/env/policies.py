@@ -156,7 +156,8 @@ def evaluate_heuristics(
     """``{heuristic name: metrics}`` for every heuristic (or ``names``), as Python floats."""
     env.validate_params(params)
     names = tuple(HEURISTICS) if names is None else names
-    return {
-        name: {k: float(v) for k, v in evaluate_policy(HEURISTICS[name], env, params, key, n_episodes).items()}
-        for name in names
-    }
+    table = {}
+    for name in names:
+        metrics = evaluate_policy(HEURISTICS[name], env, params, key, n_episodes)
+        table[name] = {k: float(v) for k, v in metrics.items()}
+    return table

@@ -81,14 +81,16 @@ def ppo_loss_terms(
         clip_range_vf: value clip around `old_values`, or None (static) for no clipping.
         ent_coef: entropy bonus coefficient.
         vf_coef: value loss coefficient.
-        normalize_advantage: static; normalise advantages with the minibatch mean/std (+1e-8).
+        normalize_advantage: static; normalise advantages with the minibatch mean and unbiased
+            std (+1e-8), as SB3 (skipped for a single-sample minibatch).
 
     Returns:
         `(loss, aux)` with aux scalars `policy_loss, value_loss, entropy, approx_kl,
         clip_fraction` (`approx_kl = mean((ratio - 1) - log ratio)`, SB3's estimator).
     """
-    if normalize_advantage:
-        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    if normalize_advantage and advantages.shape[0] > 1:
+        # torch's unbiased std, as SB3
+        advantages = (advantages - advantages.mean()) / (advantages.std(ddof=1) + 1e-8)
     log_ratio = log_prob - old_log_prob
     ratio = jnp.exp(log_ratio)
     surrogate = jnp.minimum(

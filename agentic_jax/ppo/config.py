@@ -188,7 +188,9 @@ def _check_float(
 ) -> None:
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
-    allowed = f"{'(' if low_open or low is None else '['}{lo}, {hi}{']' if high is not None else ')'}"
+    left = "(" if low_open or low is None else "["
+    right = "]" if high is not None else ")"
+    allowed = f"{left}{lo}, {hi}{right}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name}={value!r} must be a number (allowed: {allowed})")
     ok = math.isfinite(value)

@@ -46,9 +46,7 @@ def compute_gae(
         adv = delta + gamma * gae_lambda * nd * next_adv
         return adv, adv
 
-    _, advantages = jax.lax.scan(
-        step, jnp.zeros_like(last_value), (deltas, not_done), reverse=True
-    )
+    _, advantages = jax.lax.scan(step, jnp.zeros_like(last_value), (deltas, not_done), reverse=True)
     return advantages, advantages + values
 
 

@@ -77,9 +77,7 @@ class PPOHParams:
         }
         for name, value in (overrides or {}).items():
             if name not in values:
-                raise ValueError(
-                    f"hparams: unknown key {name!r} (allowed: {', '.join(values)})"
-                )
+                raise ValueError(f"hparams: unknown key {name!r} (allowed: {', '.join(values)})")
             if name in ("clip_range_vf", "target_kl") and getattr(config, name) is None:
                 raise ValueError(
                     f"hparams: {name} is disabled (None) in PPOConfig; set a value there to "
@@ -229,9 +227,7 @@ def progress_remaining(config: PPOConfig, update_step: jax.Array) -> jax.Array:
 # --------------------------------------------------------------------------------------------
 # Builders
 # --------------------------------------------------------------------------------------------
-def make_init(
-    config: PPOConfig, env: Any, env_params: Any
-) -> Callable[..., RunnerState]:
+def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., RunnerState]:
     """`init(key, hparams=None) -> RunnerState`: network, optimiser, reset envs, counters."""
     config.validate()
     spec = env_spec(env, env_params)
@@ -427,9 +423,7 @@ def make_update(
         lr = learning_rate_at(config, hp.learning_rate, progress)
         train_state = rs.train_state
         opt_state = train_state.opt_state
-        opt_state = opt_state._replace(
-            hyperparams={**opt_state.hyperparams, "learning_rate": lr}
-        )
+        opt_state = opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": lr})
         train_state = train_state.replace(opt_state=opt_state)
         batch = {
             "obs": traj.obs.reshape(buffer_size, obs_dim),
@@ -475,9 +469,7 @@ def make_update(
     return update
 
 
-def make_train(
-    config: PPOConfig, env: Any, env_params: Any
-) -> Callable[..., TrainOutput]:
+def make_train(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., TrainOutput]:
     """Build `train(key, hparams=None) -> TrainOutput`, pure and jit/vmap-able.
 
     Args:
@@ -505,9 +497,7 @@ def make_train(
     return train
 
 
-def make_act(
-    config: PPOConfig, env: Any, env_params: Any
-) -> Callable[..., jax.Array]:
+def make_act(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., jax.Array]:
     """`act(runner_state, obs, key=None, deterministic=True) -> env action`.
 
     `obs [..., obs_dim]` is a raw env observation: it is normalised with the state's running

@@ -310,6 +310,23 @@ def _collaborate(
     return state, params.collaboration_bonus * pairs.sum(-1)
 
 
+def completion_probability(
+    state: EnvState, effort: chex.Array, pairs: chex.Array, params: EnvParams
+) -> tuple[chex.Array, chex.Array]:
+    """Expertise applied to each active slot and its completion probability, both ``(n, K)``.
+
+    ``effort`` is ``a[:, 1]`` ``(n,)`` and ``pairs`` the ``(n, n)`` collaborating pairs.
+    """
+    own = _expertise_for(state.expertise, state.active.task_type)  # (n, K)
+    # Best partner's expertise per type: (n, T), 0 without partners.
+    partner = jnp.max(jnp.where(pairs[:, :, None], state.expertise[None], 0.0), axis=1)
+    lent = _expertise_for(partner, state.active.task_type)
+    expertise = jnp.maximum(own, params.collaboration_sharing * lent)
+    capacity = state.capacity * (1.0 - params.collaboration_cost * pairs.any(-1))
+    speed = capacity * effort / jnp.maximum(1.0, state.current_load)  # (n,)
+    return expertise, jnp.clip(expertise * speed[:, None], 0.0, 1.0)
+
+
 def _process(
     state: EnvState,
     effort: chex.Array,
@@ -320,15 +337,7 @@ def _process(
 ) -> tuple[EnvState, chex.Array, chex.Array]:
     """Step 4. Returns the new state, per-agent completion reward ``(n,)`` and busy sum."""
     active = state.active
-    own = _expertise_for(state.expertise, active.task_type)  # (n, K)
-    # Best partner's expertise per type: (n, T), 0 without partners.
-    partner = jnp.max(jnp.where(pairs[:, :, None], state.expertise[None], 0.0), axis=1)
-    lent = _expertise_for(partner, active.task_type)
-    expertise = jnp.maximum(own, params.collaboration_sharing * lent)
-    capacity = state.capacity * (1.0 - params.collaboration_cost * pairs.any(-1))
-    load = state.current_load
-    speed = capacity * effort / jnp.maximum(1.0, load)  # (n,)
-    p_complete = jnp.clip(expertise * speed[:, None], 0.0, 1.0)
+    expertise, p_complete = completion_probability(state, effort, pairs, params)
     done = active.valid & (u < p_complete)
 
     quality = expertise * state.success_rate[:, None]

@@ -1,0 +1,103 @@
+"""Invariants under arbitrary actions, NaN, infinities and out-of-box values (hypothesis)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from agentic_jax.env import MultiAgentTaskEnvironment
+from agentic_jax.env.environment import (
+    _collaborating_pairs,
+    _sanitize_action,
+    completion_probability,
+)
+
+ENV = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5, n_task_types=2, max_active_per_agent=2,
+                                obs_mode="extended")
+SEED_ENV = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5, n_task_types=2,
+                                     max_active_per_agent=2, obs_mode="seed")
+STEPS = 24
+# Short episodes so auto-reset happens inside a sequence; busy arrivals to fill the queue.
+PARAMS = ENV.default_params.replace(max_steps_in_episode=10, arrival_rate=0.9,
+                                    max_arrivals_per_step=3)
+TRADEOFF = PARAMS.with_collaboration_tradeoff()
+
+action_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+    st.sampled_from([0.0, 0.5, 0.5000001, 0.7, 0.71, 1.0, -1.0, 2.0]),
+)
+action_sequences = arrays(np.float32, (STEPS, ENV.num_actions), elements=action_values)
+
+
+def _rollout(env, params, key, actions):
+    obs, state = env.reset(key, params)
+
+    def body(carry, inputs):
+        state, _ = carry
+        k, a = inputs
+        pairs = _collaborating_pairs(_sanitize_action(a, env.n_agents)[:, 2],
+                                     params.collaboration_threshold)
+        effort = _sanitize_action(a, env.n_agents)[:, 1]
+        _, p = completion_probability(state, effort, pairs, params)
+        obs, state, reward, terminated, truncated, info = env.step(k, state, a, params)
+        return (state, obs), (state, obs, reward, p, info["final_observation"])
+
+    keys = jax.random.split(key, actions.shape[0])
+    return obs, state, jax.lax.scan(body, (state, obs), (keys, actions))[1]
+
+
+ROLLOUTS = {
+    (name, tradeoff): jax.jit(lambda k, a, e=e, p=p: _rollout(e, p, k, a))
+    for name, e in (("extended", ENV), ("seed", SEED_ENV))
+    for tradeoff, p in ((False, PARAMS), (True, TRADEOFF))
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(actions=action_sequences, seed=st.integers(0, 2**31 - 1),
+       mode=st.sampled_from(["extended", "seed"]), tradeoff=st.booleans())
+def test_state_stays_valid_under_any_action(actions, seed, mode, tradeoff):
+    env = ENV if mode == "extended" else SEED_ENV
+    obs0, state0, (states, obs, rewards, p_complete, final_obs) = ROLLOUTS[(mode, tradeoff)](
+        jax.random.key(seed), jnp.asarray(actions)
+    )
+    # shapes and dtypes never change
+    for leaf0, leaf in zip(jax.tree.leaves(state0), jax.tree.leaves(states), strict=True):
+        assert leaf.shape[1:] == leaf0.shape and leaf.dtype == leaf0.dtype
+    assert obs.shape == (STEPS, env.obs_size()) and obs.dtype == obs0.dtype == jnp.float32
+    # everything finite
+    assert np.isfinite(np.asarray(obs)).all() and np.isfinite(np.asarray(final_obs)).all()
+    assert np.isfinite(np.asarray(rewards)).all()
+    # queue bounded and packed at the front (FIFO without holes)
+    valid = np.asarray(states.queue.valid)
+    assert valid.sum(-1).max() <= env.max_tasks
+    assert (np.diff(valid.astype(int), axis=-1) <= 0).all()
+    # loads, counters never negative; probabilities and rates in [0, 1]
+    assert (np.asarray(states.current_load) >= 0).all()
+    counters = states.counters.replace(episode_return=jnp.zeros(()))  # a return may be < 0
+    for leaf in jax.tree.leaves(counters):
+        assert (np.asarray(leaf) >= 0).all()
+    assert (np.asarray(states.completed_tasks) >= 0).all()
+    p = np.asarray(p_complete)
+    assert ((p >= 0) & (p <= 1)).all()
+    sr = np.asarray(states.success_rate)
+    assert ((sr >= 0) & (sr <= 1)).all()
+    assert (np.asarray(states.collaboration_matrix) >= 1.0).all()
+    # every task accounted for: arrived = queued + held + completed + dropped
+    c = states.counters
+    held = np.asarray(states.active.valid).sum((-1, -2))
+    accounted = valid.sum(-1) + held + np.asarray(c.completed) + np.asarray(c.dropped)
+    np.testing.assert_array_equal(np.asarray(c.arrived), accounted)
+
+
+@settings(max_examples=20, deadline=None)
+@given(a=arrays(np.float32, (ENV.num_actions,), elements=action_values))
+def test_sanitized_action_is_in_the_box(a):
+    clean = np.asarray(_sanitize_action(jnp.asarray(a), ENV.n_agents))
+    assert clean.shape == (ENV.n_agents, 3)
+    assert np.isfinite(clean).all() and (clean >= 0).all() and (clean <= 1).all()
+    assert (clean.ravel()[np.isnan(a)] == 0).all()

@@ -160,9 +160,11 @@ class PPOConfig:
             )
         for name in ("shared_trunk", "layer_norm", "normalize_obs", "normalize_advantage"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}={getattr(self, name)!r} must be a bool (True/False)")
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} must be a bool (allowed: true, false)"
+                )
         if not isinstance(self.net_arch, NetArch):
-            raise ValueError("net_arch must be a NetArch or a mapping with keys pi, vf")
+            raise ValueError("net_arch must be a NetArch or a mapping (allowed keys: pi, vf)")
         for head in ("pi", "vf"):
             sizes = getattr(self.net_arch, head)
             if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):

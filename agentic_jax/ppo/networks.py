@@ -8,6 +8,7 @@ clipped to the Box only when sent to the environment.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import distrax
@@ -96,8 +97,13 @@ class ActorCritic(nn.Module):
         return mean, log_std, self.critic(obs)
 
 
+@functools.lru_cache(maxsize=64)
 def make_network(config: PPOConfig, action_dim: int) -> ActorCritic:
-    """The `ActorCritic` module described by `config`."""
+    """The `ActorCritic` module described by `config`.
+
+    Cached: `network.apply` is a static field of the train state, so one module object per
+    (config, action_dim) keeps the state's pytree structure identical across builders.
+    """
     return ActorCritic(
         action_dim=action_dim,
         pi_arch=tuple(config.net_arch.pi),

@@ -20,6 +20,7 @@ scalars, so `jax.vmap(train)(keys, {"learning_rate": lrs})` sweeps in one compil
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -193,8 +194,14 @@ def env_spec(env: Any, env_params: Any) -> EnvSpec:
     return EnvSpec(int(obs.shape[0]), action_dim, low, high, metric_keys)
 
 
+@functools.lru_cache(maxsize=64)
 def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
-    """`chain(clip_by_global_norm, adam(eps=1e-5))` with injected (stateful) lr and clip."""
+    """`chain(clip_by_global_norm, adam(eps=1e-5))` with injected (stateful) lr and clip.
+
+    Cached per config: the transformation is a static field of `TrainState`, so states built
+    by separate `make_init`/`make_train` calls share one pytree structure (chunking, restoring).
+    The lr and clip norm live in the optimiser state (`opt_state.hyperparams`), not here.
+    """
 
     def factory(learning_rate: float, max_grad_norm: float) -> optax.GradientTransformation:
         return optax.chain(

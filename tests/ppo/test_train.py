@@ -1,0 +1,167 @@
+"""make_train: compiles once, vmaps, is deterministic, chunks exactly, bootstraps truncations."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from agentic_jax.ppo import PPOConfig, make_init, make_train, make_update
+from agentic_jax.ppo.losses import compute_gae
+from agentic_jax.ppo.train import bootstrap_truncation, learning_rate_at, progress_remaining
+
+
+def _assert_trees_equal(a, b):
+    la, ta = jax.tree.flatten(a)
+    lb, tb = jax.tree.flatten(b)
+    assert ta == tb
+    for x, y in zip(la, lb, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_seed_linear_schedule_values():
+    cfg = PPOConfig(lr_schedule="seed_linear")
+    lr = 3e-4
+    for progress, expected in [(1.0, lr), (0.5, 0.55 * lr), (0.0, 0.1 * lr)]:
+        np.testing.assert_allclose(float(learning_rate_at(cfg, lr, progress)), expected, rtol=1e-6)
+    const = PPOConfig()
+    assert float(learning_rate_at(const, lr, 0.0)) == pytest.approx(lr)
+    # SB3 updates the progress after the rollout: last update sees progress 0
+    cfg = PPOConfig(n_envs=1, n_steps=8, batch_size=8, total_timesteps=32)
+    np.testing.assert_allclose(
+        progress_remaining(cfg, jnp.arange(4)), [0.75, 0.5, 0.25, 0.0], atol=1e-7
+    )
+
+
+def test_truncation_bootstrap_on_hand_made_rollout():
+    # One env, 3 steps, reward 1 each, all values 0, V(final_obs at step 1) = 10, gamma 0.9,
+    # lambda 1. A truncation at step 1 bootstraps: r_1 = 1 + 0.9 * 10 = 10, so
+    # A = [1 + 0.9 * 10, 10, 1] = [10, 10, 1]. A termination there does not: A = [1.9, 1, 1].
+    rewards = jnp.ones((3, 1))
+    values = jnp.zeros((3, 1))
+    final_values = jnp.array([[7.0], [10.0], [7.0]])  # only step 1 ends an episode
+    ended = jnp.array([[False], [True], [False]])
+    no = jnp.zeros((3, 1), bool)
+
+    def advantages(terminated, truncated):
+        r = bootstrap_truncation(rewards, terminated, truncated, final_values, 0.9)
+        adv, _ = compute_gae(r, values, terminated | truncated, jnp.zeros(1), 0.9, 1.0)
+        return np.asarray(adv)[:, 0]
+
+    np.testing.assert_allclose(advantages(no, ended), [10.0, 10.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(advantages(ended, no), [1.9, 1.0, 1.0], rtol=1e-6)
+    # terminated and truncated at once: terminal wins, no bootstrap
+    np.testing.assert_allclose(advantages(ended, ended), [1.9, 1.0, 1.0], rtol=1e-6)
+
+
+def test_jit_compiles_once_runs_and_is_deterministic(tiny_config, pendulum):
+    env, params = pendulum
+    traces = []
+    train_fn = make_train(tiny_config, env, params)
+
+    def counted(key):
+        traces.append(1)
+        return train_fn(key)
+
+    train = jax.jit(counted)
+    out1 = train(jax.random.PRNGKey(0))
+    out2 = train(jax.random.PRNGKey(0))
+    out3 = train(jax.random.PRNGKey(1))
+    assert len(traces) == 1
+    _assert_trees_equal(out1.metrics, out2.metrics)
+    assert not np.allclose(out1.metrics["value_loss"], out3.metrics["value_loss"])
+    n = tiny_config.num_updates
+    for k in (
+        "policy_loss",
+        "value_loss",
+        "entropy",
+        "explained_variance",
+        "approx_kl",
+        "clip_fraction",
+        "learning_rate",
+        "episode_return",
+        "episode_length",
+    ):
+        assert out1.metrics[k].shape == (n,), k
+        assert np.all(np.isfinite(out1.metrics[k])), k
+    np.testing.assert_array_equal(out1.metrics["timestep"], np.arange(1, n + 1) * 32)
+    assert int(out1.runner_state.update_step) == n
+
+
+def test_vmap_over_keys_gives_distinct_runs(tiny_config, pendulum):
+    env, params = pendulum
+    train = jax.jit(jax.vmap(make_train(tiny_config, env, params)))
+    out = train(jax.random.split(jax.random.PRNGKey(0), 4))
+    vl = np.asarray(out.metrics["value_loss"])
+    assert vl.shape == (4, tiny_config.num_updates)
+    assert len({tuple(row) for row in vl.tolist()}) == 4
+
+
+def test_chunked_training_equals_train_bit_for_bit(tiny_config, pendulum):
+    env, params = pendulum
+    cfg = tiny_config.replace(total_timesteps=32 * 4, lr_schedule="seed_linear", normalize_obs=True)
+    key = jax.random.PRNGKey(3)
+    full = jax.jit(make_train(cfg, env, params))(key)
+
+    init = jax.jit(make_init(cfg, env, params))
+    update = make_update(cfg, env, params)
+    chunk = jax.jit(lambda rs: jax.lax.scan(lambda r, _: update(r), rs, None, length=2))
+    rs = init(key)
+    rs, m1 = chunk(rs)
+    rs, m2 = chunk(rs)
+    metrics = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), m1, m2)
+    _assert_trees_equal(metrics, full.metrics)
+    _assert_trees_equal(rs, full.runner_state)
+
+
+def test_hparams_override_and_vmapped_sweep(tiny_config, pendulum):
+    env, params = pendulum
+    train = make_train(tiny_config, env, params)
+    lrs = jnp.array([1e-4, 1e-3, 3e-3])
+    out = jax.jit(jax.vmap(train))(
+        jax.random.split(jax.random.PRNGKey(0), 3),
+        {"learning_rate": lrs, "ent_coef": jnp.full(3, 0.01)},
+    )
+    np.testing.assert_allclose(out.metrics["learning_rate"][:, -1], lrs, rtol=1e-6)
+    # an override is the same as a config change
+    key = jax.random.PRNGKey(5)
+    a = jax.jit(train)(key, {"clip_range": 0.1, "gamma": 0.9})
+    b = jax.jit(make_train(tiny_config.replace(clip_range=0.1, gamma=0.9), env, params))(key)
+    for k in ("value_loss", "policy_loss", "clip_fraction"):
+        np.testing.assert_allclose(a.metrics[k], b.metrics[k], rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="learning_rat"):
+        train(key, {"learning_rat": 1.0})
+    with pytest.raises(ValueError, match="target_kl"):
+        train(key, {"target_kl": 0.01})
+
+
+def test_episode_statistics_and_env_metrics(tiny_config, count_env):
+    env, params = count_env  # every episode: 5 steps, return 5, episode_metrics steps == 5
+    cfg = tiny_config.replace(
+        target_kl=1e-6,
+        normalize_obs=True,
+        layer_norm=True,
+        shared_trunk=True,
+        clip_range_vf=0.2,
+        ent_coef=0.01,
+    )
+    out = jax.jit(make_train(cfg, env, params))(jax.random.PRNGKey(0))
+    m = out.metrics
+    np.testing.assert_allclose(m["episode_return"], 5.0)
+    np.testing.assert_allclose(m["episode_length"], 5.0)
+    np.testing.assert_allclose(m["env/steps"], 5.0)
+    # 2 envs x 16 steps: 6 episodes end in the first rollout (at steps 5, 10, 15 per env)
+    assert m["episodes"][0] == 6
+    # the tiny target_kl stops the epoch loop early
+    assert np.all(m["gradient_steps"] < cfg.gradient_steps_per_update)
+    assert all(np.all(np.isfinite(v)) for v in m.values())
+
+
+def test_episode_metrics_carry_previous_value_when_no_episode_ends(tiny_config, count_env):
+    env, params = count_env
+    params = params.replace(max_steps_in_episode=25)  # episodes end at steps 25, 50
+    out = jax.jit(make_train(tiny_config, env, params))(jax.random.PRNGKey(0))
+    m = out.metrics
+    np.testing.assert_array_equal(m["episodes"], [0, 2, 0])
+    np.testing.assert_allclose(m["episode_return"], [0.0, 25.0, 25.0])

@@ -85,6 +85,37 @@ def machine_info() -> dict:
     }
 
 
+def code_version() -> dict:
+    """Which environment code was measured: its path, a hash of its sources, git state."""
+    import hashlib
+    import subprocess
+
+    import agentic_jax
+
+    root = pathlib.Path(agentic_jax.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for f in sorted((root / "env").glob("*.py")):
+        digest.update(f.name.encode() + f.read_bytes())
+    info = {"agentic_jax": str(root), "env_sources_sha256": digest.hexdigest()[:16]}
+    try:
+        git = ["git", "-C", str(root.parent)]
+        head = subprocess.run(
+            git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            git + ["status", "--porcelain", "--", str(root / "env")],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if head.returncode == 0:
+            info["git_head"] = head.stdout.strip()
+            info["env_dirty"] = bool(dirty.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
 # ---------------------------------------------------------------------- JAX
 
 
@@ -215,6 +246,11 @@ def markdown(result: dict) -> str:
         + (" (**--quick smoke run**, not a measurement)" if result["quick"] else "")
         + ".",
         "",
+        f"Environment code: `{m['code'].get('agentic_jax')}`, sources sha256 "
+        f"`{m['code'].get('env_sources_sha256')}`, git `{m['code'].get('git_head', '?')}`"
+        + (" with uncommitted env changes" if m["code"].get("env_dirty") else "")
+        + ".",
+        "",
         f"JAX: `jit(scan(vmap(env.step)))`, gymnax base `step` with auto-reset, "
         f"obs_mode `{result['obs_mode']}`, PRNG `{result['impl']}`; median of "
         f"{result['repeats']} timed calls, each ≳{result['min_time']} s. "
@@ -301,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         n_envs = [int(x) for x in args.n_envs.split(",")]
 
     machine = machine_info()
+    machine["code"] = code_version()
     print(
         f"{machine['cpu']} | {machine['usable_cores']} cores | jax {machine['jax']} "
         f"({machine['backend']})",

@@ -12,9 +12,10 @@ loops, the queue is a :class:`collections.deque`, and the API is Gymnasium-like
 Randomness comes from a :class:`numpy.random.Generator` by default. To replay the JAX
 environment exactly, pass the uniforms it draws:
 
-* ``reset(uniforms=u)`` with ``u`` of length :meth:`NumpyTaskEnv.reset_draws`
-  ``= n*(2+T) + Q*4``, laid out ``[capacity (n) | success rate (n) | expertise (n, T) |
-  queue tasks (Q, 4)]``;
+* ``reset(uniforms=u)`` with ``u`` of length at least :meth:`NumpyTaskEnv.reset_draws`
+  ``= n*(2+T) + initial_tasks*4``, laid out ``[capacity (n) | success rate (n) |
+  expertise (n, T) | queue tasks (initial_tasks, 4)]`` (draws after those are ignored, so a
+  ``(Q, 4)`` block of queue-task draws works too);
 * ``step(action, uniforms=u)`` with ``u`` of length :meth:`NumpyTaskEnv.step_draws`
   ``= n*K + M*(1+4)``, laid out ``[completion draws (n, K) | arrival draws (M,) |
   new-task draws (M, 4)]``;
@@ -87,7 +88,8 @@ class NumpyTaskEnv:
     # ------------------------------------------------------------------ sizes
 
     def reset_draws(self) -> int:
-        return self.n_agents * (2 + self.n_task_types) + self.max_tasks * TASK_DRAWS
+        initial = int(self.params.initial_tasks)
+        return self.n_agents * (2 + self.n_task_types) + initial * TASK_DRAWS
 
     def step_draws(self) -> int:
         return self.n_agents * self.max_active_per_agent + self.max_arrivals * (1 + TASK_DRAWS)

@@ -29,6 +29,12 @@ One call of :meth:`MultiAgentTaskEnvironment.step_env` follows the seed's order 
 ``step`` (the step being executed, counted from 1) is ``state.time + 1``. Deadlines are
 absolute steps, as in the seed. Episodes never terminate; the window of
 ``max_steps_in_episode`` steps ends as a truncation and gymnax's base ``step`` auto-resets.
+
+Batches: the single-environment methods (``reset``, ``step``, ...) follow gymnax and ``vmap``
+as usual. :meth:`MultiAgentTaskEnvironment.batch_reset` and ``batch_step`` run the same
+transition on ``N`` environments at once with the environment axis last inside the state (see
+:mod:`agentic_jax.env.small_ops`), several times faster on a CPU; their observations, actions,
+rewards and infos are batch-first like ``vmap``'s.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import jax
 import jax.numpy as jnp
 from gymnax.environments import environment, spaces
 
+from agentic_jax.env import small_ops as small
 from agentic_jax.env import tasks
 from agentic_jax.env.types import EnvParams, EnvState, EpisodeCounters, Tasks
 
@@ -86,7 +93,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         self.max_active_per_agent = max_active_per_agent
         self.obs_mode = obs_mode
 
-    # ------------------------------------------------------------------ gymnax API
+    # ------------------------------------------------------------------ parameters
 
     @property
     def default_params(self) -> EnvParams:
@@ -110,43 +117,128 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
             )
         return params
 
+    def reset_draws(self, params: EnvParams) -> int:
+        """Uniforms a reset uses: the agents, then ``initial_tasks`` queued tasks."""
+        n_tasks = params.initial_tasks * tasks.TASK_DRAWS
+        return tasks.agent_draws(self.n_agents, self.n_task_types) + n_tasks
+
+    def step_draws(self, params: EnvParams) -> int:
+        """Uniforms a step uses: completion ``(n, K)``, arrival ``(M,)``, new tasks ``(M, 4)``."""
+        M = params.max_arrivals_per_step
+        return self.n_agents * self.max_active_per_agent + M * (1 + tasks.TASK_DRAWS)
+
+    # ------------------------------------------------------------------ gymnax API
+
     def reset_env(self, key: chex.PRNGKey, params: EnvParams) -> tuple[chex.Array, EnvState]:
+        return self.reset_from_uniforms(tasks.uniforms(key, self.reset_draws(params)), params)
+
+    def step_env(
+        self, key: chex.PRNGKey, state: EnvState, action: chex.Array, params: EnvParams
+    ) -> tuple[chex.Array, EnvState, chex.Array, chex.Array, dict[str, Any]]:
+        u = tasks.uniforms(key, self.step_draws(params))
+        return self.step_from_uniforms(u, state, action, params)
+
+    def step(
+        self,
+        key: chex.PRNGKey,
+        state: EnvState,
+        action: chex.Array,
+        params: EnvParams | None = None,
+    ) -> tuple[chex.Array, EnvState, chex.Array, chex.Array, chex.Array, dict[str, Any]]:
+        """gymnax's auto-resetting ``step``, drawing the step's and the reset's numbers at once.
+
+        Same contract and outputs as the base class (``(obs, state, reward, terminated,
+        truncated, info)`` with ``info["final_observation"]``); one PRNG call per step instead
+        of a key split and two calls, which is most of the cost of a step on a CPU.
+        """
+        if params is None:
+            params = self.default_params
+        u = tasks.uniforms(key, self.step_draws(params) + self.reset_draws(params))
+        return self._auto_reset_step(u, state, _agent_major(action, self.n_agents), params)
+
+    def batch_reset(
+        self, key: chex.PRNGKey, params: EnvParams, n_envs: int
+    ) -> tuple[chex.Array, EnvState]:
+        """Reset ``n_envs`` environments: obs ``(n_envs, obs_size)``, state with env axis last."""
+        u = tasks.uniforms(key, self.reset_draws(params), (n_envs,))
+        obs, state = self.reset_from_uniforms(u, params)
+        return obs.T, state
+
+    def batch_step(
+        self, key: chex.PRNGKey, state: EnvState, action: chex.Array, params: EnvParams
+    ) -> tuple[chex.Array, EnvState, chex.Array, chex.Array, chex.Array, dict[str, Any]]:
+        """:meth:`step` for a batch from :meth:`batch_reset`, with one PRNG call for all.
+
+        ``action`` is ``(n_envs, n_agents * 3)``; every output but the state is batch-first:
+        obs ``(n_envs, obs_size)``, reward/terminated/truncated ``(n_envs,)``, info leaves
+        ``(n_envs, ...)``.
+        """
+        n_envs = action.shape[0]
+        u = tasks.uniforms(key, self.step_draws(params) + self.reset_draws(params), (n_envs,))
+        a = _agent_major(jnp.moveaxis(action, 0, -1), self.n_agents)
+        obs, state, reward, terminated, truncated, info = self._auto_reset_step(u, state, a, params)
+        # Transposing a fused obs expression iterates its inputs in the wrong order; transpose
+        # the materialised (obs_size, n_envs) arrays instead.
+        obs, info = jax.lax.optimization_barrier((obs, info))
+        info = jax.tree.map(lambda x: jnp.moveaxis(x, -1, 0), info)
+        return obs.T, state, reward, terminated, truncated, info
+
+    def _auto_reset_step(self, u, state, a, params):
+        n_step = self.step_draws(params)
+        obs_st, state_st, reward, terminated, info = self._transition(u[:n_step], state, a, params)
+        truncated = self.is_truncated(state_st, params)
+        done = terminated | truncated
+        obs_re, state_re = self.reset_from_uniforms(u[n_step:], params)
+        state = jax.tree.map(lambda x, y: jnp.where(done, x, y), state_re, state_st)
+        obs = jnp.where(done, obs_re, obs_st)
+        info = {**info, "terminated": terminated, "truncated": truncated,
+                "final_observation": obs_st}
+        return obs, state, reward, terminated, truncated, info
+
+    def reset_from_uniforms(
+        self, u: chex.Array, params: EnvParams
+    ) -> tuple[chex.Array, EnvState]:
+        """:meth:`reset_env` given its uniforms ``u`` ``(reset_draws(params), *B)``."""
         n, T, Q, K = self.n_agents, self.n_task_types, self.max_tasks, self.max_active_per_agent
+        B = u.shape[1:]
         n_agent_draws = tasks.agent_draws(n, T)
-        u = jax.random.uniform(key, (n_agent_draws + Q * tasks.TASK_DRAWS,))
         capacity, success, expertise = tasks.sample_agents(u[:n_agent_draws], n, T, params)
-        queue = tasks.sample_tasks(
-            u[n_agent_draws:].reshape(Q, tasks.TASK_DRAWS), jnp.float32(0.0), T, params
+        initial = tasks.sample_tasks(
+            u[n_agent_draws:].reshape((-1, tasks.TASK_DRAWS) + B), jnp.zeros(B), T, params
         )
-        queue = queue.replace(valid=jnp.arange(Q) < params.initial_tasks)
-        queue = _mask_tasks(queue)
-        counters = EpisodeCounters.zeros().replace(
-            arrived=jnp.asarray(params.initial_tasks, jnp.int32)
+        queue = jax.tree.map(
+            lambda empty, x: empty.at[: x.shape[0]].set(x), Tasks.empty((Q,) + B), initial
+        )
+        counters = EpisodeCounters.zeros(B).replace(
+            arrived=jnp.full(B, params.initial_tasks, jnp.int32)
         )
         state = EnvState(
             capacity=capacity,
             expertise=expertise,
             success_rate=success,
-            completed_tasks=jnp.zeros(n, jnp.int32),
-            collaborations=jnp.zeros(n, jnp.int32),
+            completed_tasks=jnp.zeros((n,) + B, jnp.int32),
+            collaborations=jnp.zeros((n,) + B, jnp.int32),
             queue=queue,
-            active=Tasks.empty((n, K)),
-            collaboration_matrix=jnp.ones((n, n), jnp.float32),
+            active=Tasks.empty((n, K) + B),
+            collaboration_matrix=jnp.ones((n, n) + B, jnp.float32),
             counters=counters,
-            time=jnp.zeros((), jnp.int32),
+            time=jnp.zeros(B, jnp.int32),
         )
         return self.get_obs(state, params), state
 
-    def step_env(
-        self, key: chex.PRNGKey, state: EnvState, action: chex.Array, params: EnvParams
+    def step_from_uniforms(
+        self, u: chex.Array, state: EnvState, action: chex.Array, params: EnvParams
     ) -> tuple[chex.Array, EnvState, chex.Array, chex.Array, dict[str, Any]]:
-        n, K, M = self.n_agents, self.max_active_per_agent, params.max_arrivals_per_step
-        u = jax.random.uniform(key, (n * K + M * (1 + tasks.TASK_DRAWS),))
-        u_complete = u[: n * K].reshape(n, K)
-        u_arrive = u[n * K : n * K + M]
-        u_tasks = u[n * K + M :].reshape(M, tasks.TASK_DRAWS)
+        """:meth:`step_env` given its uniforms ``u`` ``(step_draws(params),)``."""
+        return self._transition(u, state, _agent_major(action, self.n_agents), params)
 
-        a = _sanitize_action(action, n)
+    def _transition(self, u, state, a, params):
+        """One step without reset; ``a`` is ``(n, 3, *B)``, ``u`` ``(step_draws, *B)``."""
+        n, K, M = self.n_agents, self.max_active_per_agent, params.max_arrivals_per_step
+        B = u.shape[1:]
+        u_complete = u[: n * K].reshape((n, K) + B)
+        u_arrive = u[n * K : n * K + M]
+        u_tasks = u[n * K + M :].reshape((M, tasks.TASK_DRAWS) + B)
         now = (state.time + 1).astype(jnp.float32)
 
         state, assign_reward, match = _assign(state, a[:, 0] > params.accept_threshold)
@@ -154,17 +246,14 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         state, collab_reward = _collaborate(state, pairs, params)
         state, completion_reward, busy = _process(state, a[:, 1], pairs, u_complete, now, params)
         overdue = state.active.valid & (now > state.active.deadline)
-        queue_length_before_arrivals = state.queue_length
-        penalty = (
-            params.queue_penalty * queue_length_before_arrivals / n
-            + params.overdue_penalty * overdue.sum(-1)
-        )
+        n_overdue = small.sum_axis(overdue.astype(jnp.int32), 1)  # (n, *B)
+        penalty = params.queue_penalty * state.queue_length / n + params.overdue_penalty * n_overdue
         state, arrived, dropped = _arrive(
             state, tasks.sample_tasks(u_tasks, now, self.n_task_types, params), u_arrive, params
         )
 
         agent_rewards = assign_reward + collab_reward + completion_reward - penalty
-        reward = agent_rewards.sum()
+        reward = small.sum_axis(agent_rewards)
         c = state.counters
         state = state.replace(
             time=state.time + 1,
@@ -173,23 +262,23 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
                 dropped=c.dropped + dropped,
                 match_sum=c.match_sum + match,
                 busy=c.busy + busy,
-                collaborating=c.collaborating + pairs.any(-1).sum(),
-                overdue=c.overdue + overdue.sum(),
+                collaborating=c.collaborating + small.sum_axis(small.any_axis(pairs, 1)),
+                overdue=c.overdue + small.sum_axis(n_overdue),
                 queue_length=c.queue_length + state.queue_length,
                 episode_return=c.episode_return + reward,
             ),
         )
         info = {"agent_rewards": agent_rewards, "episode_metrics": episode_metrics(state)}
-        terminated = jnp.zeros((), bool)
+        terminated = jnp.zeros(B, bool)
         return self.get_obs(state, params), state, reward, terminated, info
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> chex.Array:
-        return jnp.zeros((), bool)
+        return jnp.zeros(state.time.shape, bool)
 
-    # ------------------------------------------------------------------ observations
+    # ------------------------------------------------------------------ observations and spaces
 
     def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> chex.Array:
-        """Flat float32 observation of size :meth:`obs_size`."""
+        """Flat float32 observation ``(obs_size, *B)`` (``(obs_size,)`` for one environment)."""
         if params is None:
             params = self.default_params
         if self.obs_mode == "seed":
@@ -197,7 +286,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         return _extended_obs(state, params, self.n_task_types)
 
     def obs_size(self) -> int:
-        n, Q, T, = self.n_agents, self.max_tasks, self.n_task_types
+        n, Q, T = self.n_agents, self.max_tasks, self.n_task_types
         if self.obs_mode == "seed":
             return n * 7 + Q * 5 + n * n
         return n * (7 + T) + Q * (4 + T) + n * n + 2
@@ -218,11 +307,13 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
 
 
 # ---------------------------------------------------------------------- step pieces
+# Every array has its small axes first and the batch axes B last (see small_ops).
 
 
-def _sanitize_action(action: chex.Array, n_agents: int) -> chex.Array:
-    """``(n, 3)`` action clipped to the box, NaN read as 0."""
-    a = jnp.asarray(action, jnp.float32).reshape(n_agents, 3)
+def _agent_major(action: chex.Array, n_agents: int) -> chex.Array:
+    """``(n, 3, *B)`` action from ``(n*3, *B)``, clipped to the box, NaN read as 0."""
+    a = jnp.asarray(action, jnp.float32)
+    a = a.reshape((n_agents, 3) + a.shape[1:])
     return jnp.clip(jnp.where(jnp.isnan(a), 0.0, a), 0.0, 1.0)
 
 
@@ -237,93 +328,72 @@ def _mask_tasks(t: Tasks) -> Tasks:
     )
 
 
-def _select_slots(mask: chex.Array, source: Tasks) -> Tasks:
-    """Sum of ``source`` slots picked by one-hot ``mask`` ``(..., S)`` over its last axis."""
-    pick = lambda x: (mask * x).sum(-1)  # noqa: E731
-    return Tasks(
-        complexity=pick(source.complexity),
-        priority=pick(source.priority),
-        deadline=pick(source.deadline),
-        task_type=pick(source.task_type).astype(jnp.int32),
-        valid=mask.any(-1),
-    )
-
-
 def _where_tasks(mask: chex.Array, new: Tasks, old: Tasks) -> Tasks:
     return jax.tree.map(lambda x, y: jnp.where(mask, x, y), new, old)
 
 
-def _expertise_for(expertise: chex.Array, task_type: chex.Array) -> chex.Array:
-    """``expertise[agent, task_type]`` for ``expertise`` (n, T) and types (n, ...) (int32)."""
-    one_hot = task_type[..., None] == jnp.arange(expertise.shape[-1])
-    e = expertise.reshape(expertise.shape[:1] + (1,) * (task_type.ndim - 1) + expertise.shape[1:])
-    return (one_hot * e).sum(-1)
-
-
 def _assign(state: EnvState, wants: chex.Array) -> tuple[EnvState, chex.Array, chex.Array]:
-    """Step 1. Returns the new state, the per-agent match reward ``(n,)`` and the match sum."""
-    Q = state.queue.valid.shape[0]
-    free = ~state.active.valid  # (n, K)
-    accepts = wants & free.any(-1)
-    rank = jnp.cumsum(accepts) - accepts  # position in the queue this agent would take
+    """Step 1 for ``wants`` ``(n, *B)``; returns state, match reward ``(n, *B)``, match sum."""
+    n, Q = wants.shape[0], state.queue.valid.shape[0]
+    free = ~state.active.valid  # (n, K, *B)
+    accepts = wants & small.any_axis(free, 1)
+    rank = small.exclusive_cumsum(accepts)  # the queue position this agent would take
     takes = accepts & (rank < state.queue_length)
-    n_taken = takes.sum()
+    n_taken = small.sum_axis(takes.astype(jnp.int32))
 
-    head = (jnp.arange(Q) == rank[:, None]) & takes[:, None]  # (n, Q) one-hot
-    taken = _select_slots(head, state.queue)  # (n,) the task each agent takes
-    first_free = free & (jnp.cumsum(free, -1) == 1)
-    place = first_free & takes[:, None]  # (n, K)
-    taken_per_slot = jax.tree.map(lambda x: jnp.broadcast_to(x[:, None], place.shape), taken)
-    active = _where_tasks(place, taken_per_slot, state.active)
+    # rank_i <= i, so agent i can only take one of the first min(n, Q) slots.
+    taken = jax.tree.map(lambda x: small.take(x, rank, min(n, Q)), state.queue)  # (n, *B)
+    first_free = free & (small.exclusive_cumsum(free, 1) == 0)
+    place = first_free & takes[:, None]  # (n, K, *B)
+    active = _where_tasks(place, jax.tree.map(lambda x: x[:, None], taken), state.active)
+    queue = jax.tree.map(lambda x: small.shift_left(x, n_taken, min(n, Q)), state.queue)
 
-    shift = jnp.arange(Q)[None, :] == jnp.arange(Q)[:, None] + n_taken  # (Q, Q): new s <- old s+k
-    queue = _select_slots(shift, state.queue)
-    queue = _mask_tasks(queue.replace(valid=jnp.arange(Q) < state.queue_length - n_taken))
-
-    match = _expertise_for(state.expertise, taken.task_type) * takes
+    match = small.lookup(state.expertise, taken.task_type) * takes
     c = state.counters
     state = state.replace(
-        active=active,
-        queue=queue,
-        counters=c.replace(assigned=c.assigned + n_taken),
+        active=active, queue=queue, counters=c.replace(assigned=c.assigned + n_taken)
     )
-    return state, match * taken.priority, match.sum()
+    return state, match * taken.priority, small.sum_axis(match)
 
 
 def _collaborating_pairs(requests: chex.Array, threshold: chex.Array) -> chex.Array:
-    """``(n, n)`` bool: ordered pairs ``i != j`` both above ``threshold``."""
+    """``(n, n, *B)`` bool: ordered pairs ``i != j`` with both requests above ``threshold``."""
     wants = requests > threshold
     n = requests.shape[0]
-    return wants[:, None] & wants[None, :] & ~jnp.eye(n, dtype=bool)
+    others = small.trailing(~jnp.eye(n, dtype=bool), requests.ndim - 1)
+    return wants[:, None] & wants[None, :] & others
 
 
 def _collaborate(
     state: EnvState, pairs: chex.Array, params: EnvParams
 ) -> tuple[EnvState, chex.Array]:
-    """Step 3. Returns the new state and the per-agent collaboration reward ``(n,)``."""
-    matrix = jnp.where(pairs, state.collaboration_matrix * params.collaboration_growth,
-                       state.collaboration_matrix)
+    """Step 3. Returns the new state and the per-agent collaboration reward ``(n, *B)``."""
+    matrix = jnp.where(
+        pairs, state.collaboration_matrix * params.collaboration_growth, state.collaboration_matrix
+    )
     state = state.replace(
         collaboration_matrix=matrix,
-        collaborations=state.collaborations + pairs.any(-1),
+        collaborations=state.collaborations + small.any_axis(pairs, 1),
     )
-    return state, params.collaboration_bonus * pairs.sum(-1)
+    return state, params.collaboration_bonus * small.sum_axis(pairs.astype(jnp.float32), 1)
 
 
 def completion_probability(
     state: EnvState, effort: chex.Array, pairs: chex.Array, params: EnvParams
 ) -> tuple[chex.Array, chex.Array]:
-    """Expertise applied to each active slot and its completion probability, both ``(n, K)``.
+    """Expertise applied to each active slot and its completion probability, ``(n, K, *B)``.
 
-    ``effort`` is ``a[:, 1]`` ``(n,)`` and ``pairs`` the ``(n, n)`` collaborating pairs.
+    ``effort`` is ``a[:, 1]`` ``(n, *B)`` and ``pairs`` the ``(n, n, *B)`` collaborating pairs.
     """
-    own = _expertise_for(state.expertise, state.active.task_type)  # (n, K)
-    # Best partner's expertise per type: (n, T), 0 without partners.
-    partner = jnp.max(jnp.where(pairs[:, :, None], state.expertise[None], 0.0), axis=1)
-    lent = _expertise_for(partner, state.active.task_type)
+    own = small.lookup(state.expertise, state.active.task_type)
+    # Best partner's expertise per type: (n, T, *B), 0 without partners.
+    partner = jnp.zeros_like(state.expertise)
+    for j in range(pairs.shape[0]):
+        partner = jnp.maximum(partner, jnp.where(pairs[:, j, None], state.expertise[j], 0.0))
+    lent = small.lookup(partner, state.active.task_type)
     expertise = jnp.maximum(own, params.collaboration_sharing * lent)
-    capacity = state.capacity * (1.0 - params.collaboration_cost * pairs.any(-1))
-    speed = capacity * effort / jnp.maximum(1.0, state.current_load)  # (n,)
+    capacity = state.capacity * (1.0 - params.collaboration_cost * small.any_axis(pairs, 1))
+    speed = capacity * effort / jnp.maximum(1.0, state.current_load)  # (n, *B)
     return expertise, jnp.clip(expertise * speed[:, None], 0.0, 1.0)
 
 
@@ -335,47 +405,51 @@ def _process(
     now: chex.Array,
     params: EnvParams,
 ) -> tuple[EnvState, chex.Array, chex.Array]:
-    """Step 4. Returns the new state, per-agent completion reward ``(n,)`` and busy sum."""
+    """Step 4. Returns the new state, completion reward ``(n, *B)`` and busy sum ``(*B)``."""
     active = state.active
     expertise, p_complete = completion_probability(state, effort, pairs, params)
     done = active.valid & (u < p_complete)
 
     quality = expertise * state.success_rate[:, None]
     time_bonus = jnp.maximum(0.0, 1.0 - now / jnp.maximum(active.deadline, 1e-6))
-    reward = (done * quality * active.priority * (1.0 + time_bonus)).sum(-1)
+    reward = small.sum_axis(done * quality * active.priority * (1.0 + time_bonus), 1)
     reward = reward * params.completion_scale
 
     on_time = done & (now <= active.deadline)
+    n_done = small.sum_axis(done.astype(jnp.int32), 1)  # (n, *B)
+    n_on_time = small.sum_axis(on_time.astype(jnp.int32), 1)
     success = state.success_rate + params.success_rate_lr * (
-        on_time.sum(-1) - done.sum(-1) * state.success_rate
+        n_on_time - n_done * state.success_rate
     )
     c = state.counters
     state = state.replace(
         active=_mask_tasks(active.replace(valid=active.valid & ~done)),
-        completed_tasks=state.completed_tasks + done.sum(-1),
+        completed_tasks=state.completed_tasks + n_done,
         success_rate=jnp.clip(success, 0.0, 1.0),
         counters=c.replace(
-            completed=c.completed + done.sum(),
-            completed_on_time=c.completed_on_time + on_time.sum(),
+            completed=c.completed + small.sum_axis(n_done),
+            completed_on_time=c.completed_on_time + small.sum_axis(n_on_time),
         ),
     )
-    busy = (effort * active.valid.any(-1)).sum()
+    busy = small.sum_axis(effort * small.any_axis(active.valid, 1))
     return state, reward, busy
 
 
 def _arrive(
     state: EnvState, new: Tasks, u: chex.Array, params: EnvParams
 ) -> tuple[EnvState, chex.Array, chex.Array]:
-    """Step 6. New tasks ``(M,)`` join the tail; returns state, arrivals and drops (int32)."""
+    """Step 6. New tasks ``(M, *B)`` join the tail; returns state, arrivals and drops."""
     Q = state.queue.valid.shape[0]
-    arrives = u < params.arrival_rate  # (M,)
-    position = state.queue_length + jnp.cumsum(arrives) - arrives  # (M,)
+    arrives = u < params.arrival_rate  # (M, *B)
+    position = state.queue_length + small.exclusive_cumsum(arrives)  # (M, *B)
     lands = arrives & (position < Q)
-    place = (jnp.arange(Q)[:, None] == position[None, :]) & lands[None, :]  # (Q, M)
-    incoming = _select_slots(place, new)
-    queue = _where_tasks(incoming.valid, incoming, state.queue)
-    n_arrived = arrives.sum().astype(jnp.int32)
-    n_landed = lands.sum().astype(jnp.int32)
+    queue = state.queue
+    slots = small.trailing(jnp.arange(Q), arrives.ndim - 1)
+    for m in range(arrives.shape[0]):
+        put = lands[m] & (slots == position[m])
+        queue = _where_tasks(put, jax.tree.map(lambda x, m=m: x[m], new), queue)
+    n_arrived = small.sum_axis(arrives.astype(jnp.int32))
+    n_landed = small.sum_axis(lands.astype(jnp.int32))
     return state.replace(queue=queue), n_arrived, n_arrived - n_landed
 
 
@@ -383,7 +457,7 @@ def _arrive(
 
 
 def episode_metrics(state: EnvState) -> dict[str, chex.Array]:
-    """Episode statistics so far (float32 scalars), the seed's §7 evaluation metrics and more.
+    """Episode statistics so far (float32 ``(*B)``), the seed's §7 evaluation metrics and more.
 
     ``completion_rate``: completed / arrived; ``on_time_rate``: on-time completions / arrived;
     ``utilisation``: mean over agent-steps of effort spent while holding a task;
@@ -409,12 +483,19 @@ def episode_metrics(state: EnvState) -> dict[str, chex.Array]:
     }
 
 
+def _flat(*blocks: chex.Array, batch_ndim: int) -> chex.Array:
+    """Concatenate blocks ``(..., *B)`` into ``(features, *B)``, each flattened row-major."""
+    rows = [b.reshape((-1,) + b.shape[b.ndim - batch_ndim :]) for b in blocks]
+    return jnp.concatenate(rows).astype(jnp.float32)
+
+
 def _seed_obs(state: EnvState, n_task_types: int) -> chex.Array:
     """The seed's layout: 7 per agent, 5 per queue slot, then the collaboration matrix."""
-    n = state.capacity.shape[0]
+    bn = state.time.ndim
     steps = jnp.maximum(state.time, 1).astype(jnp.float32)
-    expertise2 = jnp.zeros((n, 2)).at[:, : min(2, n_task_types)].set(state.expertise[:, :2])
-    collab_score = state.collaborations / steps
+    expertise = state.expertise[:, :2]
+    if n_task_types < 2:  # the seed always shows research and analysis
+        expertise = jnp.concatenate([expertise, jnp.zeros_like(expertise)], 1)
     agents = jnp.concatenate(
         [
             jnp.stack(
@@ -423,21 +504,19 @@ def _seed_obs(state: EnvState, n_task_types: int) -> chex.Array:
                     state.current_load,
                     state.completed_tasks / steps,
                     state.success_rate,
-                    collab_score,
+                    state.collaborations / steps,
                 ],
-                -1,
+                1,
             ),
-            expertise2,
+            expertise,
         ],
-        -1,
+        1,
     )
     q = state.queue
     queue = jnp.stack(
-        [q.complexity, q.priority, q.deadline, q.valid, jnp.zeros_like(q.priority)], -1
+        [q.complexity, q.priority, q.deadline, q.valid, jnp.zeros_like(q.priority)], 1
     )
-    return jnp.concatenate(
-        [agents.ravel(), queue.ravel(), state.collaboration_matrix.ravel()]
-    ).astype(jnp.float32)
+    return _flat(agents, queue, state.collaboration_matrix, batch_ndim=bn)
 
 
 def _extended_obs(state: EnvState, params: EnvParams, n_task_types: int) -> chex.Array:
@@ -450,44 +529,34 @@ def _extended_obs(state: EnvState, params: EnvParams, n_task_types: int) -> chex
     Then log(matrix) / (max_steps * log(growth)) (the share of steps each pair collaborated), the
     episode progress and the queue fill.
     """
-    K = state.active.valid.shape[-1]
+    bn = state.time.ndim
+    K = state.active.valid.shape[1]
     Q = state.queue.valid.shape[0]
-    now = (state.time).astype(jnp.float32)
+    now = state.time.astype(jnp.float32)
     steps = jnp.maximum(state.time, 1).astype(jnp.float32)
     max_steps = jnp.asarray(params.max_steps_in_episode, jnp.float32)
     active_overdue = state.active.valid & (now > state.active.deadline)
-    agents = jnp.concatenate(
+    per_agent = jnp.stack(
         [
-            jnp.stack(
-                [
-                    state.capacity,
-                    state.current_load,
-                    state.completed_tasks / steps,
-                    state.success_rate,
-                    state.collaborations / steps,
-                    state.active.valid.sum(-1) / K,
-                    active_overdue.sum(-1) / K,
-                ],
-                -1,
-            ),
-            state.expertise,
+            state.capacity,
+            state.current_load,
+            state.completed_tasks / steps,
+            state.success_rate,
+            state.collaborations / steps,
+            small.sum_axis(state.active.valid.astype(jnp.float32), 1) / K,
+            small.sum_axis(active_overdue.astype(jnp.float32), 1) / K,
         ],
-        -1,
+        1,
     )
+    agents = jnp.concatenate([per_agent, state.expertise], 1)
     q = state.queue
     valid = q.valid.astype(jnp.float32)
     time_left = (q.deadline - now) / params.deadline_max * valid
-    types = (q.task_type[:, None] == jnp.arange(n_task_types)) * valid[:, None]
-    queue = jnp.concatenate(
-        [
-            jnp.stack([q.complexity / params.complexity_max, q.priority, time_left, valid], -1),
-            types,
-        ],
-        -1,
-    )
+    type_ids = small.trailing(jnp.arange(n_task_types), bn)
+    types = (q.task_type[:, None] == type_ids) * valid[:, None]
+    per_slot = jnp.stack([q.complexity / params.complexity_max, q.priority, time_left, valid], 1)
+    queue = jnp.concatenate([per_slot, types], 1)
     log_growth = jnp.log(jnp.maximum(params.collaboration_growth, 1.0 + 1e-6))
     matrix = jnp.log(state.collaboration_matrix) / (max_steps * log_growth)
     scalars = jnp.stack([state.time / max_steps, state.queue_length / Q])
-    return jnp.concatenate(
-        [agents.ravel(), queue.ravel(), matrix.ravel(), scalars]
-    ).astype(jnp.float32)
+    return _flat(agents, queue, matrix, scalars, batch_ndim=bn)

@@ -1,18 +1,31 @@
 """Random generators of the environment: new tasks and a new team of agents.
 
-Each generator takes its uniforms in ``[0, 1)`` as an argument instead of a key, so a step draws
-all of its random numbers in one call (one PRNG invocation per step is the main CPU cost) and a
-NumPy reference can replay exactly the same numbers.
+Each generator takes its uniforms in ``(0, 1)`` as an argument instead of a key, so a step draws
+all of its random numbers in one call (PRNG invocations are the main CPU cost of a step) and a
+NumPy reference can replay exactly the same numbers (see :func:`uniforms`).
 """
 
 from __future__ import annotations
 
 import chex
+import jax
 import jax.numpy as jnp
 
 from agentic_jax.env.types import EnvParams, Tasks
 
 TASK_DRAWS = 4  # uniforms per task: complexity, priority, deadline, type
+
+
+def uniforms(key: chex.PRNGKey, count: int, batch_shape: tuple[int, ...] = ()) -> chex.Array:
+    """``(count, *batch_shape)`` float32 uniforms in ``(0, 1)``, 16-bit, from one PRNG call.
+
+    Each 32-bit word gives two uniforms (its high and low halves): half the random bits of
+    ``jax.random.uniform``, whose generation is the largest single cost of a step on a CPU;
+    a resolution of 1/65536 is plenty for task attributes and completion draws.
+    """
+    words = jax.random.bits(key, ((count + 1) // 2,) + tuple(batch_shape), jnp.uint32)
+    halves = jnp.concatenate([words >> 16, words & 0xFFFF])[:count]
+    return (halves.astype(jnp.float32) + 0.5) * (1.0 / 65536.0)
 
 
 def agent_draws(n_agents: int, n_task_types: int) -> int:
@@ -27,9 +40,9 @@ def _between(u: chex.Array, lo, hi) -> chex.Array:
 def sample_tasks(
     u: chex.Array, now: chex.Array, n_task_types: int, params: EnvParams
 ) -> Tasks:
-    """Tasks from uniforms ``u`` of shape ``(S, 4)``; deadlines are ``now`` + U[min, max].
+    """Tasks from uniforms ``u`` ``(S, 4, *B)``; deadlines are ``now`` ``(*B)`` + U[min, max].
 
-    Returns a :class:`Tasks` of shape ``(S,)`` with ``valid`` all True.
+    Returns a :class:`Tasks` of shape ``(S, *B)`` with ``valid`` all True.
     """
     deadline = now + _between(u[:, 2], params.deadline_min, params.deadline_max)
     task_type = jnp.minimum((u[:, 3] * n_task_types).astype(jnp.int32), n_task_types - 1)
@@ -38,18 +51,21 @@ def sample_tasks(
         priority=_between(u[:, 1], params.priority_min, params.priority_max),
         deadline=deadline,
         task_type=task_type,
-        valid=jnp.ones(u.shape[:1], bool),
+        valid=jnp.ones(u[:, 0].shape, bool),
     )
 
 
 def sample_agents(
     u: chex.Array, n_agents: int, n_task_types: int, params: EnvParams
 ) -> tuple[chex.Array, chex.Array, chex.Array]:
-    """Capacity ``(n,)``, success rate ``(n,)`` and expertise ``(n, T)`` from flat uniforms."""
+    """Capacity ``(n, *B)``, success rate ``(n, *B)``, expertise ``(n, T, *B)`` from ``u``.
+
+    ``u`` is ``(agent_draws(n, T), *B)``.
+    """
     capacity = _between(u[:n_agents], params.capacity_min, params.capacity_max)
     success = _between(u[n_agents : 2 * n_agents], params.success_rate_min, params.success_rate_max)
     expertise = _between(
-        u[2 * n_agents :].reshape(n_agents, n_task_types),
+        u[2 * n_agents :].reshape((n_agents, n_task_types) + u.shape[1:]),
         params.expertise_min,
         params.expertise_max,
     )

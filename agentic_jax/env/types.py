@@ -3,6 +3,11 @@
 Shapes use ``n`` = n_agents, ``T`` = n_task_types, ``Q`` = max_tasks (queue slots) and
 ``K`` = max_active_per_agent (active-task slots per agent). All arrays are float32 unless a
 comment says int32 or bool. Times and deadlines are counted in environment steps.
+
+The shapes in comments are those of one environment. A batch of environments stepped by the
+environment's own batched methods carries the environment axes *last* (``(n, K, *B)``); see
+:mod:`agentic_jax.env.small_ops` for why. ``jax.vmap`` over the single-environment methods
+works as usual and puts the batch wherever ``vmap`` is told to.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import chex
 import jax.numpy as jnp
 from flax import struct
 
+from agentic_jax.env import small_ops
+
 
 @struct.dataclass
 class EnvParams:
@@ -24,7 +31,7 @@ class EnvParams:
     """
 
     max_steps_in_episode: int = 200  # episode window; ends as a truncation
-    initial_tasks: int = 3  # tasks in the queue after reset (seed §2)
+    initial_tasks: int = struct.field(pytree_node=False, default=3)  # queued after reset (seed §2)
     # Arrivals: up to `max_arrivals_per_step` tasks arrive per step, each with `arrival_rate`.
     arrival_rate: float = 0.8
     max_arrivals_per_step: int = struct.field(pytree_node=False, default=2)
@@ -177,8 +184,8 @@ class EpisodeCounters:
     episode_return: chex.Array  # float32: undiscounted reward so far
 
     @classmethod
-    def zeros(cls) -> EpisodeCounters:
-        i, f = jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32)
+    def zeros(cls, batch_shape: tuple[int, ...] = ()) -> EpisodeCounters:
+        i, f = jnp.zeros(batch_shape, jnp.int32), jnp.zeros(batch_shape, jnp.float32)
         return cls(i, i, i, i, i, f, f, i, i, i, f)
 
 
@@ -201,9 +208,10 @@ class EnvState:
 
     @property
     def queue_length(self) -> chex.Array:
-        return self.queue.valid.sum(-1)
+        """int32 tasks waiting in the queue."""
+        return small_ops.sum_axis(self.queue.valid.astype(jnp.int32), 0)
 
     @property
     def current_load(self) -> chex.Array:
-        """(n,) summed complexity of each agent's active tasks."""
-        return (self.active.complexity * self.active.valid).sum(-1)
+        """(n,) summed complexity of each agent's active tasks (empty slots hold zeros)."""
+        return small_ops.sum_axis(self.active.complexity, 1)

@@ -20,8 +20,8 @@ def _parts(x: chex.Array, axis: int) -> list[chex.Array]:
 
 
 def sum_axis(x: chex.Array, axis: int = 0) -> chex.Array:
-    """``x.sum(axis)`` for a short static axis."""
-    parts = _parts(x, axis)
+    """``x.sum(axis)`` for a short static axis (booleans are counted as int32)."""
+    parts = _parts(x.astype(jnp.int32) if x.dtype == jnp.bool_ else x, axis)
     total = parts[0]
     for part in parts[1:]:
         total = total + part

@@ -89,6 +89,7 @@ def test_collaboration_bonus_and_matrix_for_ordered_pairs(env, quiet_params):
         expected[i, j] = 1.01
     np.testing.assert_allclose(new.collaboration_matrix, expected, rtol=1e-6)
     assert np.asarray(new.collaborations).tolist() == [1, 1, 0, 1]
+    assert int(new.counters.collaborating) == 3  # agent-steps in a collaborating pair
     _, again, _, _ = step(env, new, action(collab=requests), quiet_params)
     assert float(again.collaboration_matrix[0, 1]) == pytest.approx(1.01**2, rel=1e-6)
 

@@ -2,8 +2,10 @@
 
 One run measures, side by side on this machine:
 
-* **JAX**: env steps per second of ``jax.jit`` of a ``lax.scan`` over ``vmap(env.step)`` (gymnax's
-  base ``step``: split key, ``step_env``, ``reset_env``, auto-reset select) for each ``n_envs``.
+* **JAX**: env steps per second of ``jax.jit`` of a ``lax.scan`` over ``vmap(env.step)`` (the
+  auto-resetting gymnax ``step``: transition, reset, select) for each ``n_envs``, and, where the
+  env has one, over its batched ``env.batch_step`` (state with the env axis last, one key for
+  the batch) -- ``--api``.
   Actions come from a precomputed table of 8 random action batches cycled by step (so the
   policy costs nothing and the env is what is timed); the last observation is carried through
   the scan so XLA cannot drop the observation code. Compile time (trace + lower + compile) is
@@ -90,9 +92,9 @@ def code_version() -> dict:
     import hashlib
     import subprocess
 
-    import agentic_jax
+    import agentic_jax.env
 
-    root = pathlib.Path(agentic_jax.__file__).resolve().parent
+    root = pathlib.Path(agentic_jax.env.__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for f in sorted((root / "env").glob("*.py")):
         digest.update(f.name.encode() + f.read_bytes())
@@ -119,17 +121,32 @@ def code_version() -> dict:
 # ---------------------------------------------------------------------- JAX
 
 
-def make_rollout(env, params, n_envs: int, n_steps: int):
-    """``run(key, states, obs, table) -> (key, states, obs, reward_sum)`` over ``n_steps``."""
-    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+APIS = ("vmap", "batch")
+
+
+def has_batch_api(env) -> bool:
+    return hasattr(env, "batch_step") and hasattr(env, "batch_reset")
+
+
+def make_rollout(env, params, n_envs: int, n_steps: int, api: str = "vmap"):
+    """``run(key, states, obs, table) -> (key, states, obs, reward_sum)`` over ``n_steps``.
+
+    ``api="vmap"``: ``vmap(env.step)`` with one key per env (gymnax/PureJaxRL style);
+    ``api="batch"``: the env's own batched ``env.batch_step`` with one key for the batch.
+    """
+    vstep = jax.vmap(env.step, in_axes=(0, 0, 0, None))
+
+    def step(key, states, actions):
+        if api == "batch":
+            return env.batch_step(key, states, actions, params)
+        return vstep(jax.random.split(key, n_envs), states, actions, params)
 
     def run(key, states, obs, table):
         def body(carry, t):
             key, states, obs, reward_sum = carry
             key, step_key = jax.random.split(key)
-            keys = jax.random.split(step_key, n_envs)
             actions = table[t % table.shape[0]]
-            obs, states, reward, _, _, _ = step(keys, states, actions, params)
+            obs, states, reward, _, _, _ = step(step_key, states, actions)
             return (key, states, obs, reward_sum + reward), None
 
         init = (key, states, obs, jnp.zeros(n_envs, jnp.float32))
@@ -139,9 +156,15 @@ def make_rollout(env, params, n_envs: int, n_steps: int):
     return run
 
 
-def _compile(env, params, n_envs, n_steps, args):
+def reset_batch(env, params, key, n_envs: int, api: str = "vmap"):
+    if api == "batch":
+        return jax.jit(env.batch_reset, static_argnums=2)(key, params, n_envs)
+    return jax.jit(jax.vmap(env.reset, (0, None)))(jax.random.split(key, n_envs), params)
+
+
+def _compile(env, params, n_envs, n_steps, api, args):
     t0 = time.perf_counter()
-    fn = jax.jit(make_rollout(env, params, n_envs, n_steps), donate_argnums=(1, 2))
+    fn = jax.jit(make_rollout(env, params, n_envs, n_steps, api), donate_argnums=(1, 2))
     compiled = fn.lower(*args).compile()
     return compiled, time.perf_counter() - t0
 
@@ -160,26 +183,25 @@ def bench_jax(
     repeats: int = 3,
     n_steps: int | None = None,
     obs_mode: str = "extended",
+    api: str = "vmap",
 ) -> dict:
     """Steps/s of ``n_envs`` envs; ``n_steps`` fixed, or calibrated to ``min_time`` per call."""
     env = MultiAgentTaskEnvironment(obs_mode=obs_mode)
     params = env.default_params
     key = jax.random.key(0, impl=impl)
     key, reset_key, table_key = jax.random.split(key, 3)
-    obs, states = jax.jit(jax.vmap(env.reset, (0, None)))(
-        jax.random.split(reset_key, n_envs), params
-    )
+    obs, states = reset_batch(env, params, reset_key, n_envs, api)
     table = jax.random.uniform(table_key, (ACTION_TABLE, n_envs, env.num_actions))
 
     calibrated = n_steps is None
     steps = n_steps if n_steps is not None else 16
-    compiled, compile_s = _compile(env, params, n_envs, steps, (key, states, obs, table))
+    compiled, compile_s = _compile(env, params, n_envs, steps, api, (key, states, obs, table))
     dt, (key, states, obs) = _timed(compiled, key, states, obs, table)  # warm-up
     if calibrated:
         dt, (key, states, obs) = _timed(compiled, key, states, obs, table)
         per_step = dt / steps
         steps = max(16, 2 ** math.ceil(math.log2(max(min_time / per_step, 1.0))))
-        compiled, compile_s = _compile(env, params, n_envs, steps, (key, states, obs, table))
+        compiled, compile_s = _compile(env, params, n_envs, steps, api, (key, states, obs, table))
         dt, (key, states, obs) = _timed(compiled, key, states, obs, table)  # warm-up
     times = []
     for _ in range(repeats):
@@ -187,6 +209,7 @@ def bench_jax(
         times.append(dt)
     run_s = statistics.median(times)
     return {
+        "api": api,
         "n_envs": n_envs,
         "impl": impl,
         "scan_steps": steps,
@@ -233,9 +256,16 @@ def bench_numpy(
 # ---------------------------------------------------------------------- report
 
 
+API_NAMES = {
+    "vmap": "`jit(scan(vmap(env.step)))`, one key per env",
+    "batch": "`jit(scan(env.batch_step))`, one key per batch",
+}
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     ref = result["numpy_reference_steps_per_s"]
+    code = m["code"]
     lines = [
         "# Environment throughput",
         "",
@@ -246,22 +276,24 @@ def markdown(result: dict) -> str:
         + (" (**--quick smoke run**, not a measurement)" if result["quick"] else "")
         + ".",
         "",
-        f"Environment code: `{m['code'].get('agentic_jax')}`, sources sha256 "
-        f"`{m['code'].get('env_sources_sha256')}`, git `{m['code'].get('git_head', '?')}`"
-        + (" with uncommitted env changes" if m["code"].get("env_dirty") else "")
+        f"Environment code: env sources sha256 `{code.get('env_sources_sha256')}`, git "
+        f"`{code.get('git_head', '?')}`"
+        + (" with uncommitted env changes" if code.get("env_dirty") else "")
         + ".",
         "",
-        f"JAX: `jit(scan(vmap(env.step)))`, gymnax base `step` with auto-reset, "
-        f"obs_mode `{result['obs_mode']}`, PRNG `{result['impl']}`; median of "
-        f"{result['repeats']} timed calls, each ≳{result['min_time']} s. "
-        "Ratio vs the NumPy reference (`NumpyVecEnv`, DummyVecEnv-style, N=4).",
+        "JAX: auto-resetting `step` (gymnax contract), obs_mode "
+        f"`{result['obs_mode']}`, PRNG `{result['impl']}`, actions from a fixed table; "
+        + "; ".join(f"**{a}** = {API_NAMES[a]}" for a in result["apis"])
+        + f". Median of {result['repeats']} timed calls, each ≳{result['min_time']} s; "
+        "compile = trace + lower + compile. Ratio vs the NumPy reference "
+        f"({result['numpy_reference']}, DummyVecEnv-style).",
         "",
-        "| n_envs | env steps/s | compile s | scan steps / call | ratio vs NumPy |",
-        "|---:|---:|---:|---:|---:|",
+        "| API | n_envs | env steps/s | compile s | scan steps / call | ratio vs NumPy |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for r in result["jax"]:
         lines.append(
-            f"| {r['n_envs']} | {r['steps_per_s']:,.0f} | {r['compile_s']:.2f} | "
+            f"| {r['api']} | {r['n_envs']} | {r['steps_per_s']:,.0f} | {r['compile_s']:.2f} | "
             f"{r['scan_steps']} | {r['steps_per_s'] / ref:,.1f}× |"
         )
     lines += ["", "NumPy reference (seed design, copies stepped one after another):", ""]
@@ -270,31 +302,37 @@ def markdown(result: dict) -> str:
         lines.append(f"| {r['n_envs']} | {r['steps_per_s']:,.0f} |")
     if result["prng"]:
         n = result["prng"][0]["n_envs"]
-        lines += ["", f"PRNG implementation at {n} envs:", ""]
-        lines += ["| impl | env steps/s | compile s | ratio vs NumPy |", "|---|---:|---:|---:|"]
+        lines += ["", f"PRNG implementation (`jax.random.key(seed, impl=...)`) at {n} envs:", ""]
+        lines += [
+            "| API | impl | env steps/s | compile s | ratio vs NumPy |",
+            "|---|---|---:|---:|---:|",
+        ]
         for r in result["prng"]:
             lines.append(
-                f"| {r['impl']} | {r['steps_per_s']:,.0f} | {r['compile_s']:.2f} | "
+                f"| {r['api']} | {r['impl']} | {r['steps_per_s']:,.0f} | {r['compile_s']:.2f} | "
                 f"{r['steps_per_s'] / ref:,.1f}× |"
             )
-        lines += ["", f"Fastest: `{result['prng_fastest']}`."]
+        fastest = ", ".join(f"{a}: `{i}`" for a, i in result["prng_fastest"].items())
+        lines += ["", f"Fastest: {fastest}."]
     return "\n".join(lines) + "\n"
 
 
 def print_table(result: dict) -> None:
     ref = result["numpy_reference_steps_per_s"]
-    print(f"\n{'n_envs':>7} {'steps/s':>14} {'compile s':>10} {'steps':>6} {'vs NumPy':>9}")
+    print(
+        f"\n{'api':>5} {'n_envs':>7} {'steps/s':>14} {'compile s':>10} {'steps':>6} {'vs NumPy':>9}"
+    )
     for r in result["jax"]:
         print(
-            f"{r['n_envs']:>7} {r['steps_per_s']:>14,.0f} {r['compile_s']:>10.2f} "
+            f"{r['api']:>5} {r['n_envs']:>7} {r['steps_per_s']:>14,.0f} {r['compile_s']:>10.2f} "
             f"{r['scan_steps']:>6} {r['steps_per_s'] / ref:>8.1f}x"
         )
     for r in result["numpy"]:
         print(f"NumPy DummyVecEnv N={r['n_envs']}: {r['steps_per_s']:,.0f} steps/s")
     for r in result["prng"]:
         print(
-            f"PRNG {r['impl']:>13} @ {r['n_envs']} envs: {r['steps_per_s']:,.0f} steps/s "
-            f"(compile {r['compile_s']:.2f} s)"
+            f"PRNG {r['api']:>5} {r['impl']:>13} @ {r['n_envs']} envs: "
+            f"{r['steps_per_s']:,.0f} steps/s (compile {r['compile_s']:.2f} s)"
         )
     if result["prng"]:
         print(f"fastest PRNG: {result['prng_fastest']}")
@@ -319,12 +357,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--min-time", type=float, default=0.5, help="seconds per timed call")
     ap.add_argument("--obs-mode", default="extended", choices=("seed", "extended"))
+    ap.add_argument(
+        "--api",
+        default="auto",
+        choices=("auto", "vmap", "batch", "both"),
+        help="vmap(env.step), the env's batch_step, or both (auto: both where the env has it)",
+    )
     ap.add_argument("--out", default=None, help="output path prefix (adds .json and .md)")
     args = ap.parse_args(argv)
 
     fixed_steps = None
     if args.quick:
-        n_envs = [1, 16]
+        n_envs = [16]
         args.prng_n_envs = min(args.prng_n_envs, 16) if args.prng_n_envs else 0
         args.min_time, fixed_steps = 0.05, 16
         numpy_n = [4, 1]
@@ -350,26 +394,47 @@ def main(argv: list[str] | None = None) -> int:
         print(f"numpy N={n}: {numpy_rows[-1]['steps_per_s']:,.0f} steps/s", flush=True)
     ref_row = next((r for r in numpy_rows if r["n_envs"] == 4), numpy_rows[0])
 
-    jax_rows = []
-    for n in n_envs:
-        jax_rows.append(
-            bench_jax(n, args.impl, args.min_time, args.repeats, fixed_steps, args.obs_mode)
-        )
-        r = jax_rows[-1]
-        print(
-            f"jax n_envs={n}: {r['steps_per_s']:,.0f} steps/s, compile {r['compile_s']:.2f} s",
-            flush=True,
-        )
+    batch_ok = has_batch_api(MultiAgentTaskEnvironment())
+    if args.api == "auto":
+        apis = ["vmap", "batch"] if batch_ok else ["vmap"]
+    else:
+        apis = ["vmap", "batch"] if args.api == "both" else [args.api]
+    if "batch" in apis and not batch_ok:
+        ap.error("this MultiAgentTaskEnvironment has no batch_step/batch_reset")
 
-    prng_rows = []
-    if args.prng_n_envs:
-        for impl in PRNG_IMPLS:
-            prng_rows.append(
+    jax_rows = []
+    for api in apis:
+        for n in n_envs:
+            jax_rows.append(
                 bench_jax(
-                    args.prng_n_envs, impl, args.min_time, args.repeats, fixed_steps, args.obs_mode
+                    n, args.impl, args.min_time, args.repeats, fixed_steps, args.obs_mode, api
                 )
             )
-            print(f"prng {impl}: {prng_rows[-1]['steps_per_s']:,.0f} steps/s", flush=True)
+            r = jax_rows[-1]
+            print(
+                f"jax {api} n_envs={n}: {r['steps_per_s']:,.0f} steps/s, "
+                f"compile {r['compile_s']:.2f} s",
+                flush=True,
+            )
+
+    prng_rows = []
+    prng_apis = apis[-1:] if args.quick else apis  # quick: the batched API only, if any
+    if args.prng_n_envs:
+        for api in prng_apis:
+            for impl in PRNG_IMPLS:
+                prng_rows.append(
+                    bench_jax(
+                        args.prng_n_envs,
+                        impl,
+                        args.min_time,
+                        args.repeats,
+                        fixed_steps,
+                        args.obs_mode,
+                        api,
+                    )
+                )
+                r = prng_rows[-1]
+                print(f"prng {api} {impl}: {r['steps_per_s']:,.0f} steps/s", flush=True)
 
     machine["loadavg_at_end"] = list(os.getloadavg())
     busy = max(machine["loadavg_at_start"][0], machine["loadavg_at_end"][0])
@@ -386,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine,
         "obs_mode": args.obs_mode,
         "impl": args.impl,
+        "apis": apis,
         "repeats": args.repeats,
         "min_time": args.min_time,
         "numpy_reference": f"NumpyVecEnv N={ref_row['n_envs']}",
@@ -393,7 +459,12 @@ def main(argv: list[str] | None = None) -> int:
         "jax": jax_rows,
         "numpy": numpy_rows,
         "prng": prng_rows,
-        "prng_fastest": max(prng_rows, key=lambda r: r["steps_per_s"])["impl"]
+        "prng_fastest": {
+            api: max((r for r in prng_rows if r["api"] == api), key=lambda r: r["steps_per_s"])[
+                "impl"
+            ]
+            for api in prng_apis
+        }
         if prng_rows
         else None,
     }

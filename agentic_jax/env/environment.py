@@ -124,19 +124,44 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
 
     def step_draws(self, params: EnvParams) -> int:
         """Uniforms a step uses: completion ``(n, K)``, arrival ``(M,)``, new tasks ``(M, 4)``."""
-        M = params.max_arrivals_per_step
-        return self.n_agents * self.max_active_per_agent + M * (1 + tasks.TASK_DRAWS)
+        return self._fine_draws(params) + params.max_arrivals_per_step * tasks.TASK_DRAWS
+
+    def _fine_draws(self, params: EnvParams) -> int:
+        """The step's 16-bit draws (completion and arrival); the rest are 8-bit."""
+        return self.n_agents * self.max_active_per_agent + params.max_arrivals_per_step
+
+    def reset_uniforms(
+        self, key: chex.PRNGKey, params: EnvParams, batch_shape: tuple[int, ...] = ()
+    ) -> chex.Array:
+        """The uniforms :meth:`reset_env` draws from ``key``: ``(reset_draws, *batch_shape)``."""
+        return tasks.uniforms(key, 0, self.reset_draws(params), batch_shape)
+
+    def step_uniforms(
+        self,
+        key: chex.PRNGKey,
+        params: EnvParams,
+        batch_shape: tuple[int, ...] = (),
+        with_reset: bool = False,
+    ) -> chex.Array:
+        """The uniforms :meth:`step_env` (or, ``with_reset``, :meth:`step`) draws from ``key``.
+
+        ``(step_draws [+ reset_draws], *batch_shape)``: the step's, then the reset's.
+        """
+        n_fine = self._fine_draws(params)
+        n_coarse = self.step_draws(params) - n_fine
+        if with_reset:
+            n_coarse += self.reset_draws(params)
+        return tasks.uniforms(key, n_fine, n_coarse, batch_shape)
 
     # ------------------------------------------------------------------ gymnax API
 
     def reset_env(self, key: chex.PRNGKey, params: EnvParams) -> tuple[chex.Array, EnvState]:
-        return self.reset_from_uniforms(tasks.uniforms(key, self.reset_draws(params)), params)
+        return self.reset_from_uniforms(self.reset_uniforms(key, params), params)
 
     def step_env(
         self, key: chex.PRNGKey, state: EnvState, action: chex.Array, params: EnvParams
     ) -> tuple[chex.Array, EnvState, chex.Array, chex.Array, dict[str, Any]]:
-        u = tasks.uniforms(key, self.step_draws(params))
-        return self.step_from_uniforms(u, state, action, params)
+        return self.step_from_uniforms(self.step_uniforms(key, params), state, action, params)
 
     def step(
         self,
@@ -153,15 +178,14 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         """
         if params is None:
             params = self.default_params
-        u = tasks.uniforms(key, self.step_draws(params) + self.reset_draws(params))
+        u = self.step_uniforms(key, params, with_reset=True)
         return self._auto_reset_step(u, state, _agent_major(action, self.n_agents), params)
 
     def batch_reset(
         self, key: chex.PRNGKey, params: EnvParams, n_envs: int
     ) -> tuple[chex.Array, EnvState]:
         """Reset ``n_envs`` environments: obs ``(n_envs, obs_size)``, state with env axis last."""
-        u = tasks.uniforms(key, self.reset_draws(params), (n_envs,))
-        obs, state = self.reset_from_uniforms(u, params)
+        obs, state = self.reset_from_uniforms(self.reset_uniforms(key, params, (n_envs,)), params)
         return obs.T, state
 
     def batch_step(
@@ -174,7 +198,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         ``(n_envs, ...)``.
         """
         n_envs = action.shape[0]
-        u = tasks.uniforms(key, self.step_draws(params) + self.reset_draws(params), (n_envs,))
+        u = self.step_uniforms(key, params, (n_envs,), with_reset=True)
         a = _agent_major(jnp.moveaxis(action, 0, -1), self.n_agents)
         obs, state, reward, terminated, truncated, info = self._auto_reset_step(u, state, a, params)
         # Transposing a fused obs expression iterates its inputs in the wrong order; transpose

@@ -16,16 +16,24 @@ from agentic_jax.env.types import EnvParams, Tasks
 TASK_DRAWS = 4  # uniforms per task: complexity, priority, deadline, type
 
 
-def uniforms(key: chex.PRNGKey, count: int, batch_shape: tuple[int, ...] = ()) -> chex.Array:
-    """``(count, *batch_shape)`` float32 uniforms in ``(0, 1)``, 16-bit, from one PRNG call.
+def uniforms(
+    key: chex.PRNGKey, n_fine: int, n_coarse: int = 0, batch_shape: tuple[int, ...] = ()
+) -> chex.Array:
+    """``(n_fine + n_coarse, *batch_shape)`` float32 uniforms in ``(0, 1)`` from one PRNG call.
 
-    Each 32-bit word gives two uniforms (its high and low halves): half the random bits of
-    ``jax.random.uniform``, whose generation is the largest single cost of a step on a CPU;
-    a resolution of 1/65536 is plenty for task attributes and completion draws.
+    The first ``n_fine`` have 16-bit resolution (two per 32-bit word), for completion and
+    arrival draws; the other ``n_coarse`` have 8-bit resolution (four per word), for the
+    attributes of new tasks and agents, where 1/256 steps are plenty. Random bits are the
+    largest single cost of a step on a CPU, and this takes a third of ``jax.random.uniform``'s.
     """
-    words = jax.random.bits(key, ((count + 1) // 2,) + tuple(batch_shape), jnp.uint32)
-    halves = jnp.concatenate([words >> 16, words & 0xFFFF])[:count]
-    return (halves.astype(jnp.float32) + 0.5) * (1.0 / 65536.0)
+    n_fine_words, n_coarse_words = -(-n_fine // 2), -(-n_coarse // 4)
+    words = jax.random.bits(key, (n_fine_words + n_coarse_words,) + tuple(batch_shape), jnp.uint32)
+    fine, coarse = words[:n_fine_words], words[n_fine_words:]
+    fine = jnp.concatenate([fine >> 16, fine & 0xFFFF])[:n_fine]
+    coarse = jnp.concatenate([(coarse >> shift) & 0xFF for shift in (24, 16, 8, 0)])[:n_coarse]
+    return jnp.concatenate(
+        [(fine.astype(jnp.float32) + 0.5) / 65536.0, (coarse.astype(jnp.float32) + 0.5) / 256.0]
+    )
 
 
 def agent_draws(n_agents: int, n_task_types: int) -> int:

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from agentic_jax.env import MultiAgentTaskEnvironment, tasks
+from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.env.environment import _agent_major
 
 
@@ -20,7 +20,7 @@ def test_batch_step_equals_vmapped_single_steps(obs_mode, tradeoff):
         params = params.with_collaboration_tradeoff()
     n_envs, key = 8, jax.random.key(0)
     obs_b, state_b = env.batch_reset(key, params, n_envs)
-    u_reset = tasks.uniforms(key, env.reset_draws(params), (n_envs,))
+    u_reset = env.reset_uniforms(key, params, (n_envs,))
     obs_v, state_v = jax.vmap(env.reset_from_uniforms, (1, None))(u_reset, params)
     np.testing.assert_array_equal(obs_b, obs_v)
 
@@ -32,7 +32,7 @@ def test_batch_step_equals_vmapped_single_steps(obs_mode, tradeoff):
         a = jax.random.uniform(jax.random.key(t), (n_envs, 9), minval=-0.5, maxval=1.5)
         a = a.at[0, 0].set(jnp.nan)
         out_b = env.batch_step(k, state_b, a, params)
-        u = tasks.uniforms(k, env.step_draws(params) + env.reset_draws(params), (n_envs,))
+        u = env.step_uniforms(k, params, (n_envs,), with_reset=True)
         out_v = single(u, state_v, a)
         state_b, state_v = out_b[1], out_v[1]
         truncations += int(out_b[4].sum())

@@ -16,9 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from gymnax.environments.environment import Environment
 
-from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment, episode_metrics, tasks
+from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment, episode_metrics
 
 _PATH = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "numpy_env.py"
 _spec = importlib.util.spec_from_file_location("numpy_env", _PATH)
@@ -63,29 +62,8 @@ def _actions(rng: np.random.Generator, n_agents: int, n_steps: int) -> np.ndarra
     return a.reshape(n_steps, n_agents * 3)
 
 
-def _uniforms(key, count: int):
-    """The env's uniforms from ``key``: ``tasks.uniforms`` where the env has it (16-bit halves
-    of one ``jax.random.bits`` call), else ``jax.random.uniform(key, (count,))``."""
-    draw = getattr(tasks, "uniforms", None)
-    return draw(key, count) if draw is not None else jax.random.uniform(key, (count,))
-
-
-def _reset_count(env, params) -> int:
-    if hasattr(env, "reset_draws"):
-        return env.reset_draws(params)
-    return env.n_agents * (2 + env.n_task_types) + env.max_tasks * TASK_DRAWS
-
-
-def _step_count(env, params) -> int:
-    if hasattr(env, "step_draws"):
-        return env.step_draws(params)
-    M = params.max_arrivals_per_step
-    return env.n_agents * env.max_active_per_agent + M * (1 + TASK_DRAWS)
-
-
 def _rollout_jax(env, params, key, actions):
     """Reset, then ``len(actions)`` ``step_env`` calls; returns uniforms and outputs per step."""
-    reset_count, step_count = _reset_count(env, params), _step_count(env, params)
     envs = {m: MultiAgentTaskEnvironment(obs_mode=m, **_shape_of(env)) for m in MODES}
 
     def both_obs(state):
@@ -95,13 +73,13 @@ def _rollout_jax(env, params, key, actions):
     def run(key, actions):
         reset_key, run_key = jax.random.split(key)
         obs0, state = env.reset_env(reset_key, params)
-        u0 = _uniforms(reset_key, reset_count)
+        u0 = env.reset_uniforms(reset_key, params)
 
         def one(state, xs):
             k, a = xs
             obs, state, reward, _, info = env.step_env(k, state, a, params)
             out = dict(
-                u=_uniforms(k, step_count),
+                u=env.step_uniforms(k, params),
                 obs=obs,
                 all_obs=both_obs(state),
                 reward=reward,
@@ -181,10 +159,7 @@ def test_auto_reset_matches_gymnax_step():
     ref = numpy_env.NumpyTaskEnv(obs_mode="extended", params=params)
     n_steps = 20
     actions = _actions(np.random.default_rng(1), env.n_agents, n_steps)
-    step_count, reset_count = _step_count(env, params), _reset_count(env, params)
-    # gymnax's base step splits the key into a step and a reset key; an env that overrides
-    # `step` may instead draw the step's and the reset's uniforms in one call from `key`.
-    one_draw = type(env).step is not Environment.step
+    step_count = env.step_draws(params)
 
     @jax.jit
     def run(key, actions):
@@ -194,18 +169,13 @@ def test_auto_reset_matches_gymnax_step():
         def one(state, xs):
             k, a = xs
             obs, state, reward, terminated, truncated, info = env.step(k, state, a, params)
-            if one_draw:
-                u = _uniforms(k, step_count + reset_count)
-                u_step, u_reset = u[:step_count], u[step_count:]
-            else:
-                key_step, key_reset = jax.random.split(k)
-                u_step = _uniforms(key_step, step_count)
-                u_reset = _uniforms(key_reset, reset_count)
+            u = env.step_uniforms(k, params, with_reset=True)  # one draw: step's, then reset's
+            u_step, u_reset = u[:step_count], u[step_count:]
             return state, (u_step, u_reset, obs, reward, truncated, info["final_observation"])
 
         keys = jax.random.split(run_key, actions.shape[0])
         return (
-            _uniforms(reset_key, reset_count),
+            env.reset_uniforms(reset_key, params),
             obs0,
             jax.lax.scan(one, state, (keys, actions))[1],
         )

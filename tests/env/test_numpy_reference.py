@@ -26,7 +26,6 @@ _spec.loader.exec_module(numpy_env)
 
 RTOL = ATOL = 1e-4
 N_STEPS = 300
-TASK_DRAWS = 4
 MODES = ("seed", "extended")
 
 SHAPES = {

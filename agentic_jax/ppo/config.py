@@ -58,6 +58,12 @@ class PPOConfig:
             clipped to +-10) kept inside the jitted state.
         normalize_advantage: per-minibatch advantage normalisation.
         log_std_init: initial value of the state-independent log standard deviation.
+        reward_scale: rewards are multiplied by this before GAE (the reported episode returns
+            stay raw); < 1 keeps value targets, and so the shared global-norm gradient clip,
+            from being dominated by the critic on large-reward envs.
+        rescale_actions: the policy acts in [-1, 1], mapped linearly onto the action Box
+            (SB3's recommended normalised action space); False sends `clip(action, low, high)`
+            as SB3 does on the raw Box.
     """
 
     learning_rate: float = 3e-4
@@ -82,6 +88,8 @@ class PPOConfig:
     normalize_obs: bool = False
     normalize_advantage: bool = True
     log_std_init: float = 0.0
+    reward_scale: float = 1.0
+    rescale_actions: bool = False
 
     def __post_init__(self) -> None:
         arch = self.net_arch
@@ -150,6 +158,7 @@ class PPOConfig:
         if self.target_kl is not None:
             _check_float("target_kl", self.target_kl, low=0.0, low_open=True)
         _check_float("log_std_init", self.log_std_init)
+        _check_float("reward_scale", self.reward_scale, low=0.0, low_open=True)
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(
                 f"lr_schedule={self.lr_schedule!r} is unknown (allowed: {', '.join(LR_SCHEDULES)})"
@@ -158,7 +167,13 @@ class PPOConfig:
             raise ValueError(
                 f"activation={self.activation!r} is unknown (allowed: {', '.join(ACTIVATIONS)})"
             )
-        for name in ("shared_trunk", "layer_norm", "normalize_obs", "normalize_advantage"):
+        for name in (
+            "shared_trunk",
+            "layer_norm",
+            "normalize_obs",
+            "normalize_advantage",
+            "rescale_actions",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(
                     f"{name}={getattr(self, name)!r} must be a bool (allowed: true, false)"

@@ -120,6 +120,16 @@ def policy_distribution(mean: jax.Array, log_std: jax.Array) -> distrax.Multivar
     return distrax.MultivariateNormalDiag(mean, jnp.broadcast_to(jnp.exp(log_std), mean.shape))
 
 
-def clip_action(action: jax.Array, low: jax.Array, high: jax.Array) -> jax.Array:
-    """What the environment receives: the sampled action clipped to the Box [low, high]."""
+def clip_action(
+    action: jax.Array, low: jax.Array, high: jax.Array, rescale: bool = False
+) -> jax.Array:
+    """What the environment receives from an unclipped policy sample.
+
+    `rescale=False` (SB3 on a raw Box): `clip(action, low, high)`.
+    `rescale=True` (SB3's advice of a [-1, 1] action space): the policy acts in [-1, 1] and
+    the env gets `low + (clip(action, -1, 1) + 1) / 2 * (high - low)`, so a zero-mean initial
+    policy sits in the middle of the Box instead of on its lower edge.
+    """
+    if rescale:
+        return low + (jnp.clip(action, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
     return jnp.clip(action, low, high)

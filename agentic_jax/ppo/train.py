@@ -304,7 +304,10 @@ def make_update(
         log_prob = dist.log_prob(action)
         env_keys = jax.random.split(k_env, n_envs)
         next_obs, env_state, reward, terminated, truncated, info = vmapped_step(
-            env_keys, rs.env_state, clip_action(action, low, high), env_params
+            env_keys,
+            rs.env_state,
+            clip_action(action, low, high, config.rescale_actions),
+            env_params,
         )
         next_obs = next_obs.astype(jnp.float32)
         final_obs = info["final_observation"].astype(jnp.float32)
@@ -418,7 +421,11 @@ def make_update(
 
         # GAE with SB3's truncation bootstrap
         rewards = bootstrap_truncation(
-            traj.reward, traj.terminated, traj.truncated, final_values, hp.gamma
+            traj.reward * config.reward_scale,
+            traj.terminated,
+            traj.truncated,
+            final_values,
+            hp.gamma,
         )
         dones = jnp.logical_or(traj.terminated, traj.truncated)
         advantages, returns = compute_gae(
@@ -531,7 +538,7 @@ def make_act(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., jax.
             if key is None:
                 raise ValueError("act: a key is required when deterministic=False")
             action = policy_distribution(mean, log_std).sample(seed=key)
-        return clip_action(action, low, high)
+        return clip_action(action, low, high, config.rescale_actions)
 
     return act
 

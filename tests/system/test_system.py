@@ -1,0 +1,95 @@
+"""A small full run: files, callback boundaries, single compile, predict/evaluate/save/load."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from agentic_jax.system import AgenticRLSystem
+from agentic_jax.system.logging import read_records
+
+from .conftest import tiny_config
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    system = AgenticRLSystem(tiny_config(), run_dir=run_dir)
+    result = system.train()
+    return system, result, run_dir
+
+
+def test_run_directory_contents(run):
+    _, result, run_dir = run
+    assert result["stop_reason"] == "max_timesteps"
+    assert result["timesteps"] == 16 * 64
+    assert (run_dir / "config.yaml").is_file()
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert (run_dir / "metrics.jsonl").is_file()
+    assert (run_dir / "evaluations.csv").is_file()
+    assert (run_dir / "learning_curve.png").stat().st_size > 1000
+    assert (run_dir / "heuristics.json").is_file()
+    assert [p.name for p in (run_dir / "best_model").iterdir() if p.name.isdigit()]
+
+
+def test_callbacks_fire_at_chunk_boundaries(run):
+    system, _, run_dir = run
+    assert (system.eval_every, system.checkpoint_every, system.chunk_updates) == (2, 4, 2)
+    evals = read_records(run_dir, "eval")
+    assert [r["update"] for r in evals] == [2, 4, 6, 8, 10, 12, 14, 16]
+    assert [r["timestep"] for r in evals] == [128 * i for i in range(1, 9)]
+    steps = sorted(int(p.name) for p in (run_dir / "checkpoints").iterdir() if p.name.isdigit())
+    assert steps == [8, 12, 16]  # every 4 updates, max_to_keep=3
+    train = read_records(run_dir, "train")
+    assert [r["update"] for r in train] == list(range(1, 17))
+    for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "episode_return"):
+        assert key in train[0]
+    for key in ("mean_reward", "completion_rate", "utilisation", "collaboration_frequency",
+                "match"):
+        assert key in evals[0]
+
+
+def test_chunk_compiles_once(run):
+    system, _, _ = run
+    assert system.trace_count() == 1  # 8 chunks of 2 updates, one trace
+    again = AgenticRLSystem(tiny_config())
+    again.train()
+    assert again.trace_count() == 1
+
+
+def test_best_model_matches_best_eval(run):
+    system, _, run_dir = run
+    evals = read_records(run_dir, "eval")
+    best = max(evals, key=lambda r: r["mean_reward"])
+    saved = [int(p.name) for p in (run_dir / "best_model").iterdir() if p.name.isdigit()]
+    assert saved == [best["update"]]
+    loaded = AgenticRLSystem.load(run_dir)
+    assert loaded.update_step == best["update"]
+    assert loaded.tracker.best_reward == pytest.approx(best["mean_reward"])
+
+
+def test_predict_evaluate_save_load(run, tmp_path):
+    system, _, _ = run
+    obs_size = system.env.obs_size()
+    obs = np.random.default_rng(0).normal(size=(5, obs_size)).astype(np.float32)
+    action = system.predict(obs)
+    assert action.shape == (5, system.env.num_actions)
+    assert np.all((action >= 0) & (action <= 1))
+    single = system.predict(obs[0])
+    np.testing.assert_allclose(single, action[0], atol=1e-5)
+    stochastic = system.predict(obs, deterministic=False)
+    assert stochastic.shape == action.shape and np.all((stochastic >= 0) & (stochastic <= 1))
+    with pytest.raises(ValueError, match="obs must have shape"):
+        system.predict(np.zeros(obs_size + 1))
+    metrics = system.evaluate(n_episodes=4)
+    for key in ("mean_reward", "completion_rate", "utilisation", "collaboration_frequency"):
+        assert np.isfinite(metrics[key])
+
+    path = system.save(tmp_path / "saved")
+    loaded = AgenticRLSystem.load(path)
+    same = jax.tree.map(lambda a, b: np.array_equal(np.asarray(a), np.asarray(b)),
+                        system.params, loaded.params)
+    assert all(jax.tree.leaves(same))
+    np.testing.assert_array_equal(loaded.predict(obs), action)
+    assert loaded.evaluate(4) == metrics

@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 import json
 import math
+import shutil
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -442,7 +444,22 @@ class AgenticRLSystem:
         system._runner_state = unflatten_state(template, arrays, meta["state_info"])
         system.tracker = EvalTracker.from_dict(meta["callbacks"])
         truncate_records(run_dir, step)
+        _set_aside_newer(directory, step, run_dir / "corrupt_checkpoints")
+        _set_aside_newer(run_dir / BEST_DIR, step, None)  # rewritten identically on the way
         return system
+
+
+def _set_aside_newer(directory: Path, step: int, keep_in: Path | None) -> None:
+    """Move (or delete) step directories newer than `step`: unusable or about to be redone."""
+    if not directory.is_dir():
+        return
+    for path in directory.iterdir():
+        if path.is_dir() and path.name.isdigit() and int(path.name) > step:
+            if keep_in is None:
+                shutil.rmtree(path)
+            else:
+                keep_in.mkdir(parents=True, exist_ok=True)
+                path.rename(keep_in / f"{path.name}-{int(time.time())}")
 
 
 def _config_diff(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str:

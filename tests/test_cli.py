@@ -1,0 +1,79 @@
+"""`agentic-jax` command line: help, one-line errors (exit 2) before compiling, evaluate."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from agentic_jax.cli import build_parser, main
+
+TINY = {
+    "env": {"max_steps_in_episode": 20},
+    "ppo": {"n_envs": 4, "n_steps": 16, "batch_size": 32, "n_epochs": 1,
+            "total_timesteps": 64 * 4, "net_arch": {"pi": [8], "vf": [8]}},
+    "system": {"eval_freq": 128, "checkpoint_freq": 128, "n_eval_episodes": 4,
+               "heuristics": ["random", "least_loaded"], "progress": False, "verbose": False,
+               "async_checkpointing": False},
+}
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+def test_help_mentions_every_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for word in ("train", "evaluate", "--set", "system"):
+        assert word in out
+    for command in ("train", "evaluate"):
+        help_text = build_parser()._subparsers._group_actions[0].choices[command].format_help()
+        assert "examples" in help_text
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--config", "does/not/exist.yaml"], "does not exist"),
+        (["train", "--config", "{cfg}", "--set", "ppo.nope=1"], "ppo.nope"),
+        (["train", "--config", "{cfg}", "--set", "ppo.batch_size=7"], "batch_size"),
+        (["train", "--config", "{cfg}", "--set", "system.eval_freq=-5"], "system.eval_freq"),
+        (["train", "--config", "{cfg}", "--set", "env.n_agents=zero"], "env.n_agents"),
+        (["train", "--config", "{cfg}", "--set", "novalue"], "section.key=value"),
+        (["train", "--resume", "no/such/run"], "does not exist"),
+        (["evaluate", "no/such/run"], "does not exist"),
+        (["evaluate", "{tmp}"], "holds no checkpoint"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(argv, message, config_file, tmp_path, capsys,
+                                      monkeypatch):
+    import agentic_jax.system.system as system_module
+
+    def no_compile(*args, **kwargs):
+        raise AssertionError("compiled before validating the input")
+
+    monkeypatch.setattr(system_module, "_compiled", no_compile)
+    argv = [a.format(cfg=config_file, tmp=tmp_path) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("agentic-jax: error:") and message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["train", "--config", str(config_file), "--run-dir", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "max_timesteps" in out
+    assert main(["evaluate", str(run_dir), "--episodes", "4"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert [r.split("|")[1].strip() for r in rows[1:]] == ["learned", "random", "least_loaded"]
+    assert main(["evaluate", str(run_dir), "--episodes", "0"]) == 2
+    # resuming a finished run does no more training
+    assert main(["train", "--resume", str(run_dir)]) == 0

@@ -10,8 +10,8 @@ from agentic_jax.cli import build_parser, main
 TINY = {
     "env": {"max_steps_in_episode": 20},
     "ppo": {"n_envs": 4, "n_steps": 16, "batch_size": 32, "n_epochs": 1,
-            "total_timesteps": 64 * 4, "net_arch": {"pi": [8], "vf": [8]}},
-    "system": {"eval_freq": 128, "checkpoint_freq": 128, "n_eval_episodes": 4,
+            "total_timesteps": 64 * 16, "net_arch": {"pi": [8], "vf": [8]}},
+    "system": {"eval_freq": 256, "checkpoint_freq": 512, "n_eval_episodes": 4,
                "heuristics": ["random", "least_loaded"], "progress": False, "verbose": False,
                "async_checkpointing": False},
 }

@@ -103,10 +103,14 @@ def unflatten_state(template: Any, arrays: dict[str, np.ndarray], info: dict[str
     if problems:
         raise CheckpointMismatchError("; ".join(problems))
     leaves = []
-    for i in range(len(path_leaves)):
+    for i, (_, leaf) in enumerate(path_leaves):
         value = np.asarray(arrays[f"leaf_{i:05d}"])
         if i in info["key_leaves"]:
             value = jax.random.wrap_key_data(value, impl=info["key_impl"])
+        elif getattr(leaf, "weak_type", False) and value.ndim == 0:
+            # keep weak types as in a fresh state, so a restored state hits the same compile
+            weak = jax.numpy.asarray(value.item())
+            value = weak if weak.dtype == leaf.dtype else jax.numpy.asarray(value)
         else:
             value = jax.numpy.asarray(value)
         leaves.append(value)

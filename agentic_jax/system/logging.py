@@ -99,6 +99,7 @@ class RunLogger:
         self._writer = None
         if run_dir is not None:
             run_dir.mkdir(parents=True, exist_ok=True)
+            self._evals = read_records(run_dir, "eval")
             self._metrics_file = (run_dir / METRICS_FILE).open("a")
             if tensorboard:
                 from tensorboardX import SummaryWriter
@@ -160,8 +161,8 @@ class RunLogger:
         if self._metrics_file is not None:
             self._metrics_file.write(json.dumps(rec) + "\n")
             self._metrics_file.flush()
-            evals = read_records(self.run_dir, "eval")
-            _write_csv(self.run_dir / EVAL_CSV, evals)
+            self._evals.append(rec)
+            _write_csv(self.run_dir / EVAL_CSV, self._evals)
         if self._writer is not None:
             for k, v in metrics.items():
                 self._writer.add_scalar(f"eval/{k}", float(v), update)

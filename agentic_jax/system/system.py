@@ -299,28 +299,42 @@ class AgenticRLSystem:
             update = start_update
             if self.tracker.stop_reason is None and update >= self.max_updates:
                 self.tracker.stop_reason = STOP_MAX_TIMESTEPS
-            while self.tracker.stop_reason is None:
-                length = min(self.chunk_updates, self.max_updates - update)
-                new_rs, metrics, finite = self._fns.chunk(length)(rs)
+            # The next chunk is dispatched before the host works on the current one (JAX runs
+            # it asynchronously); it is dropped unused when a stopping rule or error fires.
+            pending = None if self.tracker.stop_reason else self._dispatch(rs, update)
+            best_state = None
+            while pending is not None:
+                new_rs, metrics, finite = pending
                 metrics = jax.device_get(metrics)
                 self._check_finite(metrics, bool(finite), update, ckpt)
                 rs = self._runner_state = new_rs
                 update = int(metrics["update"][-1])
                 timestep = int(metrics["timestep"][-1])
-                logger.log_train(metrics)
                 final = update >= self.max_updates
-                if update % self.eval_every == 0 or final:
-                    eval_metrics = self.evaluate(cfg.n_eval_episodes,
-                                                 jax.random.fold_in(self.keys[1], update))
+                evaluating = update % self.eval_every == 0 or final
+                if evaluating:
+                    eval_out = self._evaluate_async(cfg.n_eval_episodes,
+                                                    jax.random.fold_in(self.keys[1], update))
+                pending = None if final else self._dispatch(rs, update)
+                logger.log_train(metrics)
+                if evaluating:
+                    eval_metrics = {k: float(v) for k, v in jax.device_get(eval_out).items()}
                     is_best, _ = self.tracker.record(cfg, update, timestep, eval_metrics)
                     logger.log_eval(update, timestep, eval_metrics, is_best, reference)
-                    if is_best and best is not None:
-                        best.save(update, rs, self._meta())
+                    if is_best:
+                        best_state = (update, rs)
                 if final and self.tracker.stop_reason is None:
                     self.tracker.stop_reason = STOP_MAX_TIMESTEPS
                 if ckpt is not None and (update % self.checkpoint_every == 0
                                          or self.tracker.stop_reason is not None):
                     ckpt.save(update, rs, self._meta())
+                    if best is not None and best_state is not None:
+                        # the best model is written with the next checkpoint (a killed run
+                        # recomputes it identically), saving one orbax write per improvement
+                        best.save(best_state[0], best_state[1], self._meta())
+                        best_state = None
+                if self.tracker.stop_reason is not None:
+                    pending = None
             logger.message(f"stopped: {self.tracker.describe_stop(cfg)}")
         finally:
             logger.close()
@@ -339,6 +353,14 @@ class AgenticRLSystem:
             "last_eval": self.tracker.history[-1] if self.tracker.history else None,
             "steps_per_second": sps,
         }
+
+    def _dispatch(self, rs: RunnerState, update: int):
+        length = min(self.chunk_updates, self.max_updates - update)
+        return self._fns.chunk(length)(rs)
+
+    def _evaluate_async(self, n_episodes: int, key: jax.Array) -> dict[str, jax.Array]:
+        """Dispatch an evaluation; the result stays on the device until read."""
+        return self._fns.evaluate(n_episodes)(self.runner_state, key)
 
     def _check_finite(self, metrics: dict[str, np.ndarray], params_finite: bool, start: int,
                       ckpt: Checkpointer | None) -> None:

@@ -47,7 +47,7 @@ def _scripted(system, rewards, completion=0.0):
         calls.append(reward)
         return {"mean_reward": reward, "completion_rate": completion}
 
-    system.evaluate = evaluate
+    system._evaluate_async = evaluate
     return calls
 
 

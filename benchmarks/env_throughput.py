@@ -277,6 +277,17 @@ def markdown(result: dict) -> str:
         + (" (**--quick smoke run**, not a measurement)" if result["quick"] else "")
         + ".",
         "",
+        *(
+            [
+                "**Contended run**: the load average exceeded 1.5 × the usable cores (other "
+                "processes shared the CPU), so these rates are pessimistic and noisy; `best` is "
+                "the fastest of the repeats.",
+                "",
+            ]
+            if max(m["loadavg_at_start"][0], m["loadavg_at_end"][0])
+            > 1.5 * (m["usable_cores"] or 1)
+            else []
+        ),
         f"Environment code: env sources sha256 `{code.get('env_sources_sha256')}`, git "
         f"`{code.get('git_head', '?')}`"
         + (" with uncommitted env changes" if code.get("env_dirty") else "")

@@ -226,9 +226,10 @@ def progress_remaining(config: PPOConfig, update_step: jax.Array) -> jax.Array:
     """SB3's `1 - num_timesteps / total_timesteps` seen by update `update_step` (0-based).
 
     SB3 updates the progress after collecting the rollout, so the first update already sees
-    `1 - 1/num_updates` and the last one sees 0.
+    `1 - 1/num_updates` and the last one sees 0 (and so does any update past the last).
     """
-    return 1.0 - (update_step.astype(jnp.float32) + 1.0) / config.num_updates
+    progress = 1.0 - (update_step.astype(jnp.float32) + 1.0) / config.num_updates
+    return jnp.clip(progress, 0.0, 1.0)  # updates past `num_updates` keep the final lr
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_seed_linear_schedule_values():
     # SB3 updates the progress after the rollout: last update sees progress 0
     cfg = PPOConfig(n_envs=1, n_steps=8, batch_size=8, total_timesteps=32)
     np.testing.assert_allclose(
-        progress_remaining(cfg, jnp.arange(4)), [0.75, 0.5, 0.25, 0.0], atol=1e-7
+        progress_remaining(cfg, jnp.arange(6)), [0.75, 0.5, 0.25, 0.0, 0.0, 0.0], atol=1e-7
     )
 
 

@@ -201,9 +201,6 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         u = self.step_uniforms(key, params, (n_envs,), with_reset=True)
         a = _agent_major(jnp.moveaxis(action, 0, -1), self.n_agents)
         obs, state, reward, terminated, truncated, info = self._auto_reset_step(u, state, a, params)
-        # Transposing a fused obs expression iterates its inputs in the wrong order; transpose
-        # the materialised (obs_size, n_envs) arrays instead.
-        obs, info = jax.lax.optimization_barrier((obs, info))
         info = jax.tree.map(lambda x: jnp.moveaxis(x, -1, 0), info)
         return obs.T, state, reward, terminated, truncated, info
 
@@ -212,9 +209,17 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         obs_st, state_st, reward, terminated, info = self._transition(u[:n_step], state, a, params)
         truncated = self.is_truncated(state_st, params)
         done = terminated | truncated
-        obs_re, state_re = self.reset_from_uniforms(u[n_step:], params)
-        state = jax.tree.map(lambda x, y: jnp.where(done, x, y), state_re, state_st)
-        obs = jnp.where(done, obs_re, obs_st)
+
+        def reset_where_done(_):
+            obs_re, state_re = self.reset_from_uniforms(u[n_step:], params)
+            state = jax.tree.map(lambda x, y: jnp.where(done, x, y), state_re, state_st)
+            return jnp.where(done, obs_re, obs_st), state
+
+        # A batch of equal-length episodes resets together, so in batch_step the reset (as much
+        # work as the step) runs on one step in max_steps; under vmap this is a select.
+        obs, state = jax.lax.cond(
+            jnp.any(done), reset_where_done, lambda _: (obs_st, state_st), None
+        )
         info = {**info, "terminated": terminated, "truncated": truncated,
                 "final_observation": obs_st}
         return obs, state, reward, terminated, truncated, info

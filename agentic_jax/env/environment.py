@@ -179,7 +179,10 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         if params is None:
             params = self.default_params
         u = self.step_uniforms(key, params, with_reset=True)
-        return self._auto_reset_step(u, state, _agent_major(action, self.n_agents), params)
+        n_step = self.step_draws(params)
+        return self._auto_reset_step(
+            u[:n_step], lambda: u[n_step:], state, _agent_major(action, self.n_agents), params
+        )
 
     def batch_reset(
         self, key: chex.PRNGKey, params: EnvParams, n_envs: int
@@ -195,23 +198,27 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
 
         ``action`` is ``(n_envs, n_agents * 3)``; every output but the state is batch-first:
         obs ``(n_envs, obs_size)``, reward/terminated/truncated ``(n_envs,)``, info leaves
-        ``(n_envs, ...)``.
+        ``(n_envs, ...)``. The step draws from ``key``; a reset, when any environment needs
+        one, from ``batch_reset_key(key)``.
         """
         n_envs = action.shape[0]
-        u = self.step_uniforms(key, params, (n_envs,), with_reset=True)
+        u = self.step_uniforms(key, params, (n_envs,))
         a = _agent_major(jnp.moveaxis(action, 0, -1), self.n_agents)
-        obs, state, reward, terminated, truncated, info = self._auto_reset_step(u, state, a, params)
+        reset_u = lambda: self.reset_uniforms(batch_reset_key(key), params, (n_envs,))  # noqa: E731
+        obs, state, reward, terminated, truncated, info = self._auto_reset_step(
+            u, reset_u, state, a, params
+        )
         info = jax.tree.map(lambda x: jnp.moveaxis(x, -1, 0), info)
         return obs.T, state, reward, terminated, truncated, info
 
-    def _auto_reset_step(self, u, state, a, params):
-        n_step = self.step_draws(params)
-        obs_st, state_st, reward, terminated, info = self._transition(u[:n_step], state, a, params)
+    def _auto_reset_step(self, u_step, reset_uniforms, state, a, params):
+        """Step, then reset where done; ``reset_uniforms()`` is only called if any is done."""
+        obs_st, state_st, reward, terminated, info = self._transition(u_step, state, a, params)
         truncated = self.is_truncated(state_st, params)
         done = terminated | truncated
 
         def reset_where_done(_):
-            obs_re, state_re = self.reset_from_uniforms(u[n_step:], params)
+            obs_re, state_re = self.reset_from_uniforms(reset_uniforms(), params)
             state = jax.tree.map(lambda x, y: jnp.where(done, x, y), state_re, state_st)
             return jnp.where(done, obs_re, obs_st), state
 
@@ -333,6 +340,11 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
     @property
     def num_actions(self) -> int:
         return self.n_agents * 3
+
+
+def batch_reset_key(key: chex.PRNGKey) -> chex.PRNGKey:
+    """The key :meth:`MultiAgentTaskEnvironment.batch_step` draws its resets from."""
+    return jax.random.fold_in(key, 1)
 
 
 # ---------------------------------------------------------------------- step pieces

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.env.environment import _agent_major
+from agentic_jax.env.environment import _agent_major, batch_reset_key
 
 
 @pytest.mark.parametrize("obs_mode", ["seed", "extended"])
@@ -24,16 +24,19 @@ def test_batch_step_equals_vmapped_single_steps(obs_mode, tradeoff):
     obs_v, state_v = jax.vmap(env.reset_from_uniforms, (1, None))(u_reset, params)
     np.testing.assert_array_equal(obs_b, obs_v)
 
-    single = jax.vmap(lambda u, s, a: env._auto_reset_step(u, s, _agent_major(a, 3), params),
-                      (1, 0, 0))
+    single = jax.vmap(
+        lambda u, ur, s, a: env._auto_reset_step(u, lambda: ur, s, _agent_major(a, 3), params),
+        (1, 1, 0, 0),
+    )
     truncations = 0
     for t in range(12):  # crosses two auto-resets
         k = jax.random.key(100 + t)
         a = jax.random.uniform(jax.random.key(t), (n_envs, 9), minval=-0.5, maxval=1.5)
         a = a.at[0, 0].set(jnp.nan)
         out_b = env.batch_step(k, state_b, a, params)
-        u = env.step_uniforms(k, params, (n_envs,), with_reset=True)
-        out_v = single(u, state_v, a)
+        u = env.step_uniforms(k, params, (n_envs,))
+        u_reset = env.reset_uniforms(batch_reset_key(k), params, (n_envs,))
+        out_v = single(u, u_reset, state_v, a)
         state_b, state_v = out_b[1], out_v[1]
         truncations += int(out_b[4].sum())
         for name, x, y in zip(("obs", "reward", "terminated", "truncated"),

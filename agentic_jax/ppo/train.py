@@ -196,21 +196,33 @@ def env_spec(env: Any, env_params: Any) -> EnvSpec:
 
 @functools.lru_cache(maxsize=64)
 def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
-    """`chain(clip_by_global_norm, adam(eps=1e-5))` with injected (stateful) lr and clip.
+    """Adam's moment estimates (`optax.scale_by_adam(eps=1e-5)`), the stateful part.
+
+    The full step is `optax.chain(clip_by_global_norm(max_grad_norm), adam(lr, eps=1e-5))`,
+    applied by `apply_gradients` with the clip norm and lr as traced values (from
+    `RunnerState.hparams` and the schedule) rather than through `optax.inject_hyperparams`,
+    which cost ~20% of an update at the seed's batch size of 64 on CPU.
 
     Cached per config: the transformation is a static field of `TrainState`, so states built
     by separate `make_init`/`make_train` calls share one pytree structure (chunking, restoring).
-    The lr and clip norm live in the optimiser state (`opt_state.hyperparams`), not here.
     """
+    del config  # one transformation for every config; the argument keys the cache
+    return optax.scale_by_adam(eps=1e-5)
 
-    def factory(learning_rate: float, max_grad_norm: float) -> optax.GradientTransformation:
-        return optax.chain(
-            optax.clip_by_global_norm(max_grad_norm), optax.adam(learning_rate, eps=1e-5)
-        )
 
-    return optax.inject_hyperparams(factory)(
-        learning_rate=config.learning_rate, max_grad_norm=config.max_grad_norm
-    )
+def apply_gradients(
+    train_state: TrainState, grads: Any, learning_rate: jax.Array, max_grad_norm: jax.Array
+) -> TrainState:
+    """One `chain(clip_by_global_norm(max_grad_norm), adam(learning_rate, eps=1e-5))` step.
+
+    Same arithmetic as optax's transformations (its clip rule, its Adam), fused per leaf.
+    """
+    g_norm = optax.tree.norm(grads)
+    keep = g_norm < max_grad_norm
+    grads = jax.tree.map(lambda g: jnp.where(keep, g, (g / g_norm) * max_grad_norm), grads)
+    updates, opt_state = train_state.tx.update(grads, train_state.opt_state, train_state.params)
+    params = jax.tree.map(lambda p, u: p + (-learning_rate) * u, train_state.params, updates)
+    return train_state.replace(step=train_state.step + 1, params=params, opt_state=opt_state)
 
 
 def learning_rate_at(
@@ -247,15 +259,6 @@ def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., Run
         key, k_net, k_env = jax.random.split(key, 3)
         params = network.init(k_net, jnp.zeros((1, spec.obs_dim), jnp.float32))
         train_state = TrainState.create(apply_fn=network.apply, params=params, tx=tx)
-        opt_state = train_state.opt_state
-        opt_state = opt_state._replace(
-            hyperparams={
-                **opt_state.hyperparams,
-                "learning_rate": hp.learning_rate,
-                "max_grad_norm": hp.max_grad_norm,
-            }
-        )
-        train_state = train_state.replace(opt_state=opt_state)
         reset_keys = jax.random.split(k_env, config.n_envs)
         obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(reset_keys, env_params)
         obs = obs.astype(jnp.float32)
@@ -369,7 +372,8 @@ def make_update(
     def minibatch_step(carry, minibatch):
         train_state, active, hp = carry
         (_, aux), grads = grad_fn(train_state.params, train_state.apply_fn, minibatch, hp)
-        new_state = train_state.apply_gradients(grads=grads)
+        # hp.learning_rate is this update's scheduled lr (set in `update`)
+        new_state = apply_gradients(train_state, grads, hp.learning_rate, hp.max_grad_norm)
         if config.target_kl is not None:
             # SB3: the minibatch whose approx_kl exceeds 1.5 * target_kl is not applied, and
             # neither is anything after it. Its metrics still count (as in SB3's logs).
@@ -437,9 +441,6 @@ def make_update(
         progress = progress_remaining(config, rs.update_step)
         lr = learning_rate_at(config, hp.learning_rate, progress)
         train_state = rs.train_state
-        opt_state = train_state.opt_state
-        opt_state = opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": lr})
-        train_state = train_state.replace(opt_state=opt_state)
         batch = {
             "obs": traj.obs.reshape(buffer_size, obs_dim),
             "actions": traj.action.reshape(buffer_size, -1),
@@ -451,7 +452,7 @@ def make_update(
         rng, k_epochs = jax.random.split(rs.rng)
         (train_state, _, _, _, _), aux = jax.lax.scan(
             epoch,
-            (train_state, jnp.asarray(True), k_epochs, batch, hp),
+            (train_state, jnp.asarray(True), k_epochs, batch, hp.replace(learning_rate=lr)),
             None,
             length=config.n_epochs,
         )

@@ -165,3 +165,24 @@ def test_episode_metrics_carry_previous_value_when_no_episode_ends(tiny_config, 
     m = out.metrics
     np.testing.assert_array_equal(m["episodes"], [0, 2, 0])
     np.testing.assert_allclose(m["episode_return"], [0.0, 25.0, 25.0])
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 100.0])  # clipping active / inactive
+def test_apply_gradients_equals_optax_chain(max_norm):
+    import optax
+    from flax.training.train_state import TrainState
+
+    from agentic_jax.ppo.train import apply_gradients, make_optimizer
+
+    k1, k2 = jax.random.split(jax.random.PRNGKey(0))
+    params = {"w": jax.random.normal(k1, (5, 3)), "b": jnp.zeros(3)}
+    reference = optax.chain(optax.clip_by_global_norm(max_norm), optax.adam(3e-4, eps=1e-5))
+    ref_params, ref_state = params, reference.init(params)
+    ts = TrainState.create(apply_fn=None, params=params, tx=make_optimizer(PPOConfig()))
+    for key in jax.random.split(k2, 4):
+        grads = {name: jax.random.normal(key, p.shape) for name, p in params.items()}
+        updates, ref_state = reference.update(grads, ref_state, ref_params)
+        ref_params = optax.apply_updates(ref_params, updates)
+        ts = apply_gradients(ts, grads, jnp.float32(3e-4), jnp.float32(max_norm))
+    for name in params:
+        np.testing.assert_allclose(ts.params[name], ref_params[name], rtol=1e-6, atol=1e-7)

@@ -217,7 +217,8 @@ def apply_gradients(
 
     Same arithmetic as optax's transformations (its clip rule, its Adam), fused per leaf.
     """
-    g_norm = optax.tree.norm(grads)
+    # sum of per-leaf dot products: a BLAS dot per leaf is cheaper than a reduce fusion on CPU
+    g_norm = jnp.sqrt(sum(jnp.vdot(g, g) for g in jax.tree.leaves(grads)))
     keep = g_norm < max_grad_norm
     grads = jax.tree.map(lambda g: jnp.where(keep, g, (g / g_norm) * max_grad_norm), grads)
     updates, opt_state = train_state.tx.update(grads, train_state.opt_state, train_state.params)

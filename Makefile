@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow bench lint
+.PHONY: setup demo env-demo test test-slow bench lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The main job: train the quick CPU config, then evaluate it beside the heuristics.
 demo: setup
+	@run=runs/quick-$$(date +%Y%m%d-%H%M%S); \
+	$(BIN)/agentic-jax train --config configs/quick.yaml --run-dir $$run && \
+	$(BIN)/agentic-jax evaluate $$run --episodes 64 && \
+	echo "run directory: $$run (tensorboard --logdir $$run)"
+
+env-demo: setup
 	$(BIN)/python -m agentic_jax.demo
 
 test: setup

@@ -67,15 +67,26 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> RunCo
         if not isinstance(raw[section], Mapping):
             raise ValueError(f"config section {section!r} must be a mapping")
     for item in overrides:
-        dotted, sep, value = item.partition("=")
-        section, dot, key = dotted.strip().partition(".")
-        if not sep or not dot or not key:
-            raise ValueError(f"override {item!r} must look like section.key=value")
-        if section not in SECTIONS:
-            raise ValueError(f"override {item!r}: unknown section {section!r}")
-        raw.setdefault(section, {})[key] = yaml.safe_load(value)
+        section, key, value = parse_override(item, SECTIONS)
+        raw.setdefault(section, {})[key] = value
     env_kwargs, env_params = _parse_env(raw.get("env", {}))
     return RunConfig(env_kwargs, env_params, _parse_ppo(raw.get("ppo", {})).validate())
+
+
+def parse_override(item: str, sections: Iterable[str]) -> tuple[str, str, Any]:
+    """``"section.key=value"`` as ``(section, key, value)``, the value parsed as YAML."""
+    dotted, sep, text = item.partition("=")
+    section, dot, key = dotted.strip().partition(".")
+    if not sep or not dot or not key.strip():
+        raise ValueError(f"override {item!r} must look like section.key=value")
+    if section not in sections:
+        raise ValueError(
+            f"override {item!r}: unknown section {section!r} (allowed: {', '.join(sections)})"
+        )
+    try:
+        return section, key.strip(), yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ValueError(f"override {item!r}: value is not valid YAML") from None
 
 
 def _parse_env(section: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

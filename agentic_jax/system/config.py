@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from agentic_jax.config_io import RunConfig, load_config
+from agentic_jax.config_io import RunConfig, load_config, parse_override
 from agentic_jax.env.policies import HEURISTICS
 
 SECTIONS = ("env", "ppo", "system")
@@ -223,18 +223,9 @@ def load_run_config(
     forwarded = _as_overrides(sections)
     system_values = dict(sections.get("system", {}))
     for item in overrides:
-        dotted, sep, value = item.partition("=")
-        section, dot, key = dotted.strip().partition(".")
-        if not sep or not dot or not key:
-            raise ValueError(f"override {item!r} must look like section.key=value")
-        if section not in SECTIONS:
-            raise ValueError(f"override {item!r}: unknown section {section!r} "
-                             f"(allowed: {', '.join(SECTIONS)})")
+        section, key, value = parse_override(item, SECTIONS)
         if section == "system":
-            try:
-                system_values[key.strip()] = yaml.safe_load(value)
-            except yaml.YAMLError:
-                raise ValueError(f"override {item!r}: value is not valid YAML") from None
+            system_values[key] = value
         else:
             forwarded.append(item)
     run_config = load_config(None, forwarded)

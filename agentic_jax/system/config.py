@@ -65,7 +65,7 @@ class SystemConfig:
     target_completion_rate: float | None = None
     decline_patience: int | None = None
     decline_fraction: float = 0.1
-    heuristics: tuple[str, ...] = ("random", "always_accept", "expertise_greedy", "least_loaded")
+    heuristics: tuple[str, ...] = tuple(HEURISTICS)  # with and without collaboration
     progress: bool = True
     verbose: bool = True
     tensorboard: bool = True

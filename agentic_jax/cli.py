@@ -135,10 +135,10 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import jax
 
-    from agentic_jax.demo import format_table
     from agentic_jax.env.policies import HEURISTICS, evaluate_heuristics
     from agentic_jax.system import AgenticRLSystem
     from agentic_jax.system.checkpoint import CheckpointError
+    from agentic_jax.system.logging import markdown_table
 
     if args.episodes < 1:
         raise UsageError(f"--episodes {args.episodes} is invalid (allowed: an int >= 1)")
@@ -155,7 +155,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     rows.update(evaluate_heuristics(system.env, system.env_params, key, args.episodes, names))
     print(f"{path}: policy after {system.num_timesteps:,} steps (update {system.update_step}), "
           f"{args.episodes} episodes, deterministic actions\n")
-    print(format_table(rows))
+    print(markdown_table(rows))
     return 0
 
 

@@ -12,26 +12,7 @@ import jax.numpy as jnp
 
 from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.env.policies import evaluate_heuristics
-
-COLUMNS = (
-    ("mean_reward", "reward", "{:9.1f}"),
-    ("completion_rate", "completed", "{:9.3f}"),
-    ("on_time_rate", "on time", "{:9.3f}"),
-    ("utilisation", "utilis.", "{:9.3f}"),
-    ("collaboration_frequency", "collab.", "{:9.3f}"),
-    ("match", "match", "{:9.3f}"),
-    ("drops", "drops", "{:9.1f}"),
-)
-
-
-def format_table(rows: dict[str, dict[str, float]]) -> str:
-    """Markdown table of evaluation metrics, one row per policy."""
-    header = "| policy | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
-    lines = [header, "|---" * (len(COLUMNS) + 1) + "|"]
-    for name, metrics in rows.items():
-        cells = " | ".join(fmt.format(metrics[key]) for key, _, fmt in COLUMNS)
-        lines.append(f"| {name} | {cells} |")
-    return "\n".join(lines)
+from agentic_jax.system.logging import markdown_table
 
 
 def main() -> None:
@@ -62,11 +43,11 @@ def main() -> None:
 
     print("\nHeuristics at the default EnvParams (64 episodes of "
           f"{params.max_steps_in_episode} steps; *_collab always request collaboration):\n")
-    print(format_table(evaluate_heuristics(env, params, jax.random.key(1), 64)))
+    print(markdown_table(evaluate_heuristics(env, params, jax.random.key(1), 64)))
     print("\nWith the collaboration trade-off (no free bonus, collaboration lends expertise "
           "and costs capacity):\n")
     tradeoff = evaluate_heuristics(env, params.with_collaboration_tradeoff(), jax.random.key(1), 64)
-    print(format_table(tradeoff))
+    print(markdown_table(tradeoff))
 
 
 if __name__ == "__main__":

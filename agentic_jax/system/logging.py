@@ -32,6 +32,27 @@ EVAL_COLUMNS = (
 )
 
 
+MARKDOWN_COLUMNS = (
+    ("mean_reward", "reward", "{:9.1f}"),
+    ("completion_rate", "completed", "{:9.3f}"),
+    ("on_time_rate", "on time", "{:9.3f}"),
+    ("utilisation", "utilis.", "{:9.3f}"),
+    ("collaboration_frequency", "collab.", "{:9.3f}"),
+    ("match", "match", "{:9.3f}"),
+    ("drops", "drops", "{:9.1f}"),
+)
+
+
+def markdown_table(rows: dict[str, dict[str, float]]) -> str:
+    """Markdown table of evaluation metrics, one row per policy."""
+    header = "| policy | " + " | ".join(title for _, title, _ in MARKDOWN_COLUMNS) + " |"
+    lines = [header, "|---" * (len(MARKDOWN_COLUMNS) + 1) + "|"]
+    for name, metrics in rows.items():
+        cells = " | ".join(fmt.format(metrics[key]) for key, _, fmt in MARKDOWN_COLUMNS)
+        lines.append(f"| {name} | {cells} |")
+    return "\n".join(lines)
+
+
 def _json_value(v: Any) -> Any:
     v = float(v)
     return v if math.isfinite(v) else None

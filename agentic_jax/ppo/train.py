@@ -37,6 +37,8 @@ from agentic_jax.ppo.losses import compute_gae, ppo_loss
 from agentic_jax.ppo.networks import clip_action, make_network, policy_distribution
 
 OBS_CLIP = 10.0
+ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-5  # SB3's Adam (torch defaults, eps 1e-5)
+
 METRIC_NAMES = (
     "policy_loss",
     "value_loss",
@@ -172,6 +174,8 @@ class EnvSpec:
     action_low: np.ndarray = struct.field(pytree_node=False)
     action_high: np.ndarray = struct.field(pytree_node=False)
     episode_metric_keys: tuple[str, ...] = struct.field(pytree_node=False)
+    # (start, n_agents, features per agent) of the per-agent observation block, or None
+    agent_block: tuple[int, int, int] | None = struct.field(pytree_node=False, default=None)
 
 
 def env_spec(env: Any, env_params: Any) -> EnvSpec:
@@ -191,7 +195,16 @@ def env_spec(env: Any, env_params: Any) -> EnvSpec:
     )
     info = out[5]
     metric_keys = tuple(sorted(info.get("episode_metrics", {}).keys()))
-    return EnvSpec(int(obs.shape[0]), action_dim, low, high, metric_keys)
+    block = env.agent_obs_block() if hasattr(env, "agent_obs_block") else None
+    if block is not None:
+        block = tuple(int(b) for b in block)
+        start, n_agents, n_features = block
+        if action_dim % n_agents or start + n_agents * n_features > obs.shape[0]:
+            raise ValueError(
+                f"agent_obs_block()={block} does not fit obs_dim={obs.shape[0]} and "
+                f"action_dim={action_dim} (need action_dim divisible by n_agents)"
+            )
+    return EnvSpec(int(obs.shape[0]), action_dim, low, high, metric_keys, block)
 
 
 @functools.lru_cache(maxsize=64)
@@ -207,7 +220,7 @@ def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
     by separate `make_init`/`make_train` calls share one pytree structure (chunking, restoring).
     """
     del config  # one transformation for every config; the argument keys the cache
-    return optax.scale_by_adam(eps=1e-5)
+    return optax.scale_by_adam(b1=ADAM_B1, b2=ADAM_B2, eps=ADAM_EPS)
 
 
 def apply_gradients(
@@ -215,15 +228,38 @@ def apply_gradients(
 ) -> TrainState:
     """One `chain(clip_by_global_norm(max_grad_norm), adam(learning_rate, eps=1e-5))` step.
 
-    Same arithmetic as optax's transformations (its clip rule, its Adam), fused per leaf.
+    Same arithmetic as optax's transformations (its clip rule, its Adam with `eps_root=0`), on
+    optax's `ScaleByAdamState`, but written as one elementwise pass per parameter leaf: the
+    clip factor is folded into the moment updates instead of materialising clipped gradients,
+    and the moments, bias correction and parameter step fuse into a single loop. At the seed's
+    minibatch of 64 the optimiser is over a third of a gradient step on a CPU, and this halves it.
     """
     # sum of per-leaf dot products: a BLAS dot per leaf is cheaper than a reduce fusion on CPU
     g_norm = jnp.sqrt(sum(jnp.vdot(g, g) for g in jax.tree.leaves(grads)))
-    keep = g_norm < max_grad_norm
-    grads = jax.tree.map(lambda g: jnp.where(keep, g, (g / g_norm) * max_grad_norm), grads)
-    updates, opt_state = train_state.tx.update(grads, train_state.opt_state, train_state.params)
-    params = jax.tree.map(lambda p, u: p + (-learning_rate) * u, train_state.params, updates)
-    return train_state.replace(step=train_state.step + 1, params=params, opt_state=opt_state)
+    clip = jnp.where(g_norm < max_grad_norm, 1.0, max_grad_norm / g_norm)
+    adam = train_state.opt_state
+    count = optax.safe_increment(adam.count)
+    b1, b2, eps = ADAM_B1, ADAM_B2, ADAM_EPS
+    step_size = learning_rate / (1.0 - b1 ** count.astype(jnp.float32))
+    nu_scale = 1.0 / (1.0 - b2 ** count.astype(jnp.float32))
+
+    def leaf(p, g, mu, nu):
+        g = g * clip
+        mu = b1 * mu + (1.0 - b1) * g
+        nu = b2 * nu + (1.0 - b2) * (g * g)
+        return p - step_size * mu / (jnp.sqrt(nu * nu_scale) + eps), mu, nu
+
+    out = jax.tree.map(leaf, train_state.params, grads, adam.mu, adam.nu)
+    treedef = jax.tree.structure(train_state.params)
+    params, mu, nu = (
+        jax.tree.unflatten(treedef, [leaves[i] for leaves in treedef.flatten_up_to(out)])
+        for i in range(3)
+    )
+    return train_state.replace(
+        step=train_state.step + 1,
+        params=params,
+        opt_state=adam._replace(count=count, mu=mu, nu=nu),
+    )
 
 
 def learning_rate_at(
@@ -273,7 +309,12 @@ def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., Run
     """`init(key, hparams=None) -> RunnerState`: network, optimiser, reset envs, counters."""
     config.validate()
     spec = env_spec(env, env_params)
-    network = make_network(config, spec.action_dim)
+    if config.actor == "per_agent" and spec.agent_block is None:
+        raise ValueError(
+            f"actor='per_agent' needs an env with agent_obs_block(); {type(env).__name__} has "
+            "none (allowed: actor='mlp' for this env)"
+        )
+    network = make_network(config, spec.action_dim, spec.agent_block)
     tx = make_optimizer(config)
     reset_envs, _ = vector_env(env, config.n_envs)
 
@@ -318,16 +359,14 @@ def make_update(
     low, high = jnp.asarray(spec.action_low), jnp.asarray(spec.action_high)
     _, step_envs = vector_env(env, n_envs)
 
-    def env_step(carry, _):
+    def env_step(carry, step_randomness):
         rs, sums = carry
+        noise, k_env = step_randomness  # (n_envs, action_dim) standard normal, env key
         params = rs.train_state.params
         apply_fn = rs.train_state.apply_fn
-        rng, k_act, k_env = jax.random.split(rs.rng, 3)
         # ACT: sample unclipped, send the clipped action to the env
         mean, log_std = apply_fn(params, rs.obs, method="actor")
-        dist = policy_distribution(mean, log_std)
-        action = dist.sample(seed=k_act)
-        log_prob = dist.log_prob(action)
+        action, log_prob = gaussian_sample(mean, log_std, noise)
         next_obs, env_state, reward, terminated, truncated, info = step_envs(
             k_env,
             rs.env_state,
@@ -369,7 +408,6 @@ def make_update(
         rs = rs.replace(
             env_state=env_state,
             obs=next_obs,
-            rng=rng,
             obs_rms=obs_rms,
             episode_return=jnp.where(done, 0.0, ep_return),
             episode_length=jnp.where(done, 0, ep_length),
@@ -390,8 +428,11 @@ def make_update(
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def minibatch_step(carry, minibatch):
-        train_state, active, hp = carry
+    def minibatch_step(carry, indices):
+        train_state, active, hp, batch = carry
+        # gathered per minibatch (a few MB, still in cache when the gradient reads it) rather
+        # than one shuffled copy of the whole buffer per epoch
+        minibatch = jax.tree.map(lambda x: jnp.take(x, indices, axis=0), batch)
         (_, aux), grads = grad_fn(train_state.params, train_state.apply_fn, minibatch, hp)
         # hp.learning_rate is this update's scheduled lr (set in `update`)
         new_state = apply_gradients(train_state, grads, hp.learning_rate, hp.max_grad_norm)
@@ -405,20 +446,16 @@ def make_update(
         else:
             aux = {**aux, "evaluated": jnp.asarray(1.0, jnp.float32)}
         aux["applied"] = active.astype(jnp.float32)
-        return (new_state, active, hp), aux
+        return (new_state, active, hp, batch), aux
 
     def epoch(carry, _):
         train_state, active, rng, batch, hp = carry
         rng, k_perm = jax.random.split(rng)
         perm = jax.random.permutation(k_perm, buffer_size)
-        shuffled = jax.tree.map(
-            lambda x: jnp.take(x, perm, axis=0).reshape(
-                (config.num_minibatches, batch_size) + x.shape[1:]
-            ),
-            batch,
-        )
-        (train_state, active, hp), aux = jax.lax.scan(
-            minibatch_step, (train_state, active, hp), shuffled
+        (train_state, active, hp, _), aux = jax.lax.scan(
+            minibatch_step,
+            (train_state, active, hp, batch),
+            perm.reshape(config.num_minibatches, batch_size),
         )
         return (train_state, active, rng, batch, hp), aux
 
@@ -428,7 +465,11 @@ def make_update(
         sums0 = {"count": 0.0, "episode_return": 0.0, "episode_length": 0.0}
         sums0.update({f"env/{k}": 0.0 for k in spec.episode_metric_keys})
         sums0 = {k: jnp.asarray(v, jnp.float32) for k, v in sums0.items()}
-        (rs, sums), traj = jax.lax.scan(env_step, (rs, sums0), None, length=n_steps)
+        # the rollout's randomness is drawn up front: two PRNG calls instead of 2 per step
+        rng, k_noise, k_envs = jax.random.split(rs.rng, 3)
+        noise = jax.random.normal(k_noise, (n_steps, n_envs, spec.action_dim), jnp.float32)
+        step_keys = jax.random.split(k_envs, n_steps)
+        (rs, sums), traj = jax.lax.scan(env_step, (rs, sums0), (noise, step_keys))
 
         # VALUES: one batched critic pass over obs, last obs and final (pre-reset) obs
         params, apply_fn = rs.train_state.params, rs.train_state.apply_fn
@@ -470,7 +511,7 @@ def make_update(
             "advantages": advantages.reshape(buffer_size),
             "returns": returns.reshape(buffer_size),
         }
-        rng, k_epochs = jax.random.split(rs.rng)
+        rng, k_epochs = jax.random.split(rng)
         (train_state, _, _, _, _), aux = jax.lax.scan(
             epoch,
             (train_state, jnp.asarray(True), k_epochs, batch, hp.replace(learning_rate=lr)),
@@ -588,6 +629,21 @@ def bootstrap_truncation(
     """
     mask = jnp.logical_and(truncated, jnp.logical_not(terminated))
     return rewards + gamma * final_values * mask.astype(rewards.dtype)
+
+
+def gaussian_sample(
+    mean: jax.Array, log_std: jax.Array, noise: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """`mean + exp(log_std) * noise` and its diagonal-Gaussian log-density.
+
+    `noise` is standard normal with `mean`'s shape `[..., A]`; the log-prob `[...]` is the
+    one `policy_distribution(mean, log_std).log_prob` gives for the sample.
+    """
+    action = mean + jnp.exp(log_std) * noise
+    log_prob = -0.5 * jnp.sum(noise**2, -1) - jnp.sum(log_std) - 0.5 * mean.shape[-1] * jnp.log(
+        2.0 * jnp.pi
+    )
+    return action, log_prob
 
 
 def explained_variance(values: jax.Array, returns: jax.Array) -> jax.Array:

@@ -186,3 +186,54 @@ def test_apply_gradients_equals_optax_chain(max_norm):
         ts = apply_gradients(ts, grads, jnp.float32(3e-4), jnp.float32(max_norm))
     for name in params:
         np.testing.assert_allclose(ts.params[name], ref_params[name], rtol=1e-6, atol=1e-7)
+
+
+def test_gaussian_sample_matches_the_policy_distribution():
+    from agentic_jax.ppo.networks import policy_distribution
+    from agentic_jax.ppo.train import gaussian_sample
+
+    k1, k2 = jax.random.split(jax.random.PRNGKey(3))
+    mean = jax.random.normal(k1, (6, 4))
+    log_std = jnp.array([-1.0, 0.0, 0.5, -0.3])
+    noise = jax.random.normal(k2, (6, 4))
+    action, log_prob = gaussian_sample(mean, log_std, noise)
+    np.testing.assert_allclose(action, mean + jnp.exp(log_std) * noise, rtol=1e-6)
+    expected = policy_distribution(mean, log_std).log_prob(action)
+    np.testing.assert_allclose(log_prob, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_per_agent_actor_shares_weights_across_agents():
+    from agentic_jax.env import MultiAgentTaskEnvironment
+
+    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, n_task_types=2)
+    params = env.default_params
+    config = PPOConfig(n_envs=2, n_steps=8, batch_size=8, n_epochs=1, total_timesteps=16,
+                       net_arch={"pi": [16], "vf": [16]}, actor="per_agent")
+    rs = make_init(config, env, params)(jax.random.PRNGKey(0))
+    ts = rs.train_state
+    start, n, d = env.agent_obs_block()
+    assert ts.params["params"]["pi_head"]["kernel"].shape == (16, 3)  # one agent's 3 actions
+    assert ts.params["params"]["pi_body"]["Dense_0"]["kernel"].shape == (d + env.obs_size(), 16)
+    obs = jax.random.uniform(jax.random.PRNGKey(1), (env.obs_size(),))
+    mean, _ = ts.apply_fn(ts.params, obs, method="actor")
+    assert mean.shape == (9,)
+    # agent i's actions come from its own row of features (and the shared whole observation)
+    own = obs[start : start + n * d].reshape(n, d)
+    swapped = obs.at[start : start + n * d].set(own[jnp.array([1, 0, 2])].ravel())
+    mean_swapped, _ = ts.apply_fn(ts.params, swapped, method="actor")
+    body_in = lambda o, i: jnp.concatenate([o[start + i * d : start + (i + 1) * d], o])  # noqa
+    assert not np.allclose(mean[:3], mean[3:6])
+    # the same (own, whole) input gives the same output whichever agent it belongs to
+    ref = ts.apply_fn(ts.params, body_in(obs, 0)[None], method=lambda m, x: m.pi_head(
+        m.pi_body(x)))
+    np.testing.assert_allclose(mean[:3], ref[0], rtol=1e-5, atol=1e-6)
+    ref1 = ts.apply_fn(ts.params, body_in(swapped, 1)[None], method=lambda m, x: m.pi_head(
+        m.pi_body(x)))
+    np.testing.assert_allclose(mean_swapped[3:6], ref1[0], rtol=1e-5, atol=1e-6)
+    out = jax.jit(make_train(config, env, params))(jax.random.PRNGKey(0))
+    assert np.isfinite(np.asarray(out.metrics["policy_loss"])).all()
+
+
+def test_per_agent_actor_needs_an_agent_block(tiny_config, pendulum):
+    with pytest.raises(ValueError, match="agent_obs_block"):
+        make_init(tiny_config.replace(actor="per_agent"), *pendulum)

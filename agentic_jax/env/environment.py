@@ -327,6 +327,13 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
             return n * 7 + Q * 5 + n * n
         return n * (7 + T) + Q * (4 + T) + n * n + 2
 
+    def agent_obs_block(self) -> tuple[int, int, int]:
+        """``(start, n_agents, features per agent)``: the observation opens with one row of
+        features per agent (7 in the seed's layout, ``7 + T`` extended), agent after agent,
+        matching the agent-major action layout. Per-agent policies read it."""
+        per_agent = 7 if self.obs_mode == "seed" else 7 + self.n_task_types
+        return 0, self.n_agents, per_agent
+
     def observation_space(self, params: EnvParams) -> spaces.Box:
         return spaces.Box(-jnp.inf, jnp.inf, (self.obs_size(),), jnp.float32)
 

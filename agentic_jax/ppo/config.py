@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 LR_SCHEDULES = ("constant", "seed_linear")
+ACTORS = ("mlp", "per_agent")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
 
 
@@ -51,6 +52,10 @@ class PPOConfig:
         total_timesteps: env steps over all envs; training runs `num_updates` full rollouts.
         net_arch: hidden layer sizes of actor and critic (a `NetArch` or a mapping with pi/vf).
         activation: hidden activation name.
+        actor: "mlp" (SB3's flat actor) or "per_agent": one actor MLP shared by all agents,
+            fed each agent's own features and the whole observation, giving that agent's
+            slice of the action (needs an env with `agent_obs_block()`, such as
+            `MultiAgentTaskEnvironment`; not with `shared_trunk`).
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
             ignored and the value head sits on the shared trunk).
         layer_norm: LayerNorm after every hidden Dense (before the activation).
@@ -83,6 +88,7 @@ class PPOConfig:
     total_timesteps: int = 1_000_000
     net_arch: NetArch = dataclasses.field(default_factory=NetArch)
     activation: str = "relu"
+    actor: str = "mlp"
     shared_trunk: bool = False
     layer_norm: bool = False
     normalize_obs: bool = False
@@ -166,6 +172,13 @@ class PPOConfig:
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"activation={self.activation!r} is unknown (allowed: {', '.join(ACTIVATIONS)})"
+            )
+        if self.actor not in ACTORS:
+            raise ValueError(f"actor={self.actor!r} is unknown (allowed: {', '.join(ACTORS)})")
+        if self.actor == "per_agent" and self.shared_trunk:
+            raise ValueError(
+                "actor='per_agent' cannot share a trunk with the critic "
+                "(allowed: shared_trunk=false with actor='per_agent')"
             )
         for name in (
             "shared_trunk",

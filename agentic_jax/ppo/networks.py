@@ -54,6 +54,12 @@ class MLP(nn.Module):
 class ActorCritic(nn.Module):
     """Actor mean, state-independent log-std and critic value.
 
+    With ``agent_block = (start, n_agents, n_features)`` the actor is one MLP shared by the
+    agents (parameter sharing, as in MAPPO): agent ``i``'s input is its own features
+    ``obs[start + i * n_features : start + (i + 1) * n_features]`` followed by the whole
+    observation, its output the agent's ``action_dim // n_agents`` actions (the action vector
+    is agent-major). The critic stays one MLP over the observation.
+
     `__call__(obs [..., obs_dim]) -> (mean [..., action_dim], log_std [action_dim], value [...])`.
     `actor(obs)` and `critic(obs)` run one half only (used in the rollout and for bootstraps).
     """
@@ -65,13 +71,14 @@ class ActorCritic(nn.Module):
     shared_trunk: bool = False
     layer_norm: bool = False
     log_std_init: float = 0.0
+    agent_block: tuple[int, int, int] | None = None
 
     def setup(self) -> None:
         self.pi_body = MLP(self.pi_arch, self.activation, self.layer_norm)
         if not self.shared_trunk:
             self.vf_body = MLP(self.vf_arch, self.activation, self.layer_norm)
         self.pi_head = nn.Dense(
-            self.action_dim,
+            self.action_dim // self.agent_block[1] if self.agent_block else self.action_dim,
             kernel_init=nn.initializers.orthogonal(0.01),
             bias_init=nn.initializers.zeros,
         )
@@ -83,7 +90,14 @@ class ActorCritic(nn.Module):
         )
 
     def actor(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
-        return self.pi_head(self.pi_body(obs)), self.log_std
+        if self.agent_block is None:
+            return self.pi_head(self.pi_body(obs)), self.log_std
+        start, n_agents, n_features = self.agent_block
+        own = obs[..., start : start + n_agents * n_features]
+        own = own.reshape(obs.shape[:-1] + (n_agents, n_features))
+        team = jnp.broadcast_to(obs[..., None, :], obs.shape[:-1] + (n_agents, obs.shape[-1]))
+        per_agent = self.pi_head(self.pi_body(jnp.concatenate([own, team], -1)))
+        return per_agent.reshape(obs.shape[:-1] + (self.action_dim,)), self.log_std
 
     def critic(self, obs: jax.Array) -> jax.Array:
         body = self.pi_body if self.shared_trunk else self.vf_body
@@ -98,8 +112,13 @@ class ActorCritic(nn.Module):
 
 
 @functools.lru_cache(maxsize=64)
-def make_network(config: PPOConfig, action_dim: int) -> ActorCritic:
+def make_network(
+    config: PPOConfig, action_dim: int, agent_block: tuple[int, int, int] | None = None
+) -> ActorCritic:
     """The `ActorCritic` module described by `config`.
+
+    `agent_block` (from the env's `agent_obs_block()`) is used when `config.actor` is
+    "per_agent".
 
     Cached: `network.apply` is a static field of the train state, so one module object per
     (config, action_dim) keeps the state's pytree structure identical across builders.
@@ -112,6 +131,7 @@ def make_network(config: PPOConfig, action_dim: int) -> ActorCritic:
         shared_trunk=config.shared_trunk,
         layer_norm=config.layer_norm,
         log_std_init=config.log_std_init,
+        agent_block=agent_block if config.actor == "per_agent" else None,
     )
 
 

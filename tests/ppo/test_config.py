@@ -55,6 +55,8 @@ def test_net_arch_from_mapping():
         ({"target_kl": 0.0}, "target_kl"),
         ({"lr_schedule": "cosine"}, "lr_schedule"),
         ({"activation": "swish2"}, "activation"),
+        ({"actor": "transformer"}, "actor"),
+        ({"actor": "per_agent", "shared_trunk": True}, "per_agent"),
         ({"total_timesteps": 100}, "total_timesteps"),
         ({"normalize_obs": 1}, "normalize_obs"),
         ({"net_arch": {"pi": [0], "vf": [4]}}, "net_arch.pi"),

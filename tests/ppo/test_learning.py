@@ -1,7 +1,8 @@
 """Slow learning checks: PPO with configs/quick.yaml on the default env vs the heuristics.
 
 Run with `pytest -m slow tests/ppo/test_learning.py` (one ~3-minute training run on 2 cores,
-shared by both tests).
+12M env steps, shared by the tests). The entropy is not checked: with quick.yaml's entropy
+bonus the state-independent std grows during training (see the config's comment).
 """
 
 from __future__ import annotations
@@ -50,14 +51,32 @@ def test_quick_config_learns_and_reaches_the_best_heuristic(trained):
 
 
 @pytest.mark.slow
+def test_quick_config_beats_every_heuristic(trained):
+    _, ppo, heuristics = trained
+    best = max(m["mean_reward"] for m in heuristics.values())
+    best_completion = max(m["completion_rate"] for m in heuristics.values())
+    assert ppo["mean_reward"] > best
+    assert ppo["completion_rate"] >= best_completion
+
+
+@pytest.mark.slow
 @pytest.mark.xfail(
-    reason="goal not reached yet: in ~3 CPU minutes (and in 10M-step GPU sweeps) PPO plateaus "
-    "at about least_loaded_collab's return, with completion ~0.02 below always_accept_collab",
+    reason="goal not reached yet: with quick.yaml (12M steps, ~2.5 CPU minutes) PPO beats the "
+    "best heuristic (least_loaded_collab) by 2-7% depending on the evaluation keys, not by 5% "
+    "on every key set",
     strict=False,
 )
 def test_quick_config_beats_every_heuristic_by_a_clear_margin(trained):
     _, ppo, heuristics = trained
     best = max(m["mean_reward"] for m in heuristics.values())
-    best_completion = max(m["completion_rate"] for m in heuristics.values())
     assert ppo["mean_reward"] > 1.05 * best
-    assert ppo["completion_rate"] >= best_completion
+
+
+@pytest.mark.slow
+def test_quick_config_training_metrics_are_healthy(trained):
+    metrics, _, _ = trained
+    tenth = len(metrics["explained_variance"]) // 10
+    ev = metrics["explained_variance"]
+    assert float(ev[-tenth:].mean()) > 0.9 and float(ev[-tenth:].mean()) >= float(ev[:tenth].mean())
+    assert float(metrics["approx_kl"].max()) < 0.1  # bounded: no update runs away
+    assert float(metrics["approx_kl"][-tenth:].mean()) < float(metrics["approx_kl"][:tenth].mean())

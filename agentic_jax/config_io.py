@@ -27,6 +27,9 @@ from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
 from agentic_jax.ppo.config import NetArch, PPOConfig
 
 SECTIONS = ("env", "ppo")
+# Sections of the same files that the layers above read (`agentic_jax.system.load_run_config`);
+# `load_config` skips them so that one YAML file drives both the bare PPO and the system.
+SYSTEM_SECTIONS = ("system",)
 _OPTIONAL_FLOATS = {"clip_range_vf", "target_kl"}
 
 
@@ -48,7 +51,8 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> RunCo
     """Read a YAML config (or start from defaults when `path` is None) and apply overrides.
 
     Args:
-        path: YAML file with optional `env:` and `ppo:` sections.
+        path: YAML file with optional `env:` and `ppo:` sections (a `system:` section is left
+            to `agentic_jax.system.load_run_config`).
         overrides: `"section.key=value"` strings, the value parsed as YAML
             (e.g. `"ppo.learning_rate=1e-3"`, `"env.obs_mode=seed"`).
 
@@ -60,10 +64,11 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> RunCo
         loaded = yaml.safe_load(Path(path).read_text()) or {}
         if not isinstance(loaded, Mapping):
             raise ValueError(f"{path}: the top level must be a mapping of sections {SECTIONS}")
-        raw = {k: dict(v or {}) for k, v in loaded.items()}
+        raw = {k: dict(v or {}) for k, v in loaded.items() if k not in SYSTEM_SECTIONS}
     for section in raw:
         if section not in SECTIONS:
-            raise ValueError(f"unknown config section {section!r} (allowed: {', '.join(SECTIONS)})")
+            allowed = ", ".join(SECTIONS + SYSTEM_SECTIONS)
+            raise ValueError(f"unknown config section {section!r} (allowed: {allowed})")
         if not isinstance(raw[section], Mapping):
             raise ValueError(f"config section {section!r} must be a mapping")
     for item in overrides:

@@ -359,8 +359,7 @@ def make_update(
     low, high = jnp.asarray(spec.action_low), jnp.asarray(spec.action_high)
     _, step_envs = vector_env(env, n_envs)
 
-    def env_step(carry, step_randomness):
-        rs, sums = carry
+    def env_step(rs, step_randomness):
         noise, k_env = step_randomness  # (n_envs, action_dim) standard normal, env key
         params = rs.train_state.params
         apply_fn = rs.train_state.apply_fn
@@ -381,20 +380,16 @@ def make_update(
             obs_rms = obs_rms.update(next_obs)
             next_obs = obs_rms.normalize(next_obs)
             final_obs = obs_rms.normalize(final_obs)
-        # EPISODE STATISTICS (sums over episodes finishing at this step)
+        # EPISODE STATISTICS of the episodes ending at this step (summed after the scan)
         done = jnp.logical_or(terminated, truncated)
-        donef = done.astype(jnp.float32)
         ep_return = rs.episode_return + reward
         ep_length = rs.episode_length + 1
-        sums = {
-            "count": sums["count"] + donef.sum(),
-            "episode_return": sums["episode_return"] + (donef * ep_return).sum(),
-            "episode_length": sums["episode_length"] + (donef * ep_length).sum(),
-            **{
-                f"env/{k}": sums[f"env/{k}"]
-                + (donef * info["episode_metrics"][k].astype(jnp.float32)).sum()
-                for k in spec.episode_metric_keys
-            },
+        ended = {
+            "count": done.astype(jnp.float32),
+            "episode_return": ep_return,
+            "episode_length": ep_length.astype(jnp.float32),
+            **{f"env/{k}": info["episode_metrics"][k].astype(jnp.float32)
+               for k in spec.episode_metric_keys},
         }
         transition = Transition(
             obs=rs.obs,
@@ -412,7 +407,7 @@ def make_update(
             episode_return=jnp.where(done, 0.0, ep_return),
             episode_length=jnp.where(done, 0, ep_length),
         )
-        return (rs, sums), transition
+        return rs, (transition, ended)
 
     def loss_fn(params, apply_fn, minibatch, hp: PPOHParams):
         return ppo_loss(
@@ -462,14 +457,12 @@ def make_update(
     def update(rs: RunnerState) -> tuple[RunnerState, dict[str, jax.Array]]:
         hp = rs.hparams
         # ROLLOUT: [T, B, ...]
-        sums0 = {"count": 0.0, "episode_return": 0.0, "episode_length": 0.0}
-        sums0.update({f"env/{k}": 0.0 for k in spec.episode_metric_keys})
-        sums0 = {k: jnp.asarray(v, jnp.float32) for k, v in sums0.items()}
         # the rollout's randomness is drawn up front: two PRNG calls instead of 2 per step
         rng, k_noise, k_envs = jax.random.split(rs.rng, 3)
         noise = jax.random.normal(k_noise, (n_steps, n_envs, spec.action_dim), jnp.float32)
         step_keys = jax.random.split(k_envs, n_steps)
-        (rs, sums), traj = jax.lax.scan(env_step, (rs, sums0), (noise, step_keys))
+        rs, (traj, ended) = jax.lax.scan(env_step, rs, (noise, step_keys))
+        sums = {k: jnp.sum(ended["count"] * v) for k, v in ended.items()}
 
         # VALUES: one batched critic pass over obs, last obs and final (pre-reset) obs
         params, apply_fn = rs.train_state.params, rs.train_state.apply_fn

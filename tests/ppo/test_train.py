@@ -237,3 +237,30 @@ def test_per_agent_actor_shares_weights_across_agents():
 def test_per_agent_actor_needs_an_agent_block(tiny_config, pendulum):
     with pytest.raises(ValueError, match="agent_obs_block"):
         make_init(tiny_config.replace(actor="per_agent"), *pendulum)
+
+
+_VMAPPED_TWICE = """
+import jax
+from agentic_jax.config_io import load_config
+from agentic_jax.ppo import make_train
+run = load_config(None, ["ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_size=64",
+                         "ppo.total_timesteps=256", "ppo.net_arch={pi: [32, 32], vf: [32, 32]}"])
+env, params = run.make_env()
+train = jax.jit(jax.vmap(make_train(run.ppo, env, params)))
+for i in range(3):
+    jax.block_until_ready(train(jax.random.split(jax.random.key(i), 4)))
+print("ok")
+"""
+
+
+def test_vmapped_train_can_be_called_again():
+    """Regression: with XLA:CPU's concurrency-optimized scheduler (which importing agentic_jax
+    turns off) the second call of `jit(vmap(make_train))` deadlocked on jaxlib 0.10.2."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    result = subprocess.run([sys.executable, "-c", _VMAPPED_TWICE], env=env, timeout=120,
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]

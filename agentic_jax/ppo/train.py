@@ -250,10 +250,8 @@ def apply_gradients(
         return p - step_size * mu / (jnp.sqrt(nu * nu_scale) + eps), mu, nu
 
     out = jax.tree.map(leaf, train_state.params, grads, adam.mu, adam.nu)
-    treedef = jax.tree.structure(train_state.params)
-    params, mu, nu = (
-        jax.tree.unflatten(treedef, [leaves[i] for leaves in treedef.flatten_up_to(out)])
-        for i in range(3)
+    params, mu, nu = jax.tree.transpose(
+        jax.tree.structure(train_state.params), jax.tree.structure((0, 0, 0)), out
     )
     return train_state.replace(
         step=train_state.step + 1,
@@ -457,12 +455,14 @@ def make_update(
     def update(rs: RunnerState) -> tuple[RunnerState, dict[str, jax.Array]]:
         hp = rs.hparams
         # ROLLOUT: [T, B, ...]
-        # the rollout's randomness is drawn up front: two PRNG calls instead of 2 per step
+        # the rollout's randomness is drawn up front: two PRNG calls instead of three per step
         rng, k_noise, k_envs = jax.random.split(rs.rng, 3)
         noise = jax.random.normal(k_noise, (n_steps, n_envs, spec.action_dim), jnp.float32)
         step_keys = jax.random.split(k_envs, n_steps)
         rs, (traj, ended) = jax.lax.scan(env_step, rs, (noise, step_keys))
-        sums = {k: jnp.sum(ended["count"] * v) for k, v in ended.items()}
+        ended_here = ended.pop("count")  # [T, B] 1.0 where an episode ended at that step
+        sums = {k: jnp.sum(ended_here * v) for k, v in ended.items()}
+        sums["count"] = jnp.sum(ended_here)
 
         # VALUES: one batched critic pass over obs, last obs and final (pre-reset) obs
         params, apply_fn = rs.train_state.params, rs.train_state.apply_fn

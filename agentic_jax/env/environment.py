@@ -201,8 +201,25 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         ``(n_envs, ...)``. The step draws from ``key``; a reset, when any environment needs
         one, from ``batch_reset_key(key)``.
         """
+        u = self.step_uniforms(key, params, (action.shape[0],))
+        return self.batch_step_from_uniforms(u, key, state, action, params)
+
+    def batch_step_from_uniforms(
+        self,
+        u: chex.Array,
+        key: chex.PRNGKey,
+        state: EnvState,
+        action: chex.Array,
+        params: EnvParams,
+    ) -> tuple[chex.Array, EnvState, chex.Array, chex.Array, chex.Array, dict[str, Any]]:
+        """:meth:`batch_step` given the step's uniforms ``u`` ``(step_draws(params), n_envs)``.
+
+        A caller that steps many times can draw every step's uniforms in one call,
+        ``step_uniforms(key, params, (n_steps, n_envs))``: one PRNG call per rollout instead of
+        one per step (on a CPU each call is a loop of small kernels). A reset, when any
+        environment needs one, still draws from ``batch_reset_key(key)``.
+        """
         n_envs = action.shape[0]
-        u = self.step_uniforms(key, params, (n_envs,))
         a = _agent_major(_env_last(action), self.n_agents)
         reset_u = lambda: self.reset_uniforms(batch_reset_key(key), params, (n_envs,))  # noqa: E731
         obs, state, reward, terminated, truncated, info = self._auto_reset_step(

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 LR_SCHEDULES = ("constant", "seed_linear")
+ENT_COEF_SCHEDULES = ("constant", "linear")
 ACTORS = ("mlp", "per_agent")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
 
@@ -43,7 +44,9 @@ class PPOConfig:
         gae_lambda: GAE lambda.
         clip_range: PPO ratio clip.
         clip_range_vf: value clip around the old value, or None for no value clipping.
-        ent_coef: entropy bonus coefficient.
+        ent_coef: entropy bonus coefficient (initial value under `ent_coef_schedule="linear"`).
+        ent_coef_schedule: "constant" or "linear" (`ent_coef * progress_remaining`, annealed
+            to 0 by the last update).
         vf_coef: value loss coefficient.
         max_grad_norm: global-norm gradient clip.
         target_kl: SB3-style early stop of the epoch loop when approx_kl > 1.5 * target_kl,
@@ -81,6 +84,7 @@ class PPOConfig:
     clip_range: float = 0.2
     clip_range_vf: float | None = None
     ent_coef: float = 0.0
+    ent_coef_schedule: str = "constant"
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     target_kl: float | None = None
@@ -168,6 +172,11 @@ class PPOConfig:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(
                 f"lr_schedule={self.lr_schedule!r} is unknown (allowed: {', '.join(LR_SCHEDULES)})"
+            )
+        if self.ent_coef_schedule not in ENT_COEF_SCHEDULES:
+            raise ValueError(
+                f"ent_coef_schedule={self.ent_coef_schedule!r} is unknown "
+                f"(allowed: {', '.join(ENT_COEF_SCHEDULES)})"
             )
         if self.activation not in ACTIVATIONS:
             raise ValueError(

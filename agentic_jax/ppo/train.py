@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import chex
 import jax
@@ -269,6 +269,16 @@ def learning_rate_at(
     return base_lr * jnp.ones_like(jnp.asarray(progress_remaining, jnp.float32))
 
 
+def ent_coef_at(
+    config: PPOConfig, base_ent_coef: jax.Array | float, progress_remaining: jax.Array | float
+) -> jax.Array:
+    """The entropy bonus: constant, or annealed linearly to 0 (`c * progress_remaining`)."""
+    progress = jnp.asarray(progress_remaining, jnp.float32)
+    if config.ent_coef_schedule == "linear":
+        return base_ent_coef * progress
+    return base_ent_coef * jnp.ones_like(progress)
+
+
 def progress_remaining(config: PPOConfig, update_step: jax.Array) -> jax.Array:
     """SB3's `1 - num_timesteps / total_timesteps` seen by update `update_step` (0-based).
 
@@ -282,15 +292,36 @@ def progress_remaining(config: PPOConfig, update_step: jax.Array) -> jax.Array:
 # --------------------------------------------------------------------------------------------
 # Builders
 # --------------------------------------------------------------------------------------------
-def vector_env(env: Any, n_envs: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """`reset(key, params)` and `step(key, states, actions, params)` over `n_envs` copies.
+class VectorEnv(NamedTuple):
+    """`n_envs` copies of an env, batch-first (observations, actions, rewards, infos).
 
-    The env's own batched methods where it has them (`batch_reset`/`batch_step`, several
-    times faster on a CPU, see `agentic_jax.env`), else `vmap` of the gymnax methods with one
-    key per env. Observations, actions, rewards and infos are batch-first either way.
+    `reset(key, params) -> (obs, states)`; `draw(key, params, n_steps)` draws a rollout's env
+    randomness at once, a pytree with leading axis `n_steps`; `step(randomness[t], states,
+    actions, params)` is gymnax's auto-resetting step for all copies.
     """
-    if hasattr(env, "batch_step") and hasattr(env, "batch_reset"):
-        return (lambda key, params: env.batch_reset(key, params, n_envs)), env.batch_step
+
+    reset: Callable[..., Any]
+    draw: Callable[..., Any]
+    step: Callable[..., Any]
+
+
+def vector_env(env: Any, n_envs: int) -> VectorEnv:
+    """The env's own batched methods where it has them (`batch_reset`/`batch_step_from_uniforms`,
+    several times faster on a CPU, see `agentic_jax.env`; a rollout's step uniforms come from one
+    PRNG call), else `vmap` of the gymnax methods with one key per env and step."""
+    if hasattr(env, "batch_step_from_uniforms") and hasattr(env, "batch_reset"):
+
+        def draw(key, params, n_steps):
+            k_uniforms, k_steps = jax.random.split(key)
+            u = env.step_uniforms(k_uniforms, params, (n_steps, n_envs))  # (draws, T, n_envs)
+            return jnp.moveaxis(u, 1, 0), jax.random.split(k_steps, n_steps)
+
+        def batch_step(randomness, states, actions, params):
+            u, key = randomness
+            return env.batch_step_from_uniforms(u, key, states, actions, params)
+
+        return VectorEnv(lambda key, params: env.batch_reset(key, params, n_envs), draw, batch_step)
+
     vreset = jax.vmap(env.reset, in_axes=(0, None))
     vstep = jax.vmap(env.step, in_axes=(0, 0, 0, None))
 
@@ -300,7 +331,7 @@ def vector_env(env: Any, n_envs: int) -> tuple[Callable[..., Any], Callable[...,
     def step(key, states, actions, params):
         return vstep(jax.random.split(key, n_envs), states, actions, params)
 
-    return reset, step
+    return VectorEnv(reset, lambda key, params, n_steps: jax.random.split(key, n_steps), step)
 
 
 def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., RunnerState]:
@@ -314,7 +345,7 @@ def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., Run
         )
     network = make_network(config, spec.action_dim, spec.agent_block)
     tx = make_optimizer(config)
-    reset_envs, _ = vector_env(env, config.n_envs)
+    reset_envs = vector_env(env, config.n_envs).reset
 
     def init(key: jax.Array, hparams: Mapping[str, Any] | None = None) -> RunnerState:
         hp = PPOHParams.from_config(config, hparams)
@@ -355,17 +386,17 @@ def make_update(
     n_envs, n_steps = config.n_envs, config.n_steps
     buffer_size, batch_size = config.buffer_size, config.batch_size
     low, high = jnp.asarray(spec.action_low), jnp.asarray(spec.action_high)
-    _, step_envs = vector_env(env, n_envs)
+    envs = vector_env(env, n_envs)
 
     def env_step(rs, step_randomness):
-        noise, k_env = step_randomness  # (n_envs, action_dim) standard normal, env key
+        noise, env_randomness = step_randomness  # (n_envs, action_dim) standard normal
         params = rs.train_state.params
         apply_fn = rs.train_state.apply_fn
         # ACT: sample unclipped, send the clipped action to the env
         mean, log_std = apply_fn(params, rs.obs, method="actor")
         action, log_prob = gaussian_sample(mean, log_std, noise)
-        next_obs, env_state, reward, terminated, truncated, info = step_envs(
-            k_env,
+        next_obs, env_state, reward, terminated, truncated, info = envs.step(
+            env_randomness,
             rs.env_state,
             clip_action(action, low, high, config.rescale_actions),
             env_params,
@@ -455,11 +486,11 @@ def make_update(
     def update(rs: RunnerState) -> tuple[RunnerState, dict[str, jax.Array]]:
         hp = rs.hparams
         # ROLLOUT: [T, B, ...]
-        # the rollout's randomness is drawn up front: two PRNG calls instead of three per step
+        # the rollout's randomness is drawn up front, not in every step
         rng, k_noise, k_envs = jax.random.split(rs.rng, 3)
         noise = jax.random.normal(k_noise, (n_steps, n_envs, spec.action_dim), jnp.float32)
-        step_keys = jax.random.split(k_envs, n_steps)
-        rs, (traj, ended) = jax.lax.scan(env_step, rs, (noise, step_keys))
+        env_randomness = envs.draw(k_envs, env_params, n_steps)
+        rs, (traj, ended) = jax.lax.scan(env_step, rs, (noise, env_randomness))
         ended_here = ended.pop("count")  # [T, B] 1.0 where an episode ended at that step
         sums = {k: jnp.sum(ended_here * v) for k, v in ended.items()}
         sums["count"] = jnp.sum(ended_here)
@@ -495,6 +526,7 @@ def make_update(
         # EPOCHS
         progress = progress_remaining(config, rs.update_step)
         lr = learning_rate_at(config, hp.learning_rate, progress)
+        ent_coef = ent_coef_at(config, hp.ent_coef, progress)
         train_state = rs.train_state
         batch = {
             "obs": traj.obs.reshape(buffer_size, obs_dim),
@@ -507,7 +539,13 @@ def make_update(
         rng, k_epochs = jax.random.split(rng)
         (train_state, _, _, _, _), aux = jax.lax.scan(
             epoch,
-            (train_state, jnp.asarray(True), k_epochs, batch, hp.replace(learning_rate=lr)),
+            (
+                train_state,
+                jnp.asarray(True),
+                k_epochs,
+                batch,
+                hp.replace(learning_rate=lr, ent_coef=ent_coef),
+            ),
             None,
             length=config.n_epochs,
         )
@@ -519,6 +557,7 @@ def make_update(
         metrics["gradient_steps"] = aux["applied"].sum()
         metrics["explained_variance"] = explained_variance(values, returns)
         metrics["learning_rate"] = lr
+        metrics["ent_coef"] = ent_coef
         count = sums["count"]
         episode_metrics = {
             k: jnp.where(count > 0, sums[k] / jnp.maximum(count, 1.0), rs.last_episode_metrics[k])

@@ -61,3 +61,29 @@ def test_batch_step_shapes():
     assert info["agent_rewards"].shape == (16, 4)
     assert info["final_observation"].shape == (16, env.obs_size())
     assert info["episode_metrics"]["completion_rate"].shape == (16,)
+
+
+def test_batch_step_from_pre_drawn_uniforms_is_batch_step():
+    env = MultiAgentTaskEnvironment()
+    params = env.default_params.replace(max_steps_in_episode=3)
+    n_envs, n_steps = 4, 5
+    _, state_a = env.batch_reset(jax.random.key(1), params, n_envs)
+    state_b = state_a
+    keys = jax.random.split(jax.random.key(2), n_steps)
+    # a rollout's uniforms in one draw: (step_draws, n_steps, n_envs), one slice per step
+    rollout_u = env.step_uniforms(jax.random.key(3), params, (n_steps, n_envs))
+    assert rollout_u.shape == (env.step_draws(params), n_steps, n_envs)
+    assert not np.array_equal(rollout_u[:, 0], rollout_u[:, 1])
+    step, step_from_u = jax.jit(env.batch_step), jax.jit(env.batch_step_from_uniforms)
+    truncations = 0
+    for t in range(n_steps):  # crosses an auto-reset
+        a = jax.random.uniform(jax.random.key(10 + t), (n_envs, 12))
+        out_a = step(keys[t], state_a, a, params)
+        out_b = step_from_u(env.step_uniforms(keys[t], params, (n_envs,)), keys[t], state_b, a,
+                            params)
+        jax.tree.map(np.testing.assert_array_equal, out_a, out_b)
+        state_a, state_b = out_a[1], out_b[1]
+        truncations += int(out_a[4].sum())
+        out_r = step_from_u(rollout_u[:, t], keys[t], state_b, a, params)
+        assert out_r[0].shape == out_a[0].shape
+    assert truncations == n_envs  # the episode window (3 steps) ended once

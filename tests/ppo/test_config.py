@@ -54,6 +54,7 @@ def test_net_arch_from_mapping():
         ({"max_grad_norm": 0.0}, "max_grad_norm"),
         ({"target_kl": 0.0}, "target_kl"),
         ({"lr_schedule": "cosine"}, "lr_schedule"),
+        ({"ent_coef_schedule": "cosine"}, "ent_coef_schedule"),
         ({"activation": "swish2"}, "activation"),
         ({"actor": "transformer"}, "actor"),
         ({"actor": "per_agent", "shared_trunk": True}, "per_agent"),

@@ -9,7 +9,12 @@ import pytest
 
 from agentic_jax.ppo import PPOConfig, make_init, make_train, make_update
 from agentic_jax.ppo.losses import compute_gae
-from agentic_jax.ppo.train import bootstrap_truncation, learning_rate_at, progress_remaining
+from agentic_jax.ppo.train import (
+    bootstrap_truncation,
+    ent_coef_at,
+    learning_rate_at,
+    progress_remaining,
+)
 
 
 def _assert_trees_equal(a, b):
@@ -32,6 +37,24 @@ def test_seed_linear_schedule_values():
     np.testing.assert_allclose(
         progress_remaining(cfg, jnp.arange(6)), [0.75, 0.5, 0.25, 0.0, 0.0, 0.0], atol=1e-7
     )
+
+
+def test_ent_coef_schedule_values():
+    linear = PPOConfig(ent_coef_schedule="linear")
+    for progress, expected in [(1.0, 0.01), (0.5, 0.005), (0.0, 0.0)]:
+        np.testing.assert_allclose(float(ent_coef_at(linear, 0.01, progress)), expected, atol=1e-9)
+    assert float(ent_coef_at(PPOConfig(), 0.01, 0.0)) == pytest.approx(0.01)
+
+
+def test_linear_ent_coef_schedule_reaches_the_loss(tiny_config, pendulum):
+    env, params = pendulum
+    cfg = tiny_config.replace(ent_coef=0.02, ent_coef_schedule="linear")
+    out = jax.jit(make_train(cfg, env, params))(jax.random.PRNGKey(0))
+    progress = progress_remaining(cfg, jnp.arange(cfg.num_updates))
+    np.testing.assert_allclose(out.metrics["ent_coef"], 0.02 * progress, rtol=1e-6)
+    # the bonus changes the updates: a run without it differs
+    plain = jax.jit(make_train(cfg.replace(ent_coef=0.0), env, params))(jax.random.PRNGKey(0))
+    assert not np.allclose(out.metrics["policy_loss"], plain.metrics["policy_loss"])
 
 
 def test_truncation_bootstrap_on_hand_made_rollout():

@@ -106,21 +106,30 @@ def evaluate_policy(
     params: EnvParams,
     key: chex.PRNGKey,
     n_episodes: int = 64,
+    return_episode_rewards: bool = False,
 ) -> dict[str, chex.Array]:
     """Run ``n_episodes`` full episodes in parallel and average their statistics.
 
     Every episode lasts exactly ``params.max_steps_in_episode`` steps (episodes end only by
-    truncation). Jit-able with ``policy``, ``env`` and ``n_episodes`` static.
+    truncation). Jit-able with ``policy``, ``env``, ``n_episodes`` and
+    ``return_episode_rewards`` static. Two policies evaluated with the same ``key`` meet the
+    same episodes (agents, initial queue, per-step random numbers), so their per-episode
+    returns can be compared pairwise.
 
     Returns:
         float32 scalars: ``mean_reward`` (mean episode return) and ``std_reward``, the seed's
         metrics ``completion_rate``, ``utilisation``, ``collaboration_frequency``, plus
         ``match`` and the other :func:`episode_metrics` keys, each a mean over episodes.
+        With ``return_episode_rewards`` (as SB3's ``evaluate_policy``), also
+        ``episode_rewards``: the ``(n_episodes,)`` episode returns.
     """
     if n_episodes < 1:
         raise ValueError(f"n_episodes={n_episodes} is invalid; allowed: an integer >= 1")
     steps = int(params.max_steps_in_episode)
-    return _evaluate(policy, env, params, key, n_episodes, steps)
+    summary, returns = _evaluate(policy, env, params, key, n_episodes, steps)
+    if return_episode_rewards:
+        summary["episode_rewards"] = returns
+    return summary
 
 
 def _evaluate(policy, env, params, key, n_episodes, steps):
@@ -140,7 +149,7 @@ def _evaluate(policy, env, params, key, n_episodes, steps):
     summary = {k: v.mean() for k, v in metrics.items()}
     summary["mean_reward"] = metrics["episode_return"].mean()
     summary["std_reward"] = metrics["episode_return"].std()
-    return summary
+    return summary, metrics["episode_return"]
 
 
 _evaluate = jax.jit(_evaluate, static_argnums=(0, 1, 4, 5))

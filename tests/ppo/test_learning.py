@@ -82,8 +82,8 @@ def test_quick_config_margin_over_the_best_heuristic_is_significant(trained):
 @pytest.mark.slow
 @pytest.mark.xfail(
     reason="goal not reached reliably: with quick.yaml (12M steps, ~2.5 CPU minutes) PPO beats "
-    "the best heuristic (least_loaded_collab) by 2-6% depending on the training seed and the "
-    "evaluation episodes, not by 5% every time",
+    "the best heuristic (least_loaded_collab) by 1.5-6% depending on the training seed and "
+    "the evaluation episodes, not by 5% every time",
     strict=False,
 )
 def test_quick_config_beats_every_heuristic_by_a_clear_margin(trained):

@@ -82,7 +82,7 @@ def test_quick_config_margin_over_the_best_heuristic_is_significant(trained):
 @pytest.mark.slow
 @pytest.mark.xfail(
     reason="goal not reached reliably: with quick.yaml (12M steps, ~2.5 CPU minutes) PPO beats "
-    "the best heuristic (least_loaded_collab) by 1.5-6% depending on the training seed and "
+    "the best heuristic (least_loaded_collab) by 3-5.3% depending on the training seed and "
     "the evaluation episodes, not by 5% every time",
     strict=False,
 )

@@ -21,7 +21,7 @@ import time
 import jax
 import jax.numpy as jnp
 
-from agentic_jax.config_io import load_config
+from agentic_jax.config import load
 from agentic_jax.ppo import make_init
 from agentic_jax.ppo.losses import ppo_loss
 from agentic_jax.ppo.train import apply_gradients
@@ -33,8 +33,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    cfg = load_config(args.config).ppo
-    env, params = load_config(args.config).make_env()
+    cfg = load(args.config).ppo
+    env, params = load(args.config).env.make_env()
     ts = make_init(cfg, env, params)(jax.random.PRNGKey(0))
     n, b = cfg.num_minibatches, cfg.batch_size
     obs_dim = ts.params["params"]["pi_body"]["Dense_0"]["kernel"].shape[0]

@@ -32,7 +32,7 @@ os.environ["XLA_FLAGS"] = (
 
 import jax  # noqa: E402  (the flag must be set before JAX starts its CPU backend)
 
-from agentic_jax.config_io import load_config  # noqa: E402
+from agentic_jax.config import load  # noqa: E402
 from agentic_jax.ppo import make_init, make_update  # noqa: E402
 
 ADAM_PREFIXES = ("multiply_add_fusion", "divide_subtract_fusion")
@@ -53,9 +53,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args()
 
-    run = load_config(args.config)
+    run = load(args.config)
     cfg = run.ppo
-    env, params = run.make_env()
+    env, params = run.env.make_env()
     rs = jax.jit(make_init(cfg, env, params))(jax.random.PRNGKey(0))
     update = jax.jit(make_update(cfg, env, params))
     rs, metrics = update(rs)  # compile and warm up

@@ -35,7 +35,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-from agentic_jax.config_io import load_config
+from agentic_jax.config import load
 from agentic_jax.ppo import PPOConfig, make_init, make_update
 from agentic_jax.ppo.train import env_spec
 
@@ -180,9 +180,9 @@ def _compiled_update(cfg: PPOConfig, env, params):
 def bench_preset(name: str, path: Path, repeats: int) -> dict:
     """Times the update, the 1-epoch update and the ceiling parts interleaved, `repeats` times,
     so that all of them see the same load on a shared machine."""
-    run = load_config(path)
+    run = load(path)
     cfg = run.ppo
-    env, params = run.make_env()
+    env, params = run.env.make_env()
     spec = env_spec(env, params)
     shapes = layer_shapes(cfg, spec.obs_dim, spec.action_dim)
     flops = update_flops(cfg, shapes)

@@ -1,6 +1,6 @@
 """End-to-end jitted PPO (SB3 semantics, PureJaxRL structure)."""
 
-from agentic_jax.ppo.config import NetArch, PPOConfig
+from agentic_jax.config import NetArch, PPOConfig
 from agentic_jax.ppo.losses import compute_gae, ppo_loss, ppo_loss_terms
 from agentic_jax.ppo.networks import ActorCritic, make_network, policy_distribution
 from agentic_jax.ppo.train import (

@@ -32,7 +32,7 @@ import optax
 from flax import struct
 from flax.training.train_state import TrainState
 
-from agentic_jax.ppo.config import PPOConfig
+from agentic_jax.config import PPOConfig
 from agentic_jax.ppo.losses import compute_gae, ppo_loss
 from agentic_jax.ppo.networks import clip_action, make_network, policy_distribution
 

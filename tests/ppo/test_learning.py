@@ -12,7 +12,7 @@ import jax
 import numpy as np
 import pytest
 
-from agentic_jax.config_io import load_config
+from agentic_jax.config import load
 from agentic_jax.env.policies import HEURISTICS, evaluate_policy
 from agentic_jax.ppo import make_act, make_train
 
@@ -22,8 +22,8 @@ EVAL_EPISODES = 128
 
 @pytest.fixture(scope="module")
 def trained():
-    run = load_config(CONFIG)
-    env, params = run.make_env()
+    run = load(CONFIG)
+    env, params = run.env.make_env()
     out = jax.jit(make_train(run.ppo, env, params))(jax.random.PRNGKey(0))
     act = make_act(run.ppo, env, params)
 
@@ -113,5 +113,5 @@ def test_quick_config_entropy_falls_gradually(trained):
     # every tenth at or below the one before (0.5 nats of noise allowed): no rise on the way
     assert all(b <= a + 0.5 for a, b in zip(tenths, tenths[1:], strict=False)), tenths
     # not too fast: the action dimensions' std shrinks by less than a factor e on average
-    env, _ = load_config(CONFIG).make_env()
+    env, _ = load(CONFIG).env.make_env()
     assert tenths[0] - tenths[-1] < env.num_actions, tenths

@@ -264,11 +264,11 @@ def test_per_agent_actor_needs_an_agent_block(tiny_config, pendulum):
 
 _VMAPPED_TWICE = """
 import jax
-from agentic_jax.config_io import load_config
+from agentic_jax.config import load
 from agentic_jax.ppo import make_train
-run = load_config(None, ["ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_size=64",
+run = load(None, ["ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_size=64",
                          "ppo.total_timesteps=256", "ppo.net_arch={pi: [32, 32], vf: [32, 32]}"])
-env, params = run.make_env()
+env, params = run.env.make_env()
 train = jax.jit(jax.vmap(make_train(run.ppo, env, params)))
 for i in range(3):
     jax.block_until_ready(train(jax.random.split(jax.random.key(i), 4)))

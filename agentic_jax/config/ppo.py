@@ -1,21 +1,24 @@
-"""PPO configuration: a frozen dataclass with the seed's defaults and a `validate()`.
+"""`PPOConfig` (the `ppo:` section): the seed's SB3 defaults, derived sizes and validation.
 
-Only static, shape-defining or structural choices need to live here; the float hyperparameters
-(`learning_rate`, `clip_range`, `gamma`, ...) are also the defaults of `PPOHParams`, which can be
-passed as traced values for vmapped sweeps (see `agentic_jax.ppo.train`).
+The float hyperparameters (`learning_rate`, `clip_range`, `gamma`, ...) are also the defaults of
+`agentic_jax.ppo.PPOHParams`, which `train(key, hparams)` accepts as traced values for vmapped
+sweeps; everything else here is static (shapes, network structure, switches).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from agentic_jax.validation import check_bool, check_choice, check_float, check_int
 
 LR_SCHEDULES = ("constant", "seed_linear")
 ENT_COEF_SCHEDULES = ("constant", "linear")
 ACTORS = ("mlp", "per_agent")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
+BOOL_FIELDS = ("shared_trunk", "layer_norm", "normalize_obs", "normalize_advantage",
+               "rescale_actions")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +32,18 @@ class NetArch:
         object.__setattr__(self, "pi", tuple(self.pi))
         object.__setattr__(self, "vf", tuple(self.vf))
 
+    @classmethod
+    def parse(cls, value: Any) -> NetArch:
+        """From a `NetArch`, a list (both heads) or a mapping with keys `pi`, `vf`."""
+        if isinstance(value, NetArch):
+            return value
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            return cls(pi=tuple(value), vf=tuple(value))
+        if not isinstance(value, Mapping) or set(value) - {"pi", "vf"}:
+            raise ValueError(f"ppo.net_arch={value!r} must be a list or a mapping "
+                             "(allowed keys: pi, vf)")
+        return cls(**value)
+
 
 @dataclasses.dataclass(frozen=True)
 class PPOConfig:
@@ -36,7 +51,7 @@ class PPOConfig:
 
     Attributes:
         learning_rate: Adam step size (initial value under `lr_schedule="seed_linear"`).
-        n_envs: number of vmapped environments.
+        n_envs: number of parallel environments.
         n_steps: rollout length per environment and update.
         batch_size: minibatch size; must divide `n_envs * n_steps`.
         n_epochs: passes over the rollout buffer per update.
@@ -53,12 +68,12 @@ class PPOConfig:
             or None.
         lr_schedule: "constant" or "seed_linear" (`lr * (0.1 + 0.9 * progress_remaining)`).
         total_timesteps: env steps over all envs; training runs `num_updates` full rollouts.
-        net_arch: hidden layer sizes of actor and critic (a `NetArch` or a mapping with pi/vf).
+        net_arch: hidden layer sizes of actor and critic (a `NetArch`, list or pi/vf mapping).
         activation: hidden activation name.
         actor: "mlp" (SB3's flat actor) or "per_agent": one actor MLP shared by all agents,
             fed each agent's own features and the whole observation, giving that agent's
-            slice of the action (needs an env with `agent_obs_block()`, such as
-            `MultiAgentTaskEnvironment`; not with `shared_trunk`).
+            slice of the action (needs an env with `agent_obs_block()`; not with
+            `shared_trunk`).
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
             ignored and the value head sits on the shared trunk).
         layer_norm: LayerNorm after every hidden Dense (before the activation).
@@ -102,15 +117,7 @@ class PPOConfig:
     rescale_actions: bool = False
 
     def __post_init__(self) -> None:
-        arch = self.net_arch
-        if isinstance(arch, Mapping):
-            unknown = set(arch) - {"pi", "vf"}
-            if unknown:
-                raise ValueError(f"net_arch: unknown keys {sorted(unknown)}; allowed: pi, vf")
-            arch = NetArch(**arch)
-        elif isinstance(arch, Sequence) and not isinstance(arch, str):
-            arch = NetArch(pi=tuple(arch), vf=tuple(arch))
-        object.__setattr__(self, "net_arch", arch)
+        object.__setattr__(self, "net_arch", NetArch.parse(self.net_arch))
 
     # ---- derived sizes -------------------------------------------------------------------
     @property
@@ -145,97 +152,45 @@ class PPOConfig:
             self, so `config.validate()` can be chained.
         """
         for name in ("n_envs", "n_steps", "batch_size", "n_epochs", "total_timesteps"):
-            _check_int(name, getattr(self, name), low=1)
+            if not isinstance(getattr(self, name), int):
+                raise ValueError(f"ppo.{name}={getattr(self, name)!r} must be an int "
+                                 "(allowed: an int >= 1)")
+            check_int(f"ppo.{name}", getattr(self, name), low=1)
         if self.buffer_size % self.batch_size != 0:
             raise ValueError(
-                f"batch_size={self.batch_size} must divide n_envs * n_steps = {self.buffer_size} "
-                "(allowed: a divisor of n_envs * n_steps)"
+                f"ppo.batch_size={self.batch_size} must divide n_envs * n_steps = "
+                f"{self.buffer_size} (allowed: a divisor of n_envs * n_steps)"
             )
         if self.total_timesteps < self.buffer_size:
             raise ValueError(
-                f"total_timesteps={self.total_timesteps} is smaller than one rollout "
+                f"ppo.total_timesteps={self.total_timesteps} is smaller than one rollout "
                 f"(allowed: >= n_envs * n_steps = {self.buffer_size})"
             )
-        _check_float("learning_rate", self.learning_rate, low=0.0, low_open=True)
-        _check_float("gamma", self.gamma, low=0.0, high=1.0)
-        _check_float("gae_lambda", self.gae_lambda, low=0.0, high=1.0)
-        _check_float("clip_range", self.clip_range, low=0.0, low_open=True)
-        if self.clip_range_vf is not None:
-            _check_float("clip_range_vf", self.clip_range_vf, low=0.0, low_open=True)
-        _check_float("ent_coef", self.ent_coef, low=0.0)
-        _check_float("vf_coef", self.vf_coef, low=0.0)
-        _check_float("max_grad_norm", self.max_grad_norm, low=0.0, low_open=True)
-        if self.target_kl is not None:
-            _check_float("target_kl", self.target_kl, low=0.0, low_open=True)
-        _check_float("log_std_init", self.log_std_init)
-        _check_float("reward_scale", self.reward_scale, low=0.0, low_open=True)
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(
-                f"lr_schedule={self.lr_schedule!r} is unknown (allowed: {', '.join(LR_SCHEDULES)})"
-            )
-        if self.ent_coef_schedule not in ENT_COEF_SCHEDULES:
-            raise ValueError(
-                f"ent_coef_schedule={self.ent_coef_schedule!r} is unknown "
-                f"(allowed: {', '.join(ENT_COEF_SCHEDULES)})"
-            )
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"activation={self.activation!r} is unknown (allowed: {', '.join(ACTIVATIONS)})"
-            )
-        if self.actor not in ACTORS:
-            raise ValueError(f"actor={self.actor!r} is unknown (allowed: {', '.join(ACTORS)})")
+        positive = {"low": 0.0, "low_open": True}
+        check_float("ppo.learning_rate", self.learning_rate, **positive)
+        check_float("ppo.gamma", self.gamma, 0.0, 1.0)
+        check_float("ppo.gae_lambda", self.gae_lambda, 0.0, 1.0)
+        check_float("ppo.clip_range", self.clip_range, **positive)
+        check_float("ppo.ent_coef", self.ent_coef, low=0.0)
+        check_float("ppo.vf_coef", self.vf_coef, low=0.0)
+        check_float("ppo.max_grad_norm", self.max_grad_norm, **positive)
+        check_float("ppo.log_std_init", self.log_std_init)
+        check_float("ppo.reward_scale", self.reward_scale, **positive)
+        for name in ("clip_range_vf", "target_kl"):
+            if getattr(self, name) is not None:
+                check_float(f"ppo.{name}", getattr(self, name), **positive)
+        check_choice("ppo.lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("ppo.ent_coef_schedule", self.ent_coef_schedule, ENT_COEF_SCHEDULES)
+        check_choice("ppo.activation", self.activation, ACTIVATIONS)
+        check_choice("ppo.actor", self.actor, ACTORS)
+        for name in BOOL_FIELDS:
+            check_bool(f"ppo.{name}", getattr(self, name))
         if self.actor == "per_agent" and self.shared_trunk:
-            raise ValueError(
-                "actor='per_agent' cannot share a trunk with the critic "
-                "(allowed: shared_trunk=false with actor='per_agent')"
-            )
-        for name in (
-            "shared_trunk",
-            "layer_norm",
-            "normalize_obs",
-            "normalize_advantage",
-            "rescale_actions",
-        ):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(
-                    f"{name}={getattr(self, name)!r} must be a bool (allowed: true, false)"
-                )
-        if not isinstance(self.net_arch, NetArch):
-            raise ValueError("net_arch must be a NetArch or a mapping (allowed keys: pi, vf)")
+            raise ValueError("ppo.actor='per_agent' cannot share a trunk with the critic "
+                             "(allowed: shared_trunk=false with actor='per_agent')")
         for head in ("pi", "vf"):
             sizes = getattr(self.net_arch, head)
             if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
-                raise ValueError(
-                    f"net_arch.{head}={sizes!r} must be a list of positive ints (allowed: >= 1)"
-                )
+                raise ValueError(f"ppo.net_arch.{head}={list(sizes)!r} must be a list of "
+                                 "positive ints (allowed: >= 1)")
         return self
-
-
-def _check_int(name: str, value: Any, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{name}={value!r} must be an int (allowed: >= {low})")
-    if value < low:
-        raise ValueError(f"{name}={value} is out of range (allowed: >= {low})")
-
-
-def _check_float(
-    name: str,
-    value: Any,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-) -> None:
-    lo = "-inf" if low is None else f"{low:g}"
-    hi = "inf" if high is None else f"{high:g}"
-    left = "(" if low_open or low is None else "["
-    right = "]" if high is not None else ")"
-    allowed = f"{left}{lo}, {hi}{right}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name}={value!r} must be a number (allowed: {allowed})")
-    ok = math.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value <= high
-    if not ok:
-        raise ValueError(f"{name}={value!r} is out of range (allowed: {allowed})")

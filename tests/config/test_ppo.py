@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from agentic_jax.config_io import load_config
-from agentic_jax.ppo import PPOConfig, make_train
-from agentic_jax.ppo.config import NetArch
+from agentic_jax.config import NetArch, PPOConfig
+from agentic_jax.ppo import make_train
 
 
 def test_seed_defaults_and_derived_sizes():
@@ -76,65 +73,3 @@ def test_make_train_validates_before_tracing():
 
     with pytest.raises(ValueError, match="batch_size"):
         make_train(PPOConfig(batch_size=3), ExplodingEnv(), None)
-
-
-# ---- YAML configs (agentic_jax.config_io) -------------------------------------------------
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-
-
-@pytest.mark.parametrize("name", ["default", "quick", "accelerator"])
-def test_shipped_configs_load_and_validate(name):
-    run = load_config(CONFIGS / f"{name}.yaml")
-    assert isinstance(run.ppo, PPOConfig)
-    assert run.env_kwargs["obs_mode"] == "extended"
-    if name == "default":  # the seed's PPO setup
-        c = run.ppo
-        assert (c.n_envs, c.n_steps, c.batch_size, c.n_epochs, c.learning_rate) == (
-            4,
-            2048,
-            64,
-            10,
-            3e-4,
-        )
-
-
-def test_overrides_and_types(tmp_path):
-    path = tmp_path / "c.yaml"
-    path.write_text("env:\n  arrival_rate: 0.5\nppo:\n  learning_rate: 3e-4\n  n_envs: 8\n")
-    run = load_config(
-        path,
-        [
-            "ppo.learning_rate=1e-3",
-            "ppo.net_arch=[32, 32]",
-            "env.obs_mode=seed",
-            "ppo.total_timesteps=1e6",
-        ],
-    )
-    assert run.ppo.learning_rate == 1e-3
-    assert run.ppo.n_envs == 8
-    assert run.ppo.total_timesteps == 1_000_000
-    assert run.ppo.net_arch == NetArch((32, 32), (32, 32))
-    assert run.env_kwargs == {"obs_mode": "seed"}
-    assert run.env_params == {"arrival_rate": 0.5}
-
-
-@pytest.mark.parametrize(
-    "text, overrides, key",
-    [
-        ("trainer:\n  x: 1\n", [], "trainer"),
-        ("ppo:\n  learning_rte: 1.0\n", [], "ppo.learning_rte"),
-        ("env:\n  n_agentz: 3\n", [], "env.n_agentz"),
-        ("ppo:\n  n_envs: four\n", [], "ppo.n_envs"),
-        ("ppo:\n  n_envs: 2.5\n", [], "ppo.n_envs"),
-        ("ppo:\n  normalize_obs: 1\n", [], "ppo.normalize_obs"),
-        ("env:\n  arrival_rate: fast\n", [], "env.arrival_rate"),
-        ("", ["ppo.batch_size=100"], "batch_size"),
-        ("", ["ppo.gamma"], "ppo.gamma"),
-        ("", ["ppo.net_arch={pi: [8], qf: [8]}"], "net_arch"),
-    ],
-)
-def test_config_errors_name_the_key(tmp_path, text, overrides, key):
-    path = tmp_path / "c.yaml"
-    path.write_text(text)
-    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
-        load_config(path, overrides)

@@ -1,0 +1,43 @@
+"""`EnvConfig` (the `env:` section): the environment's shapes and observation layout, and its
+`EnvParams`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
+
+# Constructor arguments of MultiAgentTaskEnvironment; every other `env:` key is an EnvParams field.
+SHAPE_FIELDS = ("n_agents", "max_tasks", "n_task_types", "max_active_per_agent", "obs_mode")
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvConfig:
+    """Which environment to build: `MultiAgentTaskEnvironment(**shapes)` and its `params`.
+
+    In YAML both live flat in the `env:` section (`n_agents: 4`, `arrival_rate: 0.8`); here the
+    static shape settings are fields and the (vmappable) `EnvParams` is one field.
+    """
+
+    n_agents: int = 4
+    max_tasks: int = 10
+    n_task_types: int = 3
+    max_active_per_agent: int = 4
+    obs_mode: str = "extended"
+    params: EnvParams = dataclasses.field(default_factory=EnvParams)
+
+    def make_env(self) -> tuple[MultiAgentTaskEnvironment, EnvParams]:
+        """The environment and its params, validated for its shapes (`ValueError` otherwise)."""
+        env = MultiAgentTaskEnvironment(**{name: getattr(self, name) for name in SHAPE_FIELDS})
+        return env, env.validate_params(self.params)
+
+    def validate(self) -> EnvConfig:
+        """Raise `ValueError` naming the bad setting; return self."""
+        self.make_env()
+        return self
+
+    def to_dict(self) -> dict:
+        """The flat `env:` section: shape settings, then every `EnvParams` field."""
+        out = {name: getattr(self, name) for name in SHAPE_FIELDS}
+        out.update({f.name: getattr(self.params, f.name) for f in dataclasses.fields(EnvParams)})
+        return out

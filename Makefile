@@ -22,7 +22,7 @@ demo: setup
 	echo "run directory: $$run (tensorboard --logdir $$run)"
 
 env-demo: setup
-	$(BIN)/python -m agentic_jax.demo
+	$(BIN)/agentic-jax env-demo
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -1,6 +1,15 @@
-"""The multi-agent task-allocation environment (pure JAX, gymnax >= 1.0 API)."""
+"""The multi-agent task-allocation environment (pure JAX, gymnax >= 1.0 API).
 
-from agentic_jax.env.environment import OBS_MODES, MultiAgentTaskEnvironment, episode_metrics
+Modules: ``types`` (state and parameters), ``tasks`` (random generators and the reset state),
+``dynamics`` (the step rules), ``observations``, ``metrics``, ``batched`` (auto-reset and the
+env-axis-last engine), ``environment`` (the gymnax class), ``policies`` (heuristics and their
+evaluation) and ``small_ops`` (reductions over tiny axes).
+"""
+
+from agentic_jax.env.batched import batch_reset_key
+from agentic_jax.env.environment import MultiAgentTaskEnvironment
+from agentic_jax.env.metrics import episode_metrics
+from agentic_jax.env.observations import OBS_MODES
 from agentic_jax.env.types import EnvParams, EnvState, EpisodeCounters, Tasks
 
 __all__ = [
@@ -10,5 +19,6 @@ __all__ = [
     "EpisodeCounters",
     "MultiAgentTaskEnvironment",
     "Tasks",
+    "batch_reset_key",
     "episode_metrics",
 ]

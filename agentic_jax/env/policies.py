@@ -17,7 +17,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from agentic_jax.env.environment import MultiAgentTaskEnvironment, episode_metrics
+from agentic_jax.env.environment import MultiAgentTaskEnvironment
+from agentic_jax.env.metrics import episode_metrics
 from agentic_jax.env.types import EnvParams, EnvState
 
 Policy = Callable[[chex.PRNGKey, EnvState, EnvParams], chex.Array]

@@ -1,4 +1,4 @@
-"""Random generators of the environment: new tasks and a new team of agents.
+"""Random generators of the environment: new tasks, a new team of agents, the reset state.
 
 Each generator takes its uniforms in ``(0, 1)`` as an argument instead of a key, so a step draws
 all of its random numbers in one call (PRNG invocations are the main CPU cost of a step) and a
@@ -11,7 +11,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from agentic_jax.env.types import EnvParams, Tasks
+from agentic_jax.env.types import EnvParams, EnvState, EpisodeCounters, Tasks
 
 TASK_DRAWS = 4  # uniforms per task: complexity, priority, deadline, type
 
@@ -78,3 +78,47 @@ def sample_agents(
         params.expertise_max,
     )
     return capacity, success, expertise
+
+
+def reset_draws(n_agents: int, n_task_types: int, params: EnvParams) -> int:
+    """Uniforms :func:`initial_state` uses: the agents, then ``initial_tasks`` queued tasks."""
+    return agent_draws(n_agents, n_task_types) + params.initial_tasks * TASK_DRAWS
+
+
+def initial_state(
+    u: chex.Array,
+    params: EnvParams,
+    n_agents: int,
+    n_task_types: int,
+    max_tasks: int,
+    max_active_per_agent: int,
+) -> EnvState:
+    """A fresh episode from uniforms ``u`` ``(reset_draws, *B)``: new agents, the initial queue.
+
+    The state has the batch axes ``B`` last, like ``u``.
+    """
+    n, T, Q, K = n_agents, n_task_types, max_tasks, max_active_per_agent
+    B = u.shape[1:]
+    n_agent_draws = agent_draws(n, T)
+    capacity, success, expertise = sample_agents(u[:n_agent_draws], n, T, params)
+    initial = sample_tasks(
+        u[n_agent_draws:].reshape((-1, TASK_DRAWS) + B), jnp.zeros(B), T, params
+    )
+    queue = jax.tree.map(
+        lambda empty, x: empty.at[: x.shape[0]].set(x), Tasks.empty((Q,) + B), initial
+    )
+    counters = EpisodeCounters.zeros(B).replace(
+        arrived=jnp.full(B, params.initial_tasks, jnp.int32)
+    )
+    return EnvState(
+        capacity=capacity,
+        expertise=expertise,
+        success_rate=success,
+        completed_tasks=jnp.zeros((n,) + B, jnp.int32),
+        collaborations=jnp.zeros((n,) + B, jnp.int32),
+        queue=queue,
+        active=Tasks.empty((n, K) + B),
+        collaboration_matrix=jnp.ones((n, n) + B, jnp.float32),
+        counters=counters,
+        time=jnp.zeros(B, jnp.int32),
+    )

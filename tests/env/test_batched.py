@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.env.environment import _agent_major, batch_reset_key
+from agentic_jax.env.batched import auto_reset_step, batch_reset_key
+from agentic_jax.env.dynamics import agent_major
 
 
 @pytest.mark.parametrize("obs_mode", ["seed", "extended"])
@@ -25,7 +26,7 @@ def test_batch_step_equals_vmapped_single_steps(obs_mode, tradeoff):
     np.testing.assert_array_equal(obs_b, obs_v)
 
     single = jax.vmap(
-        lambda u, ur, s, a: env._auto_reset_step(u, lambda: ur, s, _agent_major(a, 3), params),
+        lambda u, ur, s, a: auto_reset_step(env, u, lambda: ur, s, agent_major(a, 3), params),
         (1, 1, 0, 0),
     )
     truncations = 0

@@ -1,0 +1,264 @@
+"""The transition rules of one environment step, as pure functions of uniforms, state and action.
+
+:func:`transition` follows the seed's order (SPEC §2):
+
+1. **Assignment.** Agents in index order; agent ``i`` with ``a[i, 0] > accept_threshold`` and a
+   free active slot takes the queue head while the queue is non-empty, so ``m`` accepting agents
+   pop the first ``m`` tasks (FIFO). Reward ``+= expertise(i, type) * priority``.
+2. **Resource allocation.** ``effort_i = a[i, 1]`` is the share of agent ``i``'s capacity spent
+   this step: it scales the completion probability of the agent's tasks linearly, and the agent
+   counts as ``effort_i`` busy for utilisation while it holds a task.
+3. **Collaboration.** For every ordered pair ``i != j`` with ``a[i, 2]`` and ``a[j, 2]`` above
+   ``collaboration_threshold``: ``matrix[i, j] *= collaboration_growth`` and reward
+   ``+= collaboration_bonus`` (seed: 1.01 and 0.5).
+4. **Processing.** Each active task of agent ``i`` completes with probability
+   ``clip(expertise * capacity * effort / max(1, load_i), 0, 1)`` where ``load_i`` is the summed
+   complexity of the agent's tasks (an agent shares its capacity once it holds more than one
+   unit of work). On completion ``quality = expertise * success_rate``,
+   ``time_bonus = max(0, 1 - step / deadline)`` and reward
+   ``+= quality * priority * (1 + time_bonus) * completion_scale``; the agent's completed count
+   grows and its success rate takes one EMA step towards "on time".
+   With the opt-in trade-off (:meth:`EnvParams.with_collaboration_tradeoff`) a collaborating
+   agent's tasks use ``max(own, sharing * best partner's)`` expertise and collaborating agents
+   work at ``(1 - cost)`` of their capacity.
+5. **Penalties.** Reward ``-= queue_penalty * queue_length + overdue_penalty * overdue`` where
+   ``overdue`` counts active tasks with ``step > deadline``.
+6. **Arrivals.** Each of ``max_arrivals_per_step`` draws adds a task with ``arrival_rate``;
+   arrivals that find the queue full are dropped (and counted).
+
+``step`` (the step being executed, counted from 1) is ``state.time + 1``. Deadlines are
+absolute steps, as in the seed. Episodes never terminate; the window of
+``max_steps_in_episode`` steps ends as a truncation (the caller resets).
+
+Every array has its small axes first and the batch axes ``B`` last (see
+:mod:`agentic_jax.env.small_ops`); one environment has ``B = ()``. The static sizes (``n``,
+``K``, ``Q``, ``T``) are read from the array shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from agentic_jax.env import small_ops as small
+from agentic_jax.env import tasks
+from agentic_jax.env.metrics import episode_metrics
+from agentic_jax.env.types import EnvParams, EnvState, Tasks
+
+
+def sanitize(action: chex.Array) -> chex.Array:
+    """float32 action clipped to the box ``[0, 1]``, NaN read as 0."""
+    a = jnp.asarray(action, jnp.float32)
+    return jnp.clip(jnp.where(jnp.isnan(a), 0.0, a), 0.0, 1.0)
+
+
+def agent_major(action: chex.Array, n_agents: int) -> chex.Array:
+    """``(n, 3, *B)`` action from ``(n*3, *B)``, clipped to the box, NaN read as 0."""
+    a = sanitize(action)
+    return a.reshape((n_agents, 3) + a.shape[1:])
+
+
+def step_draws(n_agents: int, max_active_per_agent: int, params: EnvParams) -> tuple[int, int]:
+    """``(fine, coarse)`` uniforms :func:`transition` uses.
+
+    Fine (16-bit): completion ``(n, K)`` then arrival ``(M,)``; coarse (8-bit): new tasks
+    ``(M, 4)``, with ``M = params.max_arrivals_per_step``.
+    """
+    n_arrivals = params.max_arrivals_per_step
+    fine = n_agents * max_active_per_agent + n_arrivals
+    return fine, n_arrivals * tasks.TASK_DRAWS
+
+
+def _mask_tasks(t: Tasks) -> Tasks:
+    """Zero the fields of invalid slots, so that an empty slot always reads as zeros."""
+    v = t.valid
+    return t.replace(
+        complexity=jnp.where(v, t.complexity, 0.0),
+        priority=jnp.where(v, t.priority, 0.0),
+        deadline=jnp.where(v, t.deadline, 0.0),
+        task_type=jnp.where(v, t.task_type, 0),
+    )
+
+
+def _where_tasks(mask: chex.Array, new: Tasks, old: Tasks) -> Tasks:
+    return jax.tree.map(lambda x, y: jnp.where(mask, x, y), new, old)
+
+
+def assign(state: EnvState, wants: chex.Array) -> tuple[EnvState, chex.Array, chex.Array]:
+    """Step 1 for ``wants`` ``(n, *B)``; returns state, match reward ``(n, *B)``, match sum."""
+    n, Q = wants.shape[0], state.queue.valid.shape[0]
+    free = ~state.active.valid  # (n, K, *B)
+    accepts = wants & small.any_axis(free, 1)
+    rank = small.exclusive_cumsum(accepts)  # the queue position this agent would take
+    takes = accepts & (rank < state.queue_length)
+    n_taken = small.sum_axis(takes.astype(jnp.int32))
+
+    # rank_i <= i, so agent i can only take one of the first min(n, Q) slots.
+    taken = jax.tree.map(lambda x: small.take(x, rank, min(n, Q)), state.queue)  # (n, *B)
+    first_free = free & (small.exclusive_cumsum(free, 1) == 0)
+    place = first_free & takes[:, None]  # (n, K, *B)
+    active = _where_tasks(place, jax.tree.map(lambda x: x[:, None], taken), state.active)
+    queue = jax.tree.map(lambda x: small.shift_left(x, n_taken, min(n, Q)), state.queue)
+
+    match = small.lookup(state.expertise, taken.task_type) * takes
+    c = state.counters
+    state = state.replace(
+        active=active, queue=queue, counters=c.replace(assigned=c.assigned + n_taken)
+    )
+    return state, match * taken.priority, small.sum_axis(match)
+
+
+def collaborating_pairs(requests: chex.Array, threshold: chex.Array) -> chex.Array:
+    """``(n, n, *B)`` bool: ordered pairs ``i != j`` with both requests above ``threshold``."""
+    wants = requests > threshold
+    n = requests.shape[0]
+    others = small.trailing(~jnp.eye(n, dtype=bool), requests.ndim - 1)
+    return wants[:, None] & wants[None, :] & others
+
+
+def collaborate(
+    state: EnvState, pairs: chex.Array, params: EnvParams
+) -> tuple[EnvState, chex.Array]:
+    """Step 3. Returns the new state and the per-agent collaboration reward ``(n, *B)``."""
+    matrix = jnp.where(
+        pairs, state.collaboration_matrix * params.collaboration_growth, state.collaboration_matrix
+    )
+    state = state.replace(
+        collaboration_matrix=matrix,
+        collaborations=state.collaborations + small.any_axis(pairs, 1),
+    )
+    return state, params.collaboration_bonus * small.sum_axis(pairs.astype(jnp.float32), 1)
+
+
+def completion_probability(
+    state: EnvState, effort: chex.Array, pairs: chex.Array, params: EnvParams
+) -> tuple[chex.Array, chex.Array]:
+    """Expertise applied to each active slot and its completion probability, ``(n, K, *B)``.
+
+    ``effort`` is ``a[:, 1]`` ``(n, *B)`` and ``pairs`` the ``(n, n, *B)`` collaborating pairs.
+    """
+    own = small.lookup(state.expertise, state.active.task_type)
+    # Best partner's expertise per type: (n, T, *B), 0 without partners.
+    partner = jnp.zeros_like(state.expertise)
+    for j in range(pairs.shape[0]):
+        partner = jnp.maximum(partner, jnp.where(pairs[:, j, None], state.expertise[j], 0.0))
+    lent = small.lookup(partner, state.active.task_type)
+    expertise = jnp.maximum(own, params.collaboration_sharing * lent)
+    capacity = state.capacity * (1.0 - params.collaboration_cost * small.any_axis(pairs, 1))
+    speed = capacity * effort / jnp.maximum(1.0, state.current_load)  # (n, *B)
+    return expertise, jnp.clip(expertise * speed[:, None], 0.0, 1.0)
+
+
+def process(
+    state: EnvState,
+    effort: chex.Array,
+    pairs: chex.Array,
+    u: chex.Array,
+    now: chex.Array,
+    params: EnvParams,
+) -> tuple[EnvState, chex.Array, chex.Array]:
+    """Step 4 with completion uniforms ``u`` ``(n, K, *B)`` at step ``now`` ``(*B)``.
+
+    Returns the new state, completion reward ``(n, *B)`` and busy sum ``(*B)``.
+    """
+    active = state.active
+    expertise, p_complete = completion_probability(state, effort, pairs, params)
+    done = active.valid & (u < p_complete)
+
+    quality = expertise * state.success_rate[:, None]
+    time_bonus = jnp.maximum(0.0, 1.0 - now / jnp.maximum(active.deadline, 1e-6))
+    reward = small.sum_axis(done * quality * active.priority * (1.0 + time_bonus), 1)
+    reward = reward * params.completion_scale
+
+    on_time = done & (now <= active.deadline)
+    n_done = small.sum_axis(done.astype(jnp.int32), 1)  # (n, *B)
+    n_on_time = small.sum_axis(on_time.astype(jnp.int32), 1)
+    success = state.success_rate + params.success_rate_lr * (
+        n_on_time - n_done * state.success_rate
+    )
+    c = state.counters
+    state = state.replace(
+        active=_mask_tasks(active.replace(valid=active.valid & ~done)),
+        completed_tasks=state.completed_tasks + n_done,
+        success_rate=jnp.clip(success, 0.0, 1.0),
+        counters=c.replace(
+            completed=c.completed + small.sum_axis(n_done),
+            completed_on_time=c.completed_on_time + small.sum_axis(n_on_time),
+        ),
+    )
+    busy = small.sum_axis(effort * small.any_axis(active.valid, 1))
+    return state, reward, busy
+
+
+def arrive(
+    state: EnvState, new: Tasks, u: chex.Array, params: EnvParams
+) -> tuple[EnvState, chex.Array, chex.Array]:
+    """Step 6. New tasks ``(M, *B)`` join the tail; returns state, arrivals and drops."""
+    Q = state.queue.valid.shape[0]
+    arrives = u < params.arrival_rate  # (M, *B)
+    position = state.queue_length + small.exclusive_cumsum(arrives)  # (M, *B)
+    lands = arrives & (position < Q)
+    queue = state.queue
+    slots = small.trailing(jnp.arange(Q), arrives.ndim - 1)
+    for m in range(arrives.shape[0]):
+        put = lands[m] & (slots == position[m])
+        queue = _where_tasks(put, jax.tree.map(lambda x, m=m: x[m], new), queue)
+    n_arrived = small.sum_axis(arrives.astype(jnp.int32))
+    n_landed = small.sum_axis(lands.astype(jnp.int32))
+    return state.replace(queue=queue), n_arrived, n_arrived - n_landed
+
+
+def transition(
+    u: chex.Array, state: EnvState, a: chex.Array, params: EnvParams
+) -> tuple[EnvState, chex.Array, chex.Array, dict[str, Any]]:
+    """One step of the seed's order, without reset.
+
+    Args:
+        u: the step's uniforms ``(n*K + M + M*4, *B)``: completion ``(n, K)``, arrival
+            ``(M,)``, new tasks ``(M, 4)``, with ``M = params.max_arrivals_per_step``.
+        state: the state before the step, batch axes last.
+        a: the sanitized agent-major action ``(n, 3, *B)`` (see :func:`agent_major`).
+        params: the environment parameters.
+
+    Returns:
+        ``(state, reward (*B), terminated (*B), info)`` with ``info["agent_rewards"]``
+        ``(n, *B)`` and ``info["episode_metrics"]`` (see :func:`episode_metrics`).
+    """
+    n, K, M = a.shape[0], state.active.valid.shape[1], params.max_arrivals_per_step
+    B = u.shape[1:]
+    u_complete = u[: n * K].reshape((n, K) + B)
+    u_arrive = u[n * K : n * K + M]
+    u_tasks = u[n * K + M :].reshape((M, tasks.TASK_DRAWS) + B)
+    now = (state.time + 1).astype(jnp.float32)
+
+    state, assign_reward, match = assign(state, a[:, 0] > params.accept_threshold)
+    pairs = collaborating_pairs(a[:, 2], params.collaboration_threshold)
+    state, collab_reward = collaborate(state, pairs, params)
+    state, completion_reward, busy = process(state, a[:, 1], pairs, u_complete, now, params)
+    overdue = state.active.valid & (now > state.active.deadline)
+    n_overdue = small.sum_axis(overdue.astype(jnp.int32), 1)  # (n, *B)
+    penalty = params.queue_penalty * state.queue_length / n + params.overdue_penalty * n_overdue
+    new_tasks = tasks.sample_tasks(u_tasks, now, state.expertise.shape[1], params)
+    state, arrived, dropped = arrive(state, new_tasks, u_arrive, params)
+
+    agent_rewards = assign_reward + collab_reward + completion_reward - penalty
+    reward = small.sum_axis(agent_rewards)
+    c = state.counters
+    state = state.replace(
+        time=state.time + 1,
+        counters=c.replace(
+            arrived=c.arrived + arrived,
+            dropped=c.dropped + dropped,
+            match_sum=c.match_sum + match,
+            busy=c.busy + busy,
+            collaborating=c.collaborating + small.sum_axis(small.any_axis(pairs, 1)),
+            overdue=c.overdue + small.sum_axis(n_overdue),
+            queue_length=c.queue_length + state.queue_length,
+            episode_return=c.episode_return + reward,
+        ),
+    )
+    info = {"agent_rewards": agent_rewards, "episode_metrics": episode_metrics(state)}
+    return state, reward, jnp.zeros(B, bool), info

@@ -12,7 +12,6 @@ works as usual and puts the batch wherever ``vmap`` is told to.
 
 from __future__ import annotations
 
-import math
 from dataclasses import fields
 
 import chex
@@ -20,6 +19,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from agentic_jax.env import small_ops
+from agentic_jax.validation import check_float, check_int
 
 
 @struct.dataclass
@@ -81,68 +81,34 @@ class EnvParams:
 
         Works on concrete (host) values only; call it before tracing.
         """
-        _check_int(self, "max_steps_in_episode", 1)
-        _check_int(self, "initial_tasks", 0)
-        _check_int(self, "max_arrivals_per_step", 0)
-        for name in (
-            "arrival_rate",
-            "success_rate_lr",
-            "accept_threshold",
-            "collaboration_threshold",
-            "collaboration_sharing",
-            "collaboration_cost",
-        ):
-            _check_range(self, name, 0.0, 1.0)
-        for lo, hi, floor in (
-            ("complexity_min", "complexity_max", 0.0),
-            ("priority_min", "priority_max", 0.0),
-            ("deadline_min", "deadline_max", 1.0),
-            ("capacity_min", "capacity_max", 0.0),
-            ("expertise_min", "expertise_max", 0.0),
-            ("success_rate_min", "success_rate_max", 0.0),
-        ):
-            ceiling = 1.0 if lo.split("_")[0] in ("capacity", "expertise", "success") else None
-            _check_range(self, lo, floor, ceiling)
-            _check_range(self, hi, floor, ceiling)
-            if _scalar(self, lo) > _scalar(self, hi):
+        for name, low in (("max_steps_in_episode", 1), ("initial_tasks", 0),
+                          ("max_arrivals_per_step", 0)):
+            check_int(f"EnvParams.{name}", getattr(self, name), low)
+        unit = ("arrival_rate", "success_rate_lr", "accept_threshold", "collaboration_threshold",
+                "collaboration_sharing", "collaboration_cost")
+        for name in unit:
+            self._check(name, 0.0, 1.0)
+        for kind, floor in (("complexity", 0.0), ("priority", 0.0), ("deadline", 1.0),
+                            ("capacity", 0.0), ("expertise", 0.0), ("success_rate", 0.0)):
+            ceiling = 1.0 if kind in ("capacity", "expertise", "success_rate") else None
+            lo, hi = f"{kind}_min", f"{kind}_max"
+            low, high = self._check(lo, floor, ceiling), self._check(hi, floor, ceiling)
+            if low > high:
                 raise ValueError(
-                    f"EnvParams: empty range {lo}={_scalar(self, lo)} > {hi}={_scalar(self, hi)}; "
-                    f"need {lo} <= {hi}"
+                    f"EnvParams: empty range {lo}={low} > {hi}={high}; need {lo} <= {hi}"
                 )
-        for name in (
-            "collaboration_bonus",
-            "completion_scale",
-            "queue_penalty",
-            "overdue_penalty",
-        ):
-            _check_range(self, name, 0.0, None)
-        _check_range(self, "collaboration_growth", 1.0, None)
+        for name in ("collaboration_bonus", "completion_scale", "queue_penalty",
+                     "overdue_penalty"):
+            self._check(name, 0.0, None)
+        self._check("collaboration_growth", 1.0, None)
         return self
+
+    def _check(self, name: str, low: float, high: float | None) -> float:
+        return check_float(f"EnvParams.{name}", getattr(self, name), low, high)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
-
-
-def _scalar(params: EnvParams, name: str) -> float:
-    value = getattr(params, name)
-    try:
-        return float(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"EnvParams.{name} must be a number, got {value!r}") from err
-
-
-def _check_range(params: EnvParams, name: str, lo: float, hi: float | None) -> None:
-    value = _scalar(params, name)
-    if not math.isfinite(value) or value < lo or (hi is not None and value > hi):
-        allowed = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"EnvParams.{name}={value} is out of range; allowed {allowed}")
-
-
-def _check_int(params: EnvParams, name: str, lo: int) -> None:
-    value = _scalar(params, name)
-    if value != int(value) or value < lo:
-        raise ValueError(f"EnvParams.{name}={value} must be an integer >= {lo}")
 
 
 @struct.dataclass

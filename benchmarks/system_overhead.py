@@ -22,8 +22,9 @@ from pathlib import Path
 
 import jax
 
-from agentic_jax.ppo.train import make_train
-from agentic_jax.system import AgenticRLSystem, load_run_config
+from agentic_jax.config import load
+from agentic_jax.ppo import make_train
+from agentic_jax.system import AgenticRLSystem
 
 RESULTS = Path(__file__).parent / "results" / "system_overhead.json"
 
@@ -38,14 +39,11 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
 
-    run_config, system_config = load_run_config(args.config, args.overrides)
-    ppo = run_config.ppo
-    total = args.updates * ppo.buffer_size
-    run_config, system_config = load_run_config(
-        args.config, [*args.overrides, f"ppo.total_timesteps={total}",
-                      "system.progress=false", "system.verbose=false"])
-    ppo = run_config.ppo
-    env, env_params = run_config.make_env()
+    total = args.updates * load(args.config, args.overrides).ppo.buffer_size
+    config = load(args.config, [*args.overrides, f"ppo.total_timesteps={total}",
+                                "system.progress=false", "system.verbose=false"])
+    ppo, system_config = config.ppo, config.system
+    env, env_params = config.env.make_env()
 
     train = jax.jit(make_train(ppo, env, env_params))
     key = jax.random.key(system_config.seed)
@@ -59,7 +57,7 @@ def main() -> None:
 
     def system(i: int) -> float:
         start = time.perf_counter()
-        s = AgenticRLSystem(run_config, system_config, run_dir=tmp / f"run{i}")
+        s = AgenticRLSystem(config, tmp / f"run{i}")
         s.train()
         jax.block_until_ready(s.runner_state)
         return time.perf_counter() - start
@@ -80,7 +78,7 @@ def main() -> None:
     ratio = system_sps / bare_sps
     print(f"bare jit(make_train): {bare_sps:,.0f} steps/s; AgenticRLSystem: {system_sps:,.0f} "
           f"steps/s; ratio {ratio:.3f} ({(1 - ratio) * 100:.1f}% overhead)")
-    s = AgenticRLSystem(run_config, system_config)
+    s = AgenticRLSystem(config)
     result = {
         "config": args.config,
         "overrides": args.overrides,

@@ -1,16 +1,19 @@
 """The training orchestrator: chunked compiled training, callbacks, checkpoints and logs."""
 
-from agentic_jax.system.callbacks import EvalTracker
+from agentic_jax.config import SystemConfig
+from agentic_jax.system.callbacks import Callback, Step
 from agentic_jax.system.checkpoint import CheckpointError, CheckpointMismatchError
-from agentic_jax.system.config import SystemConfig, load_run_config
-from agentic_jax.system.system import AgenticRLSystem, NonFiniteError
+from agentic_jax.system.loop import NonFiniteError
+from agentic_jax.system.system import AgenticRLSystem
+from agentic_jax.system.tracker import EvalTracker
 
 __all__ = [
     "AgenticRLSystem",
+    "Callback",
     "CheckpointError",
     "CheckpointMismatchError",
     "EvalTracker",
     "NonFiniteError",
+    "Step",
     "SystemConfig",
-    "load_run_config",
 ]

@@ -1,98 +1,191 @@
-"""Host-side evaluation bookkeeping: best model and the seed's stopping rules (seed section 8).
+"""What the training loop drives between compiled chunks: evaluation, best model, checkpoints,
+the update budget and the learning-curve plot, as small callback objects (SB3's callbacks,
+Brax's `progress_fn`).
 
-`EvalTracker` is plain Python state (JSON round-trip for checkpoints); `record(...)` folds in
-one evaluation and says whether it is a new best and whether training should stop.
+For every chunk the loop builds a `Step` and calls, in list order, `on_chunk_ready` on each
+callback (device work to overlap with the next chunk, which is dispatched right after), then
+`on_chunk_end` (host work). A callback stops training with `step.stop(reason)` and may leave
+flags on the step for the callbacks after it (`is_best`, `checkpointed`). `close` always runs
+when training ends, after an error too; `on_train_end` follows it once a stopping rule ended
+the run (so every file is complete).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from agentic_jax.system.config import SystemConfig
+import jax
+import numpy as np
 
-STOP_MAX_TIMESTEPS = "max_timesteps"
-STOP_PLATEAU = "plateau"
-STOP_TARGET = "target_completion_rate"
-STOP_DECLINE = "decline"
+from agentic_jax.config import SystemConfig
+from agentic_jax.system.checkpoint import Checkpointer
+from agentic_jax.system.plots import plot_learning_curve
+from agentic_jax.system.tracker import STOP_MAX_TIMESTEPS, EvalTracker
 
 
 @dataclasses.dataclass
-class EvalTracker:
-    """Best evaluation so far, stopping counters and the evaluation history.
+class Step:
+    """One finished training chunk, as the callbacks see it.
 
     Attributes:
-        best_reward: best mean evaluation reward (None before the first evaluation).
-        best_update: update at which it was reached.
-        evals_without_improvement: evaluations since the best improved by more than
-            `min_delta` (plateau rule).
-        declining_evals: consecutive evaluations below `best - decline_fraction * |best|`.
-        history: one dict per evaluation (update, timestep and the evaluation metrics).
-        stop_reason: why training stopped, once it has.
+        update: PPO updates done after the chunk.
+        timestep: env steps done after the chunk (all training envs).
+        runner_state: the training state after the chunk.
+        metrics: the chunk's per-update metrics, `[K]` host arrays (`update`, `timestep`, ...).
+        final: the update budget is spent.
+        tracker: the run's evaluation tracker; its `stop_reason` ends training after the chunk.
+        evaluation: the evaluation metrics, when `EvalCallback` evaluated at this chunk.
+        is_best: set by `EvalCallback`: that evaluation is the best so far.
+        checkpointed: set by `CheckpointCallback` when it saved this chunk's state.
     """
 
-    best_reward: float | None = None
-    best_update: int | None = None
-    evals_without_improvement: int = 0
-    declining_evals: int = 0
-    history: list[dict[str, float]] = dataclasses.field(default_factory=list)
-    stop_reason: str | None = None
+    update: int
+    timestep: int
+    runner_state: Any
+    metrics: dict[str, np.ndarray]
+    final: bool
+    tracker: EvalTracker
+    evaluation: dict[str, float] | None = None
+    is_best: bool = False
+    checkpointed: bool = False
 
-    def record(self, config: SystemConfig, update: int, timestep: int,
-               metrics: dict[str, float]) -> tuple[bool, str | None]:
-        """Fold in one evaluation.
+    @property
+    def stopping(self) -> bool:
+        """A stopping rule fired (at this chunk or before)."""
+        return self.tracker.stop_reason is not None
 
-        Returns:
-            `(is_new_best, stop_reason or None)`.
-        """
-        reward = float(metrics["mean_reward"])
-        self.history.append({"update": update, "timestep": timestep, **metrics})
-        best = self.best_reward
-        is_best = best is None or reward > best
-        if best is None or reward > best + config.min_delta:
-            self.evals_without_improvement = 0
-        else:
-            self.evals_without_improvement += 1
-        if is_best:
-            self.best_reward, self.best_update = reward, update
-            self.declining_evals = 0
-        elif reward < best - config.decline_fraction * abs(best):
-            self.declining_evals += 1
-        else:
-            self.declining_evals = 0
-        reason = None
-        target = config.target_completion_rate
-        if target is not None and float(metrics["completion_rate"]) >= target:
-            reason = STOP_TARGET
-        elif (config.plateau_patience is not None
-              and self.evals_without_improvement >= config.plateau_patience):
-            reason = STOP_PLATEAU
-        elif (config.decline_patience is not None
-              and self.declining_evals >= config.decline_patience):
-            reason = STOP_DECLINE
+    def stop(self, reason: str) -> None:
+        """End training after this chunk (the first reason given is kept)."""
+        if self.tracker.stop_reason is None:
+            self.tracker.stop_reason = reason
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    def on_chunk_ready(self, step: Step) -> None:
+        """The chunk's results arrived; the next chunk is dispatched after this returns."""
+
+    def on_chunk_end(self, step: Step) -> None:
+        """Host work for the chunk, while the next one runs on the device."""
+
+    def close(self) -> None:
+        """Release files and threads (always called when training ends)."""
+
+    def on_train_end(self) -> None:
+        """Training ended by a stopping rule; every callback is closed (not after an error)."""
+
+
+class EvalCallback(Callback):
+    """Evaluate every `every` updates and after the last one; record it in the tracker (new
+    best, stopping rules) and log it.
+
+    Args:
+        evaluate: `evaluate(runner_state, key) -> metrics` (e.g. `Compiled.evaluate(n)`),
+            dispatched before the next chunk so that both run on the device together.
+        key: the evaluation after update `u` uses `jax.random.fold_in(key, u)`.
+        every: evaluation interval in updates.
+        config: the stopping rules' settings.
+        log: `log(update, timestep, metrics, is_best)` called with each result, or None.
+    """
+
+    def __init__(self, evaluate: Callable[[Any, jax.Array], Mapping[str, Any]], key: jax.Array,
+                 every: int, config: SystemConfig,
+                 log: Callable[[int, int, dict[str, float], bool], None] | None = None) -> None:
+        self.evaluate, self.key, self.every = evaluate, key, every
+        self.config, self.log = config, log
+        self._pending: Mapping[str, Any] | None = None
+
+    def on_chunk_ready(self, step: Step) -> None:
+        self._pending = None
+        if step.update % self.every == 0 or step.final:
+            key = jax.random.fold_in(self.key, step.update)
+            self._pending = self.evaluate(step.runner_state, key)  # stays on the device
+
+    def on_chunk_end(self, step: Step) -> None:
+        if self._pending is None:
+            return
+        metrics = {k: float(v) for k, v in jax.device_get(self._pending).items()}
+        self._pending = None
+        is_best, reason = step.tracker.record(self.config, step.update, step.timestep, metrics)
+        step.evaluation, step.is_best = metrics, is_best
         if reason is not None:
-            self.stop_reason = reason
-        return is_best, reason
+            step.stop(reason)
+        if self.log is not None:
+            self.log(step.update, step.timestep, metrics, is_best)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> EvalTracker:
-        return cls(**values)
+class StopAtBudget(Callback):
+    """Stop with `max_timesteps` once the update budget is spent."""
 
-    def describe_stop(self, config: SystemConfig) -> str:
-        """One line explaining `stop_reason`."""
-        last = self.history[-1] if self.history else {}
-        if self.stop_reason == STOP_TARGET:
-            return (f"target completion rate {config.target_completion_rate} reached "
-                    f"({last.get('completion_rate', float('nan')):.3f})")
-        if self.stop_reason == STOP_PLATEAU:
-            return (f"no improvement of the mean evaluation reward for "
-                    f"{config.plateau_patience} evaluations (best {self.best_reward:.2f})")
-        if self.stop_reason == STOP_DECLINE:
-            return (f"evaluation reward declined below {1 - config.decline_fraction:.0%} of the "
-                    f"best ({self.best_reward:.2f}) for {config.decline_patience} evaluations")
-        if self.stop_reason == STOP_MAX_TIMESTEPS:
-            return "the timestep budget is spent"
-        return str(self.stop_reason)
+    def on_chunk_end(self, step: Step) -> None:
+        if step.final:
+            step.stop(STOP_MAX_TIMESTEPS)
+
+
+class CheckpointCallback(Callback):
+    """Save the whole runner state every `every` updates and when training stops.
+
+    Args:
+        checkpointer: where the checkpoints go (closed by `close`).
+        every: checkpoint interval in updates.
+        meta: `meta() -> dict`, the JSON metadata saved with each checkpoint (config,
+            callback state), read at save time.
+    """
+
+    def __init__(self, checkpointer: Checkpointer, every: int,
+                 meta: Callable[[], dict[str, Any]]) -> None:
+        self.checkpointer, self.every, self.meta = checkpointer, every, meta
+
+    def on_chunk_end(self, step: Step) -> None:
+        if step.update % self.every == 0 or step.stopping:
+            self.checkpointer.save(step.update, step.runner_state, self.meta())
+            step.checkpointed = True
+
+    def describe_kept(self) -> str:
+        """Which checkpoint is left (for the message of an error that ends training)."""
+        self.checkpointer.wait()
+        steps = self.checkpointer.steps()
+        if not steps:
+            return "no checkpoint was written yet"
+        return (f"the last good checkpoint (update {steps[-1]}) in "
+                f"{self.checkpointer.directory} is kept")
+
+    def close(self) -> None:
+        self.checkpointer.close()
+
+
+class BestModelCallback(Callback):
+    """Keep the best evaluated state in its own checkpoint directory.
+
+    The best state is written along with the next regular checkpoint (put this callback after
+    the `CheckpointCallback`): a killed run recomputes it identically, and it costs one orbax
+    write per checkpoint rather than one per improvement.
+    """
+
+    def __init__(self, checkpointer: Checkpointer, meta: Callable[[], dict[str, Any]]) -> None:
+        self.checkpointer, self.meta = checkpointer, meta
+        self._best: tuple[int, Any] | None = None
+
+    def on_chunk_end(self, step: Step) -> None:
+        if step.is_best:
+            self._best = (step.update, step.runner_state)
+        if step.checkpointed and self._best is not None:
+            self.checkpointer.save(*self._best, self.meta())
+            self._best = None
+
+    def close(self) -> None:
+        self.checkpointer.close()
+
+
+class PlotCallback(Callback):
+    """Draw `learning_curve.png` from the run's metrics once training ends."""
+
+    def __init__(self, run_dir: str | Path, reference: Mapping[str, Mapping[str, float]]) -> None:
+        self.run_dir, self.reference = Path(run_dir), dict(reference)
+
+    def on_train_end(self) -> None:
+        plot_learning_curve(self.run_dir, self.reference)

@@ -14,17 +14,23 @@ whose bytes do not hash to the recorded value is reported as corrupt, never load
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 import orbax.checkpoint as ocp
+
+from agentic_jax.system.leaves import (
+    CheckpointMismatchError,
+    checksum,
+    flatten_state,
+    unflatten_state,
+)
 
 FORMAT_VERSION = 1
 logging.getLogger("absl").setLevel(logging.ERROR)
@@ -32,90 +38,6 @@ logging.getLogger("absl").setLevel(logging.ERROR)
 
 class CheckpointError(RuntimeError):
     """No usable checkpoint (missing, corrupt) where one was required."""
-
-
-class CheckpointMismatchError(ValueError):
-    """A checkpoint that does not fit the config it is loaded into."""
-
-
-def _is_key(x: Any) -> bool:
-    return hasattr(x, "dtype") and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
-
-
-def flatten_state(state: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Leaves as host numpy arrays plus the description stored in the metadata."""
-    path_leaves, _ = jax.tree_util.tree_flatten_with_path(state)
-    arrays, paths, key_leaves, key_impl = {}, [], [], None
-    for i, (path, leaf) in enumerate(path_leaves):
-        if _is_key(leaf):
-            key_leaves.append(i)
-            key_impl = str(jax.random.key_impl(leaf))
-            leaf = jax.random.key_data(leaf)
-        arrays[f"leaf_{i:05d}"] = np.asarray(jax.device_get(leaf))
-        paths.append(jax.tree_util.keystr(path))
-    info = {
-        "paths": paths,
-        "shapes": [list(a.shape) for a in arrays.values()],
-        "dtypes": [str(a.dtype) for a in arrays.values()],
-        "key_leaves": key_leaves,
-        "key_impl": key_impl,
-        "checksum": checksum(arrays),
-    }
-    return arrays, info
-
-
-def checksum(arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}:{a.dtype}:{a.shape};".encode())
-        digest.update(a.tobytes())
-    return digest.hexdigest()
-
-
-def unflatten_state(template: Any, arrays: dict[str, np.ndarray], info: dict[str, Any]) -> Any:
-    """Rebuild a state shaped like `template` (arrays or `ShapeDtypeStruct`s) from leaves.
-
-    Raises:
-        CheckpointMismatchError: naming the first leaves whose path or shape differ.
-    """
-    path_leaves, treedef = jax.tree_util.tree_flatten_with_path(template)
-    want = []
-    for path, leaf in path_leaves:
-        shape = list(leaf.shape)
-        dtype = str(leaf.dtype)
-        if _is_key(leaf):
-            data = jax.eval_shape(jax.random.key_data, leaf)
-            shape, dtype = list(data.shape), str(data.dtype)
-        want.append((jax.tree_util.keystr(path), shape, dtype))
-    have = list(zip(info["paths"], info["shapes"], info["dtypes"], strict=True))
-    problems = []
-    if len(want) != len(have):
-        problems.append(f"{len(have)} arrays in the checkpoint, {len(want)} expected")
-    have_by_path = {p: (s, d) for p, s, d in have}
-    for path, shape, dtype in want:
-        if path not in have_by_path:
-            problems.append(f"{path} missing from the checkpoint")
-        elif have_by_path[path] != (shape, dtype):
-            s, d = have_by_path[path]
-            problems.append(f"{path}: checkpoint {d}{tuple(s)} vs expected {dtype}{tuple(shape)}")
-        if len(problems) >= 4:
-            break
-    if problems:
-        raise CheckpointMismatchError("; ".join(problems))
-    leaves = []
-    for i, (_, leaf) in enumerate(path_leaves):
-        value = np.asarray(arrays[f"leaf_{i:05d}"])
-        if i in info["key_leaves"]:
-            value = jax.random.wrap_key_data(value, impl=info["key_impl"])
-        elif getattr(leaf, "weak_type", False) and value.ndim == 0:
-            # keep weak types as in a fresh state, so a restored state hits the same compile
-            weak = jax.numpy.asarray(value.item())
-            value = weak if weak.dtype == leaf.dtype else jax.numpy.asarray(value)
-        else:
-            value = jax.numpy.asarray(value)
-        leaves.append(value)
-    return jax.tree_util.tree_unflatten(treedef, leaves)
 
 
 class Checkpointer:
@@ -227,6 +149,46 @@ class Checkpointer:
         raise CheckpointError("no usable checkpoint: " + " | ".join(errors))
 
 
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """One checkpoint read back intact: where it is, its leaves and its metadata."""
+
+    directory: Path
+    step: int
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any]
+
+    def state(self, template: Any, config: Mapping[str, Any]) -> Any:
+        """The runner state, shaped like `template`, of a system whose `config.to_dict()` is
+        `config`; `CheckpointMismatchError` naming the settings and arrays that differ."""
+        try:
+            return unflatten_state(template, self.arrays, self.meta["state_info"])
+        except CheckpointMismatchError as err:
+            diff = _config_diff(self.meta.get("config", {}), config)
+            raise CheckpointMismatchError(f"checkpoint {self.directory / str(self.step)} does "
+                                          f"not fit this config ({diff}): {err}") from None
+
+
+def read_checkpoint(path: str | Path) -> Snapshot:
+    """The checkpoint at a user path (see `find_checkpoint_dir`): the step named, else the
+    newest one that reads back intact, warning about each one skipped.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        CheckpointError: no usable checkpoint there.
+    """
+    directory, step = find_checkpoint_dir(path)
+    manager = Checkpointer(directory, max_to_keep=None, async_save=False)
+    try:
+        if step is None:
+            step, arrays, meta = manager.read_latest()
+        else:
+            arrays, meta = manager.read(step)
+    finally:
+        manager.close()
+    return Snapshot(directory, step, arrays, meta)
+
+
 def find_checkpoint_dir(path: str | Path) -> tuple[Path, int | None]:
     """Resolve a user path to `(manager directory, step or None for the newest)`.
 
@@ -251,3 +213,13 @@ def find_checkpoint_dir(path: str | Path) -> tuple[Path, int | None]:
 
 def _has_steps(path: Path) -> bool:
     return any(p.is_dir() and p.name.isdigit() for p in path.iterdir())
+
+
+def _config_diff(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str:
+    diffs = []
+    for section in ("env", "ppo"):
+        a, b = saved.get(section, {}), current.get(section, {})
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                diffs.append(f"{section}.{key}: checkpoint {a.get(key)!r} vs {b.get(key)!r}")
+    return "; ".join(diffs) if diffs else "same env/ppo settings"

@@ -1,56 +1,25 @@
-"""Run logs: `metrics.jsonl` (every update and evaluation), `evaluations.csv`, TensorBoard
-event files (tensorboardX) and a rich progress bar with the latest evaluation.
+"""Run logs: `metrics.jsonl`, `evaluations.csv`, TensorBoard events and a rich progress bar.
 
-All of it runs on the host between compiled chunks; one chunk's metrics arrive as one
-`device_get` of `[K]`-arrays.
+`RunLogger` is the callback that logs each chunk's per-update metrics (one `device_get` of
+`[K]` arrays); `EvalCallback` hands it each evaluation. All of it runs on the host between
+compiled chunks.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import time
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-METRICS_FILE = "metrics.jsonl"
-EVAL_CSV = "evaluations.csv"
-TB_DIR = "tensorboard"
-EVAL_COLUMNS = (
-    ("mean_reward", "reward", "{:.2f}"),
-    ("std_reward", "std", "{:.2f}"),
-    ("completion_rate", "completed", "{:.3f}"),
-    ("utilisation", "utilis.", "{:.3f}"),
-    ("collaboration_frequency", "collab.", "{:.3f}"),
-    ("match", "match", "{:.3f}"),
-)
-
-
-MARKDOWN_COLUMNS = (
-    ("mean_reward", "reward", "{:9.1f}"),
-    ("completion_rate", "completed", "{:9.3f}"),
-    ("on_time_rate", "on time", "{:9.3f}"),
-    ("utilisation", "utilis.", "{:9.3f}"),
-    ("collaboration_frequency", "collab.", "{:9.3f}"),
-    ("match", "match", "{:9.3f}"),
-    ("drops", "drops", "{:9.1f}"),
-)
-
-
-def markdown_table(rows: dict[str, dict[str, float]]) -> str:
-    """Markdown table of evaluation metrics, one row per policy."""
-    header = "| policy | " + " | ".join(title for _, title, _ in MARKDOWN_COLUMNS) + " |"
-    lines = [header, "|---" * (len(MARKDOWN_COLUMNS) + 1) + "|"]
-    for name, metrics in rows.items():
-        cells = " | ".join(fmt.format(metrics[key]) for key, _, fmt in MARKDOWN_COLUMNS)
-        lines.append(f"| {name} | {cells} |")
-    return "\n".join(lines)
+from agentic_jax.system.callbacks import Callback, Step
+from agentic_jax.system.run_dir import RunDir, read_records, write_eval_csv
+from agentic_jax.tables import eval_table
 
 
 def _json_value(v: Any) -> Any:
@@ -58,75 +27,38 @@ def _json_value(v: Any) -> Any:
     return v if math.isfinite(v) else None
 
 
-def read_records(run_dir: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
-    """Records of `metrics.jsonl` (optionally only `kind` "train" or "eval")."""
-    path = Path(run_dir) / METRICS_FILE
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:  # a line cut by a crash
-            continue
-        if kind is None or rec.get("kind") == kind:
-            records.append(rec)
-    return records
-
-
-def truncate_records(run_dir: str | Path, last_update: int) -> None:
-    """Drop records after `last_update` (resume: the run goes on from that checkpoint)."""
-    run_dir = Path(run_dir)
-    kept = [r for r in read_records(run_dir) if r.get("update", 0) <= last_update]
-    tmp = run_dir / (METRICS_FILE + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-    tmp.replace(run_dir / METRICS_FILE)
-    evals = [r for r in kept if r.get("kind") == "eval"]
-    _write_csv(run_dir / EVAL_CSV, evals)
-
-
-def _write_csv(path: Path, evals: list[dict[str, Any]]) -> None:
-    if not evals:
-        path.unlink(missing_ok=True)
-        return
-    fields = [k for k in evals[0] if k not in ("kind", "time")]
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(evals)
-
-
-class RunLogger:
+class RunLogger(Callback):
     """Writes the run's metric files and shows progress.
 
     Args:
-        run_dir: run directory, or None to write no files.
+        run_dir: the run directory, or None to write no files.
         total_timesteps: progress bar total.
         start_timestep, start_update: where this (possibly resumed) run starts.
         progress: show the rich progress bar.
         verbose: print a table at each evaluation.
         tensorboard: write TensorBoard events under `run_dir/tensorboard`.
+        reference: heuristic baselines printed beside each evaluation.
     """
 
-    def __init__(self, run_dir: Path | None, total_timesteps: int, start_timestep: int = 0,
+    def __init__(self, run_dir: RunDir | None, total_timesteps: int, start_timestep: int = 0,
                  start_update: int = 0, progress: bool = True, verbose: bool = True,
-                 tensorboard: bool = True) -> None:
+                 tensorboard: bool = True,
+                 reference: Mapping[str, Mapping[str, float]] | None = None) -> None:
         self.run_dir = run_dir
         self.verbose = verbose
+        self.reference = dict(reference or {})
         self.console = Console(stderr=False)
         self._metrics_file = None
         self._writer = None
         if run_dir is not None:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            self._evals = read_records(run_dir, "eval")
-            self._metrics_file = (run_dir / METRICS_FILE).open("a")
+            run_dir.path.mkdir(parents=True, exist_ok=True)
+            self._evals = read_records(run_dir.path, "eval")
+            self._metrics_file = run_dir.metrics.open("a")
             if tensorboard:
                 from tensorboardX import SummaryWriter
 
                 # purge_step hides events a killed run wrote after its last checkpoint
-                self._writer = SummaryWriter(str(run_dir / TB_DIR),
+                self._writer = SummaryWriter(str(run_dir.tensorboard),
                                              purge_step=start_update or None)
         self._progress = None
         self._task = None
@@ -149,8 +81,12 @@ class RunLogger:
             self._progress.start()
 
     def steps_per_second(self, timestep: int) -> float:
+        """Env steps per second since this logger started, at `timestep`."""
         elapsed = time.perf_counter() - self._start_time
         return (timestep - self._start_timestep) / max(elapsed, 1e-9)
+
+    def on_chunk_end(self, step: Step) -> None:
+        self.log_train(step.metrics)
 
     def log_train(self, metrics: dict[str, np.ndarray]) -> None:
         """Per-update metrics of one chunk: a dict of `[K]` host arrays."""
@@ -175,15 +111,16 @@ class RunLogger:
             self._progress.update(self._task, completed=timestep,
                                   sps=f"{self.steps_per_second(timestep):,.0f}")
 
-    def log_eval(self, update: int, timestep: int, metrics: dict[str, float], is_best: bool,
-                 heuristics: dict[str, dict[str, float]]) -> None:
+    def log_eval(self, update: int, timestep: int, metrics: dict[str, float],
+                 is_best: bool) -> None:
+        """One evaluation: a record, a CSV row, TensorBoard scalars and (verbose) a table."""
         rec = {"kind": "eval", "update": update, "timestep": timestep,
                **{k: _json_value(v) for k, v in metrics.items()}, "best": bool(is_best)}
         if self._metrics_file is not None:
             self._metrics_file.write(json.dumps(rec) + "\n")
             self._metrics_file.flush()
             self._evals.append(rec)
-            _write_csv(self.run_dir / EVAL_CSV, self._evals)
+            write_eval_csv(self.run_dir.evaluations, self._evals)
         if self._writer is not None:
             for k, v in metrics.items():
                 self._writer.add_scalar(f"eval/{k}", float(v), update)
@@ -193,9 +130,10 @@ class RunLogger:
         if self.verbose:
             title = (f"evaluation at {timestep:,} steps (update {update})"
                      + (" - new best" if is_best else ""))
-            self.console.print(eval_table({"learned": metrics, **heuristics}, title))
+            self.console.print(eval_table({"learned": metrics, **self.reference}, title))
 
     def message(self, text: str) -> None:
+        """Print `text` when verbose."""
         if self.verbose:
             self.console.print(text)
 
@@ -210,14 +148,3 @@ class RunLogger:
             self._metrics_file.close()
             self._metrics_file = None
 
-
-def eval_table(rows: dict[str, dict[str, float]], title: str | None = None) -> Table:
-    """A rich table of evaluation metrics, one row per policy."""
-    table = Table(title=title)
-    table.add_column("policy")
-    for _, header, _ in EVAL_COLUMNS:
-        table.add_column(header, justify="right")
-    for name, metrics in rows.items():
-        table.add_row(name, *(fmt.format(metrics.get(key, float("nan")))
-                              for key, _, fmt in EVAL_COLUMNS))
-    return table

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentic_jax.system.logging import read_records
+from agentic_jax.system.run_dir import PLOT_FILE, read_records
 
 
 def plot_learning_curve(run_dir: str | Path, heuristics: dict[str, dict[str, float]] | None = None,
@@ -16,7 +16,7 @@ def plot_learning_curve(run_dir: str | Path, heuristics: dict[str, dict[str, flo
     import matplotlib.pyplot as plt
 
     run_dir = Path(run_dir)
-    path = Path(path) if path is not None else run_dir / "learning_curve.png"
+    path = Path(path) if path is not None else run_dir / PLOT_FILE
     train = read_records(run_dir, "train")
     evals = read_records(run_dir, "eval")
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -1,54 +1,93 @@
-"""Stopping rules: the tracker on scripted evaluations, then each rule inside `train()`."""
+"""Callbacks on hand-made chunks; then stopping rules and injected callbacks in `train()`."""
 
 from __future__ import annotations
 
+import jax
+import numpy as np
 import pytest
 
-from agentic_jax.system import AgenticRLSystem, EvalTracker, SystemConfig
+from agentic_jax.config import load
+from agentic_jax.system import AgenticRLSystem, Callback, EvalTracker, Step, SystemConfig
+from agentic_jax.system.callbacks import (
+    BestModelCallback,
+    CheckpointCallback,
+    EvalCallback,
+    StopAtBudget,
+)
+from agentic_jax.system.compiled import compiled_functions
 
 
-def _feed(config: SystemConfig, rewards, completion=0.0):
+def _step(update, final=False, tracker=None):
+    metrics = {"update": np.array([update]), "timestep": np.array([64 * update])}
+    return Step(update, 64 * update, f"state{update}", metrics, final, tracker or EvalTracker())
+
+
+class FakeCheckpointer:
+    def __init__(self):
+        self.saved, self.closed = [], False
+
+    def save(self, step, state, meta):
+        self.saved.append((step, state, meta))
+
+    def close(self):
+        self.closed = True
+
+
+def test_eval_callback_evaluates_when_due_records_and_logs():
+    keys, logged = [], []
+
+    def evaluate(rs, key):
+        keys.append(key)
+        return {"mean_reward": np.float32(len(keys)), "completion_rate": np.float32(0.0)}
+
     tracker = EvalTracker()
-    out = []
-    for i, r in enumerate(rewards):
-        out.append(tracker.record(config, i + 1, 64 * (i + 1),
-                                  {"mean_reward": r, "completion_rate": completion}))
-    return tracker, out
+    callback = EvalCallback(evaluate, jax.random.key(0), every=2, config=SystemConfig(),
+                            log=lambda *args: logged.append(args))
+    for update in (1, 2, 3):
+        step = _step(update, final=update == 3, tracker=tracker)
+        callback.on_chunk_ready(step)
+        callback.on_chunk_end(step)
+    assert len(keys) == 2  # update 2 (due) and 3 (final)
+    assert [h["update"] for h in tracker.history] == [2, 3]
+    assert [args[:2] for args in logged] == [(2, 128), (3, 192)]
+    assert step.evaluation == {"mean_reward": 2.0, "completion_rate": 0.0} and step.is_best
 
 
-def test_best_and_plateau():
-    tracker, out = _feed(SystemConfig(plateau_patience=2, min_delta=0.5), [1.0, 2.0, 2.2, 2.4])
-    assert [best for best, _ in out] == [True, True, True, True]
-    assert [stop for _, stop in out] == [None, None, None, "plateau"]
-    assert tracker.best_reward == 2.4 and tracker.best_update == 4
+def test_budget_checkpoint_and_best_model_order():
+    tracker = EvalTracker()
+    checkpoints, best = FakeCheckpointer(), FakeCheckpointer()
+    callbacks = [StopAtBudget(), CheckpointCallback(checkpoints, every=4, meta=lambda: {"m": 1}),
+                 BestModelCallback(best, meta=lambda: {"m": 2})]
+    for update in (2, 4, 6):
+        step = _step(update, final=update == 6, tracker=tracker)
+        step.is_best = update == 2
+        for callback in callbacks:
+            callback.on_chunk_end(step)
+    assert tracker.stop_reason == "max_timesteps"
+    assert [s for s, _, _ in checkpoints.saved] == [4, 6]  # every 4 updates, and at the stop
+    assert best.saved == [(2, "state2", {"m": 2})]  # the best state, with the next checkpoint
+    for callback in callbacks:
+        callback.close()
+    assert checkpoints.closed and best.closed
 
 
-def test_decline_counts_consecutive_drops():
-    config = SystemConfig(decline_patience=2, decline_fraction=0.1)
-    _, out = _feed(config, [10.0, 8.0, 9.5, 8.5, 8.9])
-    assert [stop for _, stop in out] == [None, None, None, None, "decline"]
+class ScriptedEvaluations:
+    """A config's compiled functions, but evaluations return scripted rewards."""
 
+    def __init__(self, config, rewards, completion=0.0):
+        self.base = compiled_functions(config.env, config.ppo)
+        self.rewards, self.completion, self.calls = rewards, completion, 0
 
-def test_target_completion():
-    _, out = _feed(SystemConfig(target_completion_rate=0.5), [1.0], completion=0.5)
-    assert out[0][1] == "target_completion_rate"
+    def __getattr__(self, name):
+        return getattr(self.base, name)
 
+    def evaluate(self, n_episodes):
+        def run(rs, key):
+            reward = self.rewards[min(self.calls, len(self.rewards) - 1)]
+            self.calls += 1
+            return {"mean_reward": reward, "completion_rate": self.completion}
 
-def test_tracker_json_round_trip():
-    tracker, _ = _feed(SystemConfig(), [1.0, 0.5])
-    assert EvalTracker.from_dict(tracker.to_dict()) == tracker
-
-
-def _scripted(system, rewards, completion=0.0):
-    calls = []
-
-    def evaluate(n_episodes=10, key=None):
-        reward = rewards[min(len(calls), len(rewards) - 1)]
-        calls.append(reward)
-        return {"mean_reward": reward, "completion_rate": completion}
-
-    system._evaluate_async = evaluate
-    return calls
+        return run
 
 
 @pytest.mark.parametrize(
@@ -61,10 +100,47 @@ def _scripted(system, rewards, completion=0.0):
     ],
 )
 def test_train_stops_with_reason(system_settings, rewards, completion, reason, updates, tiny):
-    system = AgenticRLSystem(tiny(**system_settings))
-    _scripted(system, rewards, completion)
+    config = load(tiny(**system_settings))
+    system = AgenticRLSystem(config, compiled=ScriptedEvaluations(config, rewards, completion))
     result = system.train()
     assert result["stop_reason"] == reason
     assert result["updates"] == updates
     assert system.tracker.stop_reason == reason
     assert result["stop_message"]
+
+
+class Recorder(Callback):
+    def __init__(self, raise_at=None):
+        self.calls, self.raise_at = [], raise_at
+
+    def on_chunk_ready(self, step):
+        self.calls.append(("ready", step.update))
+
+    def on_chunk_end(self, step):
+        self.calls.append(("end", step.update, step.evaluation is not None, step.checkpointed))
+        if step.update == self.raise_at:
+            raise KeyboardInterrupt("stop here")
+
+    def close(self):
+        self.calls.append(("close",))
+
+    def on_train_end(self):
+        self.calls.append(("train_end",))
+
+
+def test_injected_callback_sees_every_chunk(tiny):
+    recorder = Recorder()
+    AgenticRLSystem(tiny(max_timesteps=64 * 4)).train(callbacks=[recorder])
+    assert recorder.calls == [("ready", 2), ("end", 2, True, False),
+                              ("ready", 4), ("end", 4, True, False), ("close",), ("train_end",)]
+
+
+def test_a_raising_callback_ends_training_and_closes_everything(tiny, tmp_path):
+    recorder = Recorder(raise_at=4)
+    system = AgenticRLSystem(tiny(), tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt, match="stop here"):
+        system.train(callbacks=[recorder])
+    assert recorder.calls[-2:] == [("end", 4, True, True), ("close",)]  # no train_end
+    assert system.update_step == 4
+    steps = [p.name for p in (tmp_path / "run" / "checkpoints").iterdir() if p.name.isdigit()]
+    assert steps == ["4"]  # written by the system's checkpoint callback before the raise

@@ -16,7 +16,7 @@ import yaml
 
 from agentic_jax.cli import main
 from agentic_jax.system import AgenticRLSystem
-from agentic_jax.system.logging import read_records
+from agentic_jax.system.run_dir import read_records
 
 from .conftest import tiny_config
 

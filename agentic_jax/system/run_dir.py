@@ -1,0 +1,129 @@
+"""The run directory: where each file of a run lives, config.yaml, and rewinding for a resume.
+
+    RUN_DIR/config.yaml          the whole RunConfig (`RunConfig.to_yaml()`)
+    RUN_DIR/checkpoints/<update>/  the latest checkpoints (orbax step directories)
+    RUN_DIR/best_model/<update>/   the best evaluated model
+    RUN_DIR/metrics.jsonl        one record per update ("train") and evaluation ("eval")
+    RUN_DIR/evaluations.csv      the evaluation records as a table
+    RUN_DIR/heuristics.json      the heuristic baselines, evaluated once
+    RUN_DIR/tensorboard/         TensorBoard event files
+    RUN_DIR/learning_curve.png   training and evaluation reward against env steps
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from agentic_jax.config import RunConfig
+
+CONFIG_FILE = "config.yaml"
+CHECKPOINT_DIR = "checkpoints"
+BEST_DIR = "best_model"
+METRICS_FILE = "metrics.jsonl"
+EVAL_CSV = "evaluations.csv"
+HEURISTICS_FILE = "heuristics.json"
+TB_DIR = "tensorboard"
+PLOT_FILE = "learning_curve.png"
+CORRUPT_DIR = "corrupt_checkpoints"
+
+
+class RunDir:
+    """Paths of one run directory and the file operations the system does on it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.config = self.path / CONFIG_FILE
+        self.checkpoints = self.path / CHECKPOINT_DIR
+        self.best_model = self.path / BEST_DIR
+        self.metrics = self.path / METRICS_FILE
+        self.evaluations = self.path / EVAL_CSV
+        self.heuristics = self.path / HEURISTICS_FILE
+        self.tensorboard = self.path / TB_DIR
+        self.learning_curve = self.path / PLOT_FILE
+        self.corrupt_checkpoints = self.path / CORRUPT_DIR
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def write_config(self, config: RunConfig) -> None:
+        """Create the directory and write `config.yaml`."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(config.to_yaml())
+
+    def read_heuristics(self) -> dict[str, dict[str, float]] | None:
+        """The stored heuristic baselines, or None before they were evaluated."""
+        return json.loads(self.heuristics.read_text()) if self.heuristics.exists() else None
+
+    def write_heuristics(self, rows: Mapping[str, Mapping[str, float]]) -> None:
+        self.heuristics.write_text(json.dumps(rows, indent=1))
+
+    def rewind(self, step: int) -> None:
+        """Make the directory look as it did when checkpoint `step` was written.
+
+        Records past `step` (logged by a killed process) are dropped, newer checkpoints (which
+        failed to read back) are set aside in `corrupt_checkpoints/`, and newer best models
+        are deleted: the resumed run writes them again, identically.
+        """
+        truncate_records(self.path, step)
+        set_aside_newer(self.checkpoints, step, self.corrupt_checkpoints)
+        set_aside_newer(self.best_model, step, None)
+
+
+def read_records(run_dir: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
+    """Records of `metrics.jsonl` (optionally only `kind` "train" or "eval")."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by a crash
+            continue
+        if kind is None or rec.get("kind") == kind:
+            records.append(rec)
+    return records
+
+
+def truncate_records(run_dir: str | Path, last_update: int) -> None:
+    """Drop records after `last_update` from `metrics.jsonl` and rewrite `evaluations.csv`."""
+    run_dir = Path(run_dir)
+    kept = [r for r in read_records(run_dir) if r.get("update", 0) <= last_update]
+    tmp = run_dir / (METRICS_FILE + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    tmp.replace(run_dir / METRICS_FILE)
+    write_eval_csv(run_dir / EVAL_CSV, [r for r in kept if r.get("kind") == "eval"])
+
+
+def write_eval_csv(path: Path, evals: Iterable[Mapping[str, Any]]) -> None:
+    """Write the evaluation records as CSV (delete the file when there are none)."""
+    evals = list(evals)
+    if not evals:
+        path.unlink(missing_ok=True)
+        return
+    fields = [k for k in evals[0] if k not in ("kind", "time")]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(evals)
+
+
+def set_aside_newer(directory: Path, step: int, keep_in: Path | None) -> None:
+    """Move step directories newer than `step` into `keep_in` (None: delete them)."""
+    if not directory.is_dir():
+        return
+    for path in directory.iterdir():
+        if path.is_dir() and path.name.isdigit() and int(path.name) > step:
+            if keep_in is None:
+                shutil.rmtree(path)
+            else:
+                keep_in.mkdir(parents=True, exist_ok=True)
+                path.rename(keep_in / f"{path.name}-{int(time.time())}")

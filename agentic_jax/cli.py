@@ -1,10 +1,11 @@
-"""Command line: `agentic-jax train | evaluate`.
+"""Command line: `agentic-jax train | evaluate | env-demo`.
 
 Examples:
     agentic-jax train --config configs/quick.yaml --run-dir runs/quick
     agentic-jax train --config configs/quick.yaml --set ppo.n_envs=16 --set system.eval_freq=50000
     agentic-jax train --resume runs/quick
     agentic-jax evaluate runs/quick --episodes 64
+    agentic-jax env-demo
 
 Bad input (missing file, unknown key, invalid value) prints one line `agentic-jax: error: ...`
 and exits with status 2 before anything is compiled.
@@ -90,12 +91,25 @@ def build_parser() -> argparse.ArgumentParser:
                           help="evaluation episodes (default: 64)")
     evaluate.add_argument("--seed", type=int, default=None,
                           help="evaluation seed (default: the run's evaluation key)")
+
+    demo = sub.add_parser(
+        "env-demo", help="step a batch of environments and compare the heuristics",
+        description="A first look at the environment: random actions on a batch of envs "
+                    "(env steps per second), then the heuristics' table at the default "
+                    "EnvParams and with the collaboration trade-off.",
+    )
+    demo.add_argument("--envs", type=int, default=4096, metavar="N",
+                      help="environments stepped at once (default: 4096)")
+    demo.add_argument("--steps", type=int, default=200, metavar="N",
+                      help="steps of the random rollout (default: 200)")
+    demo.add_argument("--episodes", type=int, default=64, metavar="N",
+                      help="episodes per heuristic (default: 64)")
     return parser
 
 
 def _train(args: argparse.Namespace) -> int:
-    from agentic_jax.system import AgenticRLSystem, load_run_config
-    from agentic_jax.system.checkpoint import CheckpointError
+    from agentic_jax.config import load, parse_override
+    from agentic_jax.system import AgenticRLSystem, CheckpointError
 
     if args.resume is not None:
         run_dir = Path(args.resume)
@@ -103,14 +117,14 @@ def _train(args: argparse.Namespace) -> int:
             raise UsageError(f"run directory {str(run_dir)!r} does not exist")
         system_overrides = {}
         for item in args.overrides:
-            key, sep, value = item.partition("=")
-            section, _, name = key.strip().partition(".")
-            if not sep or section != "system" or not name:
+            try:
+                section, key, value = parse_override(item)
+            except ValueError:
+                section = key = value = None
+            if section != "system":
                 raise UsageError(f"--set {item!r}: with --resume only system.KEY=VALUE "
                                  "overrides are allowed (the run keeps its env/ppo config)")
-            import yaml
-
-            system_overrides[name] = yaml.safe_load(value)
+            system_overrides[key] = value
         try:
             system = AgenticRLSystem.resume(run_dir, **system_overrides)
         except CheckpointError as err:
@@ -118,12 +132,11 @@ def _train(args: argparse.Namespace) -> int:
         print(f"resuming {run_dir} at update {system.update_step} "
               f"({system.num_timesteps:,} steps)")
     else:
-        run_config, system_config = load_run_config(args.config, args.overrides)
-        run_config.make_env()  # validates env params before anything is traced
+        config = load(args.config, args.overrides)  # validated before anything is traced
         run_dir = args.run_dir
         if run_dir is None:
             run_dir = Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        system = AgenticRLSystem(run_config, system_config, run_dir=run_dir)
+        system = AgenticRLSystem(config, run_dir)
         print(f"training in {run_dir}: {system.ppo.n_envs} envs x {system.ppo.n_steps} steps "
               f"per update, {system.max_updates} updates in chunks of {system.chunk_updates}")
     result = system.train()
@@ -136,9 +149,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     import jax
 
     from agentic_jax.env.policies import HEURISTICS, evaluate_heuristics
-    from agentic_jax.system import AgenticRLSystem
-    from agentic_jax.system.checkpoint import CheckpointError
-    from agentic_jax.system.logging import markdown_table
+    from agentic_jax.system import AgenticRLSystem, CheckpointError
+    from agentic_jax.tables import markdown_table
 
     if args.episodes < 1:
         raise UsageError(f"--episodes {args.episodes} is invalid (allowed: an int >= 1)")
@@ -159,14 +171,26 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _env_demo(args: argparse.Namespace) -> int:
+    from agentic_jax.demo import run_demo
+
+    for flag, value in (("--envs", args.envs), ("--steps", args.steps),
+                        ("--episodes", args.episodes)):
+        if value < 1:
+            raise UsageError(f"{flag} {value} is invalid (allowed: an int >= 1)")
+    run_demo(n_envs=args.envs, steps=args.steps, n_episodes=args.episodes)
+    return 0
+
+
+COMMANDS = {"train": _train, "evaluate": _evaluate, "env-demo": _env_demo}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `agentic-jax` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "train":
-            return _train(args)
-        return _evaluate(args)
+        return COMMANDS[args.command](args)
     except (UsageError, ValueError, FileNotFoundError) as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"agentic-jax: error: {message}", file=sys.stderr)

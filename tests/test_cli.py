@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import yaml
 
-from agentic_jax.cli import build_parser, main
+from agentic_jax.cli import main
+from agentic_jax.system.compiled import compiled_functions
 
 TINY = {
     "env": {"max_steps_in_episode": 20},
@@ -29,11 +33,12 @@ def test_help_mentions_every_command(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for word in ("train", "evaluate", "--set", "system"):
+    for word in ("train", "evaluate", "env-demo", "--set", "system"):
         assert word in out
     for command in ("train", "evaluate"):
-        help_text = build_parser()._subparsers._group_actions[0].choices[command].format_help()
-        assert "examples" in help_text
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "examples" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -48,21 +53,19 @@ def test_help_mentions_every_command(capsys):
         (["train", "--resume", "no/such/run"], "does not exist"),
         (["evaluate", "no/such/run"], "does not exist"),
         (["evaluate", "{tmp}"], "holds no checkpoint"),
+        (["train", "--resume", "{tmp}", "--set", "ppo.n_envs=8"], "only system.KEY=VALUE"),
+        (["env-demo", "--envs", "0"], "--envs 0 is invalid"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(argv, message, config_file, tmp_path, capsys,
-                                      monkeypatch):
-    import agentic_jax.system.system as system_module
-
-    def no_compile(*args, **kwargs):
-        raise AssertionError("compiled before validating the input")
-
-    monkeypatch.setattr(system_module, "_compiled", no_compile)
+def test_bad_input_is_one_line_exit_2(argv, message, config_file, tmp_path, capsys):
+    before = compiled_functions.cache_info()
     argv = [a.format(cfg=config_file, tmp=tmp_path) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("agentic-jax: error:") and message in err
     assert len(err.splitlines()) == 1
+    after = compiled_functions.cache_info()
+    assert after.hits + after.misses == before.hits + before.misses, "compiled before the check"
 
 
 def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_path, capsys):
@@ -77,3 +80,20 @@ def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_p
     assert main(["evaluate", str(run_dir), "--episodes", "0"]) == 2
     # resuming a finished run does no more training
     assert main(["train", "--resume", str(run_dir)]) == 0
+
+
+
+def test_env_demo_imports_no_training_code():
+    code = ("import sys, agentic_jax.demo; "
+            "print(sorted(m for m in sys.modules if m.startswith(('agentic_jax.system', "
+            "'agentic_jax.ppo'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow  # ~40 s on 2 CPU cores: 14 heuristic evaluations compile
+def test_env_demo_prints_throughput_and_heuristics(capsys):
+    assert main(["env-demo", "--envs", "8", "--steps", "5", "--episodes", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "env steps/s" in out and "| expertise_greedy |" in out
+    assert out.count("| policy |") == 2  # default params, then the collaboration trade-off

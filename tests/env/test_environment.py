@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from env_builders import action
 from gymnax.wrappers.purerl import LogWrapper
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
+from agentic_jax.testing.builders import action
 
 # ---------------------------------------------------------------- reset
 

@@ -1,4 +1,4 @@
-"""The NumPy reference (benchmarks/numpy_env.py) replays the JAX env step for step.
+"""The NumPy reference (agentic_jax.testing.numpy_env) replays the JAX env step for step.
 
 Both sides get the same uniforms: the test recomputes them from the keys the JAX env is called
 with, exactly as ``reset_env``/``step_env`` (or an overriding ``step``) draw them, and feeds them
@@ -8,21 +8,13 @@ must agree to float32 precision over a few hundred steps of adversarial actions.
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment, episode_metrics
-
-_PATH = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "numpy_env.py"
-_spec = importlib.util.spec_from_file_location("numpy_env", _PATH)
-numpy_env = sys.modules.setdefault("numpy_env", importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(numpy_env)
+from agentic_jax.testing.numpy_env import NumpyTaskEnv, NumpyVecEnv
 
 RTOL = ATOL = 1e-4
 N_STEPS = 300
@@ -121,7 +113,7 @@ def _close(got, want, what):
 def test_numpy_reference_replays_jax_env(shape, params_name, obs_mode):
     params = _params(params_name)
     env = MultiAgentTaskEnvironment(obs_mode=obs_mode, **SHAPES[shape])
-    ref = numpy_env.NumpyTaskEnv(obs_mode=obs_mode, params=params, **SHAPES[shape])
+    ref = NumpyTaskEnv(obs_mode=obs_mode, params=params, **SHAPES[shape])
     seed = sum(map(ord, shape + params_name + obs_mode))
     actions = _actions(np.random.default_rng(seed), env.n_agents, N_STEPS)
     u0, obs0, all_obs0, outs = _rollout_jax(env, params, jax.random.key(seed), actions)
@@ -155,7 +147,7 @@ def test_auto_reset_matches_gymnax_step():
     """``NumpyTaskEnv`` + reset at truncation = gymnax's base ``step`` (split key, auto-reset)."""
     params = EnvParams(max_steps_in_episode=7)
     env = MultiAgentTaskEnvironment(obs_mode="extended")
-    ref = numpy_env.NumpyTaskEnv(obs_mode="extended", params=params)
+    ref = NumpyTaskEnv(obs_mode="extended", params=params)
     n_steps = 20
     actions = _actions(np.random.default_rng(1), env.n_agents, n_steps)
     step_count = env.step_draws(params)
@@ -195,7 +187,7 @@ def test_auto_reset_matches_gymnax_step():
 
 
 def test_vec_env_auto_resets_and_shapes():
-    vec = numpy_env.NumpyVecEnv(3, seed=0, params=EnvParams(max_steps_in_episode=5))
+    vec = NumpyVecEnv(3, seed=0, params=EnvParams(max_steps_in_episode=5))
     obs = vec.reset()
     assert obs.shape == (3, vec.envs[0].obs_size())
     rng = np.random.default_rng(0)
@@ -212,5 +204,5 @@ def test_episode_metrics_is_the_jax_function():
     """Sanity: the metrics keys the reference reports are the JAX env's keys."""
     env = MultiAgentTaskEnvironment()
     _, state = jax.jit(env.reset_env)(jax.random.key(0), env.default_params)
-    ref = numpy_env.NumpyTaskEnv()
+    ref = NumpyTaskEnv()
     assert set(ref.episode_metrics()) == set(episode_metrics(state))

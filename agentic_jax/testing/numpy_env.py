@@ -23,6 +23,7 @@ environment exactly, pass the uniforms it draws:
 where a task's 4 draws are complexity, priority, deadline, type (``agentic_jax.env.tasks``).
 Without ``uniforms`` the same layout is drawn from the generator, so both paths run the same code.
 
+The observations and episode metrics are in :mod:`agentic_jax.testing.numpy_obs`.
 Arithmetic is float64 (Python floats); the JAX env is float32, so values agree to about 1e-6
 relative, and a threshold comparison could in principle flip on an exact tie (never seen).
 """
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from agentic_jax.env import EnvParams
+from agentic_jax.testing import numpy_obs
 
 TASK_DRAWS = 4  # complexity, priority, deadline, type
 OBS_MODES = ("seed", "extended")
@@ -165,36 +167,67 @@ class NumpyTaskEnv:
         e.g. :class:`NumpyVecEnv`, resets). ``info`` holds ``agent_rewards`` and
         ``episode_metrics``.
         """
-        p = self.p
         n, K, M = self.n_agents, self.max_active_per_agent, self.max_arrivals
         u = self.rng.random(self.step_draws()) if uniforms is None else np.asarray(uniforms)
         u = [float(x) for x in u]
         u_complete, u_arrive, u_tasks = u[: n * K], u[n * K : n * K + M], u[n * K + M :]
+        a = self._clean_action(action)
+        now = float(self.time + 1)
+        rewards = [0.0] * n
 
-        # Action: (n, 3), NaN -> 0, clipped to [0, 1].
+        match_sum = self._assign(a, rewards)  # 1.
+        partners = self._collaborate(a, rewards)  # 3. (step 2, the effort, is used in 4.)
+        busy, completed, on_time = self._process(a, partners, u_complete, now, rewards)  # 4.
+        overdue = self._penalise(now, rewards)  # 5.
+        arrived, dropped = self._arrive(u_arrive, u_tasks, now)  # 6.
+
+        reward = sum(rewards)
+        self.time += 1
+        c = self.counters
+        c["arrived"] += arrived
+        c["dropped"] += dropped
+        c["match_sum"] += match_sum
+        c["busy"] += busy
+        c["collaborating"] += sum(1 for i in range(n) if partners[i])
+        c["completed"] += completed
+        c["completed_on_time"] += on_time
+        c["overdue"] += overdue
+        c["queue_length"] += len(self.queue)
+        c["episode_return"] += reward
+        info = {"agent_rewards": np.array(rewards), "episode_metrics": self.episode_metrics()}
+        truncated = self.time >= self.max_steps
+        return self.get_obs(), reward, False, truncated, info
+
+    # ------------------------------------------------------------------ the rules of a step
+
+    def _clean_action(self, action) -> list[list[float]]:
+        """Action as ``n`` rows of 3, NaN read as 0, clipped to ``[0, 1]``."""
         flat = np.asarray(action, dtype=np.float64).reshape(-1)
         a = []
-        for i in range(n):
+        for i in range(self.n_agents):
             row = []
             for j in range(3):
                 x = float(flat[3 * i + j])
                 row.append(0.0 if math.isnan(x) else min(1.0, max(0.0, x)))
             a.append(row)
-        now = float(self.time + 1)
-        rewards = [0.0] * n
+        return a
 
-        # 1. Assignment: agents in index order pop the queue head into their first free slot.
+    def _assign(self, a, rewards: list[float]) -> float:
+        """1. Agents in index order pop the queue head into their first free slot."""
         match_sum = 0.0
-        for i in range(n):
-            if a[i][0] > p["accept_threshold"] and self.queue and None in self.active[i]:
+        for i in range(self.n_agents):
+            if a[i][0] > self.p["accept_threshold"] and self.queue and None in self.active[i]:
                 task = self.queue.popleft()
                 self.active[i][self.active[i].index(None)] = task
                 e = self.expertise[i][task.task_type]
                 rewards[i] += e * task.priority
                 match_sum += e
                 self.counters["assigned"] += 1
+        return match_sum
 
-        # 3. Collaboration (step 2, the effort a[i][1], is used in processing).
+    def _collaborate(self, a, rewards: list[float]) -> list[list[int]]:
+        """3. Ordered pairs of agents requesting above the threshold; returns the partners."""
+        p, n = self.p, self.n_agents
         wants = [a[i][2] > p["collaboration_threshold"] for i in range(n)]
         partners = [[j for j in range(n) if j != i and wants[i] and wants[j]] for i in range(n)]
         for i in range(n):
@@ -203,11 +236,14 @@ class NumpyTaskEnv:
                 rewards[i] += p["collaboration_bonus"]
             if partners[i]:
                 self.collaborations[i] += 1
+        return partners
 
-        # 4. Processing.
+    def _process(self, a, partners, u_complete, now: float, rewards: list[float]):
+        """4. Each active task completes with its probability; returns busy, done, on time."""
+        p, K = self.p, self.max_active_per_agent
         busy = 0.0
         completed = on_time_total = 0
-        for i in range(n):
+        for i in range(self.n_agents):
             effort = a[i][1]
             capacity = self.capacity[i] * (1.0 - p["collaboration_cost"] * bool(partners[i]))
             speed = capacity * effort / max(1.0, self.load(i))
@@ -237,128 +273,42 @@ class NumpyTaskEnv:
             self.completed_tasks[i] += done_i
             completed += done_i
             on_time_total += on_time_i
+        return busy, completed, on_time_total
 
-        # 5. Penalties: queue length (shared equally) and each agent's overdue tasks.
+    def _penalise(self, now: float, rewards: list[float]) -> int:
+        """5. Queue length (shared equally) and each agent's overdue tasks; returns overdue."""
+        p, n = self.p, self.n_agents
         overdue_total = 0
         queue_share = p["queue_penalty"] * len(self.queue) / n
         for i in range(n):
             overdue = sum(1 for t in self.active[i] if t is not None and now > t.deadline)
             rewards[i] -= queue_share + p["overdue_penalty"] * overdue
             overdue_total += overdue
+        return overdue_total
 
-        # 6. Arrivals: each of M draws brings a task with arrival_rate; a full queue drops it.
+    def _arrive(self, u_arrive, u_tasks, now: float) -> tuple[int, int]:
+        """6. Each of M draws brings a task with arrival_rate; a full queue drops it."""
         arrived = dropped = 0
-        for m in range(M):
-            if u_arrive[m] < p["arrival_rate"]:
+        for m in range(self.max_arrivals):
+            if u_arrive[m] < self.p["arrival_rate"]:
                 arrived += 1
                 if len(self.queue) < self.max_tasks:
                     task_u = u_tasks[m * TASK_DRAWS : (m + 1) * TASK_DRAWS]
                     self.queue.append(self._new_task(task_u, now))
                 else:
                     dropped += 1
-
-        reward = sum(rewards)
-        self.time += 1
-        c = self.counters
-        c["arrived"] += arrived
-        c["dropped"] += dropped
-        c["match_sum"] += match_sum
-        c["busy"] += busy
-        c["collaborating"] += sum(1 for i in range(n) if partners[i])
-        c["completed"] += completed
-        c["completed_on_time"] += on_time_total
-        c["overdue"] += overdue_total
-        c["queue_length"] += len(self.queue)
-        c["episode_return"] += reward
-        info = {"agent_rewards": np.array(rewards), "episode_metrics": self.episode_metrics()}
-        truncated = self.time >= self.max_steps
-        return self.get_obs(), reward, False, truncated, info
+        return arrived, dropped
 
     # ------------------------------------------------------------------ metrics and observations
 
     def episode_metrics(self) -> dict[str, float]:
-        c = self.counters
-        steps = float(max(self.time, 1))
-        agent_steps = steps * self.n_agents
-        return {
-            "episode_return": c["episode_return"],
-            "completion_rate": c["completed"] / max(c["arrived"], 1),
-            "on_time_rate": c["completed_on_time"] / max(c["arrived"], 1),
-            "utilisation": c["busy"] / agent_steps,
-            "collaboration_frequency": c["collaborating"] / agent_steps,
-            "match": c["match_sum"] / max(c["assigned"], 1),
-            "queue_length": c["queue_length"] / steps,
-            "drops": float(c["dropped"]),
-            "overdue": c["overdue"] / steps,
-        }
+        """The JAX env's :func:`agentic_jax.env.episode_metrics`, from the counters."""
+        return numpy_obs.episode_metrics(self)
 
     def get_obs(self, obs_mode: str | None = None) -> np.ndarray:
+        """The observation in ``obs_mode`` (this env's mode by default)."""
         mode = self.obs_mode if obs_mode is None else obs_mode
-        return self.seed_obs() if mode == "seed" else self.extended_obs()
-
-    def seed_obs(self) -> np.ndarray:
-        """The seed's layout: 7 per agent, 5 per queue slot, then the collaboration matrix."""
-        n, Q = self.n_agents, self.max_tasks
-        steps = float(max(self.time, 1))
-        obs = []
-        for i in range(n):
-            e = self.expertise[i]
-            obs += [
-                self.capacity[i],
-                self.load(i),
-                self.completed_tasks[i] / steps,
-                self.success_rate[i],
-                self.collaborations[i] / steps,
-                e[0] if len(e) > 0 else 0.0,
-                e[1] if len(e) > 1 else 0.0,
-            ]
-        for s in range(Q):
-            if s < len(self.queue):
-                t = self.queue[s]
-                obs += [t.complexity, t.priority, t.deadline, 1.0, 0.0]
-            else:
-                obs += [0.0] * 5
-        for i in range(n):
-            obs += self.collaboration_matrix[i]
-        return np.array(obs, dtype=np.float32)
-
-    def extended_obs(self) -> np.ndarray:
-        """The JAX env's ``"extended"`` layout (see ``environment._extended_obs``)."""
-        p = self.p
-        n, Q, T, K = self.n_agents, self.max_tasks, self.n_task_types, self.max_active_per_agent
-        now = float(self.time)
-        steps = float(max(self.time, 1))
-        obs = []
-        for i in range(n):
-            held = [t for t in self.active[i] if t is not None]
-            obs += [
-                self.capacity[i],
-                self.load(i),
-                self.completed_tasks[i] / steps,
-                self.success_rate[i],
-                self.collaborations[i] / steps,
-                len(held) / K,
-                sum(1 for t in held if now > t.deadline) / K,
-            ]
-            obs += self.expertise[i]
-        for s in range(Q):
-            if s < len(self.queue):
-                t = self.queue[s]
-                obs += [
-                    t.complexity / p["complexity_max"],
-                    t.priority,
-                    (t.deadline - now) / p["deadline_max"],
-                    1.0,
-                ]
-                obs += [1.0 if t.task_type == k else 0.0 for k in range(T)]
-            else:
-                obs += [0.0] * (4 + T)
-        log_growth = math.log(max(p["collaboration_growth"], 1.0 + 1e-6))
-        scale = self.max_steps * log_growth
-        for i in range(n):
-            obs += [math.log(x) / scale for x in self.collaboration_matrix[i]]
-        obs += [self.time / self.max_steps, len(self.queue) / Q]
-        return np.array(obs, dtype=np.float32)
+        return numpy_obs.seed_obs(self) if mode == "seed" else numpy_obs.extended_obs(self)
 
 
 class NumpyVecEnv:

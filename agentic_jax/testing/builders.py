@@ -1,4 +1,4 @@
-"""Hand-made environment states and actions for the tests."""
+"""Hand-made environment states and actions for tests: exact queues, active tasks, agents."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 
 Times `num_minibatches` gradient steps of the real network and PPO loss in one jitted
 `lax.scan` (random minibatches, so no rollout), with four optimiser variants, interleaved:
-- `shipped`: `agentic_jax.ppo.train.apply_gradients` (global-norm clip folded into Adam);
+- `shipped`: `agentic_jax.ppo.apply_gradients` (global-norm clip folded into Adam);
 - `shipped_unroll2`: the same with `lax.scan(unroll=2)`;
 - `adam_no_clip`: optax's `scale_by_adam` without the clip;
 - `grad_sgd`: the gradient with a plain SGD step (the matmul-bound floor of a step).
@@ -22,9 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.config import load
-from agentic_jax.ppo import make_init
-from agentic_jax.ppo.losses import ppo_loss
-from agentic_jax.ppo.train import apply_gradients
+from agentic_jax.ppo import apply_gradients, make_init, ppo_loss
 
 
 def main() -> None:
@@ -35,10 +33,10 @@ def main() -> None:
 
     cfg = load(args.config).ppo
     env, params = load(args.config).env.make_env()
-    ts = make_init(cfg, env, params)(jax.random.PRNGKey(0))
+    train_state = make_init(cfg, env, params)(jax.random.PRNGKey(0)).train_state
     n, b = cfg.num_minibatches, cfg.batch_size
-    obs_dim = ts.params["params"]["pi_body"]["Dense_0"]["kernel"].shape[0]
-    action_dim = ts.params["params"]["log_std"].shape[0]
+    obs_dim = train_state.params["params"]["pi_body"]["Dense_0"]["kernel"].shape[0]
+    action_dim = train_state.params["params"]["log_std"].shape[0]
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(1), 3)
     minibatches = {
         "obs": jax.random.normal(k1, (n, b, obs_dim)),
@@ -48,7 +46,6 @@ def main() -> None:
         "advantages": jax.random.normal(k3, (n, b)),
         "returns": jnp.ones((n, b)),
     }
-    train_state = ts.train_state
     grad = jax.value_and_grad(
         lambda p, m: ppo_loss(p, train_state.apply_fn, m, clip_range=0.2, clip_range_vf=None,
                               ent_coef=0.0, vf_coef=0.5),

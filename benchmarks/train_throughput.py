@@ -36,8 +36,7 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.config import load
-from agentic_jax.ppo import PPOConfig, make_init, make_update
-from agentic_jax.ppo.train import env_spec
+from agentic_jax.ppo import PPOConfig, env_spec, make_init, make_update
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"seed": ROOT / "configs/default.yaml", "accelerator": ROOT / "configs/accelerator.yaml"}

@@ -1,32 +1,72 @@
-"""End-to-end jitted PPO (SB3 semantics, PureJaxRL structure)."""
+"""End-to-end jitted PPO (SB3 semantics, PureJaxRL structure).
+
+Modules, imported one way (`train -> rollout / sgd -> losses / optimizer -> networks / types`):
+`types` (state containers), `networks` (actor-critic), `losses` (GAE, PPO loss), `optimizer`
+(fused clip + Adam, schedules), `rollout` (batched env stepping), `sgd` (the epochs of
+minibatch steps), `train` (init / update / train / act).
+"""
 
 from agentic_jax.config import NetArch, PPOConfig
-from agentic_jax.ppo.losses import compute_gae, ppo_loss, ppo_loss_terms
-from agentic_jax.ppo.networks import ActorCritic, make_network, policy_distribution
-from agentic_jax.ppo.train import (
-    PPOHParams,
-    RunnerState,
-    TrainOutput,
-    make_act,
-    make_init,
-    make_train,
-    make_update,
+from agentic_jax.ppo.losses import (
+    METRIC_NAMES,
+    bootstrap_truncation,
+    compute_gae,
+    explained_variance,
+    ppo_loss,
+    ppo_loss_terms,
 )
+from agentic_jax.ppo.networks import ActorCritic, make_network, policy_distribution
+from agentic_jax.ppo.optimizer import (
+    apply_gradients,
+    ent_coef_at,
+    learning_rate_at,
+    make_optimizer,
+    progress_remaining,
+)
+from agentic_jax.ppo.rollout import (
+    BatchedEnv,
+    EnvSpec,
+    env_spec,
+    gaussian_sample,
+    make_collect,
+    vector_env,
+)
+from agentic_jax.ppo.sgd import make_sgd, tree_select
+from agentic_jax.ppo.train import make_act, make_init, make_train, make_update
+from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, TrainOutput, Transition
 
 __all__ = [
+    "METRIC_NAMES",
     "ActorCritic",
+    "BatchedEnv",
+    "EnvSpec",
     "NetArch",
     "PPOConfig",
     "PPOHParams",
     "RunnerState",
+    "RunningMeanStd",
     "TrainOutput",
+    "Transition",
+    "apply_gradients",
+    "bootstrap_truncation",
     "compute_gae",
+    "ent_coef_at",
+    "env_spec",
+    "explained_variance",
+    "gaussian_sample",
+    "learning_rate_at",
     "make_act",
+    "make_collect",
     "make_init",
     "make_network",
+    "make_optimizer",
+    "make_sgd",
     "make_train",
     "make_update",
     "policy_distribution",
     "ppo_loss",
     "ppo_loss_terms",
+    "progress_remaining",
+    "tree_select",
+    "vector_env",
 ]

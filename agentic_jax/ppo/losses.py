@@ -1,4 +1,4 @@
-"""Pure PPO maths: GAE and the clipped-surrogate loss (SB3 semantics)."""
+"""Pure PPO maths: truncation bootstrap, GAE, the clipped-surrogate loss (SB3 semantics)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,39 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.ppo.networks import policy_distribution
+
+# the per-minibatch scalars `ppo_loss_terms` reports (and an update averages)
+METRIC_NAMES = (
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "approx_kl",
+    "clip_fraction",
+)
+
+
+def bootstrap_truncation(
+    rewards: jax.Array,
+    terminated: jax.Array,
+    truncated: jax.Array,
+    final_values: jax.Array,
+    gamma: float | jax.Array,
+) -> jax.Array:
+    """SB3's time-limit bootstrap: `r + gamma * V(final_obs)` where truncated and not terminated.
+
+    Args:
+        rewards: `[T, B]` rewards of step t.
+        terminated: `[T, B]` bool, the episode terminated at step t.
+        truncated: `[T, B]` bool, the episode was cut at step t (a time limit).
+        final_values: `[T, B]` critic value of `info["final_observation"]` (the observation
+            before the auto-reset).
+        gamma: discount factor.
+
+    Returns:
+        `[T, B]` rewards to feed `compute_gae` together with `dones = terminated | truncated`.
+    """
+    mask = jnp.logical_and(truncated, jnp.logical_not(terminated))
+    return rewards + gamma * final_values * mask.astype(rewards.dtype)
 
 
 def compute_gae(
@@ -24,7 +57,7 @@ def compute_gae(
     `delta_t = r_t + gamma * V_{t+1} * (1 - done_t) - V_t` and
     `A_t = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}`, with `V_T = last_value`
     (SB3's bootstrap; the seed's version drops it). Truncation bootstraps are expected to be
-    folded into `rewards` already (see `agentic_jax.ppo.train`).
+    folded into `rewards` already (see `bootstrap_truncation`).
 
     Args:
         rewards: `[T, B]` rewards of step t.
@@ -158,3 +191,18 @@ def ppo_loss(
         vf_coef=vf_coef,
         normalize_advantage=normalize_advantage,
     )
+
+
+def explained_variance(values: jax.Array, returns: jax.Array) -> jax.Array:
+    """SB3's `1 - Var[returns - values] / Var[returns]` (0 where `Var[returns] == 0`).
+
+    Args:
+        values: `[T, B]` (any shape) critic predictions.
+        returns: same shape, their targets.
+
+    Returns:
+        `[]` float.
+    """
+    var_returns = jnp.var(returns)
+    ev = 1.0 - jnp.var(returns - values) / jnp.where(var_returns == 0, 1.0, var_returns)
+    return jnp.where(var_returns == 0, 0.0, ev)

@@ -1,4 +1,4 @@
-"""compute_gae and the PPO loss against NumPy float64 references."""
+"""compute_gae, the truncation bootstrap, the PPO loss and explained variance vs references."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from agentic_jax.ppo.losses import compute_gae, ppo_loss
+from agentic_jax.ppo import bootstrap_truncation, compute_gae, explained_variance, ppo_loss
 
 
 def gae_reference(rewards, values, dones, last_value, gamma, lam):
@@ -135,3 +135,35 @@ def test_ppo_loss_matches_numpy_reference(clip_vf):
     np.testing.assert_allclose(float(loss), ref_loss, rtol=1e-5, atol=1e-5)
     for k, v in ref_aux.items():
         np.testing.assert_allclose(float(aux[k]), v, rtol=1e-5, atol=1e-5, err_msg=k)
+
+
+def test_truncation_bootstrap_on_hand_made_rollout():
+    # One env, 3 steps, reward 1 each, all values 0, V(final_obs at step 1) = 10, gamma 0.9,
+    # lambda 1. A truncation at step 1 bootstraps: r_1 = 1 + 0.9 * 10 = 10, so
+    # A = [1 + 0.9 * 10, 10, 1] = [10, 10, 1]. A termination there does not: A = [1.9, 1, 1].
+    rewards = jnp.ones((3, 1))
+    values = jnp.zeros((3, 1))
+    final_values = jnp.array([[7.0], [10.0], [7.0]])  # only step 1 ends an episode
+    ended = jnp.array([[False], [True], [False]])
+    no = jnp.zeros((3, 1), bool)
+
+    def advantages(terminated, truncated):
+        r = bootstrap_truncation(rewards, terminated, truncated, final_values, 0.9)
+        adv, _ = compute_gae(r, values, terminated | truncated, jnp.zeros(1), 0.9, 1.0)
+        return np.asarray(adv)[:, 0]
+
+    np.testing.assert_allclose(advantages(no, ended), [10.0, 10.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(advantages(ended, no), [1.9, 1.0, 1.0], rtol=1e-6)
+    # terminated and truncated at once: terminal wins, no bootstrap
+    np.testing.assert_allclose(advantages(ended, ended), [1.9, 1.0, 1.0], rtol=1e-6)
+
+
+def test_explained_variance():
+    rng = np.random.default_rng(0)
+    returns = rng.normal(size=(8, 3)).astype(np.float32)
+    values = returns + 0.3 * rng.normal(size=(8, 3)).astype(np.float32)
+    expected = 1.0 - np.var(returns - values) / np.var(returns)
+    np.testing.assert_allclose(explained_variance(values, returns), expected, rtol=1e-5)
+    assert float(explained_variance(returns, returns)) == pytest.approx(1.0)
+    # constant returns: 0, not a division by zero
+    assert float(explained_variance(jnp.asarray(values), jnp.ones((8, 3)))) == 0.0

@@ -1,0 +1,95 @@
+"""The optimisation half of a PPO update: epochs of shuffled minibatch gradient steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import chex
+import jax
+import jax.numpy as jnp
+from flax.training.train_state import TrainState
+
+from agentic_jax.config import PPOConfig
+from agentic_jax.ppo.losses import METRIC_NAMES, ppo_loss
+from agentic_jax.ppo.optimizer import apply_gradients
+from agentic_jax.ppo.types import PPOHParams
+
+Batch = dict[str, jax.Array]  # obs [N, obs_dim], actions [N, A], log_probs, values, ... [N]
+
+
+def make_sgd(
+    config: PPOConfig,
+) -> Callable[[TrainState, jax.Array, Batch, PPOHParams], tuple[TrainState, Batch]]:
+    """`sgd(train_state, key, batch, hp) -> (train_state, aux)`: the epochs of one update.
+
+    Each of `n_epochs` epochs draws a permutation of the `buffer_size` samples of `batch` and
+    takes one `apply_gradients` step per minibatch of `batch_size`, with `hp.learning_rate`
+    (the update's scheduled lr) and `hp.ent_coef`. With `target_kl`, the minibatch whose
+    `approx_kl` exceeds `1.5 * target_kl` is not applied, nor anything after it (SB3). `aux`
+    holds the `METRIC_NAMES` losses, `evaluated` and `applied` (1.0 / 0.0), each
+    `[n_epochs, num_minibatches]`.
+    """
+
+    def loss_fn(params, apply_fn, minibatch, hp: PPOHParams):
+        return ppo_loss(
+            params,
+            apply_fn,
+            minibatch,
+            clip_range=hp.clip_range,
+            clip_range_vf=None if config.clip_range_vf is None else hp.clip_range_vf,
+            ent_coef=hp.ent_coef,
+            vf_coef=hp.vf_coef,
+            normalize_advantage=config.normalize_advantage,
+        )
+
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def minibatch_step(carry, indices):
+        train_state, active, hp, batch = carry
+        # gathered per minibatch (a few MB, still in cache when the gradient reads it) rather
+        # than one shuffled copy of the whole buffer per epoch
+        minibatch = jax.tree.map(lambda x: jnp.take(x, indices, axis=0), batch)
+        (_, aux), grads = grad_fn(train_state.params, train_state.apply_fn, minibatch, hp)
+        new_state = apply_gradients(train_state, grads, hp.learning_rate, hp.max_grad_norm)
+        if config.target_kl is not None:
+            # the minibatch that stops the epochs is not applied; its metrics still count (SB3)
+            evaluated = active
+            active = jnp.logical_and(active, aux["approx_kl"] <= 1.5 * hp.target_kl)
+            new_state = tree_select(active, new_state, train_state)
+            aux = {**aux, "evaluated": evaluated.astype(jnp.float32)}
+        else:
+            aux = {**aux, "evaluated": jnp.asarray(1.0, jnp.float32)}
+        aux["applied"] = active.astype(jnp.float32)
+        return (new_state, active, hp, batch), aux
+
+    def epoch(carry, _):
+        train_state, active, rng, batch, hp = carry
+        rng, k_perm = jax.random.split(rng)
+        perm = jax.random.permutation(k_perm, config.buffer_size)
+        (train_state, active, hp, _), aux = jax.lax.scan(
+            minibatch_step,
+            (train_state, active, hp, batch),
+            perm.reshape(config.num_minibatches, config.batch_size),
+        )
+        return (train_state, active, rng, batch, hp), aux
+
+    def sgd(train_state: TrainState, key: jax.Array, batch: Batch, hp: PPOHParams):
+        carry = (train_state, jnp.asarray(True), key, batch, hp)
+        (train_state, *_), aux = jax.lax.scan(epoch, carry, None, length=config.n_epochs)
+        return train_state, aux
+
+    return sgd
+
+
+def sgd_metrics(aux: Batch) -> dict[str, jax.Array]:
+    """`METRIC_NAMES` averaged over the evaluated minibatches, and `gradient_steps` applied."""
+    weight = aux["evaluated"]
+    n_eval = jnp.maximum(weight.sum(), 1.0)
+    metrics = {name: (aux[name] * weight).sum() / n_eval for name in METRIC_NAMES}
+    metrics["gradient_steps"] = aux["applied"].sum()
+    return metrics
+
+
+def tree_select(pred: jax.Array, a: chex.ArrayTree, b: chex.ArrayTree) -> chex.ArrayTree:
+    """`a` where `pred` (`[]` bool) else `b`, leafwise."""
+    return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)

@@ -20,9 +20,11 @@ import time
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from agentic_jax.config import load
 from agentic_jax.ppo import apply_gradients, make_init, ppo_loss
+from agentic_jax.ppo.optimizer import ADAM_B1, ADAM_B2, ADAM_EPS
 
 
 def main() -> None:
@@ -58,9 +60,11 @@ def main() -> None:
 
         return jax.lax.scan(step, state, mbs, unroll=unroll)[0]
 
+    adam = optax.scale_by_adam(b1=ADAM_B1, b2=ADAM_B2, eps=ADAM_EPS)  # same state as the shipped
+
     def adam_no_clip(state, mbs):
         def step(s, m):
-            updates, opt = s.tx.update(grad(s.params, m)[1], s.opt_state, s.params)
+            updates, opt = adam.update(grad(s.params, m)[1], s.opt_state, s.params)
             new = jax.tree.map(lambda p, u: p - 3e-4 * u, s.params, updates)
             return s.replace(params=new, opt_state=opt), None
 

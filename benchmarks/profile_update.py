@@ -9,7 +9,7 @@ the kernels that run once per gradient step, their time per step in three groups
 - `matmul`: the dot kernels (`dot*`, and `ynn_fusion*`/`xnn_fusion*`, library dots with their
   fused epilogues);
 - `adam`: the optimiser's per-parameter loop fusions (XLA names them after their root ops:
-  `multiply_add_fusion*` for the two moments, `divide_subtract_fusion*` for the parameter);
+  `multiply_add_fusion*` for the two moments, `divide_add_fusion*` for the parameter);
 - `other`: everything else (loss, activations, bias gradients, minibatch gather, metrics).
 Thunk times are summed over both cores, so a step's groups add up to more than its wall time.
 The profiler's buffer may drop events on long updates; the per-step figures divide by the
@@ -35,7 +35,7 @@ import jax  # noqa: E402  (the flag must be set before JAX starts its CPU backen
 from agentic_jax.config import load  # noqa: E402
 from agentic_jax.ppo import make_init, make_update  # noqa: E402
 
-ADAM_PREFIXES = ("multiply_add_fusion", "divide_subtract_fusion")
+ADAM_PREFIXES = ("multiply_add_fusion", "divide_add_fusion")
 MATMUL_PREFIXES = ("dot", "ynn_fusion", "xnn_fusion")
 
 

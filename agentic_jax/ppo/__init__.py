@@ -18,6 +18,7 @@ from agentic_jax.ppo.losses import (
 from agentic_jax.ppo.networks import ActorCritic, make_network, policy_distribution
 from agentic_jax.ppo.optimizer import (
     apply_gradients,
+    clipped_adam,
     ent_coef_at,
     learning_rate_at,
     make_optimizer,
@@ -49,6 +50,7 @@ __all__ = [
     "Transition",
     "apply_gradients",
     "bootstrap_truncation",
+    "clipped_adam",
     "compute_gae",
     "ent_coef_at",
     "env_spec",

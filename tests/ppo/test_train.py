@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -61,6 +62,30 @@ def test_jit_compiles_once_runs_and_is_deterministic(tiny_config, pendulum):
         assert np.all(np.isfinite(out1.metrics[k])), k
     np.testing.assert_array_equal(out1.metrics["timestep"], np.arange(1, n + 1) * 32)
     assert int(out1.runner_state.update_step) == n
+
+
+def test_make_train_traces_the_update_once(tiny_config, count_env):
+    """The updates are a `lax.scan`: one trace of the env step (so of the update) per jit of a
+    config's `train`, whatever `num_updates`, calls or keys; a vmapped sweep compiles once."""
+    env_cls, params = type(count_env[0]), count_env[1]
+    traces = []
+
+    class CountingEnv(env_cls):
+        def step(self, key, state, action, params=None):  # gymnax's step caches its own jit
+            traces.append(1)
+            return super().step(key, state, action, params)
+
+    train = make_train(tiny_config, CountingEnv(), params)
+    traces.clear()  # building traced the env's shapes once per builder
+    jitted = jax.jit(chex.assert_max_traces(train, n=1))
+    for seed in (0, 0, 1):
+        jitted(jax.random.PRNGKey(seed))
+    assert len(traces) == 1  # not once per update (3) or per env step (16)
+    sweep = jax.jit(jax.vmap(chex.assert_max_traces(lambda k, h: train(k, h), n=1)))
+    keys, lrs = jax.random.split(jax.random.PRNGKey(0), 2), jnp.array([1e-4, 1e-3])
+    for _ in range(2):
+        sweep(keys, {"learning_rate": lrs})
+    assert len(traces) <= 2  # (JAX may reuse the rollout scan's cached body)
 
 
 def test_vmap_over_keys_gives_distinct_runs(tiny_config, pendulum):

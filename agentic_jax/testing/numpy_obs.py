@@ -30,19 +30,25 @@ def episode_metrics(env) -> dict[str, float]:
     }
 
 
+def agent_features(env, i: int) -> list[float]:
+    """The five features of agent ``i`` both layouts open with."""
+    steps = float(max(env.time, 1))
+    return [
+        env.capacity[i],
+        env.load(i),
+        env.completed_tasks[i] / steps,
+        env.success_rate[i],
+        env.collaborations[i] / steps,
+    ]
+
+
 def seed_obs(env) -> np.ndarray:
     """The seed's layout: 7 per agent, 5 per queue slot, then the collaboration matrix."""
     n, Q = env.n_agents, env.max_tasks
-    steps = float(max(env.time, 1))
     obs = []
     for i in range(n):
         e = env.expertise[i]
-        obs += [
-            env.capacity[i],
-            env.load(i),
-            env.completed_tasks[i] / steps,
-            env.success_rate[i],
-            env.collaborations[i] / steps,
+        obs += agent_features(env, i) + [
             e[0] if len(e) > 0 else 0.0,
             e[1] if len(e) > 1 else 0.0,
         ]
@@ -62,16 +68,10 @@ def extended_obs(env) -> np.ndarray:
     p = env.p
     n, Q, T, K = env.n_agents, env.max_tasks, env.n_task_types, env.max_active_per_agent
     now = float(env.time)
-    steps = float(max(env.time, 1))
     obs = []
     for i in range(n):
         held = [t for t in env.active[i] if t is not None]
-        obs += [
-            env.capacity[i],
-            env.load(i),
-            env.completed_tasks[i] / steps,
-            env.success_rate[i],
-            env.collaborations[i] / steps,
+        obs += agent_features(env, i) + [
             len(held) / K,
             sum(1 for t in held if now > t.deadline) / K,
         ]

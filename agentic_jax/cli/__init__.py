@@ -1,0 +1,72 @@
+"""Command line: `agentic-jax COMMAND`, one module per command in this package.
+
+Examples:
+    agentic-jax train --config configs/quick.yaml --run-dir runs/quick
+    agentic-jax train --config configs/quick.yaml --set ppo.n_envs=16 --set system.eval_freq=50000
+    agentic-jax train --resume runs/quick
+    agentic-jax evaluate runs/quick --episodes 64
+    agentic-jax env-demo
+
+Each command module has `NAME`, `add_parser(subparsers)` and `run(args) -> exit status`; a new
+command is a new module listed in `COMMANDS`. Bad input (missing file, unknown key, invalid
+value) prints one line `agentic-jax: error: ...` and exits with status 2 before anything is
+compiled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from agentic_jax.cli import env_demo, evaluate, train
+from agentic_jax.cli.errors import UsageError
+
+COMMANDS = (train, evaluate, env_demo)
+
+DESCRIPTION = """\
+Train and evaluate PPO agents on the multi-agent task-allocation environment.
+
+A config file is YAML with up to three sections:
+  env:     MultiAgentTaskEnvironment arguments and EnvParams fields (n_agents, arrival_rate, ...)
+  ppo:     PPOConfig fields (learning_rate, n_envs, n_steps, total_timesteps, net_arch, ...)
+  system:  evaluation / checkpoint / stopping settings (eval_freq, checkpoint_freq,
+           n_eval_episodes, max_timesteps, plateau_patience, target_completion_rate,
+           decline_patience, seed, progress, ...)
+See configs/ for examples. Any key can be overridden with --set section.key=value.
+"""
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentic-jax", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `agentic-jax` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    runners = {command.NAME: command.run for command in COMMANDS}
+    try:
+        return runners[args.command](args)
+    except (UsageError, ValueError, FileNotFoundError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"agentic-jax: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("agentic-jax: interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""`agentic-jax train`: train from a config, or resume a run."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from agentic_jax.cli.errors import UsageError
+
+NAME = "train"
+
+TRAIN_EPILOG = """\
+examples:
+  agentic-jax train --config configs/quick.yaml --run-dir runs/quick
+  agentic-jax train --config configs/quick.yaml --set ppo.total_timesteps=200000 \\
+      --set system.target_completion_rate=0.9
+  agentic-jax train --resume runs/quick      # continue a stopped or killed run exactly
+
+The run directory receives config.yaml, checkpoints/, best_model/, metrics.jsonl,
+evaluations.csv, tensorboard/ (tensorboard --logdir RUN_DIR) and learning_curve.png.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train", help="train a policy (or resume a run)", epilog=TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train PPO with periodic evaluation, best-model saving, checkpoints and "
+                    "stopping rules.",
+    )
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", metavar="FILE", help="YAML config file (see configs/)")
+    source.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue the run in RUN_DIR from its newest intact checkpoint")
+    train.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
+                       dest="overrides",
+                       help="override one config value, e.g. --set ppo.learning_rate=1e-3 "
+                            "(repeatable; with --resume only system.* keys)")
+    train.add_argument("--run-dir", metavar="DIR",
+                       help="output directory (default: runs/<config name>-<time>)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agentic_jax.config import load, parse_override
+    from agentic_jax.system import AgenticRLSystem, CheckpointError
+
+    if args.resume is not None:
+        run_dir = Path(args.resume)
+        if not run_dir.is_dir():
+            raise UsageError(f"run directory {str(run_dir)!r} does not exist")
+        system_overrides = {}
+        for item in args.overrides:
+            try:
+                section, key, value = parse_override(item)
+            except ValueError:
+                section = key = value = None
+            if section != "system":
+                raise UsageError(f"--set {item!r}: with --resume only system.KEY=VALUE "
+                                 "overrides are allowed (the run keeps its env/ppo config)")
+            system_overrides[key] = value
+        try:
+            system = AgenticRLSystem.resume(run_dir, **system_overrides)
+        except CheckpointError as err:
+            raise UsageError(str(err)) from None
+        print(f"resuming {run_dir} at update {system.update_step} "
+              f"({system.num_timesteps:,} steps)")
+    else:
+        config = load(args.config, args.overrides)  # validated before anything is traced
+        run_dir = args.run_dir
+        if run_dir is None:
+            run_dir = Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        system = AgenticRLSystem(config, run_dir)
+        print(f"training in {run_dir}: {system.ppo.n_envs} envs x {system.ppo.n_steps} steps "
+              f"per update, {system.max_updates} updates in chunks of {system.chunk_updates}")
+    result = system.train()
+    print(f"done: {result['stop_reason']} ({result['stop_message']}); "
+          f"{result['timesteps']:,} steps, best mean eval reward {result['best_mean_reward']}")
+    return 0

@@ -210,23 +210,27 @@ def make_env_step(
 
 def make_collect(
     config: PPOConfig, env: Any, env_params: Any
-) -> Callable[[RunnerState, jax.Array, jax.Array], tuple[RunnerState, Transition, dict]]:
-    """`collect(rs, key_noise, key_envs) -> (rs, trajectory [T, B], episode_sums)`.
+) -> Callable[..., tuple[RunnerState, Transition, dict]]:
+    """`collect(rs, key_noise, key_envs, env_params=None) -> (rs, trajectory [T, B], sums)`.
 
     The rollout's policy noise (from `key_noise`) and env randomness (from `key_envs`) are
     drawn up front, then `n_steps` steps are scanned. `rs` comes back with the envs, next
     observation, obs statistics and running episode counters advanced (params and rng
     untouched). `episode_sums` holds `count` (`[]`, episodes ended in the rollout) and the
-    sum over those episodes of each `ended` value of `make_env_step`.
+    sum over those episodes of each `ended` value of `make_env_step`. `env_params` (possibly
+    traced) replaces the `env_params` given here; its static fields must be the same.
     """
     spec = env_spec(env, env_params)
     n_envs, n_steps = config.n_envs, config.n_steps
     envs = vector_env(env, n_envs)
-    env_step = make_env_step(config, spec, envs, env_params)
+    default_params = env_params
 
-    def collect(rs: RunnerState, key_noise: jax.Array, key_envs: jax.Array):
+    def collect(rs: RunnerState, key_noise: jax.Array, key_envs: jax.Array,
+                env_params: Any = None):
+        params = default_params if env_params is None else env_params
+        env_step = make_env_step(config, spec, envs, params)
         noise = jax.random.normal(key_noise, (n_steps, n_envs, spec.action_dim), jnp.float32)
-        env_randomness = envs.draw(key_envs, env_params, n_steps)
+        env_randomness = envs.draw(key_envs, params, n_steps)
         rs, (traj, done, ended) = jax.lax.scan(env_step, rs, (noise, env_randomness))
         sums = {k: jnp.sum(done * v) for k, v in ended.items()}  # done, v: [T, B]
         sums["count"] = jnp.sum(done)

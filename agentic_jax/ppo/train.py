@@ -15,7 +15,9 @@ the updates in chunks gives the same numbers as one call.
 
 Hyperparameter sweeps: the float hyperparameters are `PPOHParams` leaves stored in the state.
 `train(key, {"learning_rate": lr, "ent_coef": c})` overrides any of them with (possibly traced)
-scalars, so `jax.vmap(train)(keys, {"learning_rate": lrs})` sweeps in one compile.
+scalars, so `jax.vmap(train)(keys, {"learning_rate": lrs})` sweeps in one compile. `init` and
+`update` also take the env params as an optional (traced) argument, so a sweep over the env's
+float settings is one compile too (`agentic_jax.sweep`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, Train
 __all__ = ["METRIC_NAMES", "RunnerState", "make_act", "make_init", "make_train", "make_update"]
 
 def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., RunnerState]:
-    """`init(key, hparams=None) -> RunnerState`: network, optimiser, reset envs, counters."""
+    """`init(key, hparams=None, env_params=None) -> RunnerState`: network, optimiser, reset
+    envs, counters. `env_params` (possibly traced, e.g. vmapped over a sweep) replaces the
+    `env_params` given here."""
     config.validate()
     spec = env_spec(env, env_params)
     if config.actor == "per_agent" and spec.agent_block is None:
@@ -60,13 +64,15 @@ def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., Run
     network = make_network(config, spec.action_dim, spec.agent_block)
     tx = make_optimizer(config)
     reset_envs = vector_env(env, config.n_envs).reset
+    default_params = env_params
 
-    def init(key: jax.Array, hparams: Mapping[str, Any] | None = None) -> RunnerState:
+    def init(key: jax.Array, hparams: Mapping[str, Any] | None = None,
+             env_params: Any = None) -> RunnerState:
         hp = PPOHParams.from_config(config, hparams)
         key, k_net, k_env = jax.random.split(key, 3)
         params = network.init(k_net, jnp.zeros((1, spec.obs_dim), jnp.float32))
         train_state = TrainState.create(apply_fn=network.apply, params=params, tx=tx)
-        obs, env_state = reset_envs(k_env, env_params)
+        obs, env_state = reset_envs(k_env, default_params if env_params is None else env_params)
         obs = obs.astype(jnp.float32)
         obs_rms = RunningMeanStd.create(spec.obs_dim)
         if config.normalize_obs:
@@ -117,24 +123,27 @@ def critic_values(
 
 def make_update(
     config: PPOConfig, env: Any, env_params: Any
-) -> Callable[[RunnerState], tuple[RunnerState, dict[str, jax.Array]]]:
-    """`update(runner_state) -> (runner_state, metrics)`: one rollout + PPO optimisation.
+) -> Callable[..., tuple[RunnerState, dict[str, jax.Array]]]:
+    """`update(runner_state, env_params=None) -> (runner_state, metrics)`: one rollout + PPO
+    optimisation.
 
     collect a rollout -> critic values -> advantages (with the truncation bootstrap) ->
-    `n_epochs` of minibatch steps -> metrics (each `[]`).
+    `n_epochs` of minibatch steps -> metrics (each `[]`). `env_params` (possibly traced, e.g.
+    vmapped over a sweep of env settings) replaces the `env_params` given here.
     """
     config.validate()
     collect = make_collect(config, env, env_params)
     sgd = make_sgd(config)
     buffer_size = config.buffer_size
 
-    def update(rs: RunnerState) -> tuple[RunnerState, dict[str, jax.Array]]:
+    def update(rs: RunnerState, env_params: Any = None
+               ) -> tuple[RunnerState, dict[str, jax.Array]]:
         hp = rs.hparams
         rng, k_noise, k_envs = jax.random.split(rs.rng, 3)
-        rs, traj, episode_sums = collect(rs, k_noise, k_envs)
+        rs, traj, episode_sums = collect(rs, k_noise, k_envs, env_params)
         values, last_value, final_values = critic_values(rs.train_state, traj, rs.obs)
         rewards = bootstrap_truncation(
-            traj.reward * config.reward_scale, traj.terminated, traj.truncated, final_values,
+            traj.reward * hp.reward_scale, traj.terminated, traj.truncated, final_values,
             hp.gamma,
         )
         dones = jnp.logical_or(traj.terminated, traj.truncated)

@@ -35,6 +35,7 @@ class PPOHParams:
     gae_lambda: jax.Array  # [] GAE lambda
     max_grad_norm: jax.Array  # [] global-norm gradient clip
     target_kl: jax.Array  # [] early-stop threshold (0.0 when disabled in the config)
+    reward_scale: jax.Array  # [] rewards are multiplied by this before GAE
 
     @classmethod
     def from_config(

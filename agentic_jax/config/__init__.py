@@ -8,6 +8,7 @@
 from agentic_jax.config.env import EnvConfig
 from agentic_jax.config.ppo import NetArch, PPOConfig
 from agentic_jax.config.run import SECTIONS, RunConfig, load, parse_override, read_yaml
+from agentic_jax.config.sweep import SweepConfig
 from agentic_jax.config.system import SystemConfig
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "NetArch",
     "PPOConfig",
     "RunConfig",
+    "SweepConfig",
     "SystemConfig",
     "load",
     "parse_override",

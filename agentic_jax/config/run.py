@@ -1,10 +1,11 @@
 """`RunConfig` and `load`: the only place a YAML config is read, merged and type-checked.
 
-A run config file has up to three sections, each a frozen dataclass::
+A run config file has up to four sections, each a frozen dataclass::
 
     env:      EnvConfig     (n_agents, obs_mode, ... and any EnvParams field: arrival_rate, ...)
     ppo:      PPOConfig     (learning_rate, n_envs, n_steps, net_arch, ...)
     system:   SystemConfig  (seed, eval_freq, checkpoint_freq, stopping rules, ...)
+    sweep:    SweepConfig   (seeds, grid, random: read by `agentic-jax sweep`, ignored by a run)
 
 `load(path, ["ppo.learning_rate=1e-3"])` reads the file once, applies `section.key=value`
 overrides (values parsed as YAML), converts each value to its field's type and validates;
@@ -26,10 +27,11 @@ import yaml
 
 from agentic_jax.config.env import SHAPE_FIELDS, EnvConfig
 from agentic_jax.config.ppo import NetArch, PPOConfig
+from agentic_jax.config.sweep import SweepConfig
 from agentic_jax.config.system import SystemConfig
 from agentic_jax.env import EnvParams
 
-SECTIONS = ("env", "ppo", "system")
+SECTIONS = ("env", "ppo", "system", "sweep")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,12 +41,15 @@ class RunConfig:
     env: EnvConfig = dataclasses.field(default_factory=EnvConfig)
     ppo: PPOConfig = dataclasses.field(default_factory=PPOConfig)
     system: SystemConfig = dataclasses.field(default_factory=SystemConfig)
+    sweep: SweepConfig | None = None  # the sweep space (`agentic_jax.sweep`); None: no section
 
     def validate(self) -> RunConfig:
         """Validate every section (`ValueError` naming the key); return self."""
         self.env.validate()
         self.ppo.validate()
         self.system.validate()
+        if self.sweep is not None:
+            self.sweep.validate()
         return self
 
     def replace(self, **changes: Any) -> RunConfig:
@@ -52,12 +57,16 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        """Plain `{"env": ..., "ppo": ..., "system": ...}` (YAML/JSON-able, every field)."""
+        """Plain `{"env": ..., "ppo": ..., "system": ...}` (YAML/JSON-able, every field), and
+        `"sweep"` when the config has that section."""
         ppo = dataclasses.asdict(self.ppo)
         ppo["net_arch"] = {"pi": list(self.ppo.net_arch.pi), "vf": list(self.ppo.net_arch.vf)}
         system = dataclasses.asdict(self.system)
         system["heuristics"] = list(self.system.heuristics)
-        return {"env": _plain(self.env.to_dict()), "ppo": _plain(ppo), "system": _plain(system)}
+        out = {"env": _plain(self.env.to_dict()), "ppo": _plain(ppo), "system": _plain(system)}
+        if self.sweep is not None:
+            out["sweep"] = _plain(self.sweep.to_dict())
+        return out
 
     def to_yaml(self) -> str:
         """`to_dict()` as YAML, in field order."""
@@ -99,6 +108,7 @@ def load(source: str | Path | Mapping[str, Any] | None = None,
         env=_build(EnvConfig, "env", shapes, params=_build(EnvParams, "env", params)),
         ppo=_build(PPOConfig, "ppo", sections.get("ppo", {})),
         system=_build(SystemConfig, "system", sections.get("system", {})),
+        sweep=SweepConfig.parse(sections["sweep"]) if "sweep" in sections else None,
     )
     return config.validate()
 

@@ -22,6 +22,11 @@ class SystemConfig:
         seed: PRNG seed of the run (network init, env resets, evaluation episodes).
         eval_freq: evaluate every this many env steps (rounded up to whole updates).
         n_eval_episodes: episodes per evaluation (all run in parallel, deterministic actions).
+            Every evaluation of a run meets the same episodes (one fixed key), as do the
+            heuristic baselines, so scores differ only by the policy.
+        final_eval_episodes: after training, the best model is evaluated once more on this
+            many fresh episodes (Stoix's "absolute metric"), beside the heuristics on the same
+            episodes (None: skip).
         checkpoint_freq: checkpoint every this many env steps (rounded up to whole updates).
         max_to_keep: how many of the latest checkpoints to keep.
         max_timesteps: stop after this many env steps (None: `ppo.total_timesteps`); the
@@ -45,6 +50,7 @@ class SystemConfig:
     seed: int = 0
     eval_freq: int = 10_000
     n_eval_episodes: int = 10
+    final_eval_episodes: int | None = 256
     checkpoint_freq: int = 10_000
     max_to_keep: int = 3
     max_timesteps: int | None = None
@@ -73,6 +79,8 @@ class SystemConfig:
         for name in ("eval_freq", "n_eval_episodes", "checkpoint_freq", "max_to_keep"):
             check_int(f"system.{name}", getattr(self, name), low=1)
         check_int("system.seed", self.seed, low=0)
+        if self.final_eval_episodes is not None:
+            check_int("system.final_eval_episodes", self.final_eval_episodes, low=1)
         for name in ("max_timesteps", "plateau_patience", "decline_patience"):
             if getattr(self, name) is not None:
                 check_int(f"system.{name}", getattr(self, name), low=1)

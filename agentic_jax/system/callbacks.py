@@ -86,7 +86,9 @@ class EvalCallback(Callback):
     Args:
         evaluate: `evaluate(runner_state, key) -> metrics` (e.g. `Compiled.evaluate(n)`),
             dispatched before the next chunk so that both run on the device together.
-        key: the evaluation after update `u` uses `jax.random.fold_in(key, u)`.
+        key: every evaluation uses this one key: the same episodes each time (and the same
+            as the heuristic baselines'), so scores differ only by the policy and the best
+            model is not the one that met the easiest draws.
         every: evaluation interval in updates.
         config: the stopping rules' settings.
         log: `log(update, timestep, metrics, is_best)` called with each result, or None.
@@ -102,8 +104,7 @@ class EvalCallback(Callback):
     def on_chunk_ready(self, step: Step) -> None:
         self._pending = None
         if step.update % self.every == 0 or step.final:
-            key = jax.random.fold_in(self.key, step.update)
-            self._pending = self.evaluate(step.runner_state, key)  # stays on the device
+            self._pending = self.evaluate(step.runner_state, self.key)  # stays on the device
 
     def on_chunk_end(self, step: Step) -> None:
         if self._pending is None:

@@ -30,6 +30,7 @@ from agentic_jax.ppo import RunnerState
 from agentic_jax.system.callbacks import Callback
 from agentic_jax.system.checkpoint import Checkpointer, CheckpointError, Snapshot, read_checkpoint
 from agentic_jax.system.compiled import Compiled, compiled_functions
+from agentic_jax.system.final_eval import FinalEvaluation
 from agentic_jax.system.loop import default_callbacks, run_chunks
 from agentic_jax.system.run_dir import RunDir
 from agentic_jax.system.tracker import EvalTracker
@@ -202,7 +203,8 @@ class AgenticRLSystem:
         Returns:
             dict with `stop_reason` ("max_timesteps", "plateau", "target_completion_rate",
             "decline"), `stop_message`, `timesteps`, `updates`, `best_mean_reward`,
-            `last_eval`, `steps_per_second`.
+            `last_eval`, `steps_per_second`, `final_eval` (the best model on
+            `system.final_eval_episodes` fresh episodes beside the heuristics, or None).
 
         Raises:
             NonFiniteError (a RuntimeError): a loss or parameter became NaN/inf; the last good
@@ -213,7 +215,8 @@ class AgenticRLSystem:
             self.files.write_config(self.config)
         reference = self._reference()
         logger, checkpoints, own = default_callbacks(self, reference)
-        callbacks = [*own, *callbacks]
+        final = FinalEvaluation(self)  # the best model on fresh episodes, at the end
+        callbacks = [*own, final, *callbacks]
         try:
             run_chunks(self, callbacks, checkpoints)
             logger.message(f"stopped: {self.tracker.describe_stop(cfg)}")
@@ -231,6 +234,7 @@ class AgenticRLSystem:
             "best_mean_reward": self.tracker.best_reward,
             "last_eval": self.tracker.history[-1] if self.tracker.history else None,
             "steps_per_second": sps,
+            "final_eval": final.result,
         }
 
     def checkpoint_meta(self) -> dict[str, Any]:

@@ -1,0 +1,144 @@
+"""The jitted functions of one shape group, vmapped over its members (axis 0 of every leaf).
+
+    fns = group_functions(group.config)
+    rs = fns.init(keys [M], hparams {name: [M]}, env_values {name: [M]})
+    rs, metrics, ok = fns.chunk(K)(rs, env_values, active [M])   # metrics: {name: [M, K]}
+    evaluation = fns.evaluate(n)(rs, key, env_values)            # {name: [M]}, returns [M, n]
+
+The traced settings are leaves: the PPO hyperparameters live in `RunnerState.hparams`, the env's
+float settings are passed as `env_values` and put into the group's `EnvParams` inside the
+program, so any values of them run in the one compile. A member whose `active` flag is off, or
+whose chunk went non-finite, keeps its state (a select over the member axis, not a branch).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from agentic_jax.config import EnvConfig, PPOConfig
+from agentic_jax.config.sweep import TRACED_ENV, TRACED_PPO
+from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.ppo import METRIC_NAMES, RunnerState, make_act, make_init, make_update
+
+Values = Mapping[str, jax.Array]  # setting name -> [M] values of the members
+
+
+def tree_where(mask: jax.Array, a: Any, b: Any) -> Any:
+    """`a` where `mask [M]` else `b`, per member (leaves `[M, ...]`, PRNG keys included)."""
+
+    def pick(x, y):
+        m = mask.reshape(mask.shape + (1,) * (jnp.ndim(x) - mask.ndim))
+        if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            data = jnp.where(m[..., None], jax.random.key_data(x), jax.random.key_data(y))
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
+        return jnp.where(m, x, y)
+
+    return jax.tree.map(pick, a, b)
+
+
+def member_slice(tree: Any, i: int) -> Any:
+    """Member `i` of a batched tree (leaves `[M, ...]` -> `[...]`)."""
+    return jax.tree.map(lambda x: x[i], tree)
+
+
+class GroupFunctions:
+    """The compiled, member-vmapped init, chunk, evaluation and select of one config.
+
+    Attributes:
+        env, env_params: the environment and the group's `EnvParams` (traced fields are
+            replaced per member).
+        init: jitted `init(keys [M], hparams, env_values) -> RunnerState [M, ...]`.
+        select: jitted `tree_where(mask [M], a, b)`.
+    """
+
+    def __init__(self, env_config: EnvConfig, ppo: PPOConfig) -> None:
+        self.env, self.env_params = env_config.make_env()
+        self.ppo = ppo
+        self._init = make_init(ppo, self.env, self.env_params)
+        self._update = make_update(ppo, self.env, self.env_params)
+        self._act = make_act(ppo, self.env, self.env_params)
+        self.init = jax.jit(jax.vmap(self._init_one))
+        self.select = jax.jit(tree_where)
+        self._chunks: dict[int, Callable] = {}
+        self._evaluations: dict[int, Callable] = {}
+        self._traces: dict[int, int] = {}
+
+    def params_of(self, env_values: Values) -> Any:
+        """The group's `EnvParams` with one member's traced values (under `vmap`)."""
+        return self.env_params.replace(**env_values)
+
+    def _init_one(self, key: jax.Array, hparams: Values, env_values: Values) -> RunnerState:
+        return self._init(key, hparams, self.params_of(env_values))
+
+    def state_shape(self, n_members: int) -> Any:
+        """`ShapeDtypeStruct`s of the state of `n_members` members (nothing compiled)."""
+        keys = jax.eval_shape(lambda: jax.vmap(jax.random.key)(jnp.zeros(n_members, jnp.int32)))
+        hp = {name: jax.ShapeDtypeStruct((n_members,), jnp.float32) for name in self.hparam_names}
+        ev = {name: jax.ShapeDtypeStruct((n_members,), jnp.float32) for name in TRACED_ENV}
+        return jax.eval_shape(jax.vmap(self._init_one), keys, hp, ev)
+
+    @property
+    def hparam_names(self) -> tuple[str, ...]:
+        """The traced PPO hyperparameters of this config (those enabled in it)."""
+        return tuple(n for n in TRACED_PPO if getattr(self.ppo, n) is not None)
+
+    def chunk(self, length: int) -> Callable[..., tuple[RunnerState, dict, jax.Array]]:
+        """Jitted `chunk(rs, env_values, active) -> (rs, metrics, ok)`: `length` PPO updates
+        of every member in one scan. `metrics` maps each update metric (and `update`) to
+        `[M, length]`; `ok [M]` is False where a loss or parameter went non-finite (that member
+        keeps its state from before the chunk, as does every member not `active`)."""
+        if length not in self._chunks:
+            update = self._update
+
+            def one(rs: RunnerState, env_values: Values):
+                params = self.params_of(env_values)
+
+                def body(r, _):
+                    r, metrics = update(r, params)
+                    return r, {**metrics, "update": r.update_step}
+
+                rs, metrics = jax.lax.scan(body, rs, None, length=length)
+                leaves = jax.tree.leaves(rs.train_state.params)
+                finite = [jnp.all(jnp.isfinite(x)) for x in leaves]
+                finite += [jnp.all(jnp.isfinite(metrics[name])) for name in METRIC_NAMES]
+                return rs, metrics, jnp.all(jnp.stack(finite))
+
+            def chunk(rs: RunnerState, env_values: Values, active: jax.Array):
+                self._traces[length] = self._traces.get(length, 0) + 1  # once per trace
+                new, metrics, ok = jax.vmap(one)(rs, env_values)
+                return tree_where(jnp.logical_and(active, ok), new, rs), metrics, ok
+
+            self._chunks[length] = jax.jit(chunk)
+        return self._chunks[length]
+
+    def trace_count(self, length: int) -> int:
+        """How many times the chunk of `length` updates was traced (compiled)."""
+        return self._traces.get(length, 0)
+
+    def evaluate(self, n_episodes: int) -> Callable[..., dict[str, jax.Array]]:
+        """Jitted `evaluate(rs, key, env_values) -> metrics`: every member's deterministic
+        policy on the SAME `n_episodes` episodes of `key` (common random numbers). Metrics
+        are `[M]` means; `episode_rewards` is `[M, n_episodes]`."""
+        if n_episodes not in self._evaluations:
+            env, act = self.env, self._act
+
+            def one(rs: RunnerState, key: jax.Array, env_values: Values):
+                def policy(k, state, params):
+                    return act(rs, env.get_obs(state, params), deterministic=True)
+
+                return evaluate_policy(policy, env, self.params_of(env_values), key, n_episodes,
+                                       return_episode_rewards=True)
+
+            self._evaluations[n_episodes] = jax.jit(jax.vmap(one, in_axes=(0, None, 0)))
+        return self._evaluations[n_episodes]
+
+
+@functools.lru_cache(maxsize=16)
+def group_functions(env_config: EnvConfig, ppo: PPOConfig) -> GroupFunctions:
+    """The shared `GroupFunctions` of a config (cached by the config sections' hash)."""
+    return GroupFunctions(env_config, ppo)

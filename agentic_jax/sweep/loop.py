@@ -1,0 +1,95 @@
+"""The chunk loop of one sweep call: all its members train in each compiled chunk.
+
+Per chunk: the metrics arrive (`[M, K]`, one transfer); members whose chunk went non-finite
+stop (they kept their last finite state); when due, every member is evaluated on the fixed
+episodes, the tracker folds the results in (best, stopping rules) and the best states are
+selected on the device; the next chunk is dispatched; then, while it runs, the host writes the
+records, TensorBoard, the checkpoint and the progress. No host work per member happens inside a
+chunk, and none of it is a Python loop over members except writing their log files.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import jax
+import numpy as np
+
+from agentic_jax.config import RunConfig
+from agentic_jax.sweep.engine import GroupFunctions
+from agentic_jax.sweep.logs import SweepLogger
+from agentic_jax.sweep.memory import Call
+from agentic_jax.sweep.tracker import STOP_NON_FINITE, MemberTracker
+from agentic_jax.system.checkpoint import Checkpointer
+
+if TYPE_CHECKING:
+    from agentic_jax.sweep.runner import Sweep
+
+
+def intervals(config: RunConfig) -> tuple[int, int, int, int]:
+    """`(eval_every, checkpoint_every, chunk, max_updates)` in updates, as a single run."""
+    buffer, system = config.ppo.buffer_size, config.system
+    eval_every = max(1, math.ceil(system.eval_freq / buffer))
+    checkpoint_every = max(1, math.ceil(system.checkpoint_freq / buffer))
+    max_updates = config.ppo.num_updates
+    if system.max_timesteps is not None:
+        max_updates = min(max_updates, max(1, math.ceil(system.max_timesteps / buffer)))
+    return eval_every, checkpoint_every, math.gcd(eval_every, checkpoint_every), max_updates
+
+
+def train_call(sweep: Sweep, call: Call, fns: GroupFunctions, tree: dict[str, Any],
+               tracker: MemberTracker, update: int, env_values: dict[str, np.ndarray],
+               logger: SweepLogger, checkpointer: Checkpointer | None, done_before: int = 0
+               ) -> dict[str, Any]:
+    """Train the call's members from `update` until each stopped; return `{"state", "best"}`
+    (the tracker is updated in place). `done_before`: member env steps of the calls before
+    (for the progress bar)."""
+    config = sweep.plan.groups[call.group].config
+    system, buffer = config.system, config.ppo.buffer_size
+    eval_every, checkpoint_every, chunk_updates, max_updates = intervals(config)
+    members = [sweep.members[i] for i in call.members[:call.real]]
+    real = np.arange(call.size) < call.real
+    evaluate = fns.evaluate(system.n_eval_episodes)
+    state, best = tree["state"], tree["best"]
+    if update >= max_updates:
+        tracker.finish(update)
+
+    def dispatch(rs, at):
+        length = min(chunk_updates, max_updates - at)
+        return at, length, fns.chunk(length)(rs, env_values, tracker.active & real)
+
+    pending = dispatch(state, update) if (tracker.active & real).any() else None
+    while pending is not None:
+        start, length, (new, metrics, ok) = pending
+        trained = tracker.active & real
+        metrics, ok = jax.device_get((metrics, ok))
+        update = start + length
+        tracker.stop(trained & ~ok, STOP_NON_FINITE, start)
+        trained &= ok
+        state = new
+        evaluation = is_best = None
+        if update % eval_every == 0 or update >= max_updates:
+            evaluated = tracker.active.copy()
+            evaluation = jax.device_get(evaluate(state, sweep.eval_key, env_values))
+            is_best = tracker.record(system, update, np.asarray(evaluation["mean_reward"]),
+                                     np.asarray(evaluation["completion_rate"])) & real
+            best = fns.select(is_best, state, best)
+        if update >= max_updates:
+            tracker.finish(update)
+        running = tracker.active & real
+        pending = dispatch(state, update) if running.any() else None
+        # ---- host work while the next chunk runs
+        logger.log_chunk(call.index, members, start + 1, buffer,
+                         {k: v[:call.real] for k, v in metrics.items()}, trained[:call.real])
+        if evaluation is not None:
+            logger.log_eval(call.index, members, update, update * buffer,
+                            {k: np.asarray(v)[:call.real] for k, v in evaluation.items()},
+                            is_best[:call.real], evaluated[:call.real])
+        if checkpointer is not None and (update % checkpoint_every == 0 or pending is None):
+            meta = {"config": config.to_dict(), "call": call.index,
+                    "members": list(call.members), "tracker": tracker.to_dict()}
+            checkpointer.save(update, {"state": state, "best": best}, meta)
+        done = np.where(running, update, max_updates)[:call.real].sum() * buffer
+        logger.progress(call.index, done_before + int(done), int(running.sum()))
+    return {"state": state, "best": best}

@@ -1,0 +1,59 @@
+"""A sweep killed with SIGKILL mid-call resumes (`Sweep.resume`, `agentic-jax sweep --resume`)
+and ends with the same results, records and best models as an uninterrupted sweep."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from agentic_jax.sweep import Sweep
+
+from .conftest import StandInReport, tiny_sweep
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _steps(directory: Path) -> list[int]:
+    if not directory.is_dir():
+        return []
+    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
+
+
+def test_sigkill_then_resume_gives_the_same_results(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(tiny_sweep()))
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "agentic_jax.cli", "sweep", "--config",
+                             str(path), "--run-dir", str(killed)], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None and not _steps(
+            killed / "calls" / "0" / "checkpoints"):
+        time.sleep(0.005)
+    assert proc.poll() is None, f"the sweep ended before it was killed: {proc.stderr.read()}"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed / "calls" / "0" / "final.npz").exists()
+    steps = _steps(killed / "calls" / "0" / "checkpoints")
+    assert steps and max(steps) < 16  # resumed from a checkpoint mid-sweep
+
+    report_a, report_b = StandInReport(), StandInReport()
+    Sweep.resume(killed, report=report_a, plots=report_a).run()
+    Sweep(path, clean, report=report_b, plots=report_b).run()
+
+    a, b = Sweep.resume(killed), Sweep.resume(clean)
+    for key, value in b.final(0).items():
+        np.testing.assert_array_equal(a.final(0)[key], value, err_msg=key)
+    assert a.files.records() == b.files.records()
+    assert (killed / "evaluations.csv").read_text() == (clean / "evaluations.csv").read_text()
+    rows_a = [c for c in report_a.calls if c[0] == "write_results"][0][2]
+    rows_b = [c for c in report_b.calls if c[0] == "write_results"][0][2]
+    assert rows_a == rows_b

@@ -6,6 +6,7 @@ Examples:
     agentic-jax train --resume runs/quick
     agentic-jax evaluate runs/quick --episodes 64
     agentic-jax env-demo
+    agentic-jax sweep --config configs/sweep.yaml --run-dir runs/sweep
 
 Each command module has `NAME`, `add_parser(subparsers)` and `run(args) -> exit status`; a new
 command is a new module listed in `COMMANDS`. Bad input (missing file, unknown key, invalid
@@ -19,10 +20,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from agentic_jax.cli import env_demo, evaluate, train
+from agentic_jax.cli import env_demo, evaluate, sweep, train
 from agentic_jax.cli.errors import UsageError
 
-COMMANDS = (train, evaluate, env_demo)
+COMMANDS = (train, evaluate, env_demo, sweep)
 
 DESCRIPTION = """\
 Train and evaluate PPO agents on the multi-agent task-allocation environment.

@@ -10,17 +10,22 @@ Episodes never terminate; the window of ``max_steps_in_episode`` steps ends as a
 ``step`` auto-resets, as gymnax's base ``step`` does.
 
 Batches: the single-environment methods (``reset``, ``step``, ...) follow gymnax and ``vmap``
-as usual. :meth:`MultiAgentTaskEnvironment.batch_reset` and ``batch_step`` run the same
-transition on ``N`` environments at once with the environment axis last inside the state (see
+as usual. ``reset``, ``step``, ``batch_reset`` and ``batch_step`` are jitted with the
+environment static, as gymnax's base class jits ``reset`` and ``step``: called eagerly they run
+one compiled program per call (compiled on the first), inside another ``jit`` they are inlined.
+:meth:`MultiAgentTaskEnvironment.batch_reset` and ``batch_step`` run the same transition on
+``N`` environments at once with the environment axis last inside the state (see
 :mod:`agentic_jax.env.small_ops`), several times faster on a CPU; their observations, actions,
 rewards and infos are batch-first like ``vmap``'s.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import chex
+import jax
 import jax.numpy as jnp
 from gymnax.environments import environment, spaces
 
@@ -128,6 +133,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
     ) -> tuple[chex.Array, EnvState, chex.Array, chex.Array, dict[str, Any]]:
         return self.step_from_uniforms(self.step_uniforms(key, params), state, action, params)
 
+    @functools.partial(jax.jit, static_argnames=("self",))
     def step(
         self,
         key: chex.PRNGKey,
@@ -139,7 +145,9 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
 
         Same contract and outputs as the base class (``(obs, state, reward, terminated,
         truncated, info)`` with ``info["final_observation"]``); one PRNG call per step instead
-        of a key split and two calls, which is most of the cost of a step on a CPU.
+        of a key split and two calls, which is most of the cost of a step on a CPU. Jitted
+        with the environment static, as gymnax's own ``step``: compiled once per environment,
+        inlined when called inside another ``jit``.
         """
         if params is None:
             params = self.default_params
@@ -170,12 +178,14 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
 
     # ------------------------------------------------------------------ batched API
 
+    @functools.partial(jax.jit, static_argnames=("self", "n_envs"))
     def batch_reset(
         self, key: chex.PRNGKey, params: EnvParams, n_envs: int
     ) -> tuple[chex.Array, EnvState]:
         """Reset ``n_envs`` environments: obs ``(n_envs, obs_size)``, state with env axis last."""
         return batched.batch_reset(self, key, params, n_envs)
 
+    @functools.partial(jax.jit, static_argnames=("self",))
     def batch_step(
         self, key: chex.PRNGKey, state: EnvState, action: chex.Array, params: EnvParams
     ) -> StepOutput:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -137,3 +141,38 @@ def test_default_params_are_valid():
     env = MultiAgentTaskEnvironment()
     assert env.validate_params(env.default_params) == env.default_params
     assert isinstance(env.default_params.with_collaboration_tradeoff().validate(), EnvParams)
+
+
+# ---------------------------------------------------------------- eager use
+
+
+def _mapped_regions() -> int:
+    return len(Path("/proc/self/maps").read_text().splitlines())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_eager_step_and_batch_step_are_compiled_once():
+    """Called outside `jit` as the README shows, a step is one compiled call: fast, and a loop
+    of them maps no new memory (each eager call compiled new code before, until LLVM ran out
+    of memory)."""
+    env = MultiAgentTaskEnvironment()
+    params = env.default_params
+    _, state = env.reset(jax.random.key(0), params)
+    _, states = env.batch_reset(jax.random.key(1), params, 8)
+    a = action(accept=(1, 1, 1, 1), effort=(1, 1, 1, 1))
+    actions = jnp.tile(a, (8, 1))
+
+    def steps(n):
+        nonlocal state, states
+        for t in range(n):
+            state = env.step(jax.random.key(t), state, a, params)[1]
+            states = env.batch_step(jax.random.key(t), states, actions, params)[1]
+        jax.block_until_ready((state, states))
+
+    steps(2)  # compiles both
+    regions = _mapped_regions()
+    start = time.perf_counter()
+    steps(25)
+    seconds = time.perf_counter() - start
+    assert seconds < 2.5, f"{seconds / 25:.3f} s per eager step + batch_step"
+    assert _mapped_regions() - regions < 10

@@ -116,12 +116,19 @@ def load(source: str | Path | Mapping[str, Any] | None = None,
 def read_yaml(path: str | Path) -> Any:
     """The parsed YAML document at `path` (`FileNotFoundError`/`ValueError` naming it)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ValueError(f"config file {str(path)!r} is a directory, not a file")
     try:
         return yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise ValueError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+        mark = getattr(err, "problem_mark", None)
+        where = "" if mark is None else f":{mark.line + 1}:{mark.column + 1}"
+        problem = " ".join(filter(None, (getattr(err, "context", None),
+                                         getattr(err, "problem", None))))
+        problem = problem or " ".join(str(err).split())
+        raise ValueError(f"{path}{where}: not valid YAML ({problem})") from None
 
 
 def parse_override(item: str, sections: Iterable[str] = SECTIONS) -> tuple[str, str, Any]:

@@ -8,14 +8,16 @@ the callback state. No pickle anywhere.
 
 Atomicity: orbax writes into a temporary directory and renames it when complete, so a crash
 mid-write leaves only a `*.orbax-checkpoint-tmp-*` directory that is never listed as a step.
-The checksum catches what renaming cannot (a file truncated or overwritten later): a checkpoint
-whose bytes do not hash to the recorded value is reported as corrupt, never loaded.
+The checksums catch what renaming cannot (a file truncated or overwritten later): a checkpoint
+whose array bytes, or whose metadata (the config and callback state, format 2), do not hash to
+the recorded values is reported as corrupt, never loaded.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,15 +27,52 @@ from typing import Any
 import numpy as np
 import orbax.checkpoint as ocp
 
+from agentic_jax.system.errors import file_system_problem
 from agentic_jax.system.leaves import (
     CheckpointMismatchError,
     checksum,
     flatten_state,
+    meta_checksum,
     unflatten_state,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds `meta_checksum`; format 1 checkpoints still read (arrays checked)
 logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+class DropFileSystemErrors(logging.Filter):
+    """Drops orbax's own log records of a file-system failure (a traceback from each of its
+    threads): the failure reaches the caller as an exception and is reported once there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and file_system_problem(error) is not None:
+            return False
+        return file_system_problem(record.getMessage()) is None
+
+
+logging.getLogger("absl").addFilter(DropFileSystemErrors())
+
+
+def quiet_closed_event_loops() -> None:
+    """Install (once) a `sys.unraisablehook` that drops `RuntimeError: Event loop is closed`.
+
+    When a restore fails (a truncated file), orbax closes its event loop while TensorStore still
+    has reads in flight; each one's callback then raises that error, printed as a traceback
+    per array (~75). The failure itself is reported once, as a `CheckpointError`. Every other
+    unraisable exception still goes to the hook installed before.
+    """
+    previous = sys.unraisablehook
+    if getattr(previous, "drops_closed_event_loops", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        error = unraisable.exc_value
+        if not (isinstance(error, RuntimeError) and str(error) == "Event loop is closed"):
+            previous(unraisable)
+
+    hook.drops_closed_event_loops = True
+    sys.unraisablehook = hook
 
 
 class CheckpointError(RuntimeError):
@@ -55,6 +94,7 @@ class Checkpointer:
     def __init__(self, directory: str | Path, max_to_keep: int | None = 3,
                  async_save: bool = True) -> None:
         self.directory = Path(directory).absolute()
+        quiet_closed_event_loops()
         options = ocp.CheckpointManagerOptions(
             # orbax writes synchronously on our own worker thread (async_save): its own async
             # mode still did ~50 ms of work per save on the caller's thread
@@ -80,6 +120,7 @@ class Checkpointer:
     def _save(self, step: int, state: Any, meta: dict[str, Any]) -> None:
         arrays, info = flatten_state(state)
         meta = {"format": FORMAT_VERSION, "step": int(step), **meta, "state_info": info}
+        meta["meta_checksum"] = meta_checksum(meta)
         self.manager.save(
             int(step),
             args=ocp.args.Composite(state=ocp.args.StandardSave(arrays),
@@ -116,19 +157,26 @@ class Checkpointer:
         except Exception as err:  # orbax/tensorstore raise many kinds on damaged files
             raise CheckpointError(f"checkpoint {self.directory / str(step)} is unreadable "
                                   f"({type(err).__name__}: {str(err)[:200]})") from err
+        where = self.directory / str(step)
         info = meta.get("state_info") or {}
-        if meta.get("format") != FORMAT_VERSION or "checksum" not in info:
-            raise CheckpointError(f"checkpoint {self.directory / str(step)} has no valid "
-                                  "metadata (format/checksum missing)")
+        version = meta.get("format")
+        if version not in (1, FORMAT_VERSION) or "checksum" not in info:
+            raise CheckpointError(f"checkpoint {where} has no valid metadata "
+                                  "(format/checksum missing)")
+        if version == FORMAT_VERSION and meta.get("meta_checksum") != meta_checksum(meta):
+            raise CheckpointError(f"checkpoint {where} is corrupt (its metadata - config or "
+                                  "callback state - was changed after saving)")
         if checksum(arrays) != info["checksum"]:
-            raise CheckpointError(f"checkpoint {self.directory / str(step)} is corrupt "
-                                  "(checksum mismatch)")
+            raise CheckpointError(f"checkpoint {where} is corrupt (checksum mismatch)")
         return arrays, meta
 
     def read_latest(
         self, accept: Callable[[dict[str, Any]], None] | None = None
     ) -> tuple[int, dict[str, np.ndarray], dict[str, Any]]:
         """The newest checkpoint that reads back intact, warning about each one skipped.
+
+        `accept(meta)` may reject an intact checkpoint by raising `CheckpointError`; it is
+        skipped like a damaged one.
 
         Raises:
             CheckpointError: when no checkpoint is usable.
@@ -140,6 +188,8 @@ class Checkpointer:
         for step in reversed(steps):
             try:
                 arrays, meta = self.read(step)
+                if accept is not None:
+                    accept(meta)
             except CheckpointError as err:
                 errors.append(str(err))
                 warnings.warn(f"{err}; falling back to an older checkpoint", RuntimeWarning,
@@ -169,9 +219,11 @@ class Snapshot:
                                           f"not fit this config ({diff}): {err}") from None
 
 
-def read_checkpoint(path: str | Path) -> Snapshot:
+def read_checkpoint(path: str | Path,
+                    accept: Callable[[dict[str, Any]], None] | None = None) -> Snapshot:
     """The checkpoint at a user path (see `find_checkpoint_dir`): the step named, else the
-    newest one that reads back intact, warning about each one skipped.
+    newest one that reads back intact and that `accept` takes (see `Checkpointer.read_latest`),
+    warning about each one skipped.
 
     Raises:
         FileNotFoundError: `path` does not exist.
@@ -181,7 +233,7 @@ def read_checkpoint(path: str | Path) -> Snapshot:
     manager = Checkpointer(directory, max_to_keep=None, async_save=False)
     try:
         if step is None:
-            step, arrays, meta = manager.read_latest()
+            step, arrays, meta = manager.read_latest(accept)
         else:
             arrays, meta = manager.read(step)
     finally:
@@ -199,7 +251,7 @@ def find_checkpoint_dir(path: str | Path) -> tuple[Path, int | None]:
     if not path.exists():
         raise FileNotFoundError(f"{str(path)!r} does not exist")
     if not path.is_dir():
-        raise CheckpointError(f"{str(path)!r} is not a checkpoint directory")
+        raise CheckpointError(f"{str(path)!r} is a file, not a run or checkpoint directory")
     for sub in ("best_model", "checkpoints"):
         if (path / sub).is_dir() and _has_steps(path / sub):
             return path / sub, None

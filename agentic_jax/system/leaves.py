@@ -8,6 +8,7 @@ state of another shape names the arrays that differ.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import jax
@@ -97,3 +98,12 @@ def unflatten_state(template: Any, arrays: dict[str, np.ndarray], info: dict[str
             value = jax.numpy.asarray(value)
         leaves.append(value)
     return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+def meta_checksum(meta: dict[str, Any]) -> str:
+    """SHA-256 of a checkpoint's JSON metadata (config, callback state, the leaves' description
+    with their checksum), `meta_checksum` itself left out. Computed on the JSON text as it
+    reads back (tuples as lists, sorted keys), so saving and restoring agree."""
+    body = {k: v for k, v in meta.items() if k != "meta_checksum"}
+    text = json.dumps(json.loads(json.dumps(body)), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -3,6 +3,7 @@
 from agentic_jax.config import SystemConfig
 from agentic_jax.system.callbacks import Callback, Step
 from agentic_jax.system.checkpoint import CheckpointError, CheckpointMismatchError
+from agentic_jax.system.errors import RunDirError, RunExistsError, RunLockedError
 from agentic_jax.system.loop import NonFiniteError
 from agentic_jax.system.system import AgenticRLSystem
 from agentic_jax.system.tracker import EvalTracker
@@ -14,6 +15,9 @@ __all__ = [
     "CheckpointMismatchError",
     "EvalTracker",
     "NonFiniteError",
+    "RunDirError",
+    "RunExistsError",
+    "RunLockedError",
     "Step",
     "SystemConfig",
 ]

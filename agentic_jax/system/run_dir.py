@@ -8,12 +8,18 @@
     RUN_DIR/heuristics.json      the heuristic baselines, evaluated once
     RUN_DIR/tensorboard/         TensorBoard event files
     RUN_DIR/learning_curve.png   training and evaluation reward against env steps
+    RUN_DIR/.lock                the writer's lock (`system/lock.py`)
+
+Whole-file writes go to a temporary file renamed over the old one, so a crash or a full disk
+leaves either the old file or the new one, never a cut one.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterable, Mapping
@@ -31,6 +37,9 @@ HEURISTICS_FILE = "heuristics.json"
 TB_DIR = "tensorboard"
 PLOT_FILE = "learning_curve.png"
 CORRUPT_DIR = "corrupt_checkpoints"
+# the files whose presence means a directory holds a run
+RUN_FILES = (CONFIG_FILE, CHECKPOINT_DIR, BEST_DIR, METRICS_FILE, EVAL_CSV, HEURISTICS_FILE,
+             TB_DIR, PLOT_FILE)
 
 
 class RunDir:
@@ -51,17 +60,28 @@ class RunDir:
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
 
+    def run_files(self) -> list[str]:
+        """Names of the run files present (empty: the directory holds no run)."""
+        if not self.path.is_dir():
+            return []
+        return [name for name in RUN_FILES if (self.path / name).exists()]
+
+    def best_model_path(self) -> Path | None:
+        """The best model's step directory, or None before one was saved."""
+        steps = step_dirs(self.best_model)
+        return self.best_model / str(steps[-1]) if steps else None
+
     def write_config(self, config: RunConfig) -> None:
         """Create the directory and write `config.yaml`."""
         self.path.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(config.to_yaml())
+        write_atomic(self.config, config.to_yaml())
 
     def read_heuristics(self) -> dict[str, dict[str, float]] | None:
         """The stored heuristic baselines, or None before they were evaluated."""
         return json.loads(self.heuristics.read_text()) if self.heuristics.exists() else None
 
     def write_heuristics(self, rows: Mapping[str, Mapping[str, float]]) -> None:
-        self.heuristics.write_text(json.dumps(rows, indent=1))
+        write_atomic(self.heuristics, json.dumps(rows, indent=1))
 
     def rewind(self, step: int) -> None:
         """Make the directory look as it did when checkpoint `step` was written.
@@ -97,9 +117,7 @@ def truncate_records(run_dir: str | Path, last_update: int) -> None:
     """Drop records after `last_update` from `metrics.jsonl` and rewrite `evaluations.csv`."""
     run_dir = Path(run_dir)
     kept = [r for r in read_records(run_dir) if r.get("update", 0) <= last_update]
-    tmp = run_dir / (METRICS_FILE + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-    tmp.replace(run_dir / METRICS_FILE)
+    write_atomic(run_dir / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in kept))
     write_eval_csv(run_dir / EVAL_CSV, [r for r in kept if r.get("kind") == "eval"])
 
 
@@ -110,10 +128,30 @@ def write_eval_csv(path: Path, evals: Iterable[Mapping[str, Any]]) -> None:
         path.unlink(missing_ok=True)
         return
     fields = [k for k in evals[0] if k not in ("kind", "time")]
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(evals)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(evals)
+    write_atomic(path, text.getvalue())
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` by `text` through a temporary file and a rename (all or nothing)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with tmp.open("w", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def step_dirs(directory: Path) -> list[int]:
+    """The numbered step directories in `directory` (orbax's temporary ones excluded)."""
+    if not directory.is_dir():
+        return []
+    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit() and p.is_dir())
 
 
 def set_aside_newer(directory: Path, step: int, keep_in: Path | None) -> None:

@@ -15,22 +15,23 @@ never interrupted. The run directory's files are listed in `system/run_dir.py`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from agentic_jax.config import PPOConfig, RunConfig, SystemConfig, load
 from agentic_jax.env.policies import evaluate_heuristics
 from agentic_jax.ppo import RunnerState
 from agentic_jax.system.callbacks import Callback
-from agentic_jax.system.checkpoint import Checkpointer, CheckpointError, Snapshot, read_checkpoint
+from agentic_jax.system.checkpoint import Checkpointer, Snapshot, read_checkpoint
 from agentic_jax.system.compiled import Compiled, compiled_functions
 from agentic_jax.system.final_eval import FinalEvaluation
+from agentic_jax.system.guard import RunClaim, best_model_saved, close_all
 from agentic_jax.system.loop import default_callbacks, run_chunks
 from agentic_jax.system.run_dir import RunDir
 from agentic_jax.system.tracker import EvalTracker
@@ -59,11 +60,15 @@ class AgenticRLSystem:
     Args:
         config: a `RunConfig` (`agentic_jax.config.load`), a mapping with `env`, `ppo` and
             `system` sections, a YAML path, or None for the defaults.
-        run_dir: where checkpoints and logs go (None: train without writing files).
+        run_dir: where checkpoints and logs go (None: train without writing files). It must
+            not hold a run already (continue one with `AgenticRLSystem.resume`); one process
+            at a time writes it (a lock file while `train` runs).
         system_config: a `SystemConfig` replacing the config's `system` section, or a
             mapping of `system` settings to change.
         compiled: the compiled functions to train with (default: the ones shared by every
             system of this env/ppo config, `compiled_functions(config.env, config.ppo)`).
+        overwrite: when `run_dir` holds a run, `train` moves it aside to
+            `RUN_DIR.old-<time>` (never deletes it) instead of refusing.
 
     Example:
         >>> system = AgenticRLSystem("configs/quick.yaml", run_dir="runs/quick")
@@ -73,13 +78,14 @@ class AgenticRLSystem:
 
     def __init__(self, config: ConfigSource = None, run_dir: str | Path | None = None, *,
                  system_config: SystemConfig | Mapping[str, Any] | None = None,
-                 compiled: Compiled | None = None) -> None:
+                 compiled: Compiled | None = None, overwrite: bool = False) -> None:
         if run_dir is not None and not isinstance(run_dir, (str, Path)):
             raise TypeError(f"run_dir must be a path, got {type(run_dir).__name__} (system "
                             "settings go in the config or system_config=)")
         self.config = as_run_config(config, system_config)
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.files = None if run_dir is None else RunDir(run_dir)
+        self._claim = None if self.files is None else RunClaim(self.files, overwrite)
         if compiled is None:
             compiled = compiled_functions(self.config.env, self.config.ppo)
         self.compiled = compiled
@@ -151,12 +157,16 @@ class AgenticRLSystem:
         """Action for raw observation(s) `(obs_size,)` or `(B, obs_size)`, clipped to the box.
 
         Stochastic actions (`deterministic=False`) draw from `key`, or from a key derived from
-        the seed and a call counter.
+        the seed and a call counter. `ValueError` for a wrong shape or a NaN/inf observation.
         """
-        obs = jnp.asarray(obs, jnp.float32)
+        obs = np.asarray(obs, np.float32)
         if obs.ndim not in (1, 2) or obs.shape[-1] != self.env.obs_size():
             raise ValueError(f"predict: obs must have shape ({self.env.obs_size()},) or "
                              f"(B, {self.env.obs_size()}), got {tuple(obs.shape)}")
+        if not np.isfinite(obs).all():
+            where = tuple(int(i) for i in np.argwhere(~np.isfinite(obs))[0])
+            raise ValueError(f"predict: obs{list(where)} is {obs[where]}; observations must be "
+                             "finite (an environment observation never holds NaN or inf)")
         if not deterministic and key is None:
             self._predict_calls += 1
             key = jax.random.fold_in(jax.random.key(self.system_config.seed + 1),
@@ -203,29 +213,44 @@ class AgenticRLSystem:
         Returns:
             dict with `stop_reason` ("max_timesteps", "plateau", "target_completion_rate",
             "decline"), `stop_message`, `timesteps`, `updates`, `best_mean_reward`,
-            `last_eval`, `steps_per_second`, `final_eval` (the best model on
-            `system.final_eval_episodes` fresh episodes beside the heuristics, or None).
+            `last_eval`, `steps_per_second` (this call's steps over this call's time),
+            `run_dir`, `best_model` and `moved_aside` (where `overwrite` moved an earlier
+            run) as paths, or None; `final_eval`: the best model on
+            `system.final_eval_episodes` fresh episodes beside the heuristics (or None).
 
         Raises:
+            RunExistsError: `run_dir` holds a run this system did not resume (continue it
+                with `AgenticRLSystem.resume`, or pass `overwrite=True` to move it aside).
+            RunLockedError: another process is writing `run_dir`.
+            RunDirError: the file system refused a write (read-only, not a directory, no
+                space); what was saved before is intact and resumable.
             NonFiniteError (a RuntimeError): a loss or parameter became NaN/inf; the last good
                 checkpoint is left as it was.
         """
+        writing = contextlib.nullcontext() if self._claim is None else self._claim.writing()
+        with writing:  # checked before anything is written or compiled
+            return self._train([*callbacks])
+
+    def _train(self, extra: list[Callback]) -> dict[str, Any]:
         cfg = self.system_config
         if self.files is not None:
             self.files.write_config(self.config)
         reference = self._reference()
         logger, checkpoints, own = default_callbacks(self, reference)
         final = FinalEvaluation(self)  # the best model on fresh episodes, at the end
-        callbacks = [*own, final, *callbacks]
+        callbacks = [*own, final, *extra]
         try:
             run_chunks(self, callbacks, checkpoints)
             logger.message(f"stopped: {self.tracker.describe_stop(cfg)}")
         finally:
-            for callback in callbacks:
-                callback.close()
+            closing_error = close_all(callbacks)  # every one closed; an earlier error wins
+        if closing_error is not None:
+            raise closing_error
         sps = logger.steps_per_second(self.num_timesteps)
         for callback in callbacks:
             callback.on_train_end()
+        best = None if self.files is None else self.files.best_model_path()
+        moved = None if self._claim is None else self._claim.moved_to
         return {
             "stop_reason": self.tracker.stop_reason,
             "stop_message": self.tracker.describe_stop(cfg),
@@ -234,6 +259,9 @@ class AgenticRLSystem:
             "best_mean_reward": self.tracker.best_reward,
             "last_eval": self.tracker.history[-1] if self.tracker.history else None,
             "steps_per_second": sps,
+            "run_dir": None if self.files is None else str(self.files.path),
+            "best_model": None if best is None else str(best),
+            "moved_aside": None if moved is None else str(moved),
             "final_eval": final.result,
         }
 
@@ -283,16 +311,22 @@ class AgenticRLSystem:
 
         Metrics logged after that checkpoint (by a killed process) are dropped, so the resumed
         run's files match an uninterrupted run. `system_overrides` may change `system`
-        settings (e.g. `progress=False`).
-        """
-        files = RunDir(run_dir)
-        if not files.checkpoints.is_dir():
-            raise CheckpointError(f"{str(run_dir)!r} has no {files.checkpoints.name}/ to "
-                                  "resume from")
-        snapshot = read_checkpoint(files.checkpoints)
-        config = as_run_config(RunConfig.from_dict(snapshot.meta["config"]),
-                               system_overrides or None)
-        system = cls(config, run_dir)._restore(snapshot)
-        files.rewind(snapshot.step)
-        return system
+        settings (e.g. `progress=False`). The run directory stays locked from here until
+        `train()` returns.
 
+        Raises:
+            CheckpointError: no usable checkpoint in `run_dir/checkpoints`.
+            RunLockedError: another process is writing `run_dir`.
+        """
+        claim = RunClaim.for_resume(RunDir(run_dir))  # locked before the files are rewound
+        try:
+            snapshot = read_checkpoint(claim.files.checkpoints, best_model_saved(claim.files))
+            config = as_run_config(RunConfig.from_dict(snapshot.meta["config"]),
+                                   system_overrides or None)
+            system = cls(config, run_dir)._restore(snapshot)
+            system._claim = claim
+            claim.files.rewind(snapshot.step)
+        except BaseException:
+            claim.release()
+            raise
+        return system

@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from agentic_jax.system.callbacks import Callback, Step
 from agentic_jax.system.run_dir import RunDir, read_records, write_eval_csv
@@ -72,6 +78,8 @@ class RunLogger(Callback):
                 TextColumn("{task.fields[sps]} steps/s"),
                 TextColumn("eval {task.fields[eval]}"),
                 TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
                 console=self.console,
                 transient=False,
             )
@@ -138,13 +146,18 @@ class RunLogger(Callback):
             self.console.print(text)
 
     def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        if self._metrics_file is not None:
-            self._metrics_file.close()
-            self._metrics_file = None
-
+        """Stop the bar and close the files, each one even if another fails (a full disk);
+        the first error is raised after."""
+        opened = (self._progress, self._writer, self._metrics_file)
+        self._progress = self._writer = self._metrics_file = None
+        error = None
+        for thing in opened:
+            try:
+                if isinstance(thing, Progress):
+                    thing.stop()
+                elif thing is not None:
+                    thing.close()
+            except OSError as err:
+                error = error or err
+        if error is not None:
+            raise error

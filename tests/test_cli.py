@@ -55,6 +55,9 @@ def test_help_mentions_every_command(capsys):
         (["evaluate", "{tmp}"], "holds no checkpoint"),
         (["train", "--resume", "{tmp}", "--set", "ppo.n_envs=8"], "only system.KEY=VALUE"),
         (["env-demo", "--envs", "0"], "--envs 0 is invalid"),
+        (["train", "--resume", "{tmp}", "--run-dir", "{tmp}/other"], "differs from --resume"),
+        (["train", "--resume", "{tmp}", "--overwrite"], "--overwrite cannot be combined"),
+        (["train", "--resume", "{tmp}"], "no checkpoints/ to resume from"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(argv, message, config_file, tmp_path, capsys):
@@ -73,6 +76,7 @@ def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_p
     assert main(["train", "--config", str(config_file), "--run-dir", str(run_dir)]) == 0
     out = capsys.readouterr().out
     assert "max_timesteps" in out
+    assert f"run in {run_dir}, best model in {run_dir / 'best_model'}" in out
     assert main(["evaluate", str(run_dir), "--episodes", "4"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ")]
@@ -97,3 +101,12 @@ def test_env_demo_prints_throughput_and_heuristics(capsys):
     out = capsys.readouterr().out
     assert "env steps/s" in out and "| expertise_greedy |" in out
     assert out.count("| policy |") == 2  # default params, then the collaboration trade-off
+
+
+def test_yaml_syntax_error_keeps_its_line_number(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ppo:\n  n_envs: 4\n  n_steps: [16, 32\nsystem:\n  seed: 1\n")
+    assert main(["train", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"agentic-jax: error: {bad}:4:") and "not valid YAML" in err

@@ -11,13 +11,15 @@ Examples:
 Each command module has `NAME`, `add_parser(subparsers)` and `run(args) -> exit status`; a new
 command is a new module listed in `COMMANDS`. Bad input (missing file, unknown key, invalid
 value) prints one line `agentic-jax: error: ...` and exits with status 2 before anything is
-compiled.
+compiled; so does a run directory that cannot be written (it holds a run, another process
+writes it, read-only, full: `agentic_jax.system.errors`). Warnings print one line each.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from agentic_jax.cli import env_demo, evaluate, sweep, train
@@ -56,14 +58,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     runners = {command.NAME: command.run for command in COMMANDS}
     try:
-        return runners[args.command](args)
-    except (UsageError, ValueError, FileNotFoundError) as err:
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"agentic-jax: error: {message}", file=sys.stderr)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return runners[args.command](args)
+    except Exception as err:
+        if not _reported_in_one_line(err):
+            raise
+        print(f"agentic-jax: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("agentic-jax: interrupted", file=sys.stderr)
         return 130
+
+
+def _reported_in_one_line(err: Exception) -> bool:
+    """Bad input and run-directory problems are the user's to fix: one line, status 2."""
+    if isinstance(err, (UsageError, ValueError, OSError)):
+        return True
+    errors = sys.modules.get("agentic_jax.system.errors")  # loaded if one could be raised
+    return errors is not None and isinstance(err, errors.RunDirError)
+
+
+def _one_line(err: Exception) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        where = f" ({err.filename})" if err.filename else ""
+        return f"{err.strerror.lower()}{where}"
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one `agentic-jax: warning: ...` line each (no source line)."""
+    print(f"agentic-jax: warning: {str(message).splitlines()[0]}", file=sys.stderr)
 
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]

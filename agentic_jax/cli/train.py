@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentic_jax.cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from agentic_jax.system import AgenticRLSystem
 
 NAME = "train"
 
@@ -16,9 +20,13 @@ examples:
   agentic-jax train --config configs/quick.yaml --set ppo.total_timesteps=200000 \\
       --set system.target_completion_rate=0.9
   agentic-jax train --resume runs/quick      # continue a stopped or killed run exactly
+  agentic-jax train --config configs/quick.yaml --run-dir runs/quick --overwrite
 
 The run directory receives config.yaml, checkpoints/, best_model/, metrics.jsonl,
 evaluations.csv, tensorboard/ (tensorboard --logdir RUN_DIR) and learning_curve.png.
+A directory that already holds a run is refused: continue it with --resume, or pass
+--overwrite to move it aside to RUN_DIR.old-<time> (nothing is deleted). One process at a
+time writes a run directory (RUN_DIR/.lock names the writer).
 """
 
 
@@ -38,42 +46,71 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="override one config value, e.g. --set ppo.learning_rate=1e-3 "
                             "(repeatable; with --resume only system.* keys)")
     train.add_argument("--run-dir", metavar="DIR",
-                       help="output directory (default: runs/<config name>-<time>)")
+                       help="output directory (default: runs/<config name>-<time>); with "
+                            "--resume it must be the resumed directory")
+    train.add_argument("--overwrite", action="store_true",
+                       help="move a run already in --run-dir aside to RUN_DIR.old-<time> "
+                            "(never deleted) and start a new one there")
 
 
 def run(args: argparse.Namespace) -> int:
-    from agentic_jax.config import load, parse_override
-    from agentic_jax.system import AgenticRLSystem, CheckpointError
+    from agentic_jax.config import load
+    from agentic_jax.system import AgenticRLSystem
 
     if args.resume is not None:
-        run_dir = Path(args.resume)
-        if not run_dir.is_dir():
-            raise UsageError(f"run directory {str(run_dir)!r} does not exist")
-        system_overrides = {}
-        for item in args.overrides:
-            try:
-                section, key, value = parse_override(item)
-            except ValueError:
-                section = key = value = None
-            if section != "system":
-                raise UsageError(f"--set {item!r}: with --resume only system.KEY=VALUE "
-                                 "overrides are allowed (the run keeps its env/ppo config)")
-            system_overrides[key] = value
-        try:
-            system = AgenticRLSystem.resume(run_dir, **system_overrides)
-        except CheckpointError as err:
-            raise UsageError(str(err)) from None
-        print(f"resuming {run_dir} at update {system.update_step} "
-              f"({system.num_timesteps:,} steps)")
+        if args.overwrite:
+            raise UsageError("--overwrite cannot be combined with --resume (--resume continues "
+                             "the run in place)")
+        system = _resume(args)
+        run_dir = system.run_dir
     else:
+        from agentic_jax.system.guard import check_run_dir
+
         config = load(args.config, args.overrides)  # validated before anything is traced
         run_dir = args.run_dir
         if run_dir is None:
             run_dir = Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        system = AgenticRLSystem(config, run_dir)
+        check_run_dir(run_dir, args.overwrite)  # before anything is built (train checks again)
+        system = AgenticRLSystem(config, run_dir, overwrite=args.overwrite)
         print(f"training in {run_dir}: {system.ppo.n_envs} envs x {system.ppo.n_steps} steps "
               f"per update, {system.max_updates} updates in chunks of {system.chunk_updates}")
     result = system.train()
+    if result["moved_aside"] is not None:
+        print(f"the earlier run in {run_dir} was moved to {result['moved_aside']}")
+    best = result["best_model"] or "none saved"
     print(f"done: {result['stop_reason']} ({result['stop_message']}); "
-          f"{result['timesteps']:,} steps, best mean eval reward {result['best_mean_reward']}")
+          f"{result['timesteps']:,} steps, best mean eval reward {result['best_mean_reward']}; "
+          f"run in {run_dir}, best model in {best}")
     return 0
+
+
+def _resume(args: argparse.Namespace) -> AgenticRLSystem:
+    """The system continuing `--resume RUN_DIR` (its system.* overrides applied)."""
+    from agentic_jax.config import parse_override
+    from agentic_jax.system import AgenticRLSystem, CheckpointError
+
+    run_dir = Path(args.resume)
+    if not run_dir.exists():
+        raise UsageError(f"run directory {str(run_dir)!r} does not exist")
+    if not run_dir.is_dir():
+        raise UsageError(f"--resume {str(run_dir)!r} is a file, not a run directory")
+    if args.run_dir is not None and Path(args.run_dir).resolve() != run_dir.resolve():
+        raise UsageError(f"--run-dir {args.run_dir!r} differs from --resume {str(run_dir)!r}: "
+                         "a resumed run continues in its own directory")
+    system_overrides = {}
+    for item in args.overrides:
+        try:
+            section, key, value = parse_override(item)
+        except ValueError:
+            section = key = value = None
+        if section != "system":
+            raise UsageError(f"--set {item!r}: with --resume only system.KEY=VALUE "
+                             "overrides are allowed (the run keeps its env/ppo config)")
+        system_overrides[key] = value
+    try:
+        system = AgenticRLSystem.resume(run_dir, **system_overrides)
+    except CheckpointError as err:
+        raise UsageError(str(err)) from None
+    print(f"resuming {run_dir} at update {system.update_step} "
+          f"({system.num_timesteps:,} steps)")
+    return system

@@ -24,6 +24,9 @@ def test_run_directory_contents(run):
     _, result, run_dir = run
     assert result["stop_reason"] == "max_timesteps"
     assert result["timesteps"] == 16 * 64
+    assert result["run_dir"] == str(run_dir) and result["moved_aside"] is None
+    best = max(read_records(run_dir, "eval"), key=lambda r: r["mean_reward"])["update"]
+    assert result["best_model"] == str(run_dir / "best_model" / str(best))
     assert (run_dir / "config.yaml").is_file()
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     assert (run_dir / "metrics.jsonl").is_file()
@@ -82,6 +85,11 @@ def test_predict_evaluate_save_load(run, tmp_path):
     assert stochastic.shape == action.shape and np.all((stochastic >= 0) & (stochastic <= 1))
     with pytest.raises(ValueError, match="obs must have shape"):
         system.predict(np.zeros(obs_size + 1))
+    for bad in (np.nan, np.inf, -np.inf):
+        broken = obs.copy()
+        broken[2, 5] = bad
+        with pytest.raises(ValueError, match=r"obs\[2, 5\] is .*must be finite"):
+            system.predict(broken)
     metrics = system.evaluate(n_episodes=4)
     for key in ("mean_reward", "completion_rate", "utilisation", "collaboration_frequency"):
         assert np.isfinite(metrics[key])

@@ -1,0 +1,144 @@
+"""Run the head-to-head and write ``compare*.json``, ``.md`` and ``.png`` (see the package doc)."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib.metadata
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from agentic_jax.compat.compare import report
+from agentic_jax.compat.compare.episodes import FixedEpisodes
+from agentic_jax.compat.compare.options import SYSTEMS, Settings, add_arguments, settings
+from agentic_jax.config import RunConfig, load
+
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "gymnasium", "stable-baselines3", "torch",
+            "sbx-rl")
+INSTALL_HINT = "install the baselines extra: pip install -e '.[baselines]'"
+
+
+def machine() -> dict[str, Any]:
+    """The processor, core count, platform and the versions of every library involved."""
+    processor = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                processor = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"processor": processor, "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "versions": versions,
+            "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")}
+
+
+def _runner(kind: str) -> Callable[..., dict[str, Any]]:
+    """The training function of a system kind; ``ImportError`` when its library is missing."""
+    if kind == "jax":
+        from agentic_jax.compat.compare.jax_runner import run_jax
+
+        return run_jax
+    if kind == "sbx":
+        import sbx  # noqa: F401  (skip the row with the reason when it is not installed)
+    from agentic_jax.compat.compare.sb3_runner import run_sb3
+
+    return functools.partial(run_sb3, kind=kind)
+
+
+def _configs(s: Settings) -> dict[str, RunConfig]:
+    configs = {"seed": load(s.seed_config), "fast": load(s.fast_config)}
+    if configs["seed"].env != configs["fast"].env:
+        raise ValueError(f"{s.seed_config} and {s.fast_config} must have the same env section "
+                         "(every system meets the same episodes)")
+    return configs
+
+
+def run(s: Settings) -> dict[str, Any]:
+    """Train every system (every seed), evaluate on the fixed episodes; the results dict."""
+    configs = _configs(s)
+    env, params = configs["seed"].env.make_env()
+    episodes = FixedEpisodes(env, params, s.eval_seed, s.episodes)
+    print(f"fixed episodes: {s.episodes}, target {episodes.target:.1f} (expertise_greedy), "
+          f"best heuristic {episodes.best_name} {episodes.best:.1f}", flush=True)
+    systems: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for name in s.systems:
+        label, kind, which = SYSTEMS[name]
+        config = configs[which]
+        try:
+            train = _runner(kind)
+        except ImportError as err:
+            skipped[name] = f"{err} ({INSTALL_HINT})"
+            print(f"{name}: skipped, {skipped[name]}", flush=True)
+            continue
+        budget = s.budget(config.ppo.total_timesteps, fast=which == "fast")
+        runs = []
+        for seed in range(s.seeds):
+            record = train(name, config, seed, budget, s.eval_every, episodes)
+            last = record["points"][-1]
+            print(f"{name} seed {seed}: {budget:,} steps, {record['wall_s']:.1f} s, "
+                  f"{record['steps_per_s']:,.0f} steps/s, reward {last['mean_reward']:.1f}",
+                  flush=True)
+            runs.append(record)
+        path = s.seed_config if which == "seed" else s.fast_config
+        systems[name] = {"label": label, "config": str(path), "runs": runs}
+    return _results(s, episodes, systems, skipped)
+
+
+def _results(s: Settings, episodes: FixedEpisodes, systems: dict[str, Any],
+             skipped: dict[str, str]) -> dict[str, Any]:
+    """Summaries at the largest step count every system reached, and the ratios."""
+    equal = min((r["budget"] for v in systems.values() for r in v["runs"]), default=0)
+    for sysres in systems.values():
+        sysres["summary"] = report.summarise(sysres["runs"], episodes.target, episodes.best,
+                                             equal)
+    summaries = {name: v["summary"] for name, v in systems.items()}
+    settings_out = {k: str(v) if isinstance(v, Path) else v for k, v in vars(s).items()}
+    return {"machine": machine(), "settings": settings_out, "episodes": episodes.describe(),
+            "equal_steps": equal, "systems": systems, "skipped": skipped,
+            "ratios": report.ratios(summaries)}
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    """``out``.json (everything), ``out``.md (the tables) and ``out``.png (the curves)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, indent=1))
+    tmp.replace(out.with_suffix(".json"))
+    out.with_suffix(".md").write_text(report.markdown(results))
+    if results["systems"]:
+        report.plot(results, out.with_suffix(".png"))
+
+
+def main(argv: Sequence[str] | None = None, root: Path | None = None) -> int:
+    """``benchmarks/compare.py`` / ``agentic-jax bench compare``: parse, run, write, print."""
+    parser = argparse.ArgumentParser(prog="compare.py", description=__doc__)
+    add_arguments(parser)
+    return run_and_report(settings(parser.parse_args(argv), root or Path.cwd()))
+
+
+def run_and_report(s: Settings) -> int:
+    """Run the comparison of ``s``, write the results files and print the tables and ratios."""
+    results = run(s)
+    write(results, s.out)
+    print()
+    print(report.markdown(results))
+    print(f"results: {s.out.with_suffix('.json')}, {s.out.with_suffix('.md')}, "
+          f"{s.out.with_suffix('.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

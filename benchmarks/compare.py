@@ -1,0 +1,27 @@
+"""Head-to-head: SB3 and SBX PPO (the seed's design) against our jitted PPO, one run, one machine.
+
+    python benchmarks/compare.py --quick             # smoke run, a few minutes on 2 CPU cores
+    python benchmarks/compare.py --seeds 3           # the full run (hours; see the README)
+    python benchmarks/compare.py --systems sb3,ours_seed --steps 262144
+
+Needs the baselines extra (`pip install -e ".[baselines]"`); a system whose library is missing
+is skipped with the reason in the results. Every system trains on configs/default.yaml's
+environment and is evaluated, deterministically, on the same fixed episodes (one key for all
+systems and the heuristics). Reports env steps/s, wall time (compiles included) to reach the
+expertise-greedy heuristic's score and the best heuristic's, the evaluation table at equal env
+steps, and three ratios against the goals (throughput >= 4.5x, time to target >= 30x, final
+reward no worse). Writes benchmarks/results/compare_cpu.{json,md,png} (compare_quick_cpu.* with
+--quick). The logic lives in agentic_jax.compat.compare (also `agentic-jax bench compare`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from agentic_jax.compat.compare import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+if __name__ == "__main__":
+    sys.exit(main(root=ROOT))

@@ -22,10 +22,10 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from agentic_jax.cli import env_demo, evaluate, sweep, train
+from agentic_jax.cli import bench, env_demo, evaluate, sweep, train
 from agentic_jax.cli.errors import UsageError
 
-COMMANDS = (train, evaluate, env_demo, sweep)
+COMMANDS = (train, evaluate, env_demo, sweep, bench)
 
 DESCRIPTION = """\
 Train and evaluate PPO agents on the multi-agent task-allocation environment.

@@ -65,9 +65,20 @@ def _configs(s: Settings) -> dict[str, RunConfig]:
     return configs
 
 
+def _check_budgets(s: Settings, configs: dict[str, RunConfig]) -> None:
+    """``ValueError`` before any training when an evaluation interval splits a rollout."""
+    for name in s.systems:
+        which = SYSTEMS[name][2]
+        rollout = configs[which].ppo.buffer_size
+        if s.eval_every % rollout:
+            raise ValueError(f"--eval-every {s.eval_every} must be a multiple of {name}'s "
+                             f"rollout, n_envs * n_steps = {rollout}")
+
+
 def run(s: Settings) -> dict[str, Any]:
     """Train every system (every seed), evaluate on the fixed episodes; the results dict."""
     configs = _configs(s)
+    _check_budgets(s, configs)
     env, params = configs["seed"].env.make_env()
     episodes = FixedEpisodes(env, params, s.eval_seed, s.episodes)
     print(f"fixed episodes: {s.episodes}, target {episodes.target:.1f} (expertise_greedy), "

@@ -57,6 +57,17 @@ def test_first_reach_and_ratios_against_the_goals():
     assert r["time_to_target"]["value"] == pytest.approx(60.0)
     assert not r["time_to_target"]["lower_bound"]
     assert r["final_reward"]["difference"] == 100 and r["final_reward"]["met"]
+    assert r["final_reward"]["value"] == pytest.approx(8 / 7)  # (800 - 0) / (700 - 0)
+
+
+def test_final_reward_is_normalised_by_random_and_tolerates_seed_noise():
+    sb3 = report.summarise([run([0, r], [1, 2], 1.0) for r in (-150, -250)], 0, 0, 8192)
+    ours = report.summarise([run([0, r], [1, 2], 1.0) for r in (-190, -230)], 0, 0, 8192)
+    r = report.ratios({"sb3": sb3, "ours_seed": ours}, floor=-1000.0)["final_reward"]
+    assert r["value"] == pytest.approx(790 / 800) and r["difference"] == pytest.approx(-10)
+    assert r["se"] == pytest.approx((5000 / 2 + 800 / 2) ** 0.5) and r["met"]
+    worse = report.summarise([run([0, -400], [1, 2], 1.0)] * 2, 0, 0, 8192)
+    assert not report.ratios({"sb3": sb3, "ours_seed": worse})["final_reward"]["met"]
 
 
 def test_time_ratio_is_a_lower_bound_when_sb3_never_reaches_the_target():

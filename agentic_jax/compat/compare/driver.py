@@ -119,7 +119,7 @@ def _results(s: Settings, episodes: FixedEpisodes, systems: dict[str, Any],
     settings_out = {k: str(v) if isinstance(v, Path) else v for k, v in vars(s).items()}
     return {"machine": machine(), "settings": settings_out, "episodes": episodes.describe(),
             "equal_steps": equal, "systems": systems, "skipped": skipped,
-            "ratios": report.ratios(summaries)}
+            "ratios": report.ratios(summaries, episodes.heuristics["random"]["mean_reward"])}
 
 
 def write(results: dict[str, Any], out: Path) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 GOALS = (
     ("throughput", 4.5, "ours_seed env steps/s / sb3 env steps/s (same network, minibatches)"),
     ("time_to_target", 30.0, "sb3 wall time to target / ours_quick wall time to target"),
-    ("final_reward", 1.0, "ours_seed / sb3 mean reward at equal env steps (seeds averaged)"),
+    ("final_reward", 1.0, "(ours_seed - random) / (sb3 - random) mean reward at equal env steps; "
+                          "met when ours - sb3 >= -2 standard errors over seeds"),
 )
 TABLE_METRICS = (("mean_reward", "reward", "{:.1f}"), ("completion_rate", "completed", "{:.3f}"),
                  ("on_time_rate", "on time", "{:.3f}"), ("utilisation", "utilis.", "{:.3f}"),
@@ -72,21 +73,36 @@ def summarise(runs: Sequence[Mapping], target: float, best: float,
     }
 
 
-def ratios(summaries: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def _final_reward(ours: Mapping[str, Any], sb3: Mapping[str, Any], floor: float) -> dict:
+    """Our seed configuration against SB3 at equal env steps, per-seed rewards averaged.
+
+    ``value``: ``(ours - floor) / (sb3 - floor)`` (``floor``: the random policy's reward, so
+    the ratio stays meaningful for negative rewards; None unless SB3 beats it); ``met``: the
+    difference is at least minus two standard errors of it over seeds (0 with one seed).
+    """
+    a, b = ours["at_equal_rewards"], sb3["at_equal_rewards"]
+    mine, theirs = statistics.fmean(a), statistics.fmean(b)
+    se = 0.0
+    if len(a) > 1 and len(b) > 1:
+        se = (statistics.variance(a) / len(a) + statistics.variance(b) / len(b)) ** 0.5
+    value = (mine - floor) / (theirs - floor) if theirs > floor else None
+    return {"value": value, "difference": mine - theirs, "se": se, "ours": mine, "sb3": theirs,
+            "floor": floor, "met": mine - theirs >= -2 * se}
+
+
+def ratios(summaries: Mapping[str, Mapping[str, Any]],
+           floor: float = 0.0) -> dict[str, dict[str, Any]]:
     """The three headline numbers (see :data:`GOALS`), each with its goal and whether met.
 
     A ratio whose systems are missing is None. When SB3 never reached the target its whole
     wall time is used and the time ratio is a lower bound (``lower_bound``); below the goal it
-    is undecided (``met`` None).
+    is undecided (``met`` None). ``floor`` is the random policy's reward on the episodes.
     """
     sb3, seed, quick = (summaries.get(k) for k in ("sb3", "ours_seed", "ours_quick"))
     out: dict[str, dict[str, Any]] = {}
     if sb3 and seed:
         out["throughput"] = {"value": seed["steps_per_s"] / sb3["steps_per_s"]}
-        ours, theirs = seed["at_equal"]["mean_reward"], sb3["at_equal"]["mean_reward"]
-        out["final_reward"] = {"value": ours / theirs if theirs > 0 else None,
-                               "difference": ours - theirs, "ours": ours, "sb3": theirs,
-                               "met": ours >= theirs}
+        out["final_reward"] = _final_reward(seed, sb3, floor)
     if sb3 and quick and quick["to_target"]["reached"] == quick["to_target"]["of"]:
         sb3_reached = sb3["to_target"]["reached"] == sb3["to_target"]["of"]
         sb3_time = sb3["to_target"]["wall_s"] if sb3_reached else sb3["to_target"]["bound_s"]
@@ -129,7 +145,7 @@ def markdown(results: Mapping[str, Any]) -> str:
     lines += ["", f"At equal env steps ({results['equal_steps']:,}), same episodes "
               "(mean over seeds; heuristics below):", "",
               "| policy | " + " | ".join(t for _, t, _ in TABLE_METRICS) + " |",
-              "|---" * (len(TABLE_METRICS) + 1) + "|"]
+              "|---" + "|---:" * len(TABLE_METRICS) + "|"]
     rows = {n: r["summary"]["at_equal"] for n, r in results["systems"].items()}
     rows.update(ep["heuristics"])
     for name, metrics in rows.items():
@@ -149,7 +165,9 @@ def ratio_lines(ratios: Mapping[str, Mapping[str, Any]]) -> list[str]:
             continue
         value = "n/a" if r["value"] is None else f"{r['value']:.2f}x"
         bound = ">= " if r.get("lower_bound") else ""
-        extra = f", difference {r['difference']:+.1f}" if "difference" in r else ""
+        extra = ""
+        if "difference" in r:
+            extra = f", difference {r['difference']:+.1f} (SE {r['se']:.1f})"
         verdict = {True: "met", False: "NOT met", None: "undecided"}[r["met"]]
         lines.append(f"{key}: {bound}{value} (goal >= {goal:g}x: {verdict}{extra}) - {what}")
     return lines

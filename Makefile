@@ -8,7 +8,7 @@ EXTRAS ?= dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: setup demo env-demo test test-slow bench lint
+.PHONY: setup demo env-demo test test-slow bench compare lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test-slow: setup
 
 bench: setup
 	$(BIN)/python benchmarks/env_throughput.py
+
+# the head-to-head against SB3/SBX PPO, quick preset (a few minutes; see the README)
+compare:
+	$(MAKE) setup EXTRAS=dev,baselines
+	$(BIN)/python benchmarks/compare.py --quick
 
 lint: setup
 	$(BIN)/ruff check agentic_jax tests benchmarks

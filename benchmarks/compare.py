@@ -19,9 +19,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from agentic_jax.compat.compare import main
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's agentic_jax, installed or not
+
+from agentic_jax.compat.compare import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(root=ROOT))

@@ -107,3 +107,17 @@ def test_markdown_names_the_machine_and_lists_systems_heuristics_and_ratios():
     assert "| sbx | skipped: No module named 'sbx'" in text
     assert "| ours_seed | 1 | 8,192 | 5,000 |" in text and "| expertise_greedy |" in text
     assert "throughput: 5.56x (goal >= 4.5x: met)" in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--systems", "sb3,nope"], "--systems: unknown ['nope']"),
+    (["--quick", "--eval-every", "4096"], "multiple of sb3's rollout"),
+    (["--seed-config", "no/such.yaml"], "does not exist"),
+])
+def test_bench_compare_bad_input_is_one_line_exit_2(argv, message, capsys, monkeypatch):
+    from agentic_jax.cli import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # configs/ relative to the repo
+    assert main(["bench", "compare", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("agentic-jax: error:") and message in err and len(err.splitlines()) == 1

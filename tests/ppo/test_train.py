@@ -230,23 +230,20 @@ def test_vmapped_train_can_be_called_again():
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
 
 
-def test_env_params_and_reward_scale_can_be_traced(tiny_config):
+def test_env_params_and_reward_scale_can_be_traced(tiny_config, pendulum):
     """`init`/`update` take the env params as a (traced) argument and `reward_scale` is a
     `PPOHParams` leaf: traced values give the numbers of the same values in the config."""
-    from agentic_jax.env import MultiAgentTaskEnvironment
-
-    env = MultiAgentTaskEnvironment(n_agents=2, max_tasks=3)
-    base = env.default_params.replace(max_steps_in_episode=8)
+    env, base = pendulum
     config = tiny_config.replace(total_timesteps=32, net_arch=[8])  # one update
     key = jax.random.PRNGKey(0)
     expected = jax.jit(make_train(config.replace(reward_scale=0.5), env,
-                                  base.replace(arrival_rate=0.3)))(key).metrics
+                                  base.replace(g=9.0)))(key).metrics
     init, update = make_init(config, env, base), make_update(config, env, base)
 
-    def train(key, rate, scale):
-        params = base.replace(arrival_rate=rate)
+    def train(key, g, scale):
+        params = base.replace(g=g)
         return update(init(key, {"reward_scale": scale}, params), params)[1]
 
-    got = jax.tree.map(lambda x: x[None], jax.jit(train)(key, 0.3, 0.5))
+    got = jax.tree.map(lambda x: x[None], jax.jit(train)(key, 9.0, 0.5))
     for name in ("value_loss", "policy_loss", "episode_return", "approx_kl"):
         np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)

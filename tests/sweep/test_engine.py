@@ -3,6 +3,7 @@ and a watchdog: repeated vmapped calls never hang (the XLA:CPU scheduler fix).""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from agentic_jax.sweep.engine import member_slice, tree_where
+
+from .conftest import tiny_sweep
 
 
 def test_tree_where_selects_members_keys_included():
@@ -26,22 +29,18 @@ def test_tree_where_selects_members_keys_included():
 
 
 _REPEATED = """
+import json, sys
 import jax, numpy as np
-from agentic_jax.config import load
 from agentic_jax.sweep import Sweep
-sweep = Sweep(load({"env": {"max_steps_in_episode": 8},
-                    "ppo": {"n_envs": 2, "n_steps": 8, "batch_size": 16, "n_epochs": 1,
-                            "total_timesteps": 64, "net_arch": [4]},
-                    "system": {"heuristics": []},
-                    "sweep": {"seeds": 3, "grid": {"ppo.learning_rate": [1e-4, 1e-3]}}}))
-config = sweep.plan.groups[0].config
 from agentic_jax.sweep.engine import group_functions
+sweep = Sweep(json.loads(sys.argv[1]))
+config = sweep.plan.groups[0].config
 fns = group_functions(config.env, config.ppo)
 keys, hparams, env_values = sweep.inputs(sweep.calls[0], fns)
 rs = fns.init(keys, hparams, env_values)
-active = np.ones(6, bool)
+active = np.ones(8, bool)
 for i in range(4):
-    rs, metrics, ok = fns.chunk(1)(rs, env_values, active)
+    rs, metrics, ok = fns.chunk(2)(rs, env_values, active)
     jax.block_until_ready((rs, metrics))
     active[i] = False
 print("ok", int(rs.update_step.sum()))
@@ -49,11 +48,11 @@ print("ok", int(rs.update_step.sum()))
 
 
 def test_repeated_vmapped_calls_finish_under_a_watchdog():
-    """Four vmapped training chunks in a row, in a fresh process (the scheduler flag is set by
-    importing agentic_jax), must end well within the timeout."""
+    """Four vmapped training chunks of the tiny sweep in a row, in a fresh process (the
+    scheduler flag is set by importing agentic_jax), must end well within the timeout."""
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    result = subprocess.run([sys.executable, "-c", _REPEATED], env=env, timeout=180,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", _REPEATED, json.dumps(tiny_sweep())],
+                            env=env, timeout=180, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
-    # member i stopped after chunk i + 1 (i < 4); the other two ran all four chunks
-    assert result.stdout.split()[-2:] == ["ok", str(1 + 2 + 3 + 4 + 4 + 4)]
+    # member i stopped after chunk i + 1 (i < 4); the other four ran all four chunks
+    assert result.stdout.split()[-2:] == ["ok", str(2 * (1 + 2 + 3 + 4 + 4 + 4 + 4 + 4))]

@@ -1,5 +1,5 @@
-"""A sweep killed with SIGKILL mid-call resumes (`Sweep.resume`, `agentic-jax sweep --resume`)
-and ends with the same results, records and best models as an uninterrupted sweep."""
+"""A sweep killed with SIGKILL mid-call resumes (`agentic-jax sweep --resume`) and ends with
+the same results, records and best models as an uninterrupted sweep."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from agentic_jax.cli import main
 from agentic_jax.sweep import Sweep
 
-from .conftest import StandInReport, tiny_sweep
+from .conftest import tiny_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,15 +46,12 @@ def test_sigkill_then_resume_gives_the_same_results(tmp_path):
     steps = _steps(killed / "calls" / "0" / "checkpoints")
     assert steps and max(steps) < 16  # resumed from a checkpoint mid-sweep
 
-    report_a, report_b = StandInReport(), StandInReport()
-    Sweep.resume(killed, report=report_a, plots=report_a).run()
-    Sweep(path, clean, report=report_b, plots=report_b).run()
+    assert main(["sweep", "--resume", str(killed)]) == 0
+    assert main(["sweep", "--config", str(path), "--run-dir", str(clean)]) == 0
 
     a, b = Sweep.resume(killed), Sweep.resume(clean)
     for key, value in b.final(0).items():
         np.testing.assert_array_equal(a.final(0)[key], value, err_msg=key)
     assert a.files.records() == b.files.records()
-    assert (killed / "evaluations.csv").read_text() == (clean / "evaluations.csv").read_text()
-    rows_a = [c for c in report_a.calls if c[0] == "write_results"][0][2]
-    rows_b = [c for c in report_b.calls if c[0] == "write_results"][0][2]
-    assert rows_a == rows_b
+    for name in ("evaluations.csv", "results.csv", "results.json", "results.md"):
+        assert (killed / name).read_text() == (clean / name).read_text(), name

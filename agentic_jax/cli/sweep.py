@@ -16,7 +16,7 @@ examples:
   agentic-jax sweep --config configs/quick.yaml --set sweep.seeds=8 \\
       --set "sweep.grid.ppo.learning_rate=[1e-4, 3e-4, 1e-3]"
   agentic-jax sweep --resume runs/sweep      # continue a stopped or killed sweep exactly
-  agentic-jax evaluate runs/sweep/...        # see members.csv; or agentic_jax.sweep.load_member
+  # any member as a run (evaluate, predict, save): agentic_jax.sweep.load_member(DIR, index)
 
 The sweep directory receives config.yaml, members.csv, calls/<j>/checkpoints (the members'
 states and best models), metrics.jsonl, evaluations.csv, tensorboard/<setting>/seed_<s>/,

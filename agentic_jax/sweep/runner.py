@@ -131,7 +131,7 @@ class Sweep:
         if self.files.config.exists():
             raise ValueError(f"{str(self.files.path)!r} holds a sweep already (continue it with "
                              "`agentic-jax sweep --resume DIR`, or choose another --run-dir)")
-        self.files.write_config(self.config)
+        self.files.path.mkdir(parents=True, exist_ok=True)
         (self.files.path / CALLS_FILE).write_text(json.dumps(
             [{"index": c.index, "group": c.group, "members": list(c.members), "real": c.real}
              for c in self.calls]))
@@ -141,6 +141,7 @@ class Sweep:
              "call": position[m.index][0], "position": position[m.index][1],
              **{name: format_value(value) for name, value in m.setting}}
             for m in self.members])
+        self.files.write_config(self.config)  # last: it marks a sweep that can be resumed
 
     def _call_steps(self, call: Call) -> int:
         config = self.plan.groups[call.group].config

@@ -2,8 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# extras installed into .venv; CI adds `baselines` (gymnasium, SB3, CPU torch, sbx-rl: about
-# 50 s and 200 MB more) so the adapter and SB3 tests run there too
+# extras installed into .venv; `make test` and `make compare` add `baselines` (gymnasium, SB3,
+# CPU torch, sbx-rl: about 50 s and 200 MB more) so the adapter and SB3 tests run rather than skip
 EXTRAS ?= dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
@@ -28,7 +28,8 @@ demo: setup
 env-demo: setup
 	$(BIN)/agentic-jax env-demo
 
-test: setup
+test:
+	$(MAKE) setup EXTRAS=dev,baselines
 	$(BIN)/python -m pytest -q
 
 test-slow: setup

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,6 +53,30 @@ class DropFileSystemErrors(logging.Filter):
 
 
 logging.getLogger("absl").addFilter(DropFileSystemErrors())
+
+
+class DropOrbaxOrphanTasks(logging.Filter):
+    """Drops asyncio's "exception was never retrieved" records of orbax's own tasks.
+
+    When a write fails (full disk) or a read fails (a truncated file), orbax abandons its other
+    in-flight TensorStore tasks; asyncio then logs each one's exception with a traceback. The
+    failure reaches the caller once, as an exception (`CheckpointError` or the one-line
+    file-system error), so these copies are noise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "exception was never retrieved" not in message:
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        frames = traceback.extract_tb(error.__traceback__) if error is not None else []
+        # a task shows orbax's frames; a bare TensorStore future has none, only its spec
+        from_orbax = any("orbax" in frame.filename for frame in frames)
+        from_tensorstore = "tensorstore" in message.lower() or "OCDBT" in message
+        return not (from_orbax or from_tensorstore or file_system_problem(message) is not None)
+
+
+logging.getLogger("asyncio").addFilter(DropOrbaxOrphanTasks())
 
 
 def quiet_closed_event_loops() -> None:

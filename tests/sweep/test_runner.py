@@ -24,6 +24,9 @@ def swept(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("sweep")
     report = StandInReport()
     sweep = Sweep(load(tiny_sweep()), run_dir, report=report, plots=report)
+    # the compiled functions are shared per config across the test session, so count the
+    # traces this sweep adds
+    sweep.traces_before = sweep.trace_count(0)
     results = sweep.run()
     return sweep, results, report, run_dir
 
@@ -31,7 +34,10 @@ def swept(tmp_path_factory):
 def test_one_compile_for_the_whole_sweep(swept):
     sweep, *_ = swept
     assert len(sweep.plan.groups) == 1 and len(sweep.calls) == 1
-    assert sweep.trace_count(0) == 1  # 8 members x 8 chunks of 2 updates: one trace
+    # 8 members x 8 chunks of 2 updates: at most one new trace (none when an earlier test of
+    # the session already compiled this shape)
+    assert sweep.trace_count(0) - sweep.traces_before <= 1
+    assert sweep.trace_count(0) >= 1
 
 
 def test_members_match_single_runs_for_the_first_updates(swept):
@@ -127,10 +133,11 @@ def test_a_member_loads_as_a_run(swept, tmp_path):
 def test_each_member_stops_on_its_own_and_keeps_its_state():
     sweep = Sweep(load(tiny_sweep(system={"plateau_patience": 1})),
                   report=StandInReport(), plots=StandInReport())
+    traces_before = sweep.trace_count(0)
     sweep.run()
     final = sweep.final(0)
     state = sweep.states[0]["state"]
     assert set(final["stop_reason"]) <= {"plateau", "max_timesteps"}
     assert "plateau" in set(final["stop_reason"])
     np.testing.assert_array_equal(np.asarray(state.update_step), final["stop_update"])
-    assert sweep.trace_count(0) == 1  # shares the compile of the other tests
+    assert sweep.trace_count(0) - traces_before <= 1  # stopped members change no shape

@@ -11,29 +11,14 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from tiny_configs import TINY
 
 TINY_SWEEP = {
-    "env": {"max_steps_in_episode": 20},
-    "ppo": {
-        "n_envs": 4,
-        "n_steps": 16,
-        "batch_size": 32,
-        "n_epochs": 1,
-        "total_timesteps": 64 * 16,  # 16 updates of 64 steps
-        "net_arch": {"pi": [8], "vf": [8]},
-    },
-    "system": {
-        "eval_freq": 128,  # every 2 updates
-        "checkpoint_freq": 256,  # every 4 updates
-        "n_eval_episodes": 4,
-        "final_eval_episodes": 4,  # = n_eval_episodes: one evaluation compile
-        "heuristics": ["random"],
-        "progress": False,
-        "verbose": False,
-        "async_checkpointing": False,
-    },
+    **copy.deepcopy(TINY),
     "sweep": {"seeds": 4, "grid": {"ppo.learning_rate": [3.0e-4, 1.0e-3]}},
 }
+# = n_eval_episodes: one evaluation compile
+TINY_SWEEP["system"]["final_eval_episodes"] = 4
 
 
 def tiny_sweep(**sections) -> dict:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 
-import jax
 import numpy as np
 import pytest
+from compile_cache import share_compilation_cache
 from tiny_configs import TINY
 
 TINY_SWEEP = {
@@ -62,16 +61,5 @@ def stand_in():
 
 @pytest.fixture(scope="session", autouse=True)
 def sweep_compilation_cache(tmp_path_factory):
-    """One persistent XLA compilation cache for this session and the subprocesses the sweep
-    tests start (`JAX_*` variables): the tiny sweep's program is compiled once, not once per
-    process (as tests/system does)."""
-    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return os.environ["JAX_COMPILATION_CACHE_DIR"]  # tests/system set one already
-    path = tmp_path_factory.mktemp("jax_cache")
-    settings = {"jax_compilation_cache_dir": str(path),
-                "jax_persistent_cache_min_compile_time_secs": 0,
-                "jax_persistent_cache_min_entry_size_bytes": -1}
-    for name, value in settings.items():
-        jax.config.update(name, value)
-        os.environ[name.upper()] = str(value)
-    return path
+    """The session's shared XLA compilation cache (see tests/compile_cache.py)."""
+    return share_compilation_cache(tmp_path_factory)

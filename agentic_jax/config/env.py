@@ -8,7 +8,8 @@ import dataclasses
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
 
 # Constructor arguments of MultiAgentTaskEnvironment; every other `env:` key is an EnvParams field.
-SHAPE_FIELDS = ("n_agents", "max_tasks", "n_task_types", "max_active_per_agent", "obs_mode")
+SHAPE_FIELDS = ("n_agents", "max_tasks", "n_task_types", "max_active_per_agent", "obs_mode",
+                "action_mode")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +25,7 @@ class EnvConfig:
     n_task_types: int = 3
     max_active_per_agent: int = 4
     obs_mode: str = "extended"
+    action_mode: str = "seed"  # or "select": agents choose queued tasks (agentic_jax.env.select)
     params: EnvParams = dataclasses.field(default_factory=EnvParams)
 
     def make_env(self) -> tuple[MultiAgentTaskEnvironment, EnvParams]:

@@ -7,12 +7,13 @@ evaluation) and ``small_ops`` (reductions over tiny axes).
 """
 
 from agentic_jax.env.batched import batch_reset_key
-from agentic_jax.env.environment import MultiAgentTaskEnvironment
+from agentic_jax.env.environment import ACTION_MODES, MultiAgentTaskEnvironment
 from agentic_jax.env.metrics import episode_metrics
 from agentic_jax.env.observations import OBS_MODES
 from agentic_jax.env.types import EnvParams, EnvState, EpisodeCounters, Tasks
 
 __all__ = [
+    "ACTION_MODES",
     "OBS_MODES",
     "EnvParams",
     "EnvState",

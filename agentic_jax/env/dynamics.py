@@ -26,6 +26,9 @@
 6. **Arrivals.** Each of ``max_arrivals_per_step`` draws adds a task with ``arrival_rate``;
    arrivals that find the queue full are dropped (and counted).
 
+In the ``"select"`` action mode (:mod:`agentic_jax.env.select`) step 1 lets each agent pick
+which queued task to take, with a conflict rule, and step 2 is full effort for every agent.
+
 ``step`` (the step being executed, counted from 1) is ``state.time + 1``. Deadlines are
 absolute steps, as in the seed. Episodes never terminate; the window of
 ``max_steps_in_episode`` steps ends as a truncation (the caller resets).
@@ -43,8 +46,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from agentic_jax.env import select, tasks
 from agentic_jax.env import small_ops as small
-from agentic_jax.env import tasks
 from agentic_jax.env.metrics import episode_metrics
 from agentic_jax.env.types import EnvParams, EnvState, Tasks
 
@@ -212,16 +215,22 @@ def arrive(
 
 
 def transition(
-    u: chex.Array, state: EnvState, a: chex.Array, params: EnvParams
+    u: chex.Array, state: EnvState, a: chex.Array, params: EnvParams, action_mode: str = "seed"
 ) -> tuple[EnvState, chex.Array, chex.Array, dict[str, Any]]:
     """One step of the seed's order, without reset.
+
+    In ``action_mode="select"`` step 1 is :func:`agentic_jax.env.select.assign`, pairs form
+    from the collaborate flags and every agent works at full effort (see
+    :mod:`agentic_jax.env.select`); the other steps are the same.
 
     Args:
         u: the step's uniforms ``(n*K + M + M*4, *B)``: completion ``(n, K)``, arrival
             ``(M,)``, new tasks ``(M, 4)``, with ``M = params.max_arrivals_per_step``.
         state: the state before the step, batch axes last.
-        a: the sanitized agent-major action ``(n, 3, *B)`` (see :func:`agent_major`).
+        a: the sanitized agent-major action: ``(n, 3, *B)`` (see :func:`agent_major`), or in
+            select mode int32 ``(n, 2, *B)`` (see :func:`agentic_jax.env.select.agent_major`).
         params: the environment parameters.
+        action_mode: ``"seed"`` or ``"select"`` (static).
 
     Returns:
         ``(state, reward (*B), terminated (*B), info)`` with ``info["agent_rewards"]``
@@ -234,10 +243,16 @@ def transition(
     u_tasks = u[n * K + M :].reshape((M, tasks.TASK_DRAWS) + B)
     now = (state.time + 1).astype(jnp.float32)
 
-    state, assign_reward, match = assign(state, a[:, 0] > params.accept_threshold)
-    pairs = collaborating_pairs(a[:, 2], params.collaboration_threshold)
+    if action_mode == "select":
+        state, assign_reward, match = select.assign(state, a[:, 0])
+        pairs = select.collaborating_pairs(a[:, 1])
+        effort = jnp.ones(a[:, 0].shape, jnp.float32)
+    else:
+        state, assign_reward, match = assign(state, a[:, 0] > params.accept_threshold)
+        pairs = collaborating_pairs(a[:, 2], params.collaboration_threshold)
+        effort = a[:, 1]
     state, collab_reward = collaborate(state, pairs, params)
-    state, completion_reward, busy = process(state, a[:, 1], pairs, u_complete, now, params)
+    state, completion_reward, busy = process(state, effort, pairs, u_complete, now, params)
     overdue = state.active.valid & (now > state.active.deadline)
     n_overdue = small.sum_axis(overdue.astype(jnp.int32), 1)  # (n, *B)
     penalty = params.queue_penalty * state.queue_length / n + params.overdue_penalty * n_overdue

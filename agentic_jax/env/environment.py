@@ -29,12 +29,13 @@ import jax
 import jax.numpy as jnp
 from gymnax.environments import environment, spaces
 
-from agentic_jax.env import batched, dynamics, observations, tasks
+from agentic_jax.env import batched, dynamics, observations, select, tasks
 from agentic_jax.env.observations import OBS_MODES
 from agentic_jax.env.types import EnvParams, EnvState
 from agentic_jax.validation import check_choice, check_int
 
 StepOutput = batched.StepOutput
+ACTION_MODES = ("seed", "select")
 
 
 class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
@@ -50,6 +51,13 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
             ``"extended"`` (the training default) which adds what the seed's layout hides from a
             learner — the task type, every expertise, time left to deadlines, the agent's own
             active tasks — with values scaled to about ``[0, 1]``.
+        action_mode: ``"seed"`` (default): the seed's float action ``(n_agents * 3,)`` of
+            ``(accept, effort, collaborate)`` thresholds, the queue head taken first-come
+            first-served. ``"select"``: an integer action ``(n_agents * 2,)`` of
+            ``(choice, collaborate)``, each agent choosing which queued task to take (slot
+            ``0..max_tasks-1``, or ``max_tasks`` for none), with the conflict rule and the
+            full-effort rule of :mod:`agentic_jax.env.select`; :meth:`action_nvec` gives the
+            categories per dimension.
     """
 
     def __init__(
@@ -59,6 +67,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         n_task_types: int = 3,
         max_active_per_agent: int = 4,
         obs_mode: str = "extended",
+        action_mode: str = "seed",
     ):
         super().__init__()
         self.n_agents = check_int("n_agents", n_agents, 1)
@@ -66,6 +75,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         self.n_task_types = check_int("n_task_types", n_task_types, 1)
         self.max_active_per_agent = check_int("max_active_per_agent", max_active_per_agent, 1)
         self.obs_mode = check_choice("obs_mode", obs_mode, OBS_MODES)
+        self.action_mode = check_choice("action_mode", action_mode, ACTION_MODES)
 
     # ------------------------------------------------------------------ parameters
 
@@ -153,7 +163,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
             params = self.default_params
         u = self.step_uniforms(key, params, with_reset=True)
         n_step = self.step_draws(params)
-        a = dynamics.agent_major(action, self.n_agents)
+        a = self.agent_major(action)
         return batched.auto_reset_step(self, u[:n_step], lambda: u[n_step:], state, a, params)
 
     def reset_from_uniforms(
@@ -169,9 +179,20 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         self, u: chex.Array, state: EnvState, action: chex.Array, params: EnvParams
     ) -> tuple[chex.Array, EnvState, chex.Array, chex.Array, dict[str, Any]]:
         """:meth:`step_env` given its uniforms ``u`` ``(step_draws(params),)``."""
-        a = dynamics.agent_major(action, self.n_agents)
-        state, reward, terminated, info = dynamics.transition(u, state, a, params)
+        a = self.agent_major(action)
+        state, reward, terminated, info = dynamics.transition(u, state, a, params,
+                                                              self.action_mode)
         return self.get_obs(state, params), state, reward, terminated, info
+
+    def agent_major(self, action: chex.Array) -> chex.Array:
+        """The sanitized per-agent action from a flat one ``(num_actions, *B)``.
+
+        Seed mode: float32 ``(n, 3, *B)`` clipped to ``[0, 1]``, NaN read as 0; select mode:
+        int32 ``(n, 2, *B)`` with invalid choices read as none (see :mod:`.select`).
+        """
+        if self.action_mode == "select":
+            return select.agent_major(action, self.n_agents, self.max_tasks)
+        return dynamics.agent_major(action, self.n_agents)
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> chex.Array:
         return jnp.zeros(state.time.shape, bool)
@@ -191,7 +212,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
     ) -> StepOutput:
         """:meth:`step` for a batch from :meth:`batch_reset`, with one PRNG call for all.
 
-        ``action`` is ``(n_envs, n_agents * 3)``; every output but the state is batch-first:
+        ``action`` is ``(n_envs, num_actions)``; every output but the state is batch-first:
         obs ``(n_envs, obs_size)``, reward/terminated/truncated ``(n_envs,)``, info leaves
         ``(n_envs, ...)``. The step draws from ``key``; a reset, when any environment needs
         one, from ``batch_reset_key(key)``.
@@ -238,7 +259,30 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         return spaces.Box(-jnp.inf, jnp.inf, (self.obs_size(),), jnp.float32)
 
     def action_space(self, params: EnvParams | None = None) -> spaces.Box:
+        """Seed mode: float ``Box(0, 1, (n*3,))``; select mode: the int32
+        :class:`~agentic_jax.env.select.MultiDiscrete` of :meth:`action_nvec` (a ``Box`` with
+        integer bounds ``0 .. nvec - 1``)."""
+        if self.action_mode == "select":
+            return select.MultiDiscrete(self.action_nvec())
         return spaces.Box(0.0, 1.0, (self.n_agents * 3,), jnp.float32)
+
+    @property
+    def discrete_actions(self) -> bool:
+        """Whether the action is integer categories (:meth:`action_nvec`), i.e. select mode."""
+        return self.action_mode == "select"
+
+    def action_nvec(self) -> tuple[int, ...]:
+        """Categories per action dimension in select mode: ``(max_tasks + 1, 2) * n_agents``.
+
+        Agent ``i``'s choice is dimension ``2i`` (slot, or ``max_tasks`` for none) and its
+        collaboration request ``2i + 1`` (0 or 1). Seed mode has continuous actions.
+        """
+        if self.action_mode != "select":
+            raise ValueError(
+                f"action_nvec() needs action_mode='select' (got {self.action_mode!r}: the seed "
+                "mode's actions are continuous in [0, 1])"
+            )
+        return (self.max_tasks + 1, 2) * self.n_agents
 
     @property
     def name(self) -> str:
@@ -246,4 +290,4 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
 
     @property
     def num_actions(self) -> int:
-        return self.n_agents * 3
+        return self.n_agents * (select.FIELDS if self.action_mode == "select" else 3)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentic_jax.config import EnvConfig, NetArch, PPOConfig, RunConfig, SystemConfig, load
+from agentic_jax.config.env import SHAPE_FIELDS
 from agentic_jax.env import EnvParams
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -124,7 +125,7 @@ def test_run_directory_yaml_round_trips_to_an_equal_config(tmp_path):
     stored = yaml.safe_load(path.read_text())
     assert set(stored["ppo"]) == {f.name for f in dataclasses.fields(PPOConfig)}
     assert set(stored["system"]) == {f.name for f in dataclasses.fields(SystemConfig)}
-    assert len(stored["env"]) == 5 + len(dataclasses.fields(EnvParams))
+    assert len(stored["env"]) == len(SHAPE_FIELDS) + len(dataclasses.fields(EnvParams))
 
 
 def test_configs_are_hashable_keys():

@@ -1,0 +1,167 @@
+"""The ``"select"`` action mode: each agent chooses which queued task to take, or none.
+
+Action, per environment: ``(n_agents * 2,)`` laid out per agent as ``(choice, collaborate)``,
+integers (any dtype; floats are floored):
+
+* ``choice`` in ``{0, ..., Q}``: take the task in queue slot ``choice``; ``Q`` (= max_tasks)
+  means none. NaN, infinities and values outside ``[0, Q]`` read as none.
+* ``collaborate`` in ``{0, 1}``: request collaboration (a value above 0.5; NaN reads as 0).
+
+:meth:`MultiAgentTaskEnvironment.action_nvec` gives the categories per dimension,
+``(Q + 1, 2) * n_agents``.
+
+Assignment rule (step 1 of the seed's order; every other step is the seed mode's):
+
+* A request is void, and the agent does nothing, if it picks none, an empty queue slot, or the
+  agent holds ``max_active_per_agent`` tasks (no free active slot).
+* Conflicts: when several agents pick the same task, the one with the highest expertise for
+  its type wins; ties go to the lowest agent index. Losers take nothing this step.
+* Each winner moves its task into its first free active slot and gets the seed's match reward
+  ``expertise(agent, type) * priority``. The queue closes up, keeping the remaining tasks in
+  their arrival order (so slot 0 is still the oldest task).
+
+Effort: there is none. In the seed's rules spending less than full capacity has no benefit
+(work is never penalised and effort only slows completion), so an effort dimension would only
+give a learner a way to hurt itself; agents always work at full capacity (effort 1, and
+utilisation counts each agent that holds a task as fully busy). Collaboration pairs form as in
+the seed mode, between every two requesting agents; ``collaboration_threshold`` and
+``accept_threshold`` are not used.
+
+Arrays keep the small axes first and batch axes ``B`` last, as in
+:mod:`agentic_jax.env.dynamics`.
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+from gymnax.environments import spaces
+
+from agentic_jax.env import small_ops as small
+from agentic_jax.env.types import EnvState
+
+FIELDS = 2  # (choice, collaborate) per agent
+
+
+class MultiDiscrete(spaces.Box):
+    """A gymnax ``Box`` of int32 categories: entry ``d`` takes values ``0 .. nvec[d] - 1``.
+
+    gymnax 1.x has ``Discrete`` (one category) and ``Box`` but no multi-discrete space; this
+    ``Box`` with integer bounds (``low = 0``, ``high = nvec - 1``) samples and checks integers.
+    """
+
+    def __init__(self, nvec: tuple[int, ...]):
+        self.nvec = tuple(int(k) for k in nvec)
+        super().__init__(0, jnp.asarray(self.nvec, jnp.int32) - 1, (len(self.nvec),), jnp.int32)
+
+    def sample(self, key: chex.PRNGKey) -> chex.Array:
+        return jax.random.randint(key, self.shape, 0, jnp.asarray(self.nvec, jnp.int32))
+
+    def contains(self, x: chex.Array) -> chex.Array:
+        x = jnp.asarray(x)
+        return super().contains(x) & jnp.all(x == jnp.floor(x))
+
+
+def sanitize(action: chex.Array, max_tasks: int, axis: int = 0) -> chex.Array:
+    """float32 action with every entry a valid category (choice in ``[0, Q]``, collab 0/1).
+
+    ``axis`` is the action axis of ``action`` (``0`` for ``(n*2, *B)``, ``-1`` for
+    ``(B, n*2)``). The result is finite, so it can be transposed by a product (see
+    :func:`agentic_jax.env.batched._env_last`).
+    """
+    a = jnp.asarray(action).astype(jnp.float32)
+    axis = axis % a.ndim
+    shape = [1] * a.ndim
+    shape[axis] = a.shape[axis]
+    is_choice = (jnp.arange(a.shape[axis]) % FIELDS == 0).reshape(shape)
+    floor = jnp.floor(a)
+    in_range = (floor >= 0) & (floor <= max_tasks)  # False for NaN and infinities
+    choice = jnp.where(in_range, floor, float(max_tasks))
+    collab = jnp.where(a > 0.5, 1.0, 0.0)
+    return jnp.where(is_choice, choice, collab)
+
+
+def agent_major(action: chex.Array, n_agents: int, max_tasks: int) -> chex.Array:
+    """int32 ``(n, 2, *B)`` action from ``(n*2, *B)``, sanitized (see :func:`sanitize`)."""
+    return from_clean(sanitize(action, max_tasks), n_agents)
+
+
+def from_clean(clean: chex.Array, n_agents: int) -> chex.Array:
+    """int32 ``(n, 2, *B)`` from an already sanitized float ``(n*2, *B)``."""
+    return clean.astype(jnp.int32).reshape((n_agents, FIELDS) + clean.shape[1:])
+
+
+def winners(requests: chex.Array, choice: chex.Array, expertise: chex.Array) -> chex.Array:
+    """``(n, *B)`` bool: agents whose valid request wins the conflict rule.
+
+    ``requests`` ``(n, *B)`` bool (a valid request), ``choice`` ``(n, *B)`` int, ``expertise``
+    ``(n, *B)`` each agent's expertise for the type of the task it picked. Agent ``i`` loses to
+    ``j`` if both request the same slot and ``j`` has more expertise, or as much and ``j < i``.
+    """
+    n = requests.shape[0]
+    out = []
+    for i in range(n):
+        beaten = jnp.zeros_like(requests[i])
+        for j in range(n):
+            if j == i:
+                continue
+            better = expertise[j] > expertise[i]
+            if j < i:
+                better = better | (expertise[j] == expertise[i])
+            beaten = beaten | (requests[j] & (choice[j] == choice[i]) & better)
+        out.append(requests[i] & ~beaten)
+    return jnp.stack(out)
+
+
+def compact(x: chex.Array, kept: chex.Array) -> chex.Array:
+    """``x`` ``(Q, *B)`` with the ``kept`` ``(Q, *B)`` entries moved to the front in order."""
+    Q = x.shape[0]
+    position = small.exclusive_cumsum(kept)  # (Q, *B) where each kept entry lands
+    out = []
+    for p in range(Q):
+        slot = jnp.zeros_like(x[0])
+        for s in range(p, Q):  # entry s lands at position <= s
+            slot = jnp.where(kept[s] & (position[s] == p), x[s], slot)
+        out.append(slot)
+    return jnp.stack(out)
+
+
+def assign(state: EnvState, choice: chex.Array) -> tuple[EnvState, chex.Array, chex.Array]:
+    """Step 1 in select mode for ``choice`` int ``(n, *B)`` (``Q`` = none).
+
+    Returns the new state, the match reward ``(n, *B)`` and the match sum ``(*B)``, as
+    :func:`agentic_jax.env.dynamics.assign` does.
+    """
+    Q = state.queue.valid.shape[0]
+    free = ~state.active.valid  # (n, K, *B)
+    slot = jnp.minimum(choice, Q - 1)
+    picked = jax.tree.map(lambda x: small.take(x, slot, Q), state.queue)  # (n, *B)
+    requests = (choice < Q) & small.any_axis(free, 1) & picked.valid
+    expertise = small.lookup(state.expertise, picked.task_type)  # (n, *B)
+    takes = winners(requests, choice, expertise)
+    n_taken = small.sum_axis(takes.astype(jnp.int32))
+
+    first_free = free & (small.exclusive_cumsum(free, 1) == 0)
+    place = first_free & takes[:, None]  # (n, K, *B)
+    active = jax.tree.map(lambda new, old: jnp.where(place, new[:, None], old),
+                          picked, state.active)
+    slots = small.trailing(jnp.arange(Q), choice.ndim - 1)  # (Q, 1...)
+    removed = small.any_axis(takes[:, None] & (choice[:, None] == slots[None]), 0)  # (Q, *B)
+    kept = state.queue.valid & ~removed
+    queue = jax.tree.map(lambda x: compact(x, kept), state.queue)
+
+    match = expertise * takes
+    c = state.counters
+    state = state.replace(
+        active=active, queue=queue, counters=c.replace(assigned=c.assigned + n_taken)
+    )
+    return state, match * picked.priority, small.sum_axis(match)
+
+
+def collaborating_pairs(collaborate: chex.Array) -> chex.Array:
+    """``(n, n, *B)`` bool: ordered pairs ``i != j`` that both request (``collaborate > 0``)."""
+    wants = collaborate > 0
+    n = collaborate.shape[0]
+    others = small.trailing(~jnp.eye(n, dtype=bool), collaborate.ndim - 1)
+    return wants[:, None] & wants[None, :] & others

@@ -6,7 +6,17 @@ observation with ``env.get_obs(state, params)``) and ``action`` is float32 ``(n_
 laid out per agent as ``(accept, effort, collaborate)``.
 
 The heuristics work at full effort and, by default, never request collaboration; their
-``*_collab`` variants always request it (and so collect the seed's free collaboration bonus).
+``*_collab`` variants always request it (and so collect the seed's free collaboration bonus),
+their ``*_helps`` variants per agent when it is expected to pay
+(:func:`agentic_jax.env.rules.collaboration_helps`).
+
+Tables: :data:`RULES` (seed mode) and :data:`SELECT_RULES` (select mode,
+:mod:`agentic_jax.env.select`) hold every rule under the same names; :func:`heuristics_for`
+picks the one that fits an environment's action mode, and :func:`evaluate_heuristics` does so
+itself. :data:`HEURISTICS` is the default baseline set (the first seven seed-mode rules, the
+names the configs accept today): each rule costs one compilation (~3 s on a CPU) wherever the
+baselines are evaluated, so the larger table is asked for by name. The rules are described in
+:mod:`agentic_jax.env.rules`.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from agentic_jax.env import rules
 from agentic_jax.env.environment import MultiAgentTaskEnvironment
 from agentic_jax.env.metrics import episode_metrics
 from agentic_jax.env.types import EnvParams, EnvState
@@ -100,6 +111,55 @@ HEURISTICS: dict[str, Policy] = {
     "least_loaded_collab": _least_loaded(True),
 }
 
+RULES: dict[str, Policy] = {
+    **HEURISTICS,
+    # The seed mode hands out the queue head only: these two are first-come first-served
+    # (the same function as always_accept, so they share its compilation).
+    "earliest_deadline": HEURISTICS["always_accept"],
+    "highest_priority": HEURISTICS["always_accept"],
+    "expertise_greedy_helps": rules.seed_rule(rules.expertise_score, rules.idle,
+                                              rules.collaboration_helps),
+    "least_loaded_helps": rules.seed_rule(rules.fifo_score, rules.least_loaded,
+                                          rules.collaboration_helps),
+    "expected_rate": rules.seed_rule(rules.expected_rate_score, rules.has_slot, rules.never,
+                                     rules.positive),
+    "expected_rate_collab": rules.seed_rule(rules.expected_rate_score, rules.has_slot,
+                                            rules.always, rules.positive),
+    "expected_rate_helps": rules.seed_rule(rules.expected_rate_score, rules.has_slot,
+                                           rules.collaboration_helps, rules.positive),
+}
+
+
+def _select_table() -> dict[str, Policy]:
+    collab = {"": rules.never, "_collab": rules.always, "_helps": rules.collaboration_helps}
+    task_rules = {
+        "always_accept": (rules.fifo_score, rules.has_slot),  # FIFO
+        "earliest_deadline": (rules.deadline_score, rules.has_slot),
+        "highest_priority": (rules.priority_score, rules.has_slot),
+        "expertise_greedy": (rules.expertise_score, rules.idle),
+        "least_loaded": (rules.fifo_score, rules.least_loaded),
+        "expected_rate": (rules.expected_rate_score, rules.has_slot, rules.positive),
+    }
+    table = {"random": rules.select_random}
+    for name in RULES:
+        if name == "random":
+            continue
+        base, suffix = name, ""
+        for end in ("_collab", "_helps"):
+            if name.endswith(end):
+                base, suffix = name[: -len(end)], end
+        score, eligible, *pairs = task_rules[base]
+        table[name] = rules.select_rule(score, eligible, collab[suffix], *pairs)
+    return table
+
+
+SELECT_RULES: dict[str, Policy] = _select_table()
+
+
+def heuristics_for(action_mode: str) -> dict[str, Policy]:
+    """The rules table of an action mode (``env.action_mode``); both have the same names."""
+    return SELECT_RULES if action_mode == "select" else RULES
+
 
 def evaluate_policy(
     policy: Policy,
@@ -163,11 +223,19 @@ def evaluate_heuristics(
     n_episodes: int = 64,
     names: tuple[str, ...] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """``{heuristic name: metrics}`` for every heuristic (or ``names``), as Python floats."""
+    """``{heuristic name: metrics}`` for the :data:`HEURISTICS` names (or ``names``, any of
+    :data:`RULES`), as Python floats.
+
+    The rules are those of the environment's action mode (:func:`heuristics_for`).
+    """
     env.validate_params(params)
+    policies = heuristics_for(env.action_mode)
     names = tuple(HEURISTICS) if names is None else names
+    unknown = [n for n in names if n not in policies]
+    if unknown:
+        raise ValueError(f"unknown heuristic(s) {unknown}; allowed: {', '.join(policies)}")
     table = {}
     for name in names:
-        metrics = evaluate_policy(HEURISTICS[name], env, params, key, n_episodes)
+        metrics = evaluate_policy(policies[name], env, params, key, n_episodes)
         table[name] = {k: float(v) for k, v in metrics.items()}
     return table

@@ -228,7 +228,7 @@ class NumpyTaskEnv:
     def _collaborate(self, a, rewards: list[float]) -> list[list[int]]:
         """3. Ordered pairs of agents requesting above the threshold; returns the partners."""
         p, n = self.p, self.n_agents
-        wants = [a[i][2] > p["collaboration_threshold"] for i in range(n)]
+        wants = self._collaboration_requests(a)
         partners = [[j for j in range(n) if j != i and wants[i] and wants[j]] for i in range(n)]
         for i in range(n):
             for j in partners[i]:
@@ -237,6 +237,9 @@ class NumpyTaskEnv:
             if partners[i]:
                 self.collaborations[i] += 1
         return partners
+
+    def _collaboration_requests(self, a) -> list[bool]:
+        return [a[i][2] > self.p["collaboration_threshold"] for i in range(self.n_agents)]
 
     def _process(self, a, partners, u_complete, now: float, rewards: list[float]):
         """4. Each active task completes with its probability; returns busy, done, on time."""

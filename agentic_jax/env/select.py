@@ -4,7 +4,8 @@ Action, per environment: ``(n_agents * 2,)`` laid out per agent as ``(choice, co
 integers (any dtype; floats are floored):
 
 * ``choice`` in ``{0, ..., Q}``: take the task in queue slot ``choice``; ``Q`` (= max_tasks)
-  means none. NaN, infinities and values outside ``[0, Q]`` read as none.
+  means none. NaN, infinities and values outside ``[0, Q]`` read as none (XLA on a CPU reads
+  subnormal floats as zero).
 * ``collaborate`` in ``{0, 1}``: request collaboration (a value above 0.5; NaN reads as 0).
 
 :meth:`MultiAgentTaskEnvironment.action_nvec` gives the categories per dimension,

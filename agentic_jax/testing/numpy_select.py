@@ -19,6 +19,8 @@ import numpy as np
 
 from agentic_jax.testing.numpy_env import NumpyTaskEnv
 
+_TINY = float(np.finfo(np.float32).tiny)
+
 
 class NumpySelectEnv(NumpyTaskEnv):
     """One environment in select mode; arguments as :class:`NumpyTaskEnv`."""
@@ -29,6 +31,7 @@ class NumpySelectEnv(NumpyTaskEnv):
         rows = []
         for i in range(self.n_agents):
             x, c = float(np.float32(flat[2 * i])), float(np.float32(flat[2 * i + 1]))
+            x = 0.0 if abs(x) < _TINY else x  # XLA on a CPU reads subnormals as zero
             choice = self.max_tasks
             if math.isfinite(x) and 0 <= math.floor(x) <= self.max_tasks:
                 choice = math.floor(x)

@@ -89,3 +89,35 @@ def test_batch_step_from_pre_drawn_uniforms_is_batch_step():
         out_r = step_from_u(rollout_u[:, t], keys[t], state_b, a, params)
         assert out_r[0].shape == out_a[0].shape
     assert truncations == n_envs  # the episode window (3 steps) ended once
+
+
+def test_select_mode_batch_step_equals_vmapped_single_steps():
+    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, n_task_types=2,
+                                    action_mode="select")
+    params = env.default_params.replace(max_steps_in_episode=4, arrival_rate=0.9)
+    params = params.with_collaboration_tradeoff(sharing=0.5)
+    n_envs = 8
+    _, state_b = env.batch_reset(jax.random.key(0), params, n_envs)
+    state_v = jax.tree.map(lambda x: jnp.moveaxis(x, -1, 0), state_b)
+    assigned = 0
+    batch = jax.jit(env.batch_step)
+    single = jax.jit(jax.vmap(
+        lambda u, ur, s, a: auto_reset_step(env, u, lambda: ur, s, env.agent_major(a), params),
+        (1, 1, 0, 0)))
+    for t in range(6):  # crosses an auto-reset
+        k = jax.random.key(100 + t)
+        a = jax.random.randint(jax.random.key(t), (n_envs, 6), -1, 7).astype(jnp.float32)
+        a = a.at[0, 0].set(jnp.nan).at[1, 1].set(jnp.inf)
+        out_b = batch(k, state_b, a, params)
+        # the batch draws its step from k and its resets from batch_reset_key(k); replay both
+        u = env.step_uniforms(k, params, (n_envs,))
+        u_reset = env.reset_uniforms(batch_reset_key(k), params, (n_envs,))
+        out_v = single(u, u_reset, state_v, a)
+        state_b, state_v = out_b[1], out_v[1]
+        for x, y in zip((out_b[0], *out_b[2:5]), (out_v[0], *out_v[2:5]), strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
+        jax.tree.map(lambda x, y: np.testing.assert_allclose(jnp.moveaxis(x, -1, 0), y,
+                                                             rtol=1e-6, atol=1e-6),
+                     state_b, state_v)
+        assigned += int(out_b[5]["episode_metrics"]["match"].astype(bool).sum())
+    assert assigned > 0  # tasks were taken

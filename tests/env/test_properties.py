@@ -97,3 +97,62 @@ def test_sanitized_action_is_in_the_box(a):
     assert clean.shape == (ENV.n_agents, 3)
     assert np.isfinite(clean).all() and (clean >= 0).all() and (clean <= 1).all()
     assert (clean.ravel()[np.isnan(a)] == 0).all()
+
+
+SELECT_ENV = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5, n_task_types=2,
+                                       max_active_per_agent=2, action_mode="select")
+choice_values = st.one_of(st.integers(-2, 7).map(float), action_values)
+select_sequences = arrays(np.float32, (STEPS, SELECT_ENV.num_actions), elements=choice_values)
+
+
+@jax.jit
+def _select_rollout(key, actions):
+    obs, state = SELECT_ENV.reset(key, TRADEOFF)
+
+    def body(state, inputs):
+        k, a = inputs
+        obs, state, reward, _, _, info = SELECT_ENV.step(k, state, a, TRADEOFF)
+        return state, (state, obs, reward, info["final_observation"])
+
+    keys = jax.random.split(key, actions.shape[0])
+    return state, jax.lax.scan(body, state, (keys, actions))[1]
+
+
+@settings(max_examples=8, deadline=None)
+@given(actions=select_sequences, seed=st.integers(0, 2**31 - 1))
+def test_select_mode_state_stays_valid_under_any_action(actions, seed):
+    state0, (states, obs, rewards, final_obs) = _select_rollout(jax.random.key(seed),
+                                                                jnp.asarray(actions))
+    for leaf0, leaf in zip(jax.tree.leaves(state0), jax.tree.leaves(states), strict=True):
+        assert leaf.shape[1:] == leaf0.shape and leaf.dtype == leaf0.dtype
+    for x in (obs, final_obs, rewards):
+        assert np.isfinite(np.asarray(x)).all()
+    valid = np.asarray(states.queue.valid)
+    assert (np.diff(valid.astype(int), axis=-1) <= 0).all()  # packed at the front
+    # empty queue slots read as zeros (what a policy sees for "no task")
+    assert (np.asarray(states.queue.priority)[~valid] == 0).all()
+    active = np.asarray(states.active.valid)
+    assert active.sum(-1).max() <= SELECT_ENV.max_active_per_agent
+    c = states.counters
+    for leaf in jax.tree.leaves(c.replace(episode_return=jnp.zeros(()))):
+        assert (np.asarray(leaf) >= 0).all()
+    # at most one task per agent and step; every task accounted for
+    assigned = np.asarray(c.assigned)
+    steps = np.asarray(states.time)
+    assert (assigned <= SELECT_ENV.n_agents * steps).all()
+    held = active.sum((-1, -2))
+    accounted = valid.sum(-1) + held + np.asarray(c.completed) + np.asarray(c.dropped)
+    np.testing.assert_array_equal(np.asarray(c.arrived), accounted)
+    sr = np.asarray(states.success_rate)
+    assert ((sr >= 0) & (sr <= 1)).all() and (np.asarray(states.collaboration_matrix) >= 1).all()
+
+
+@settings(max_examples=20, deadline=None)
+@given(a=arrays(np.float32, (SELECT_ENV.num_actions,), elements=choice_values))
+def test_sanitized_select_action_is_in_the_space(a):
+    clean = SELECT_ENV.agent_major(jnp.asarray(a))
+    assert clean.shape == (SELECT_ENV.n_agents, 2) and clean.dtype == jnp.int32
+    assert bool(SELECT_ENV.action_space().contains(clean.ravel()))
+    choice = np.where(np.abs(a[0::2]) < np.finfo(np.float32).tiny, 0.0, a[0::2])  # XLA: FTZ
+    none = ~np.isfinite(choice) | (np.floor(choice) < 0) | (np.floor(choice) > 5)
+    assert (np.asarray(clean[:, 0])[none] == 5).all()

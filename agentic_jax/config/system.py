@@ -45,6 +45,9 @@ class SystemConfig:
         tensorboard: write TensorBoard event files.
         plot: write `learning_curve.png` at the end.
         async_checkpointing: write checkpoints on a background thread.
+        devices: split the training envs over this many devices (data parallel,
+            `agentic_jax.parallel`); None or 0: every device of the job. `ppo.n_envs` must be
+            a multiple of it. Results agree with one device up to float summation order.
     """
 
     seed: int = 0
@@ -65,6 +68,7 @@ class SystemConfig:
     tensorboard: bool = True
     plot: bool = True
     async_checkpointing: bool = True
+    devices: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.heuristics, list):
@@ -93,6 +97,8 @@ class SystemConfig:
         ):
             raise ValueError(f"system.heuristics={self.heuristics!r} must be a list of heuristic "
                              f"names (allowed: {', '.join(HEURISTICS)})")
+        if self.devices is not None:
+            check_int("system.devices", self.devices, low=0)
         for name in LOGGING_SWITCHES:
             check_bool(f"system.{name}", getattr(self, name))
         return self

@@ -11,6 +11,10 @@ evaluation and checkpoint intervals), an evaluation of every member on the same 
 per member (a stopped member keeps its state), orbax checkpoints of the call's whole state, the
 records, TensorBoard and the progress bar between chunks. A call ends with the final evaluation
 of its best models; then `results` hands the per-member numbers to the report.
+
+On several devices (`system.devices`, default all) a call's member axis is split over the mesh
+(`parallel.member_shardings`): members are independent, so each device trains its own members
+and the compiled program has no collectives. A call's size must divide over the devices.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 
 from agentic_jax.config import RunConfig, SweepConfig, load
 from agentic_jax.config.sweep import TRACED_ENV
+from agentic_jax.parallel import make_mesh, member_shardings, place, resolve_device_count
 from agentic_jax.sweep.engine import GroupFunctions, group_functions
 from agentic_jax.sweep.files import SweepDir
 from agentic_jax.sweep.logs import SweepLogger
@@ -177,10 +182,27 @@ class Sweep:
         logger.restart(members, snapshot.step)
         return tree, MemberTracker.from_dict(snapshot.meta["tracker"]), snapshot.step
 
+    def placement(self, call: Call, fns: GroupFunctions) -> Any:
+        """`place(tree)`: a tree of `[M, ...]` leaves with the member axis split over the mesh
+        of `system.devices` (identity on one device).
+
+        Raises:
+            DeviceCountError: the call's `M` members do not divide over the devices (checked
+                here, before anything is compiled).
+        """
+        devices = resolve_device_count(self.config.system.devices)
+        if devices == 1:
+            return lambda tree: tree
+        mesh = make_mesh(devices)
+        member_shardings(fns.state_shape(call.size), mesh)  # the check, on shapes only
+        return lambda tree: place(tree, member_shardings(tree, mesh))
+
     def _run_call(self, call: Call, logger: SweepLogger) -> None:
         config = self.plan.groups[call.group].config
         fns = group_functions(config.env, config.ppo)
+        to_mesh = self.placement(call, fns)
         keys, hparams, env_values = self.inputs(call, fns)
+        env_values = to_mesh(env_values)
         restored = self._restore(call, fns, logger)
         if restored is None:
             state = fns.init(keys, hparams, env_values)
@@ -188,6 +210,7 @@ class Sweep:
                 call.size), 0
         else:
             tree, tracker, update = restored
+        tree = to_mesh(tree)
         checkpointer = None
         if self.files is not None:
             system = config.system

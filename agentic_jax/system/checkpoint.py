@@ -25,9 +25,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from agentic_jax.parallel import host_copy
 from agentic_jax.system.errors import file_system_problem
 from agentic_jax.system.leaves import (
     CheckpointMismatchError,
@@ -130,7 +132,13 @@ class Checkpointer:
         self._pending: Future | None = None
 
     def save(self, step: int, state: Any, meta: dict[str, Any]) -> None:
-        """Save `state` (a pytree of arrays) with `meta` (JSON-able) as checkpoint `step`."""
+        """Save `state` (a pytree of arrays) with `meta` (JSON-able) as checkpoint `step`.
+
+        Of several processes (`jax.distributed`) every one calls this at the same step: the
+        env-axis shards are gathered here, on the caller's thread (a collective), and orbax
+        writes the whole state once."""
+        if jax.process_count() > 1:
+            state = host_copy(state)
         if self._worker is None:
             self._save(step, state, meta)
             return

@@ -1,9 +1,15 @@
 """The jitted init, training-chunk, evaluation and act functions of one (env, ppo) config.
 
-`compiled_functions(config.env, config.ppo)` is cached by the (frozen, hashable) config
-sections themselves, so every system of one configuration shares one set of compiled
+`compiled_functions(config.env, config.ppo, devices)` is cached by the (frozen, hashable) config
+sections and the device count, so every system of one configuration shares one set of compiled
 functions, and a training chunk of a given length is traced once per configuration.
 `Compiled.trace_count(length)` says how often it was.
+
+On one device the functions are plain `jit`s (the single-device program, unchanged). On N
+devices (`agentic_jax.parallel`) the same functions are `jit`s with the training state's
+shardings as their in/out shardings: the envs, the rollout and so the minibatches are split
+along the env axis, the parameters and optimiser state replicated, and XLA's sharding
+propagation inserts the all-reduces that average the gradients. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -16,6 +22,13 @@ import jax.numpy as jnp
 
 from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.parallel import (
+    make_mesh,
+    place,
+    replicated,
+    resolve_device_count,
+    runner_state_shardings,
+)
 from agentic_jax.ppo import RunnerState, make_act, make_init, make_update
 
 ChunkFn = Callable[[RunnerState], tuple[RunnerState, dict[str, jax.Array], jax.Array]]
@@ -27,14 +40,27 @@ class Compiled:
 
     Attributes:
         env, env_params: the environment of `env_config`.
-        init: jitted `init(key) -> RunnerState`.
+        devices: the number of devices the state is split over.
+        mesh: their `Mesh` (None on one device: no shardings at all).
+        shardings: the `RunnerState` of `NamedSharding`s (None on one device).
+        init: jitted `init(key) -> RunnerState` (placed on the mesh).
         act: jitted `act(runner_state, obs, key=None, deterministic=True) -> env action`.
+
+    Raises:
+        DeviceCountError: `ppo.n_envs` does not divide over `devices` (before compiling).
     """
 
-    def __init__(self, env_config: EnvConfig, ppo: PPOConfig) -> None:
+    def __init__(self, env_config: EnvConfig, ppo: PPOConfig, devices: int = 1) -> None:
         self.env, self.env_params = env_config.make_env()
         self.ppo = ppo
-        self.init = jax.jit(make_init(ppo, self.env, self.env_params))
+        self.devices = devices
+        init = make_init(ppo, self.env, self.env_params)
+        self.mesh = self.shardings = None
+        if devices > 1:
+            self.mesh = make_mesh(devices)
+            shape = jax.eval_shape(init, jax.random.key(0))
+            self.shardings = runner_state_shardings(shape, self.mesh)  # checks n_envs first
+        self.init = self._jit(init, (None,), self.shardings)
         self._update = make_update(ppo, self.env, self.env_params)
         self._act = make_act(ppo, self.env, self.env_params)
         self.act = jax.jit(self._act, static_argnames=("deterministic",))
@@ -63,8 +89,21 @@ class Compiled:
                 finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
                 return rs, metrics, finite
 
-            self._chunks[length] = jax.jit(chunk)
+            out = None if self.mesh is None else (self.shardings, replicated(self.mesh),
+                                                  replicated(self.mesh))
+            self._chunks[length] = self._jit(chunk, (self.shardings,), out)
         return self._chunks[length]
+
+    def _jit(self, fn: Callable, in_shardings: tuple, out_shardings: object) -> Callable:
+        """`jax.jit(fn)`, with in/out shardings on a mesh (None: unspecified / replicated)."""
+        if self.mesh is None:
+            return jax.jit(fn)
+        ins = tuple(replicated(self.mesh) if s is None else s for s in in_shardings)
+        return jax.jit(fn, in_shardings=ins, out_shardings=out_shardings)
+
+    def place(self, state: RunnerState) -> RunnerState:
+        """`state` (e.g. read back from a checkpoint of any device count) on this mesh."""
+        return state if self.mesh is None else place(state, self.shardings)
 
     def trace_count(self, length: int) -> int:
         """How many times the training chunk of `length` updates was traced."""
@@ -82,12 +121,26 @@ class Compiled:
 
                 return evaluate_policy(policy, env, env_params, key, n_episodes)
 
-            self._evaluations[n_episodes] = jax.jit(run)
+            if self.mesh is None:
+                self._evaluations[n_episodes] = jax.jit(run)
+            else:
+                jitted = self._jit(run, (self.shardings, None), replicated(self.mesh))
+                # a state read from a checkpoint (the best model) is placed first
+                self._evaluations[n_episodes] = lambda rs, key: jitted(self.place(rs), key)
         return self._evaluations[n_episodes]
 
 
 @functools.lru_cache(maxsize=16)
-def compiled_functions(env_config: EnvConfig, ppo: PPOConfig) -> Compiled:
-    """The shared `Compiled` of a configuration (cached by the config sections' hash)."""
-    return Compiled(env_config, ppo)
+def _cached(env_config: EnvConfig, ppo: PPOConfig, devices: int) -> Compiled:
+    return Compiled(env_config, ppo, devices)
+
+
+def compiled_functions(env_config: EnvConfig, ppo: PPOConfig,
+                       devices: int | None = 1) -> Compiled:
+    """The shared `Compiled` of a configuration (cached by the config sections' hash and the
+    device count; `devices` None or 0: every device, `parallel.resolve_device_count`)."""
+    return _cached(env_config, ppo, resolve_device_count(devices))
+
+
+compiled_functions.cache_info = _cached.cache_info  # type: ignore[attr-defined]
 

@@ -79,7 +79,7 @@ class FinalEvaluation(Callback):
                                           tuple(cfg.heuristics)) if cfg.heuristics else {})
         self.result = {"update": update, "episodes": n, "learned": learned,
                        "heuristics": heuristics}
-        if system.files is not None:
+        if system.writer is not None:  # one process of several writes
             path = system.files.path / FINAL_FILE
             tmp = path.with_name(f".{FINAL_FILE}.tmp")
             tmp.write_text(json.dumps(self.result, indent=1))

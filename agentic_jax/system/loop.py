@@ -48,6 +48,7 @@ def default_callbacks(system: AgenticRLSystem, reference: Mapping[str, Mapping[s
         `(logger, checkpoint callback or None, callbacks)`.
     """
     cfg, rs, files = system.system_config, system.runner_state, system.files
+    writer = system.writer  # None in the processes but the first of a multi-process run
     stores: list[Callback] = []
     checkpoints = None
     if files is not None:
@@ -56,10 +57,12 @@ def default_callbacks(system: AgenticRLSystem, reference: Mapping[str, Mapping[s
             system.checkpoint_every, system.checkpoint_meta)
         best = Checkpointer(files.best_model, 1, cfg.async_checkpointing)
         stores = [checkpoints, BestModelCallback(best, system.checkpoint_meta)]
-        if cfg.plot:
+        if cfg.plot and writer is not None:
             stores.append(PlotCallback(files.path, reference))
-    logger = RunLogger(files, system.max_updates * system.ppo.buffer_size, int(rs.timestep),
-                       int(rs.update_step), cfg.progress, cfg.verbose, cfg.tensorboard, reference)
+    quiet = writer is None and files is not None
+    logger = RunLogger(writer, system.max_updates * system.ppo.buffer_size, int(rs.timestep),
+                       int(rs.update_step), cfg.progress and not quiet,
+                       cfg.verbose and not quiet, cfg.tensorboard, reference)
     evaluation = EvalCallback(system.compiled.evaluate(cfg.n_eval_episodes), system.keys[1],
                               system.eval_every, cfg, logger.log_eval)
     return logger, checkpoints, [logger, evaluation, StopAtBudget(), *stores]

@@ -10,7 +10,9 @@ a multiple of `K`, compiles once more).
 Checkpoints hold the whole `RunnerState` (params, optimiser state, env states, RNG key,
 counters, observation normaliser), the config and the callback state, so
 `AgenticRLSystem.resume(run_dir).train()` ends bit-identical (on CPU) to the run that was
-never interrupted. The run directory's files are listed in `system/run_dir.py`.
+never interrupted. The run directory's files are listed in `system/run_dir.py`; saving, loading
+and resuming are in `system/persistence.py`. `system.devices` splits the envs over a device
+mesh (`agentic_jax.parallel`); the loop and callbacks are the same on any device count.
 """
 
 from __future__ import annotations
@@ -24,37 +26,23 @@ from typing import Any
 import jax
 import numpy as np
 
-from agentic_jax.config import PPOConfig, RunConfig, SystemConfig, load
+from agentic_jax.config import PPOConfig, SystemConfig
 from agentic_jax.env.policies import evaluate_heuristics
+from agentic_jax.parallel import is_primary
 from agentic_jax.ppo import RunnerState
 from agentic_jax.system.callbacks import Callback
-from agentic_jax.system.checkpoint import Checkpointer, Snapshot, read_checkpoint
 from agentic_jax.system.compiled import Compiled, compiled_functions
 from agentic_jax.system.final_eval import FinalEvaluation
-from agentic_jax.system.guard import RunClaim, best_model_saved, close_all
+from agentic_jax.system.guard import RunClaim, close_all
 from agentic_jax.system.loop import default_callbacks, run_chunks
+from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_config
 from agentic_jax.system.run_dir import RunDir
 from agentic_jax.system.tracker import EvalTracker
 
 EVAL_SEED_OFFSET = 1_000_003
-ConfigSource = RunConfig | Mapping[str, Any] | str | Path | None
 
 
-def as_run_config(config: ConfigSource,
-                  system_config: SystemConfig | Mapping[str, Any] | None = None) -> RunConfig:
-    """The `RunConfig` of `config` (a `RunConfig`, a mapping of sections, a YAML path or None),
-    its `system` section replaced by a `SystemConfig` or updated by a mapping of settings."""
-    if not isinstance(config, RunConfig):
-        config = load(config)
-    if isinstance(system_config, SystemConfig):
-        config = config.replace(system=system_config.validate())
-    elif system_config is not None:
-        settings = {**config.to_dict()["system"], **system_config}
-        config = config.replace(system=load({"system": settings}).system)
-    return config
-
-
-class AgenticRLSystem:
+class AgenticRLSystem(Persistence):
     """Builds the environment and PPO from a config and trains with callbacks.
 
     Args:
@@ -85,9 +73,13 @@ class AgenticRLSystem:
         self.config = as_run_config(config, system_config)
         self.run_dir = None if run_dir is None else Path(run_dir)
         self.files = None if run_dir is None else RunDir(run_dir)
-        self._claim = None if self.files is None else RunClaim(self.files, overwrite)
+        # several processes (jax.distributed): process 0 alone writes and locks the run's
+        # files; every process takes part in the orbax checkpoints (`self.files`)
+        self.writer = self.files if is_primary() else None
+        self._claim = None if self.writer is None else RunClaim(self.files, overwrite)
         if compiled is None:
-            compiled = compiled_functions(self.config.env, self.config.ppo)
+            compiled = compiled_functions(self.config.env, self.config.ppo,
+                                          self.system_config.devices)
         self.compiled = compiled
         self.env, self.env_params = self.compiled.env, self.compiled.env_params
         self.tracker = EvalTracker()
@@ -129,7 +121,7 @@ class AgenticRLSystem:
 
     @runner_state.setter
     def runner_state(self, value: RunnerState) -> None:
-        self._runner_state = value
+        self._runner_state = self.compiled.place(value)  # onto the mesh (one device: as is)
 
     @property
     def params(self) -> Any:
@@ -199,8 +191,8 @@ class AgenticRLSystem:
         if self.heuristics is None:
             stored = None if self.files is None else self.files.read_heuristics()
             self.heuristics = self.evaluate_heuristics() if stored is None else stored
-            if stored is None and self.files is not None:
-                self.files.write_heuristics(self.heuristics)
+            if stored is None and self.writer is not None:
+                self.writer.write_heuristics(self.heuristics)
         return self.heuristics
 
     # ---- training ------------------------------------------------------------------------
@@ -233,8 +225,8 @@ class AgenticRLSystem:
 
     def _train(self, extra: list[Callback]) -> dict[str, Any]:
         cfg = self.system_config
-        if self.files is not None:
-            self.files.write_config(self.config)
+        if self.writer is not None:
+            self.writer.write_config(self.config)
         reference = self._reference()
         logger, checkpoints, own = default_callbacks(self, reference)
         final = FinalEvaluation(self)  # the best model on fresh episodes, at the end
@@ -269,64 +261,3 @@ class AgenticRLSystem:
         """Checkpoint metadata: the config, the callback state and the observation size."""
         return {"config": self.config.to_dict(), "callbacks": self.tracker.to_dict(),
                 "obs_size": self.env.obs_size()}
-
-    # ---- save / load / resume -------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the current state (params, optimiser, envs, RNG, counters), config and
-        callback state to the orbax checkpoint directory `path`."""
-        manager = Checkpointer(path, max_to_keep=1, async_save=False)
-        manager.save(self.update_step, self.runner_state, self.checkpoint_meta())
-        manager.close()
-        return Path(path)
-
-    def restore(self, path: str | Path) -> AgenticRLSystem:
-        """Load a checkpoint's state into this system (its config must have the same shapes).
-
-        Raises:
-            CheckpointMismatchError: naming the config fields and arrays that differ.
-            CheckpointError: no usable checkpoint at `path`.
-        """
-        return self._restore(read_checkpoint(path))
-
-    def _restore(self, snapshot: Snapshot) -> AgenticRLSystem:
-        template = jax.eval_shape(self.compiled.init, self.keys[0])
-        self._runner_state = snapshot.state(template, self.config.to_dict())
-        self.tracker = EvalTracker.from_dict(snapshot.meta["callbacks"])
-        return self
-
-    @classmethod
-    def load(cls, path: str | Path, run_dir: str | Path | None = None) -> AgenticRLSystem:
-        """A system rebuilt from the config stored in a checkpoint, with its state.
-
-        `path` is a run directory (its best model, else its newest checkpoint), a checkpoint
-        directory (its newest intact step) or one step directory.
-        """
-        snapshot = read_checkpoint(path)
-        config = RunConfig.from_dict(snapshot.meta["config"])
-        return cls(config, run_dir)._restore(snapshot)
-
-    @classmethod
-    def resume(cls, run_dir: str | Path, **system_overrides: Any) -> AgenticRLSystem:
-        """Continue a run from its newest intact checkpoint (call `train()` next).
-
-        Metrics logged after that checkpoint (by a killed process) are dropped, so the resumed
-        run's files match an uninterrupted run. `system_overrides` may change `system`
-        settings (e.g. `progress=False`). The run directory stays locked from here until
-        `train()` returns.
-
-        Raises:
-            CheckpointError: no usable checkpoint in `run_dir/checkpoints`.
-            RunLockedError: another process is writing `run_dir`.
-        """
-        claim = RunClaim.for_resume(RunDir(run_dir))  # locked before the files are rewound
-        try:
-            snapshot = read_checkpoint(claim.files.checkpoints, best_model_saved(claim.files))
-            config = as_run_config(RunConfig.from_dict(snapshot.meta["config"]),
-                                   system_overrides or None)
-            system = cls(config, run_dir)._restore(snapshot)
-            system._claim = claim
-            claim.files.rewind(snapshot.step)
-        except BaseException:
-            claim.release()
-            raise
-        return system

@@ -1,5 +1,5 @@
-"""`EnvConfig` (the `env:` section): the environment's shapes and observation layout, and its
-`EnvParams`."""
+"""`EnvConfig` (the `env:` section): the environment's shapes, observation layout and action mode,
+and its `EnvParams`."""
 
 from __future__ import annotations
 

@@ -190,9 +190,18 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         Seed mode: float32 ``(n, 3, *B)`` clipped to ``[0, 1]``, NaN read as 0; select mode:
         int32 ``(n, 2, *B)`` with invalid choices read as none (see :mod:`.select`).
         """
+        self.check_action_size(jnp.shape(action)[0])
         if self.action_mode == "select":
             return select.agent_major(action, self.n_agents, self.max_tasks)
         return dynamics.agent_major(action, self.n_agents)
+
+    def check_action_size(self, size: int) -> None:
+        """Raise ``ValueError`` (at trace time) unless an action has ``num_actions`` entries."""
+        if size != self.num_actions:
+            raise ValueError(
+                f"action of {size} entries for action_mode={self.action_mode!r} with "
+                f"n_agents={self.n_agents}; need num_actions={self.num_actions}"
+            )
 
     def is_terminated(self, state: EnvState, params: EnvParams) -> chex.Array:
         return jnp.zeros(state.time.shape, bool)
@@ -235,6 +244,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         one per step (on a CPU each call is a loop of small kernels). A reset, when any
         environment needs one, still draws from ``batch_reset_key(key)``.
         """
+        self.check_action_size(action.shape[-1])
         return batched.batch_step_from_uniforms(self, u, key, state, action, params)
 
     # ------------------------------------------------------------------ observations and spaces

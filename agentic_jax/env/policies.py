@@ -2,8 +2,9 @@
 
 A policy is a pure function ``policy(key, state, params) -> action`` of one environment copy:
 ``state`` is the :class:`EnvState` (heuristics read it directly; a learned policy computes the
-observation with ``env.get_obs(state, params)``) and ``action`` is float32 ``(n_agents * 3,)``
-laid out per agent as ``(accept, effort, collaborate)``.
+observation with ``env.get_obs(state, params)``) and ``action`` is, in the seed action mode,
+float32 ``(n_agents * 3,)`` laid out per agent as ``(accept, effort, collaborate)``; in the
+select mode int32 ``(n_agents * 2,)`` of ``(choice, collaborate)`` (:mod:`.select`).
 
 The heuristics work at full effort and, by default, never request collaboration; their
 ``*_collab`` variants always request it (and so collect the seed's free collaboration bonus),
@@ -111,12 +112,14 @@ HEURISTICS: dict[str, Policy] = {
     "least_loaded_collab": _least_loaded(True),
 }
 
+_FIFO_IDLE = rules.seed_rule(rules.fifo_score, rules.idle, rules.never)
+
 RULES: dict[str, Policy] = {
     **HEURISTICS,
-    # The seed mode hands out the queue head only: these two are first-come first-served
-    # (the same function as always_accept, so they share its compilation).
-    "earliest_deadline": HEURISTICS["always_accept"],
-    "highest_priority": HEURISTICS["always_accept"],
+    # The seed mode hands out the queue head only: these two are first-come first-served to
+    # idle agents (one function, so they share one compilation).
+    "earliest_deadline": _FIFO_IDLE,
+    "highest_priority": _FIFO_IDLE,
     "expertise_greedy_helps": rules.seed_rule(rules.expertise_score, rules.idle,
                                               rules.collaboration_helps),
     "least_loaded_helps": rules.seed_rule(rules.fifo_score, rules.least_loaded,
@@ -134,8 +137,8 @@ def _select_table() -> dict[str, Policy]:
     collab = {"": rules.never, "_collab": rules.always, "_helps": rules.collaboration_helps}
     task_rules = {
         "always_accept": (rules.fifo_score, rules.has_slot),  # FIFO
-        "earliest_deadline": (rules.deadline_score, rules.has_slot),
-        "highest_priority": (rules.priority_score, rules.has_slot),
+        "earliest_deadline": (rules.deadline_score, rules.idle),
+        "highest_priority": (rules.priority_score, rules.idle),
         "expertise_greedy": (rules.expertise_score, rules.idle),
         "least_loaded": (rules.fifo_score, rules.least_loaded),
         "expected_rate": (rules.expected_rate_score, rules.has_slot, rules.positive),

@@ -8,8 +8,10 @@ A rule is a pure function ``rule(key, state, params) -> action`` of one environm
 Task rules (select mode: which task; the seed mode can only hand out the queue head, so there the
 task-order rules are first-come first-served and only *who* takes the head differs):
 
-* ``always_accept`` (FIFO): free agents take the oldest tasks, the lowest index first.
-* ``earliest_deadline`` / ``highest_priority``: the same, tasks ordered by deadline / priority.
+* ``always_accept`` (FIFO): agents with a free slot take the oldest tasks, the lowest index
+  first (in select mode exactly what the seed mode's ``always_accept`` takes).
+* ``earliest_deadline`` / ``highest_priority``: idle agents (holding no task), the lowest index
+  first, take the tasks in order of deadline / priority (seed mode: FIFO to idle agents).
 * ``expertise_greedy``: idle agents (holding no task) and tasks matched greedily by expertise.
 * ``least_loaded``: only the agents at the team's lowest load take tasks, FIFO.
 * ``expected_rate``: agents with a free slot and tasks matched greedily by the expected gain in

@@ -143,4 +143,8 @@ def test_bad_action_mode_names_the_setting():
     with pytest.raises(ValueError, match="action_mode"):
         EnvConfig(action_mode="pick").validate()
     env, _ = EnvConfig(action_mode="select").make_env()
+    params = env.default_params
+    _, state = env.reset(jax.random.key(0), params)
+    with pytest.raises(ValueError, match="num_actions=8"):
+        env.step(jax.random.key(0), state, jnp.zeros(12), params)  # a seed-mode action
     assert env.action_mode == "select" and EnvConfig().to_dict()["action_mode"] == "seed"

@@ -1,0 +1,80 @@
+"""The rules (heuristics) of both action modes on fixed episodes, per environment setting.
+
+Every rule meets the same episodes (one key) in a setting, so their returns compare pairwise.
+Writes a markdown table (rule x setting: mean return and completion rate) to stdout or --out.
+
+    python benchmarks/rules_table.py --episodes 256 --out benchmarks/results/rules_select.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+
+from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
+from agentic_jax.env.policies import evaluate_policy, heuristics_for
+
+# name -> EnvParams overrides. All use the collaboration trade-off (no free bonus) at a sharing
+# level; "load" settings add arrivals and tighten deadlines.
+TRADEOFF = dict(collaboration_cost=0.3, collaboration_bonus=0.0)
+# Busier than the defaults (2 arrivals every step), tighter deadlines, and wider priority and
+# expertise ranges, so that which task is taken first, and by whom, matters. Only non-static
+# fields change, so every setting reuses a rule's one compiled evaluation.
+BUSY = dict(arrival_rate=1.0, deadline_min=3.0, deadline_max=12.0, priority_min=0.05,
+            expertise_min=0.0)
+SETTINGS: dict[str, dict] = {
+    "seed rules (free bonus)": {},
+    "sharing 1.0": dict(collaboration_sharing=1.0, **TRADEOFF),
+    "busy, sharing 1.0": dict(collaboration_sharing=1.0, **TRADEOFF, **BUSY),
+    "busy, sharing 0.5": dict(collaboration_sharing=0.5, **TRADEOFF, **BUSY),
+    "busy, sharing 0": dict(collaboration_sharing=0.0, **TRADEOFF, **BUSY),
+}
+
+
+def run(action_mode: str, names: list[str] | None, episodes: int, settings: list[str]):
+    env = MultiAgentTaskEnvironment(action_mode=action_mode)
+    table = heuristics_for(action_mode)
+    names = names or list(table)
+    rows: dict[str, dict[str, tuple[float, float]]] = {n: {} for n in names}
+    for setting in settings:
+        params = env.validate_params(EnvParams(**SETTINGS[setting]))
+        for name in names:
+            m = evaluate_policy(table[name], env, params, jax.random.key(0), episodes)
+            rows[name][setting] = (float(m["mean_reward"]), float(m["completion_rate"]))
+    return rows
+
+
+def markdown(rows, settings: list[str]) -> str:
+    head = "| rule | " + " | ".join(settings) + " |"
+    lines = [head, "|---" * (len(settings) + 1) + "|"]
+    for name, cells in rows.items():
+        lines.append(f"| {name} | " + " | ".join(
+            f"{cells[s][0]:.1f} ({cells[s][1]:.2f})" for s in settings) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=256)
+    parser.add_argument("--modes", nargs="+", default=["select", "seed"])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
+    parser.add_argument("--rules", nargs="+", default=None)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    parts = []
+    for mode in args.modes:
+        start = time.perf_counter()
+        rows = run(mode, args.rules, args.episodes, args.settings)
+        seconds = time.perf_counter() - start
+        parts.append(f"### action_mode={mode} ({seconds:.0f} s)\n\n"
+                     "mean episode return (completion rate)\n\n" + markdown(rows, args.settings))
+        print(parts[-1], flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n\n".join(parts) + "\n")
+
+
+if __name__ == "__main__":
+    main()

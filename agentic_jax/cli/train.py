@@ -21,12 +21,20 @@ examples:
       --set system.target_completion_rate=0.9
   agentic-jax train --resume runs/quick      # continue a stopped or killed run exactly
   agentic-jax train --config configs/quick.yaml --run-dir runs/quick --overwrite
+  agentic-jax train --config configs/quick.yaml --devices 4   # envs split over 4 devices
+  agentic-jax train --config configs/quick.yaml --run-dir runs/q --coordinator HOST:1234 \
+      --num-processes 2 --process-id 0      # and --process-id 1 on the second host
 
 The run directory receives config.yaml, checkpoints/, best_model/, metrics.jsonl,
 evaluations.csv, tensorboard/ (tensorboard --logdir RUN_DIR) and learning_curve.png.
 A directory that already holds a run is refused: continue it with --resume, or pass
 --overwrite to move it aside to RUN_DIR.old-<time> (nothing is deleted). One process at a
 time writes a run directory (RUN_DIR/.lock names the writer).
+
+Several hosts: start the same command on each with --coordinator (process 0's address),
+--num-processes and --process-id (or the JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and
+JAX_PROCESS_ID variables, or none of them under SLURM); --devices then counts the devices of
+all hosts. Process 0 writes the logs and files; the run directory must be on a shared disk.
 """
 
 
@@ -51,12 +59,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--overwrite", action="store_true",
                        help="move a run already in --run-dir aside to RUN_DIR.old-<time> "
                             "(never deleted) and start a new one there")
+    train.add_argument("--devices", type=int, metavar="N",
+                       help="split the envs over N devices (sets system.devices; default: "
+                            "every device; ppo.n_envs must be a multiple of N)")
+    hosts = train.add_argument_group("several processes (jax.distributed)")
+    hosts.add_argument("--coordinator", metavar="HOST:PORT",
+                       help="address of process 0 (default: $JAX_COORDINATOR_ADDRESS)")
+    hosts.add_argument("--num-processes", type=int, metavar="N",
+                       help="number of processes (default: $JAX_NUM_PROCESSES)")
+    hosts.add_argument("--process-id", type=int, metavar="I",
+                       help="this process's index in [0, N) (default: $JAX_PROCESS_ID)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from agentic_jax.parallel import distributed
+
+    if distributed.requested(args.coordinator, args.num_processes, args.process_id):
+        try:  # before anything runs on a device (importing the env runs JAX code)
+            distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     from agentic_jax.config import load
     from agentic_jax.system import AgenticRLSystem
 
+    if args.devices is not None:
+        args.overrides = [*args.overrides, f"system.devices={args.devices}"]
     if args.resume is not None:
         if args.overwrite:
             raise UsageError("--overwrite cannot be combined with --resume (--resume continues "

@@ -1,0 +1,61 @@
+"""Multi-host on one machine: 2 processes x 2 forced devices (`jax.distributed`, coordinator on
+127.0.0.1) train like 1 process on 4 devices, and their checkpoint resumes on 1 device."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from .forced import HERE, REPO, forced_env, run_forced
+
+ATOL = 1e-5  # float sums in another order (gloo's cross-process all-reduce); ints exact
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def assert_close(a_path, b_path) -> None:
+    a, b = np.load(a_path), np.load(b_path)
+    assert sorted(a.files) == sorted(b.files)
+    for name in a.files:
+        if a[name].dtype.kind == "f":
+            np.testing.assert_allclose(a[name], b[name], rtol=0, atol=ATOL, err_msg=name)
+        else:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+@pytest.mark.slow
+def test_two_processes_match_four_devices_and_resume_on_one(tmp_path):
+    port = free_port()
+    workers = [subprocess.Popen([sys.executable, str(HERE / "two_processes.py"), "worker",
+                                 str(tmp_path), str(port), str(i)], cwd=REPO,
+                                env=forced_env(2), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for i in range(2)]
+    facts = []
+    for proc in workers:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-4000:]
+        facts.append(json.loads(out.strip().splitlines()[-1]))
+    for i, f in enumerate(facts):
+        assert f["process"] == i and f["processes"] == 2 and f["devices"] == 4
+        assert f["local_devices"] == 2 and f["env_devices"] == 4
+        assert f["local_shards"] == [2, 2]  # each process steps 4 of the 8 envs
+        assert f["updates"] == 4 and f["writer"] == (i == 0)
+    run = tmp_path / "run"
+    assert (run / "metrics.jsonl").is_file() and (run / "config.yaml").is_file()
+    assert sorted(int(p.name) for p in (run / "checkpoints").iterdir()) == [2, 4]
+
+    single = run_forced("two_processes.py", "single", str(tmp_path), devices=4, timeout=600)
+    assert single["devices"] == 4
+    assert_close(tmp_path / "two.npz", tmp_path / "four.npz")
+    assert single["resumed_from"] == 2 and single["updates"] == 4
+    assert single["resumed_devices"] == 1
+    assert_close(tmp_path / "resumed_one.npz", tmp_path / "four.npz")

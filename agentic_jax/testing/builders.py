@@ -23,7 +23,7 @@ def make_tasks(shape, rows) -> Tasks:
 def make_state(env, params, queue=(), active=None, expertise=None, capacity=None, success=None,
                time=0):
     """A reset state with the given queue rows, active rows per agent and agent attributes."""
-    _, state = env.reset_env(jax.random.key(0), params)
+    _, state = env.reset(jax.random.key(0), params)  # jitted, compiled once per env
     n, K = env.n_agents, env.max_active_per_agent
     state = state.replace(queue=make_tasks((env.max_tasks,), queue), time=jnp.int32(time))
     if active is not None:

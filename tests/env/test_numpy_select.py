@@ -16,7 +16,7 @@ from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
 from agentic_jax.testing.numpy_select import NumpySelectEnv
 
 RTOL = ATOL = 1e-4
-N_STEPS = 150
+N_STEPS = 100
 SHAPES = {
     "default": dict(n_agents=4, max_tasks=10, n_task_types=3, max_active_per_agent=4),
     "small": dict(n_agents=3, max_tasks=4, n_task_types=2, max_active_per_agent=2),

@@ -125,23 +125,26 @@ def test_collaboration_helps_per_agent():
     assert not rules.collaboration_helps(state, no_sharing, none).any()
 
 
+FIFO_PARAMS = MultiAgentTaskEnvironment().default_params.replace(max_steps_in_episode=30)
+SELECT_ENV = MultiAgentTaskEnvironment(action_mode="select", **SHAPE)
+
+
 def test_select_fifo_replays_the_seed_modes_always_accept():
     """In select mode FIFO picks exactly what the seed mode's always_accept takes."""
-    params = MultiAgentTaskEnvironment().default_params.replace(max_steps_in_episode=30)
     seed_env = MultiAgentTaskEnvironment(**SHAPE)
-    select_env = MultiAgentTaskEnvironment(action_mode="select", **SHAPE)
     key = jax.random.key(3)
-    a = evaluate_policy(RULES["always_accept"], seed_env, params, key, 8, True)
-    b = evaluate_policy(SELECT_RULES["always_accept"], select_env, params, key, 8, True)
+    a = evaluate_policy(RULES["always_accept"], seed_env, FIFO_PARAMS, key, 8, True)
+    b = evaluate_policy(SELECT_RULES["always_accept"], SELECT_ENV, FIFO_PARAMS, key, 8, True)
     np.testing.assert_allclose(a["episode_rewards"], b["episode_rewards"], rtol=1e-5)
     assert float(a["completion_rate"]) == float(b["completion_rate"]) > 0
 
 
 def test_evaluate_heuristics_uses_the_env_modes_table():
-    env = MultiAgentTaskEnvironment(action_mode="select", **SHAPE)
-    params = env.default_params.replace(max_steps_in_episode=10)
-    table = evaluate_heuristics(env, params, jax.random.key(0), 4, ("expected_rate_helps",))
-    assert set(table) == {"expected_rate_helps"}
-    assert np.isfinite(table["expected_rate_helps"]["mean_reward"])
+    # the same evaluation as above (compiled once): the select env gets the select rule
+    key = jax.random.key(3)
+    table = evaluate_heuristics(SELECT_ENV, FIFO_PARAMS, key, 8, ("always_accept",))
+    want = evaluate_policy(SELECT_RULES["always_accept"], SELECT_ENV, FIFO_PARAMS, key, 8)
+    assert set(table) == {"always_accept"}
+    assert table["always_accept"]["mean_reward"] == float(want["mean_reward"])
     with pytest.raises(ValueError, match="unknown heuristic"):
-        evaluate_heuristics(env, params, jax.random.key(0), 4, ("fastest",))
+        evaluate_heuristics(SELECT_ENV, FIFO_PARAMS, key, 4, ("fastest",))

@@ -36,7 +36,9 @@ def step(env):
 
 
 def _act(choice, collab=(0, 0, 0, 0)):
-    return jnp.stack([jnp.asarray(choice), jnp.asarray(collab)], -1).ravel()
+    """float32 like the invalid actions below, so the step compiles once."""
+    return jnp.stack([jnp.asarray(choice, jnp.float32), jnp.asarray(collab, jnp.float32)],
+                     -1).ravel()
 
 
 def _state(env, params, **kw):
@@ -88,7 +90,8 @@ def test_none_empty_slot_and_invalid_values_do_nothing(env, params, step):
     _, new, *_ = step(state, bad, params)
     assert int(new.counters.assigned) == 0
     # floats are floored: 2.7 picks slot 2
-    _, new, *_ = step(state, jnp.array([2.7, 0, NONE, 0, NONE, 0, NONE, 0]), params)
+    _, new, *_ = step(state, jnp.array([2.7, 0, NONE, 0, NONE, 0, NONE, 0], jnp.float32),
+                      params)
     assert int(new.active.task_type[0, 0]) == 2 and bool(new.active.valid[0, 0])
 
 

@@ -20,6 +20,7 @@ N_STEPS = 100
 SHAPES = {
     "default": dict(n_agents=4, max_tasks=10, n_task_types=3, max_active_per_agent=4),
     "small": dict(n_agents=3, max_tasks=4, n_task_types=2, max_active_per_agent=2),
+    "large": dict(n_agents=8, max_tasks=12, n_task_types=4, max_active_per_agent=3),
 }
 PARAMS = {
     "seed": EnvParams(),
@@ -42,12 +43,17 @@ def _actions(rng: np.random.Generator, n: int, Q: int, n_steps: int) -> np.ndarr
     return np.stack([choice, collab], -1).reshape(n_steps, 2 * n)
 
 
-@pytest.mark.parametrize("shape,params_name", [("default", "seed"), ("small", "busy")])
-def test_numpy_select_reference_replays_jax_env(shape, params_name):
+@pytest.mark.parametrize("shape,params_name,n_steps", [
+    ("default", "seed", N_STEPS),
+    ("small", "busy", N_STEPS),
+    pytest.param("large", "busy", 300, marks=pytest.mark.slow),
+    pytest.param("default", "busy", 300, marks=pytest.mark.slow),
+])
+def test_numpy_select_reference_replays_jax_env(shape, params_name, n_steps):
     params = PARAMS[params_name]
     env = MultiAgentTaskEnvironment(obs_mode="extended", action_mode="select", **SHAPES[shape])
     ref = NumpySelectEnv(obs_mode="extended", params=params, **SHAPES[shape])
-    actions = _actions(np.random.default_rng(7), env.n_agents, env.max_tasks, N_STEPS)
+    actions = _actions(np.random.default_rng(7), env.n_agents, env.max_tasks, n_steps)
 
     @jax.jit
     def run(key, actions):
@@ -68,7 +74,7 @@ def test_numpy_select_reference_replays_jax_env(shape, params_name):
     u0, obs0, outs = jax.device_get(run(jax.random.key(5), jnp.asarray(actions)))
     obs, _ = ref.reset(uniforms=u0)
     np.testing.assert_allclose(obs, obs0, rtol=RTOL, atol=ATOL)
-    for t in range(N_STEPS):
+    for t in range(n_steps):
         obs, reward, _, _, info = ref.step(actions[t], uniforms=outs["u"][t])
         where = f"step {t + 1}, action {actions[t].tolist()}"
         np.testing.assert_allclose(reward, outs["reward"][t], RTOL, ATOL, err_msg=where)

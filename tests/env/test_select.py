@@ -150,4 +150,7 @@ def test_bad_action_mode_names_the_setting():
     _, state = env.reset(jax.random.key(0), params)
     with pytest.raises(ValueError, match="num_actions=8"):
         env.step(jax.random.key(0), state, jnp.zeros(12), params)  # a seed-mode action
+    _, states = env.batch_reset(jax.random.key(0), params, 2)
+    with pytest.raises(ValueError, match="num_actions=8"):
+        env.batch_step(jax.random.key(0), states, jnp.zeros((2, 12)), params)
     assert env.action_mode == "select" and EnvConfig().to_dict()["action_mode"] == "seed"

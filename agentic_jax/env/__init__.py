@@ -1,9 +1,10 @@
 """The multi-agent task-allocation environment (pure JAX, gymnax >= 1.0 API).
 
 Modules: ``types`` (state and parameters), ``tasks`` (random generators and the reset state),
-``dynamics`` (the step rules), ``observations``, ``metrics``, ``batched`` (auto-reset and the
-env-axis-last engine), ``environment`` (the gymnax class), ``policies`` (heuristics and their
-evaluation) and ``small_ops`` (reductions over tiny axes).
+``dynamics`` (the step rules), ``select`` (the action mode where each agent picks a queued
+task), ``observations``, ``metrics``, ``batched`` (auto-reset and the env-axis-last engine),
+``environment`` (the gymnax class), ``rules`` (heuristics for both action modes), ``policies``
+(the rules tables and their evaluation) and ``small_ops`` (reductions over tiny axes).
 """
 
 from agentic_jax.env.batched import batch_reset_key

@@ -7,6 +7,7 @@ wrote them), so a restored state is placed onto the mesh of the system that read
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
@@ -73,10 +74,18 @@ class Persistence:
 
         `path` is a run directory (its best model, else its newest checkpoint), a checkpoint
         directory (its newest intact step) or one step directory. `devices` (not None)
-        replaces the stored `system.devices`: the state is re-sharded onto that many.
+        replaces the stored `system.devices`: the state is re-sharded onto that many. A run
+        trained on more devices than this job has loads onto one, with a warning (to act or
+        evaluate; resuming its training needs `devices=` said explicitly).
         """
         snapshot = read_checkpoint(path)
         config = RunConfig.from_dict(snapshot.meta["config"])
+        stored = config.system.devices
+        if devices is None and stored is not None and stored > jax.device_count():
+            warnings.warn(f"{path}: trained on system.devices={stored}, this process has "
+                          f"{jax.device_count()}; loading onto 1 device", RuntimeWarning,
+                          stacklevel=2)
+            devices = 1
         if devices is not None:
             config = config.replace(system=config.system.replace(devices=devices).validate())
         return cls(config, run_dir)._restore(snapshot)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from agentic_jax.system import AgenticRLSystem
+
 from .forced import run_forced
 
 # 3 updates on 4 devices vs 1: the same program up to the order of float sums (the all-reduced
@@ -14,8 +16,13 @@ ENV_FIRST = (".obs", ".episode_return", ".episode_length")
 
 
 @pytest.fixture(scope="module")
-def facts(tmp_path_factory):
-    return run_forced("four_devices.py", str(tmp_path_factory.mktemp("four")), devices=4)
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("four")
+
+
+@pytest.fixture(scope="module")
+def facts(workdir):
+    return run_forced("four_devices.py", str(workdir), devices=4)
 
 
 def is_env_leaf(path: str) -> bool:
@@ -67,3 +74,11 @@ def test_sweep_members_are_spread_over_the_devices(facts):
         assert devices == 4 and shape[0] == 8 and shard[0] == 2 and not replicated, path
     assert facts["sweep_indivisible"].startswith(
         "sweep members per call=3 does not divide over 4 devices")
+
+
+def test_a_four_device_checkpoint_loads_here_on_one_device(facts, workdir):
+    """This test process has one device: `load` of a 4-device run falls back to it, warning."""
+    with pytest.warns(RuntimeWarning, match=r"trained on system.devices=4, this process has 1"):
+        system = AgenticRLSystem.load(workdir / "ckpt")
+    assert system.config.system.devices == 1 and system.update_step == 3
+    assert len(system.runner_state.obs.sharding.device_set) == 1

@@ -112,7 +112,8 @@ class Checkpointer:
     Args:
         directory: the manager's directory (created if missing).
         max_to_keep: number of latest checkpoints kept.
-        async_save: write in a background thread (call `wait()` before reading them back).
+        async_save: write in a background thread (call `wait()` before reading them back;
+            ignored under `jax.distributed`, where every save is synchronous).
             The whole save — copying the arrays to the host, the checksum and orbax's own
             work — runs on one worker thread, in order, while training goes on; an error in
             it is raised by the next `save`, `wait` or `close`.
@@ -128,6 +129,10 @@ class Checkpointer:
             max_to_keep=max_to_keep, enable_async_checkpointing=False, create=True
         )
         self.manager = ocp.CheckpointManager(self.directory, options=options)
+        # several processes: orbax synchronises them with collectives, which must run in the
+        # same order as the training's own in every process, so saves stay on the caller's
+        # thread (measured: a background save deadlocks 2 processes)
+        async_save = async_save and jax.process_count() == 1
         self._worker = ThreadPoolExecutor(max_workers=1) if async_save else None
         self._pending: Future | None = None
 

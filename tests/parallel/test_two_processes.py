@@ -40,10 +40,15 @@ def test_two_processes_match_four_devices_and_resume_on_one(tmp_path):
                                 env=forced_env(2), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True) for i in range(2)]
     facts = []
-    for proc in workers:
-        out, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err[-4000:]
-        facts.append(json.loads(out.strip().splitlines()[-1]))
+    try:
+        for proc in workers:
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err[-4000:]
+            facts.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for proc in workers:  # a hung process ignores SIGTERM (JAX's preemption notifier)
+            if proc.poll() is None:
+                proc.kill()
     for i, f in enumerate(facts):
         assert f["process"] == i and f["processes"] == 2 and f["devices"] == 4
         assert f["local_devices"] == 2 and f["env_devices"] == 4

@@ -27,7 +27,8 @@ def config() -> dict:
                        "total_timesteps": 6 * UPDATE})
     cfg["system"].update({"eval_freq": 2 * UPDATE, "checkpoint_freq": 2 * UPDATE,
                           "max_timesteps": 4 * UPDATE, "heuristics": [],
-                          "final_eval_episodes": None, "tensorboard": False, "plot": False})
+                          "final_eval_episodes": None, "tensorboard": False, "plot": False,
+                          "async_checkpointing": True})  # synchronous under jax.distributed
     return cfg
 
 

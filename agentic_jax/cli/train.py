@@ -74,7 +74,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agentic_jax.parallel import distributed
 
-    if distributed.requested(args.coordinator, args.num_processes, args.process_id):
+    several = distributed.requested(args.coordinator, args.num_processes, args.process_id)
+    if several:
         try:  # before anything runs on a device (importing the env runs JAX code)
             distributed.initialize(args.coordinator, args.num_processes, args.process_id)
         except ValueError as err:
@@ -95,9 +96,13 @@ def run(args: argparse.Namespace) -> int:
 
         config = load(args.config, args.overrides)  # validated before anything is traced
         run_dir = args.run_dir
+        if run_dir is None and several:
+            raise UsageError("--run-dir is required with several processes (each one names "
+                             "the same directory, on a disk they share)")
         if run_dir is None:
             run_dir = Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-        check_run_dir(run_dir, args.overwrite)  # before anything is built (train checks again)
+        if not several or distributed.is_primary():  # process 0 owns the run's files
+            check_run_dir(run_dir, args.overwrite)  # before anything is built (and in train)
         system = AgenticRLSystem(config, run_dir, overwrite=args.overwrite)
         print(f"training in {run_dir}: {system.ppo.n_envs} envs x {system.ppo.n_steps} steps "
               f"per update, {system.max_updates} updates in chunks of {system.chunk_updates}")

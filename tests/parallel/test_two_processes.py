@@ -10,8 +10,13 @@ import sys
 
 import numpy as np
 import pytest
+import yaml
+
+from agentic_jax.system import AgenticRLSystem
+from agentic_jax.system.run_dir import read_records
 
 from .forced import HERE, REPO, forced_env, run_forced
+from .two_processes import config
 
 ATOL = 1e-5  # float sums in another order (gloo's cross-process all-reduce); ints exact
 
@@ -32,23 +37,30 @@ def assert_close(a_path, b_path) -> None:
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
-@pytest.mark.slow
-def test_two_processes_match_four_devices_and_resume_on_one(tmp_path):
-    port = free_port()
-    workers = [subprocess.Popen([sys.executable, str(HERE / "two_processes.py"), "worker",
-                                 str(tmp_path), str(port), str(i)], cwd=REPO,
-                                env=forced_env(2), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for i in range(2)]
-    facts = []
+def run_two(argv: list[str]) -> list[str]:
+    """Start `argv + [process id]` as processes 0 and 1 (2 forced devices each); their
+    stdouts once both exited 0."""
+    workers = [subprocess.Popen([*argv, str(i)], cwd=REPO, env=forced_env(2),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for i in range(2)]
+    outs = []
     try:
         for proc in workers:
             out, err = proc.communicate(timeout=600)
             assert proc.returncode == 0, err[-4000:]
-            facts.append(json.loads(out.strip().splitlines()[-1]))
+            outs.append(out)
     finally:
         for proc in workers:  # a hung process ignores SIGTERM (JAX's preemption notifier)
             if proc.poll() is None:
                 proc.kill()
+    return outs
+
+
+@pytest.mark.slow
+def test_two_processes_match_four_devices_and_resume_on_one(tmp_path):
+    outs = run_two([sys.executable, str(HERE / "two_processes.py"), "worker", str(tmp_path),
+                    str(free_port())])
+    facts = [json.loads(out.strip().splitlines()[-1]) for out in outs]
     for i, f in enumerate(facts):
         assert f["process"] == i and f["processes"] == 2 and f["devices"] == 4
         assert f["local_devices"] == 2 and f["env_devices"] == 4
@@ -64,3 +76,17 @@ def test_two_processes_match_four_devices_and_resume_on_one(tmp_path):
     assert single["resumed_from"] == 2 and single["updates"] == 4
     assert single["resumed_devices"] == 1
     assert_close(tmp_path / "resumed_one.npz", tmp_path / "four.npz")
+
+
+@pytest.mark.slow
+def test_cli_trains_on_two_processes_and_one_writes_the_files(tmp_path):
+    path, run = tmp_path / "run.yaml", tmp_path / "run"
+    path.write_text(yaml.safe_dump(config()))
+    run_two([sys.executable, "-m", "agentic_jax.cli", "train", "--config", str(path),
+             "--run-dir", str(run), "--coordinator", f"127.0.0.1:{free_port()}",
+             "--num-processes", "2", "--process-id"])
+    updates = [r["update"] for r in read_records(run, "train")]
+    assert updates == [1, 2, 3, 4]  # written once, by process 0
+    assert sorted(int(p.name) for p in (run / "checkpoints").iterdir()) == [2, 4]
+    system = AgenticRLSystem.load(run / "checkpoints")  # here: one process, one device
+    assert system.update_step == 4

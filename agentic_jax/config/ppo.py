@@ -15,7 +15,8 @@ from agentic_jax.validation import check_bool, check_choice, check_float, check_
 
 LR_SCHEDULES = ("constant", "seed_linear")
 ENT_COEF_SCHEDULES = ("constant", "linear")
-ACTORS = ("mlp", "per_agent")
+ACTORS = ("mlp", "per_agent", "ippo", "mappo")
+POLICIES = ("gaussian", "discrete")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
 BOOL_FIELDS = ("shared_trunk", "layer_norm", "normalize_obs", "normalize_advantage",
                "rescale_actions")
@@ -73,7 +74,15 @@ class PPOConfig:
         actor: "mlp" (SB3's flat actor) or "per_agent": one actor MLP shared by all agents,
             fed each agent's own features and the whole observation, giving that agent's
             slice of the action (needs an env with `agent_obs_block()`; not with
-            `shared_trunk`).
+            `shared_trunk`). "ippo": decentralised actors with parameter sharing, each agent
+            fed only its own features, the queue, the team's mean features and its index
+            `i / (n_agents - 1)`, so the parameters do not depend on `n_agents`; the critic is
+            the same shared network on each agent's input, the value the mean over agents.
+            "mappo": the "ippo" actors with a centralised critic on the whole observation.
+            Both need an env with `agent_obs_block()` and not `shared_trunk`.
+        policy: "gaussian" (a diagonal Gaussian over the Box action, SB3's) or "discrete" (a
+            factorised Categorical over the env's `action_nvec()`, e.g.
+            `env.action_mode="select"`).
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
             ignored and the value head sits on the shared trunk).
         layer_norm: LayerNorm after every hidden Dense (before the activation).
@@ -108,6 +117,7 @@ class PPOConfig:
     net_arch: NetArch = dataclasses.field(default_factory=NetArch)
     activation: str = "relu"
     actor: str = "mlp"
+    policy: str = "gaussian"
     shared_trunk: bool = False
     layer_norm: bool = False
     normalize_obs: bool = False
@@ -183,11 +193,12 @@ class PPOConfig:
         check_choice("ppo.ent_coef_schedule", self.ent_coef_schedule, ENT_COEF_SCHEDULES)
         check_choice("ppo.activation", self.activation, ACTIVATIONS)
         check_choice("ppo.actor", self.actor, ACTORS)
+        check_choice("ppo.policy", self.policy, POLICIES)
         for name in BOOL_FIELDS:
             check_bool(f"ppo.{name}", getattr(self, name))
-        if self.actor == "per_agent" and self.shared_trunk:
-            raise ValueError("ppo.actor='per_agent' cannot share a trunk with the critic "
-                             "(allowed: shared_trunk=false with actor='per_agent')")
+        if self.actor != "mlp" and self.shared_trunk:
+            raise ValueError(f"ppo.actor={self.actor!r} cannot share a trunk with the critic "
+                             f"(allowed: shared_trunk=false with actor={self.actor!r})")
         for head in ("pi", "vf"):
             sizes = getattr(self.net_arch, head)
             if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):

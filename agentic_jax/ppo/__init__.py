@@ -1,12 +1,22 @@
 """End-to-end jitted PPO (SB3 semantics, PureJaxRL structure).
 
 Modules, imported one way (`train -> rollout / sgd -> losses / optimizer -> networks / types`):
-`types` (state containers), `networks` (actor-critic), `losses` (GAE, PPO loss), `optimizer`
+`types` (state containers), `networks` (actor-critic), `agents` (IPPO / MAPPO actors),
+`distributions` (Gaussian and discrete policy heads), `losses` (GAE, PPO loss), `optimizer`
 (fused clip + Adam, schedules), `rollout` (batched env stepping), `sgd` (the epochs of
 minibatch steps), `train` (init / update / train / act).
 """
 
 from agentic_jax.config import NetArch, PPOConfig
+from agentic_jax.ppo.agents import AgentActorCritic
+from agentic_jax.ppo.distributions import (
+    PolicyHead,
+    discrete_head,
+    factorised_categorical,
+    gaussian_head,
+    gaussian_sample,
+    make_head,
+)
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
     bootstrap_truncation,
@@ -28,7 +38,6 @@ from agentic_jax.ppo.rollout import (
     BatchedEnv,
     EnvSpec,
     env_spec,
-    gaussian_sample,
     make_collect,
     vector_env,
 )
@@ -39,6 +48,12 @@ from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, Train
 __all__ = [
     "METRIC_NAMES",
     "ActorCritic",
+    "AgentActorCritic",
+    "PolicyHead",
+    "discrete_head",
+    "factorised_categorical",
+    "gaussian_head",
+    "make_head",
     "BatchedEnv",
     "EnvSpec",
     "NetArch",

@@ -10,6 +10,9 @@ import jax.numpy as jnp
 
 from agentic_jax.ppo.networks import policy_distribution
 
+# (actor_out, actions [N, A]) -> (log_prob [N], entropy [N] or []) of a policy head
+LogProbEntropy = Callable[[tuple, jax.Array], tuple[jax.Array, jax.Array]]
+
 # the per-minibatch scalars `ppo_loss_terms` reports (and an update averages)
 METRIC_NAMES = (
     "policy_loss",
@@ -158,25 +161,34 @@ def ppo_loss(
     ent_coef: float | jax.Array,
     vf_coef: float | jax.Array,
     normalize_advantage: bool = True,
+    log_prob_entropy: LogProbEntropy | None = None,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """PPO loss of one minibatch for an actor-critic `apply_fn(params, obs)`.
 
     Args:
         params: network parameters.
-        apply_fn: `apply_fn(params, obs [N, obs_dim]) -> (mean [N, A], log_std [A], value [N])`.
-        batch: `obs [N, obs_dim]`, `actions [N, A]` (unclipped samples), `log_probs [N]`,
-            `values [N]`, `advantages [N]`, `returns [N]`.
+        apply_fn: `apply_fn(params, obs [N, obs_dim]) -> (*actor_out, value [N])`; for the
+            Gaussian `actor_out = (mean [N, A], log_std [A])`.
+        batch: `obs [N, obs_dim]`, `actions [N, A]` (unclipped samples, or float32
+            categories), `log_probs [N]`, `values [N]`, `advantages [N]`, `returns [N]`.
         clip_range, clip_range_vf, ent_coef, vf_coef, normalize_advantage: see
             `ppo_loss_terms`.
+        log_prob_entropy: `(actor_out, actions) -> (log_prob [N], entropy [N] or [])` of the
+            policy head (`agentic_jax.ppo.distributions.PolicyHead`); None for the diagonal
+            Gaussian.
 
     Returns:
         `(loss, aux)` as `ppo_loss_terms`.
     """
-    mean, log_std, values = apply_fn(params, batch["obs"])
-    dist = policy_distribution(mean, log_std)
-    log_prob = dist.log_prob(batch["actions"])
-    # The std is state independent: one entropy for the whole minibatch.
-    entropy = policy_distribution(mean[:1], log_std).entropy()
+    *actor_out, values = apply_fn(params, batch["obs"])
+    if log_prob_entropy is None:
+        mean, log_std = actor_out
+        dist = policy_distribution(mean, log_std)
+        log_prob = dist.log_prob(batch["actions"])
+        # The std is state independent: one entropy for the whole minibatch.
+        entropy = policy_distribution(mean[:1], log_std).entropy()
+    else:
+        log_prob, entropy = log_prob_entropy(tuple(actor_out), batch["actions"])
     return ppo_loss_terms(
         log_prob,
         batch["log_probs"],

@@ -62,6 +62,10 @@ class ActorCritic(nn.Module):
 
     `__call__(obs [..., obs_dim]) -> (mean [..., action_dim], log_std [action_dim], value [...])`.
     `actor(obs)` and `critic(obs)` run one half only (used in the rollout and for bootstraps).
+
+    With `discrete` (the "discrete" policy head) `action_dim` is the number of logits, there is
+    no log-std, `actor(obs) -> (logits [..., action_dim],)` and `__call__` returns
+    `(logits, value)`.
     """
 
     action_dim: int
@@ -72,6 +76,7 @@ class ActorCritic(nn.Module):
     layer_norm: bool = False
     log_std_init: float = 0.0
     agent_block: tuple[int, int, int] | None = None
+    discrete: bool = False
 
     def setup(self) -> None:
         self.pi_body = MLP(self.pi_arch, self.activation, self.layer_norm)
@@ -85,44 +90,72 @@ class ActorCritic(nn.Module):
         self.vf_head = nn.Dense(
             1, kernel_init=nn.initializers.orthogonal(1.0), bias_init=nn.initializers.zeros
         )
-        self.log_std = self.param(
-            "log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,)
-        )
+        if not self.discrete:
+            self.log_std = self.param(
+                "log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,)
+            )
 
-    def actor(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def actor(self, obs: jax.Array) -> tuple[jax.Array, ...]:
+        if self.discrete:
+            return (self._actor_out(obs),)
+        return self._actor_out(obs), self.log_std
+
+    def _actor_out(self, obs: jax.Array) -> jax.Array:
         if self.agent_block is None:
-            return self.pi_head(self.pi_body(obs)), self.log_std
+            return self.pi_head(self.pi_body(obs))
         start, n_agents, n_features = self.agent_block
         own = obs[..., start : start + n_agents * n_features]
         own = own.reshape(obs.shape[:-1] + (n_agents, n_features))
         team = jnp.broadcast_to(obs[..., None, :], obs.shape[:-1] + (n_agents, obs.shape[-1]))
         per_agent = self.pi_head(self.pi_body(jnp.concatenate([own, team], -1)))
-        return per_agent.reshape(obs.shape[:-1] + (self.action_dim,)), self.log_std
+        return per_agent.reshape(obs.shape[:-1] + (self.action_dim,))
 
     def critic(self, obs: jax.Array) -> jax.Array:
         body = self.pi_body if self.shared_trunk else self.vf_body
         return self.vf_head(body(obs))[..., 0]
 
-    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, ...]:
         if self.shared_trunk:
             latent = self.pi_body(obs)
-            return self.pi_head(latent), self.log_std, self.vf_head(latent)[..., 0]
-        mean, log_std = self.actor(obs)
-        return mean, log_std, self.critic(obs)
+            out = (self.pi_head(latent),) if self.discrete else (self.pi_head(latent),
+                                                                  self.log_std)
+            return *out, self.vf_head(latent)[..., 0]
+        return *self.actor(obs), self.critic(obs)
 
 
 @functools.lru_cache(maxsize=64)
 def make_network(
-    config: PPOConfig, action_dim: int, agent_block: tuple[int, int, int] | None = None
-) -> ActorCritic:
-    """The `ActorCritic` module described by `config`.
+    config: PPOConfig,
+    action_dim: int,
+    agent_block: tuple[int, int, int] | None = None,
+    shared_blocks: tuple[tuple[int, int], ...] = (),
+) -> nn.Module:
+    """The actor-critic module described by `config`.
 
-    `agent_block` (from the env's `agent_obs_block()`) is used when `config.actor` is
-    "per_agent".
+    `action_dim` is the actor's output width (Gaussian means, or logits for the "discrete"
+    policy). `agent_block` (from the env's `agent_obs_block()`) is used when `config.actor` is
+    "per_agent", "ippo" or "mappo"; `shared_blocks` (`(start, size)` spans every agent sees,
+    `agentic_jax.env.views.shared_obs_blocks`) by "ippo" and "mappo" (see
+    `agentic_jax.ppo.agents`).
 
     Cached: `network.apply` is a static field of the train state, so one module object per
     (config, action_dim) keeps the state's pytree structure identical across builders.
     """
+    if config.actor in ("ippo", "mappo"):
+        from agentic_jax.ppo.agents import AgentActorCritic
+
+        return AgentActorCritic(
+            out_per_agent=action_dim // agent_block[1],
+            agent_block=agent_block,
+            shared_blocks=shared_blocks,
+            centralised_critic=config.actor == "mappo",
+            discrete=config.policy == "discrete",
+            pi_arch=tuple(config.net_arch.pi),
+            vf_arch=tuple(config.net_arch.vf),
+            activation=config.activation,
+            layer_norm=config.layer_norm,
+            log_std_init=config.log_std_init,
+        )
     return ActorCritic(
         action_dim=action_dim,
         pi_arch=tuple(config.net_arch.pi),
@@ -132,6 +165,7 @@ def make_network(
         layer_norm=config.layer_norm,
         log_std_init=config.log_std_init,
         agent_block=agent_block if config.actor == "per_agent" else None,
+        discrete=config.policy == "discrete",
     )
 
 

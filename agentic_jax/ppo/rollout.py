@@ -16,7 +16,8 @@ import numpy as np
 from flax import struct
 
 from agentic_jax.config import PPOConfig
-from agentic_jax.ppo.networks import clip_action
+from agentic_jax.env.views import shared_obs_blocks
+from agentic_jax.ppo.distributions import PolicyHead, make_head
 from agentic_jax.ppo.types import RunnerState, Transition
 
 # gymnax's step output: (obs, states, reward, terminated, truncated, info)
@@ -59,6 +60,10 @@ class EnvSpec:
     episode_metric_keys: tuple[str, ...] = struct.field(pytree_node=False)
     # (start, n_agents, features per agent) of the per-agent observation block, or None
     agent_block: tuple[int, int, int] | None = struct.field(pytree_node=False, default=None)
+    # categories per action dimension of a discrete-action env (`action_nvec()`), or None
+    nvec: tuple[int, ...] | None = struct.field(pytree_node=False, default=None)
+    # (start, size) spans every agent sees (agentic_jax.env.views.shared_obs_blocks), or ()
+    shared_blocks: tuple[tuple[int, int], ...] = struct.field(pytree_node=False, default=())
 
 
 def env_spec(env: Any, env_params: Any) -> EnvSpec:
@@ -87,7 +92,13 @@ def env_spec(env: Any, env_params: Any) -> EnvSpec:
                 f"agent_obs_block()={block} does not fit obs_dim={obs.shape[0]} and "
                 f"action_dim={action_dim} (need action_dim divisible by n_agents)"
             )
-    return EnvSpec(int(obs.shape[0]), action_dim, low, high, metric_keys, block)
+    nvec = None
+    if getattr(env, "discrete_actions", False):
+        nvec = tuple(int(k) for k in env.action_nvec())
+    shared = ()
+    if block is not None and all(hasattr(env, a) for a in ("obs_mode", "max_tasks")):
+        shared = tuple(tuple(int(v) for v in b) for b in shared_obs_blocks(env))
+    return EnvSpec(int(obs.shape[0]), action_dim, low, high, metric_keys, block, nvec, shared)
 
 
 class VectorEnv(NamedTuple):
@@ -131,43 +142,28 @@ def vector_env(env: Any, n_envs: int) -> VectorEnv:
     return VectorEnv(reset, lambda key, params, n_steps: jax.random.split(key, n_steps), step)
 
 
-def gaussian_sample(
-    mean: jax.Array, log_std: jax.Array, noise: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """`mean + exp(log_std) * noise` and its diagonal-Gaussian log-density.
-
-    `noise` is standard normal with `mean`'s shape `[..., A]`; the log-prob `[...]` is the
-    one `policy_distribution(mean, log_std).log_prob` gives for the sample.
-    """
-    action = mean + jnp.exp(log_std) * noise
-    log_prob = -0.5 * jnp.sum(noise**2, -1) - jnp.sum(log_std) - 0.5 * mean.shape[-1] * jnp.log(
-        2.0 * jnp.pi
-    )
-    return action, log_prob
-
-
 def make_env_step(
-    config: PPOConfig, spec: EnvSpec, envs: VectorEnv, env_params: Any
+    config: PPOConfig, spec: EnvSpec, envs: VectorEnv, env_params: Any, head: PolicyHead
 ) -> Callable[[RunnerState, Any], tuple[RunnerState, tuple[Transition, jax.Array, dict]]]:
-    """The rollout scan's body: `env_step(rs, (noise [B, A], env_randomness)) -> (rs, out)`.
+    """The rollout scan's body: `env_step(rs, (noise [B, ...], env_randomness)) -> (rs, out)`.
 
-    Acts with the policy (an unclipped Gaussian sample; the env gets it clipped), steps the
+    Acts with the policy through `head` (an unclipped Gaussian sample, the env getting it
+    clipped; or a Gumbel-max categorical draw, the env getting int32 categories), steps the
     envs, normalises the next and the pre-reset observations (updating the statistics first,
     VecNormalize's order) and advances the running episode counters. `out` is `(transition,
     done [B] float32, ended)`: `ended` maps `episode_return`, `episode_length` and
     `env/<key>` of `info["episode_metrics"]` to `[B]` values, meaningful where `done`.
     """
-    low, high = jnp.asarray(spec.action_low), jnp.asarray(spec.action_high)
 
     def env_step(rs: RunnerState, step_randomness: Any):
         noise, env_randomness = step_randomness
         ts = rs.train_state
-        mean, log_std = ts.apply_fn(ts.params, rs.obs, method="actor")
-        action, log_prob = gaussian_sample(mean, log_std, noise)
+        actor_out = ts.apply_fn(ts.params, rs.obs, method="actor")
+        action, log_prob = head.sample(actor_out, noise)
         next_obs, env_state, reward, terminated, truncated, info = envs.step(
             env_randomness,
             rs.env_state,
-            clip_action(action, low, high, config.rescale_actions),
+            head.to_env(action),
             env_params,
         )
         next_obs = next_obs.astype(jnp.float32)
@@ -213,14 +209,15 @@ def make_collect(
 ) -> Callable[..., tuple[RunnerState, Transition, dict]]:
     """`collect(rs, key_noise, key_envs, env_params=None) -> (rs, trajectory [T, B], sums)`.
 
-    The rollout's policy noise (from `key_noise`) and env randomness (from `key_envs`) are
-    drawn up front, then `n_steps` steps are scanned. `rs` comes back with the envs, next
-    observation, obs statistics and running episode counters advanced (params and rng
+    The rollout's policy noise (from `key_noise`, the head's `noise`) and env randomness (from
+    `key_envs`) are drawn up front, then `n_steps` steps are scanned. `rs` comes back with the
+    envs, next observation, obs statistics and running episode counters advanced (params and rng
     untouched). `episode_sums` holds `count` (`[]`, episodes ended in the rollout) and the
     sum over those episodes of each `ended` value of `make_env_step`. `env_params` (possibly
     traced) replaces the `env_params` given here; its static fields must be the same.
     """
     spec = env_spec(env, env_params)
+    head = make_head(config, spec)
     n_envs, n_steps = config.n_envs, config.n_steps
     envs = vector_env(env, n_envs)
     default_params = env_params
@@ -228,8 +225,8 @@ def make_collect(
     def collect(rs: RunnerState, key_noise: jax.Array, key_envs: jax.Array,
                 env_params: Any = None):
         params = default_params if env_params is None else env_params
-        env_step = make_env_step(config, spec, envs, params)
-        noise = jax.random.normal(key_noise, (n_steps, n_envs, spec.action_dim), jnp.float32)
+        env_step = make_env_step(config, spec, envs, params, head)
+        noise = head.noise(key_noise, (n_steps, n_envs))  # [T, B, A] (or [T, B, A, K])
         env_randomness = envs.draw(key_envs, params, n_steps)
         rs, (traj, done, ended) = jax.lax.scan(env_step, rs, (noise, env_randomness))
         sums = {k: jnp.sum(done * v) for k, v in ended.items()}  # done, v: [T, B]

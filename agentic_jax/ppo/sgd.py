@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from flax.training.train_state import TrainState
 
 from agentic_jax.config import PPOConfig
-from agentic_jax.ppo.losses import METRIC_NAMES, ppo_loss
+from agentic_jax.ppo.losses import METRIC_NAMES, LogProbEntropy, ppo_loss
 from agentic_jax.ppo.optimizer import apply_gradients
 from agentic_jax.ppo.types import PPOHParams
 
@@ -18,7 +18,7 @@ Batch = dict[str, jax.Array]  # obs [N, obs_dim], actions [N, A], log_probs, val
 
 
 def make_sgd(
-    config: PPOConfig,
+    config: PPOConfig, log_prob_entropy: LogProbEntropy | None = None
 ) -> Callable[[TrainState, jax.Array, Batch, PPOHParams], tuple[TrainState, Batch]]:
     """`sgd(train_state, key, batch, hp) -> (train_state, aux)`: the epochs of one update.
 
@@ -27,7 +27,7 @@ def make_sgd(
     (the update's scheduled lr) and `hp.ent_coef`. With `target_kl`, the minibatch whose
     `approx_kl` exceeds `1.5 * target_kl` is not applied, nor anything after it (SB3). `aux`
     holds the `METRIC_NAMES` losses, `evaluated` and `applied` (1.0 / 0.0), each
-    `[n_epochs, num_minibatches]`.
+    `[n_epochs, num_minibatches]`. `log_prob_entropy` is the policy head's (None: Gaussian).
     """
 
     def loss_fn(params, apply_fn, minibatch, hp: PPOHParams):
@@ -40,6 +40,7 @@ def make_sgd(
             ent_coef=hp.ent_coef,
             vf_coef=hp.vf_coef,
             normalize_advantage=config.normalize_advantage,
+            log_prob_entropy=log_prob_entropy,
         )
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)

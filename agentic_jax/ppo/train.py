@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from flax.training.train_state import TrainState
 
 from agentic_jax.config import PPOConfig
+from agentic_jax.ppo.distributions import actor_output_dim, make_head
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
     bootstrap_truncation,
@@ -43,7 +44,7 @@ from agentic_jax.ppo.optimizer import (
     make_optimizer,
     progress_remaining,
 )
-from agentic_jax.ppo.rollout import env_spec, make_collect, vector_env
+from agentic_jax.ppo.rollout import EnvSpec, env_spec, make_collect, vector_env
 from agentic_jax.ppo.sgd import make_sgd, sgd_metrics, tree_select
 from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, TrainOutput, Transition
 
@@ -56,12 +57,7 @@ def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., Run
     `env_params` given here."""
     config.validate()
     spec = env_spec(env, env_params)
-    if config.actor == "per_agent" and spec.agent_block is None:
-        raise ValueError(
-            f"actor='per_agent' needs an env with agent_obs_block(); {type(env).__name__} has "
-            "none (allowed: actor='mlp' for this env)"
-        )
-    network = make_network(config, spec.action_dim, spec.agent_block)
+    network = network_for(config, spec, type(env).__name__)
     tx = make_optimizer(config)
     reset_envs = vector_env(env, config.n_envs).reset
     default_params = env_params
@@ -95,6 +91,19 @@ def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., Run
         )
 
     return init
+
+
+def network_for(config: PPOConfig, spec: EnvSpec, env_name: str = "this env") -> Any:
+    """The network of `config` for an env described by `spec`; `ValueError` naming
+    `ppo.actor` / `ppo.policy` (before anything is traced) when the env does not fit them."""
+    make_head(config, spec)  # the policy head fits the env's actions
+    if config.actor != "mlp" and spec.agent_block is None:
+        raise ValueError(
+            f"ppo.actor={config.actor!r} needs an env with agent_obs_block(); {env_name} has "
+            "none (allowed: actor='mlp' for this env)"
+        )
+    return make_network(config, actor_output_dim(config, spec), spec.agent_block,
+                        spec.shared_blocks)
 
 
 def critic_values(
@@ -133,7 +142,9 @@ def make_update(
     """
     config.validate()
     collect = make_collect(config, env, env_params)
-    sgd = make_sgd(config)
+    head = make_head(config, env_spec(env, env_params))
+    # None keeps the Gaussian loss exactly as it was (the pinned-metrics test)
+    sgd = make_sgd(config, None if config.policy == "gaussian" else head.log_prob_entropy)
     buffer_size = config.buffer_size
 
     def update(rs: RunnerState, env_params: Any = None
@@ -218,9 +229,11 @@ def make_act(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., jax.
 
     `obs [..., obs_dim]` is a raw env observation: it is normalised with the state's running
     statistics (when `normalize_obs`, without updating them), and the (clipped) action
-    `[..., A]` the environment should receive is returned. Deterministic = the Gaussian mean.
+    `[..., A]` the environment should receive is returned. Deterministic = the Gaussian mean,
+    or for the discrete head the most likely category of each dimension (int32 actions).
     """
     spec = env_spec(env, env_params)
+    head = make_head(config, spec)
     low, high = jnp.asarray(spec.action_low), jnp.asarray(spec.action_high)
 
     def act(
@@ -233,13 +246,15 @@ def make_act(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., jax.
         if config.normalize_obs:
             obs = runner_state.obs_rms.normalize(obs)
         ts = runner_state.train_state
-        mean, log_std = ts.apply_fn(ts.params, obs, method="actor")
-        if deterministic:
-            action = mean
-        else:
-            if key is None:
-                raise ValueError("act: a key is required when deterministic=False")
-            action = policy_distribution(mean, log_std).sample(seed=key)
+        actor_out = ts.apply_fn(ts.params, obs, method="actor")
+        if not deterministic and key is None:
+            raise ValueError("act: a key is required when deterministic=False")
+        if config.policy == "discrete":
+            if deterministic:
+                return head.to_env(head.mode(actor_out))
+            return head.to_env(head.sample(actor_out, head.noise(key, obs.shape[:-1]))[0])
+        mean, log_std = actor_out
+        action = mean if deterministic else policy_distribution(mean, log_std).sample(seed=key)
         return clip_action(action, low, high, config.rescale_actions)
 
     return act

@@ -1,0 +1,116 @@
+"""Decentralised actors with parameter sharing (IPPO) and their centralised-critic variant (MAPPO).
+
+Each agent `i` of `n` gets a local input built from the flat observation:
+
+    x_i = [own_i (F), team mean (F), i / (n - 1) (1), shared (S)]          # [..., n, 2F + 1 + S]
+
+`own_i` is agent `i`'s row of the env's per-agent block (`agent_obs_block() = (start, n, F)`),
+the team mean is the mean of those rows over agents, the agent id is the scalar
+`i / max(n - 1, 1)` (one input, so the parameter shapes do not change with `n`; with a
+different `n` the ids interpolate in `[0, 1]`), and `shared` is the concatenation of the
+observation spans every agent sees whose sizes do not depend on `n` (the queue rows and the
+episode scalars, `agentic_jax.env.views.shared_obs_blocks`). The n-by-n collaboration matrix is
+not an actor input (its size depends on `n`).
+
+One actor MLP (`net_arch.pi`) maps each `x_i` to agent `i`'s slice of the action: its
+`out_per_agent` Gaussian means (with one shared log-std per action field) or logits (for the
+discrete head), concatenated agent-major as the env expects. No actor parameter depends on
+`n`, so a trained actor runs at any team size with the same queue size (`agentic_jax.ppo.transfer`).
+
+Critic:
+* "ippo" (decentralised): the same kind of shared MLP (`net_arch.vf`) on each agent's `x_i`,
+  and the state value is the MEAN over agents of the per-agent values. The reward is one team
+  reward, so every agent's head estimates the same team return from its own view; the mean is
+  an ensemble of those estimates and keeps the value on the return's scale for any `n` (a sum
+  would grow with `n`).
+* "mappo" (centralised): one MLP on the whole (global) observation, as MAPPO's world-state
+  critic; it depends on `n`, but only the actor is needed to act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from agentic_jax.ppo.networks import MLP
+
+
+def local_inputs(
+    obs: jax.Array, agent_block: tuple[int, int, int], shared_blocks: tuple[tuple[int, int], ...]
+) -> jax.Array:
+    """The agents' local inputs `[..., n, 2F + 1 + S]` from `obs [..., obs_dim]`."""
+    start, n, n_features = agent_block
+    batch = obs.shape[:-1]
+    own = obs[..., start : start + n * n_features].reshape(batch + (n, n_features))
+    team = jnp.broadcast_to(own.mean(-2, keepdims=True), own.shape)
+    ids = jnp.arange(n, dtype=obs.dtype) / max(n - 1, 1)
+    ids = jnp.broadcast_to(ids[:, None], batch + (n, 1))
+    parts = [own, team, ids]
+    if shared_blocks:
+        shared = jnp.concatenate([obs[..., s : s + size] for s, size in shared_blocks], -1)
+        parts.append(jnp.broadcast_to(shared[..., None, :], batch + (n, shared.shape[-1])))
+    return jnp.concatenate(parts, -1)
+
+
+class AgentActorCritic(nn.Module):
+    """Shared per-agent actor; decentralised (IPPO) or centralised (MAPPO) critic.
+
+    `actor(obs [..., obs_dim])` -> `(mean [..., n * out_per_agent], log_std [n * out_per_agent])`
+    (Gaussian) or `(logits [..., n * out_per_agent],)` (discrete); `critic(obs) -> [...]`;
+    `__call__` returns the actor's outputs followed by the value.
+    """
+
+    out_per_agent: int
+    agent_block: tuple[int, int, int]
+    shared_blocks: tuple[tuple[int, int], ...] = ()
+    centralised_critic: bool = False
+    discrete: bool = False
+    pi_arch: Sequence[int] = (64, 64)
+    vf_arch: Sequence[int] = (64, 64)
+    activation: str = "relu"
+    layer_norm: bool = False
+    log_std_init: float = 0.0
+
+    def setup(self) -> None:
+        self.pi_body = MLP(self.pi_arch, self.activation, self.layer_norm)
+        self.vf_body = MLP(self.vf_arch, self.activation, self.layer_norm)
+        self.pi_head = nn.Dense(
+            self.out_per_agent,
+            kernel_init=nn.initializers.orthogonal(0.01),
+            bias_init=nn.initializers.zeros,
+        )
+        self.vf_head = nn.Dense(
+            1, kernel_init=nn.initializers.orthogonal(1.0), bias_init=nn.initializers.zeros
+        )
+        if not self.discrete:
+            # one log-std per action field, shared by the agents (no dependence on n)
+            self.log_std = self.param(
+                "log_std", nn.initializers.constant(self.log_std_init), (self.out_per_agent,)
+            )
+
+    def actor(self, obs: jax.Array) -> tuple[jax.Array, ...]:
+        n = self.agent_block[1]
+        x = local_inputs(obs, self.agent_block, self.shared_blocks)
+        out = self.pi_head(self.pi_body(x)).reshape(obs.shape[:-1] + (n * self.out_per_agent,))
+        if self.discrete:
+            return (out,)
+        return out, jnp.tile(self.log_std, n)
+
+    def critic(self, obs: jax.Array) -> jax.Array:
+        if self.centralised_critic:
+            return self.vf_head(self.vf_body(obs))[..., 0]
+        x = local_inputs(obs, self.agent_block, self.shared_blocks)
+        return self.vf_head(self.vf_body(x))[..., 0].mean(-1)
+
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, ...]:
+        return *self.actor(obs), self.critic(obs)
+
+
+def local_input_dim(agent_block: tuple[int, int, int],
+                    shared_blocks: tuple[tuple[int, int], ...]) -> int:
+    """`2F + 1 + S`: the width of one agent's local input."""
+    return 2 * agent_block[2] + 1 + int(np.sum([size for _, size in shared_blocks]))

@@ -1,0 +1,183 @@
+"""Policy heads: how an actor's output becomes actions, log-probs and entropies.
+
+Two families, chosen by `PPOConfig.policy` (static):
+
+* "gaussian": the diagonal Gaussian of `networks.policy_distribution` over unclipped actions
+  (SB3's Box policy); the actor outputs `(mean [..., A], log_std [A])`, the env gets the
+  clipped sample.
+* "discrete": a factorised categorical over an env's `action_nvec()` (`A = len(nvec)`
+  dimensions, dimension `d` with `nvec[d]` categories): one Categorical per dimension (a
+  2-way Categorical for a yes/no dimension such as a collaboration request), independent, so
+  log-prob = sum over dimensions and entropy = sum over dimensions. The actor outputs
+  `(logits [..., sum(nvec)],)`, dimension after dimension; they are padded to
+  `[..., A, max(nvec)]` with a large negative logit for the missing categories. Actions are
+  stored as float32 holding the integer categories; the env gets them as int32.
+
+Sampling draws its randomness up front for a whole rollout (one PRNG call, as the Gaussian's
+normal noise): the discrete head samples by Gumbel-max with pre-drawn uniforms
+`[T, B, A, max(nvec)]`, `argmax(logits - log(-log(u)))`, which is an exact draw from the
+categorical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import distrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from agentic_jax.config import PPOConfig
+from agentic_jax.ppo.networks import clip_action, policy_distribution
+
+MASKED_LOGIT = -1e9  # logit of a padded (non-existent) category: probability exactly 0
+
+
+class PolicyHead(NamedTuple):
+    """The static functions of one policy family (all pure, jit/vmap-able).
+
+    `noise(key, batch_shape) -> noise`: a rollout's randomness, leading axes `batch_shape`
+        (e.g. `(T, B)`); `[*batch_shape, A]` normal (Gaussian) or
+        `[*batch_shape, A, max(nvec)]` uniform (discrete).
+    `sample(actor_out, noise) -> (action [..., A] float32, log_prob [...])`.
+    `log_prob_entropy(actor_out, actions [N, A]) -> (log_prob [N], entropy [N] or [])`.
+    `mode(actor_out) -> action [..., A]`: the Gaussian mean or the per-dimension argmax.
+    `to_env(action [..., A]) -> env action`: clipped floats or int32 categories.
+    """
+
+    noise: Callable[[jax.Array, tuple[int, ...]], jax.Array]
+    sample: Callable[[tuple, jax.Array], tuple[jax.Array, jax.Array]]
+    log_prob_entropy: Callable[[tuple, jax.Array], tuple[jax.Array, jax.Array]]
+    mode: Callable[[tuple], jax.Array]
+    to_env: Callable[[jax.Array], jax.Array]
+
+
+def gaussian_sample(
+    mean: jax.Array, log_std: jax.Array, noise: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """`mean + exp(log_std) * noise` and its diagonal-Gaussian log-density.
+
+    `noise` is standard normal with `mean`'s shape `[..., A]`; the log-prob `[...]` is the
+    one `policy_distribution(mean, log_std).log_prob` gives for the sample.
+    """
+    action = mean + jnp.exp(log_std) * noise
+    log_prob = -0.5 * jnp.sum(noise**2, -1) - jnp.sum(log_std) - 0.5 * mean.shape[-1] * jnp.log(
+        2.0 * jnp.pi
+    )
+    return action, log_prob
+
+
+def gaussian_head(config: PPOConfig, low: np.ndarray, high: np.ndarray) -> PolicyHead:
+    """The diagonal Gaussian head (the SB3 Box policy); `low`, `high` `[A]` the Box bounds."""
+    action_dim = int(np.shape(low)[0])
+    low_j, high_j = jnp.asarray(low), jnp.asarray(high)
+
+    def noise(key, batch_shape):
+        return jax.random.normal(key, (*batch_shape, action_dim), jnp.float32)
+
+    def sample(actor_out, eps):
+        mean, log_std = actor_out
+        return gaussian_sample(mean, log_std, eps)
+
+    def log_prob_entropy(actor_out, actions):
+        mean, log_std = actor_out
+        log_prob = policy_distribution(mean, log_std).log_prob(actions)
+        # The std is state independent: one entropy for the whole minibatch.
+        entropy = policy_distribution(mean[:1], log_std).entropy()
+        return log_prob, entropy
+
+    def mode(actor_out):
+        return actor_out[0]
+
+    def to_env(action):
+        return clip_action(action, low_j, high_j, config.rescale_actions)
+
+    return PolicyHead(noise, sample, log_prob_entropy, mode, to_env)
+
+
+def pad_indices(nvec: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """`(index [A, K], valid [A, K])` with `K = max(nvec)`: where category `k` of dimension `d`
+    sits in the flat logits `[sum(nvec)]` (0 where `k >= nvec[d]`), and whether it exists."""
+    nvec_np = np.asarray(nvec, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(nvec_np)[:-1]])
+    k = np.arange(int(nvec_np.max()))
+    valid = k[None, :] < nvec_np[:, None]
+    index = np.where(valid, offsets[:, None] + k[None, :], 0)
+    return index.astype(np.int32), valid
+
+
+def padded_logits(flat: jax.Array, nvec: tuple[int, ...]) -> jax.Array:
+    """`flat [..., sum(nvec)]` -> `[..., A, max(nvec)]`, missing categories at `MASKED_LOGIT`."""
+    index, valid = pad_indices(nvec)
+    return jnp.where(valid, flat[..., index], MASKED_LOGIT)
+
+
+def factorised_categorical(flat: jax.Array, nvec: tuple[int, ...]) -> distrax.Independent:
+    """Independent Categoricals over the `A` dimensions of `flat [..., sum(nvec)]` logits:
+    `log_prob(actions [..., A] int) -> [...]` and `entropy() -> [...]` sum over dimensions."""
+    return distrax.Independent(distrax.Categorical(logits=padded_logits(flat, nvec)), 1)
+
+
+def gumbel_max(logits: jax.Array, u: jax.Array) -> jax.Array:
+    """Categorical draws `[...]` from `logits [..., K]` and uniforms `u [..., K]` in (0, 1)."""
+    return jnp.argmax(logits - jnp.log(-jnp.log(u)), axis=-1)
+
+
+def discrete_head(nvec: tuple[int, ...]) -> PolicyHead:
+    """The factorised categorical head over `nvec` (see the module docstring)."""
+    nvec = tuple(int(k) for k in nvec)
+    n_dims, n_cat = len(nvec), max(nvec)
+    tiny = float(np.finfo(np.float32).tiny)
+
+    def noise(key, batch_shape):
+        return jax.random.uniform(key, (*batch_shape, n_dims, n_cat), jnp.float32, tiny, 1.0)
+
+    def sample(actor_out, u):
+        dist = factorised_categorical(actor_out[0], nvec)
+        action = gumbel_max(dist.distribution.logits, u)
+        return action.astype(jnp.float32), dist.log_prob(action)
+
+    def log_prob_entropy(actor_out, actions):
+        dist = factorised_categorical(actor_out[0], nvec)
+        return dist.log_prob(actions.astype(jnp.int32)), dist.entropy()
+
+    def mode(actor_out):
+        logits = padded_logits(actor_out[0], nvec)
+        return jnp.argmax(logits, axis=-1).astype(jnp.float32)
+
+    def to_env(action):
+        return action.astype(jnp.int32)
+
+    return PolicyHead(noise, sample, log_prob_entropy, mode, to_env)
+
+
+def make_head(config: PPOConfig, spec: Any) -> PolicyHead:
+    """The head `config.policy` names, for an env described by `spec` (an `EnvSpec`).
+
+    Raises `ValueError` naming `ppo.policy` when the env's actions do not fit it: "discrete"
+    needs an env with `action_nvec()` (discrete actions), "gaussian" an env with continuous
+    Box actions.
+    """
+    if config.policy == "discrete":
+        if spec.nvec is None:
+            raise ValueError(
+                "ppo.policy='discrete' needs an env with discrete actions (action_nvec(), e.g. "
+                "env.action_mode='select'); this env's actions are continuous (allowed: "
+                "policy='gaussian' for it)"
+            )
+        return discrete_head(spec.nvec)
+    if spec.nvec is not None:
+        raise ValueError(
+            "ppo.policy='gaussian' cannot drive an env with discrete actions (action_nvec()="
+            f"{spec.nvec}; e.g. env.action_mode='select') (allowed: policy='discrete')"
+        )
+    return gaussian_head(config, spec.action_low, spec.action_high)
+
+
+def actor_output_dim(config: PPOConfig, spec: Any) -> int:
+    """Width of the actor's flat output: `A` Gaussian means or `sum(nvec)` logits."""
+    if config.policy == "discrete" and spec.nvec is not None:
+        return int(sum(spec.nvec))
+    return spec.action_dim

@@ -106,7 +106,9 @@ TINY = dict(n_envs=8, n_steps=8, batch_size=32, n_epochs=1, total_timesteps=8 * 
             net_arch={"pi": [16], "vf": [16]}, policy="discrete", ent_coef=0.01)
 
 
-@pytest.mark.parametrize("actor", ["ippo", pytest.param("mlp", marks=pytest.mark.slow)])
+# the default suite checks discrete IPPO updates in tests/ppo/test_agents.py (transfer test)
+@pytest.mark.slow
+@pytest.mark.parametrize("actor", ["ippo", "mlp"])
 def test_discrete_ppo_runs_finite_and_compiles_once(actor):
     env = MultiAgentTaskEnvironment(n_agents=2, max_tasks=3, action_mode="select")
     params = env.make_params(max_steps_in_episode=6)

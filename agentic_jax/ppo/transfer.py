@@ -1,0 +1,93 @@
+"""Zero-shot transfer of a per-agent actor ("ippo" / "mappo") to a team of another size.
+
+The shared actor's parameters do not depend on `n_agents` (`agentic_jax.ppo.agents`), so the
+SAME parameter object acts in an env with a different `n` as long as everything else of the
+local input keeps its size (same observation layout, task types and queue slots). The network
+module is rebuilt for the new env (its `agent_block` names the new `n`) and, with
+`normalize_obs`, the observation statistics are mapped to the new layout: each per-agent
+feature gets the statistics pooled over the trained team's agents, the shared spans (queue,
+episode scalars) keep theirs, and the rest (the n-by-n collaboration matrix, read only by a
+centralised critic) gets mean 0 / variance 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from agentic_jax.config import PPOConfig
+from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.ppo.rollout import EnvSpec, env_spec
+from agentic_jax.ppo.train import make_act, network_for
+from agentic_jax.ppo.types import RunnerState, RunningMeanStd
+
+
+def check_transferable(config: PPOConfig, src: EnvSpec, dst: EnvSpec) -> None:
+    """`ValueError` naming the setting that stops a zero-shot transfer from `src` to `dst`."""
+    if config.actor not in ("ippo", "mappo"):
+        raise ValueError(f"zero-shot transfer needs ppo.actor='ippo' or 'mappo' (got "
+                         f"{config.actor!r}: its parameters depend on n_agents)")
+    if src.agent_block is None or dst.agent_block is None:
+        raise ValueError("zero-shot transfer needs envs with agent_obs_block()")
+    if src.agent_block[2] != dst.agent_block[2] or [s for _, s in src.shared_blocks] != [
+        s for _, s in dst.shared_blocks
+    ]:
+        raise ValueError(
+            "zero-shot transfer needs the same per-agent features and shared spans (same "
+            f"obs_mode, n_task_types, max_tasks): got agent_block {src.agent_block} -> "
+            f"{dst.agent_block}, shared {src.shared_blocks} -> {dst.shared_blocks}"
+        )
+
+
+def transfer_obs_rms(rms: RunningMeanStd, src: EnvSpec, dst: EnvSpec) -> RunningMeanStd:
+    """Observation statistics `[src.obs_dim]` mapped to `[dst.obs_dim]` (module docstring)."""
+    start, n_src, feats = src.agent_block
+    d_start, n_dst, _ = dst.agent_block
+    rows_mean = rms.mean[start : start + n_src * feats].reshape(n_src, feats)
+    rows_var = rms.var[start : start + n_src * feats].reshape(n_src, feats)
+    pooled_mean = rows_mean.mean(0)
+    pooled_var = rows_var.mean(0) + rows_mean.var(0)  # within- plus between-agent variance
+    mean = jnp.zeros((dst.obs_dim,), jnp.float32)
+    var = jnp.ones((dst.obs_dim,), jnp.float32)
+    mean = mean.at[d_start : d_start + n_dst * feats].set(jnp.tile(pooled_mean, n_dst))
+    var = var.at[d_start : d_start + n_dst * feats].set(jnp.tile(pooled_var, n_dst))
+    for (s, size), (d, _) in zip(src.shared_blocks, dst.shared_blocks, strict=True):
+        mean = mean.at[d : d + size].set(rms.mean[s : s + size])
+        var = var.at[d : d + size].set(rms.var[s : s + size])
+    return RunningMeanStd(mean, var, rms.count)
+
+
+def transfer_state(
+    config: PPOConfig, runner_state: RunnerState, src_env: Any, src_params: Any,
+    dst_env: Any, dst_params: Any,
+) -> RunnerState:
+    """A runner state that acts in `dst_env` with `runner_state`'s actor parameters (the same
+    params object): the train state's `apply_fn` is the network rebuilt for `dst_env`, the obs
+    statistics are mapped. Only `train_state` and `obs_rms` are meaningful (for `make_act`)."""
+    src, dst = env_spec(src_env, src_params), env_spec(dst_env, dst_params)
+    check_transferable(config, src, dst)
+    network = network_for(config, dst, type(dst_env).__name__)
+    train_state = runner_state.train_state.replace(apply_fn=network.apply)
+    return runner_state.replace(
+        train_state=train_state, obs_rms=transfer_obs_rms(runner_state.obs_rms, src, dst)
+    )
+
+
+def evaluate_transfer(
+    config: PPOConfig, runner_state: RunnerState, src_env: Any, src_params: Any,
+    dst_env: Any, dst_params: Any, key: chex.PRNGKey, n_episodes: int = 64,
+) -> dict[str, jax.Array]:
+    """The deterministic policy of an actor trained on `src_env`, evaluated zero-shot on
+    `dst_env` (another `n_agents`) over `n_episodes` episodes of `key`: `evaluate_policy`'s
+    metrics (`mean_reward`, `completion_rate`, ..., `episode_rewards [n_episodes]`)."""
+    state = transfer_state(config, runner_state, src_env, src_params, dst_env, dst_params)
+    act = make_act(config, dst_env, dst_params)
+
+    def policy(k, env_state, params):
+        return act(state, dst_env.get_obs(env_state, params), deterministic=True)
+
+    return evaluate_policy(policy, dst_env, dst_params, key, n_episodes,
+                           return_episode_rewards=True)

@@ -1,0 +1,117 @@
+"""IPPO / MAPPO actors: local inputs, parameters independent of n_agents, shared obs spans,
+and a zero-shot transfer of a trained actor from 2 to 3 agents."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from agentic_jax.env import MultiAgentTaskEnvironment
+from agentic_jax.env.views import shared_obs_blocks
+from agentic_jax.ppo import PPOConfig, env_spec, make_init, make_update
+from agentic_jax.ppo.agents import local_inputs
+from agentic_jax.ppo.train import network_for
+from agentic_jax.ppo.transfer import evaluate_transfer, transfer_obs_rms, transfer_state
+
+CONFIG = dict(n_envs=8, n_steps=8, batch_size=32, n_epochs=1, total_timesteps=8 * 8 * 2,
+              net_arch={"pi": [16], "vf": [16]}, normalize_obs=True)
+
+
+@pytest.mark.parametrize("obs_mode", ["seed", "extended"])
+def test_shared_obs_blocks_are_the_queue_and_scalars(obs_mode):
+    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, obs_mode=obs_mode)
+    blocks = shared_obs_blocks(env)
+    start, n, feats = env.agent_obs_block()
+    (q_start, q_size), *rest = blocks
+    assert q_start == start + n * feats
+    tail = sum(size for _, size in rest)
+    assert q_start + q_size + n * n + tail == env.obs_size()  # then the matrix, then scalars
+    # the queue span holds the queue: its `valid` column matches the state's
+    obs, state = env.reset(jax.random.PRNGKey(0), env.default_params)
+    per_slot = q_size // env.max_tasks
+    valid_col = 3
+    rows = np.asarray(obs[q_start : q_start + q_size]).reshape(env.max_tasks, per_slot)
+    np.testing.assert_array_equal(rows[:, valid_col], np.asarray(state.queue.valid, np.float32))
+
+
+def test_local_inputs_are_own_team_id_and_shared():
+    obs = jnp.arange(2 * 13, dtype=jnp.float32).reshape(2, 13)  # 3 agents x 3 features + 4
+    x = local_inputs(obs, (0, 3, 3), ((9, 4),))
+    assert x.shape == (2, 3, 3 + 3 + 1 + 4)
+    o = np.asarray(obs)
+    for i in range(3):
+        np.testing.assert_array_equal(x[:, i, :3], o[:, 3 * i : 3 * i + 3])
+        np.testing.assert_allclose(x[:, i, 3:6], o[:, :9].reshape(2, 3, 3).mean(1))
+        np.testing.assert_allclose(x[:, i, 6], i / 2)
+        np.testing.assert_array_equal(x[:, i, 7:], o[:, 9:])
+
+
+@pytest.mark.parametrize("actor,policy,mode", [("ippo", "discrete", "select"),
+                                               ("mappo", "gaussian", "seed")])
+def test_actor_parameters_do_not_depend_on_n_agents(actor, policy, mode):
+    config = PPOConfig(actor=actor, policy=policy, **CONFIG)
+    shapes = []
+    for n in (2, 5):
+        env = MultiAgentTaskEnvironment(n_agents=n, max_tasks=4, action_mode=mode)
+        spec = env_spec(env, env.default_params)
+        net = network_for(config, spec)
+        params = jax.eval_shape(net.init, jax.random.PRNGKey(0), jnp.zeros((1, spec.obs_dim)))
+        actor_params = {k: v for k, v in params["params"].items() if not k.startswith("vf")}
+        shapes.append(jax.tree.map(lambda x: x.shape, actor_params))
+    assert shapes[0] == shapes[1]
+
+
+def test_decentralised_critic_is_the_mean_of_per_agent_values():
+    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4)
+    spec = env_spec(env, env.default_params)
+    net = network_for(PPOConfig(actor="ippo", **CONFIG), spec)
+    obs = jax.random.normal(jax.random.PRNGKey(1), (5, spec.obs_dim))
+    params = net.init(jax.random.PRNGKey(0), obs)
+    value = net.apply(params, obs, method="critic")
+    x = local_inputs(obs, spec.agent_block, spec.shared_blocks)
+    per_agent = net.apply(params, x, method=lambda m, x: m.vf_head(m.vf_body(x))[..., 0])
+    np.testing.assert_allclose(value, per_agent.mean(-1), rtol=1e-5, atol=1e-6)
+
+
+def test_zero_shot_transfer_from_2_to_3_agents():
+    config = PPOConfig(actor="ippo", policy="discrete", **CONFIG)
+    env2 = MultiAgentTaskEnvironment(n_agents=2, max_tasks=4, action_mode="select")
+    env3 = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, action_mode="select")
+    p2 = env2.make_params(max_steps_in_episode=8)
+    p3 = env3.make_params(max_steps_in_episode=8)
+    rs = jax.jit(make_init(config, env2, p2))(jax.random.PRNGKey(0))
+    traces, update_fn = [], make_update(config, env2, p2)
+
+    @jax.jit
+    def update(rs):
+        traces.append(1)  # runs once per trace
+        return update_fn(rs)
+
+    for _ in range(2):
+        rs, metrics = update(rs)
+        chex.assert_tree_all_finite((metrics, rs.train_state.params))
+    assert len(traces) == 1  # discrete PPO compiles once per config
+    params_before = rs.train_state.params
+    out = evaluate_transfer(config, rs, env2, p2, env3, p3, jax.random.PRNGKey(5), n_episodes=4)
+    assert out["episode_rewards"].shape == (4,)
+    assert np.all(np.isfinite(np.asarray(out["episode_rewards"])))
+    assert 0.0 <= float(out["completion_rate"]) <= 1.0
+    rms = transfer_obs_rms(rs.obs_rms, env_spec(env2, p2), env_spec(env3, p3))
+    assert rms.mean.shape == (env3.obs_size(),)
+    moved = transfer_state(config, rs, env2, p2, env3, p3)
+    assert moved.train_state.params is params_before  # the same params object, not a copy
+
+
+def test_transfer_needs_a_per_agent_actor():
+    from agentic_jax.ppo.transfer import check_transferable
+
+    env = MultiAgentTaskEnvironment(n_agents=2, max_tasks=4)
+    spec = env_spec(env, env.default_params)
+    with pytest.raises(ValueError, match="ppo.actor='ippo' or 'mappo'"):
+        check_transferable(PPOConfig(actor="per_agent"), spec, spec)
+    other = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5)
+    with pytest.raises(ValueError, match="max_tasks"):
+        check_transferable(PPOConfig(actor="ippo"), spec, env_spec(other, other.default_params))

@@ -12,6 +12,13 @@
 The env never imports this package (Jumanji's viewer rule).
 """
 
+from agentic_jax.viz.collaboration import plot_collaboration
+from agentic_jax.viz.load import plot_load
+from agentic_jax.viz.pictures import learned_policy, record_policies, write_pictures
 from agentic_jax.viz.record import Episode, Recording, extract, extract_all, record
+from agentic_jax.viz.schedule import plot_schedule
+from agentic_jax.viz.specialisation import plot_specialisation, specialisation_scores
 
-__all__ = ["Episode", "Recording", "extract", "extract_all", "record"]
+__all__ = ["Episode", "Recording", "extract", "extract_all", "learned_policy",
+           "plot_collaboration", "plot_load", "plot_schedule", "plot_specialisation",
+           "record", "record_policies", "specialisation_scores", "write_pictures"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Any
 
 import chex
 import jax
@@ -68,14 +69,17 @@ def _assign_and_pairs(env: MultiAgentTaskEnvironment, state: EnvState, action: c
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 4, 5))
 def _record(policy: Policy, env: MultiAgentTaskEnvironment, params: EnvParams,
-            key: chex.PRNGKey, n_episodes: int, steps: int) -> Recording:
+            key: chex.PRNGKey, n_episodes: int, steps: int, policy_state: Any) -> Recording:
     def episode(key):
         reset_key, run_key = jax.random.split(key)
         _, initial = env.reset_env(reset_key, params)
 
         def one_step(state, step_key):
             policy_key, env_key = jax.random.split(step_key)
-            action = policy(policy_key, state, params)
+            if policy_state is None:  # static: None is an empty pytree, not a value
+                action = policy(policy_key, state, params)
+            else:
+                action = policy(policy_key, state, params, policy_state)
             assigned, pairs = _assign_and_pairs(env, state, action, params)
             _, state, reward, _, _ = env.step_env(env_key, state, action, params)
             return state, (assigned, state, pairs, reward)
@@ -88,17 +92,20 @@ def _record(policy: Policy, env: MultiAgentTaskEnvironment, params: EnvParams,
 
 
 def record(policy: Policy, env: MultiAgentTaskEnvironment, params: EnvParams,
-           key: chex.PRNGKey, n_episodes: int = 1) -> Recording:
+           key: chex.PRNGKey, n_episodes: int = 1, policy_state: Any = None) -> Recording:
     """Run ``policy`` for ``n_episodes`` windows of ``params.max_steps_in_episode`` steps.
 
-    Jitted with ``policy``, ``env`` and ``n_episodes`` static (one compilation per policy
-    function). The same ``key`` gives every policy the same episodes.
+    Jitted with ``policy``, ``env``, ``n_episodes`` and the window static (one compilation
+    per policy function). The same ``key`` gives every policy the same episodes. With
+    ``policy_state`` (a pytree, e.g. a trained network's state) the policy is called as
+    ``policy(key, state, params, policy_state)`` and the state is a traced argument: a new
+    state of the same shapes reuses the compilation.
     """
     if n_episodes < 1:
         raise ValueError(f"n_episodes={n_episodes} is invalid; allowed: an integer >= 1")
     env.validate_params(params)
     steps = int(params.max_steps_in_episode)
-    return jax.device_get(_record(policy, env, params, key, n_episodes, steps))
+    return jax.device_get(_record(policy, env, params, key, n_episodes, steps, policy_state))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -38,7 +38,7 @@ def plot_collaboration(episodes: Mapping[str, Episode],
                              gridspec_kw={"width_ratios": [1] * len(names) + [1.8]},
                        layout="constrained")
     vmax = max(1, max(int(episodes[k].pair_counts.max()) for k in names))
-    for ax, name in zip(axes, names):
+    for ax, name in zip(axes, names, strict=False):  # the last axes is the frequency
         counts = episodes[name].pair_counts
         image = ax.imshow(counts, cmap="Blues", vmin=0, vmax=vmax)
         for (i, j), v in np.ndenumerate(counts):

@@ -23,7 +23,6 @@ from typing import Any
 
 import chex
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
@@ -191,10 +190,10 @@ def extract(rec: Recording, episode: int = 0) -> Episode:
                 collab = bool(collaborating[t:last, i].any())
                 rows.append((i, k, int(types[t, i, k]), int(t + 1), end, deadline, late, collab))
     rows.sort(key=lambda r: (r[3], r[0], r[1]))
-    cols = list(zip(*rows)) if rows else [()] * 8
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 8
     dtypes = (int, int, int, int, int, float, bool, bool)
     agent, slot, task_type, start, end, deadline, late, collab = (
-        np.asarray(c, d) for c, d in zip(cols, dtypes))
+        np.asarray(c, d) for c, d in zip(cols, dtypes, strict=True))
     states = rec.states
     now = np.arange(1, S + 1)[:, None, None]
     overdue = (after & (now > take(states.active.deadline))).sum((1, 2))

@@ -29,7 +29,8 @@ def plot_schedule(episode: Episode, title: str = "schedule") -> Figure:
             ax.broken_barh([(t, 1) for t in steps], (i - 0.45, 0.9), color="0.85", zorder=0)
     height = 0.9 / lanes
     for a, k, typ, start, end, late in zip(episode.agent, episode.slot, episode.task_type,
-                                           episode.start, episode.end, episode.late):
+                                           episode.start, episode.end, episode.late,
+                                           strict=True):
         stop = end if end > 0 else S
         y = a - 0.45 + k * height
         ax.barh(y, stop - (start - 1), left=start - 1, height=height * 0.9, align="edge",

@@ -94,7 +94,7 @@ def plot_specialisation(episodes: Mapping[str, Sequence[Episode]]) -> Figure:
         label = (f"{name}\nMI {s['mutual_information']:.3f} bits, "
                  f"corr {s['expertise_correlation']:+.2f}")
         panels.append((label, assignment_shares(episodes[name][0]), "magma"))
-    for ax, (label, values, cmap) in zip(axes, panels):
+    for ax, (label, values, cmap) in zip(axes, panels, strict=True):
         image = ax.imshow(values, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
         for (t, i), v in np.ndenumerate(values):
             ax.text(i, t, f"{v:.2f}", ha="center", va="center", fontsize=7,

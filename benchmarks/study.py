@@ -1,0 +1,223 @@
+"""Study: learned policies against the best rule, across team sizes and collaboration trade-offs.
+
+    .venv/bin/python benchmarks/study.py --quick      # <= 10 min on a 2-core CPU
+    .venv/bin/python benchmarks/study.py              # the full size (hours on a CPU)
+
+Grid: n_agents in {4, 8, 16} (queue slots, initial tasks and arrivals per step scaled with
+n/4), collaboration_sharing in {1.0, 0.5, 0} on the "busy" load of
+`benchmarks/results/rules_select.md` (collaboration cost 0.3, no free bonus), for each policy
+family (action mode x policy head x actor). Seeds and sharing levels are members of one vmapped
+group through the sweep engine (`agentic_jax.sweep.engine.group_functions`), so each
+(family, n_agents) is ONE compile: the sharing level is a traced env setting.
+
+After training, every member's deterministic policy and every rule are evaluated on the SAME
+fixed episodes (common random numbers, `evaluate_policy` with one key). Per cell
+(family, n, sharing): the IQM over seeds of the mean return with its 95% stratified bootstrap CI,
+the paired margin over the best rule (per seed: mean over episodes of policy return minus rule
+return on the same episode) as IQM with a 95% bootstrap CI (`agentic_jax.sweep.report`, i.e.
+rliable), completion and on-time rates of the policy and of the best rule, and wall time.
+Writes `<out>.json` (with learning curves: mean training episode return per update) and
+`<out>.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from rliable import metrics as rl_metrics
+
+from agentic_jax.config import EnvConfig, PPOConfig
+from agentic_jax.config.sweep import TRACED_ENV
+from agentic_jax.env import EnvParams
+from agentic_jax.env.policies import evaluate_policy, heuristics_for
+from agentic_jax.sweep.engine import group_functions
+from agentic_jax.sweep.report import bootstrap_ci
+
+SHARINGS = (1.0, 0.5, 0.0)
+SIZES = (4, 8, 16)
+# the busy load of benchmarks/rules_table.py with the collaboration trade-off (no free bonus)
+BUSY = dict(arrival_rate=1.0, deadline_min=3.0, deadline_max=12.0, priority_min=0.05,
+            expertise_min=0.0, collaboration_cost=0.3, collaboration_bonus=0.0)
+# (label, action_mode, ppo.policy, ppo.actor)
+FAMILIES = {
+    "select/discrete/ippo": ("select", "discrete", "ippo"),
+    "select/discrete/mappo": ("select", "discrete", "mappo"),
+    "select/discrete/mlp": ("select", "discrete", "mlp"),
+    "seed/gaussian/mlp": ("seed", "gaussian", "mlp"),
+    "seed/gaussian/ippo": ("seed", "gaussian", "ippo"),
+}
+QUICK_FAMILIES = ("select/discrete/ippo", "seed/gaussian/mlp")
+# the strongest rules of rules_select.md (quick); the full study evaluates every rule
+QUICK_RULES = {"select": ("expected_rate_helps", "expertise_greedy_helps", "expected_rate"),
+               "seed": ("least_loaded_helps",)}
+# configs/quick.yaml's recipe (gamma 0.95, lambda 0.8, large minibatches, reward scale 0.1,
+# actions rescaled onto the Box for the Gaussian) with observation normalisation
+PPO = dict(learning_rate=5e-4, n_envs=32, n_steps=64, batch_size=1024, n_epochs=4,
+           ent_coef=0.005, ent_coef_schedule="linear", gamma=0.95, gae_lambda=0.8,
+           lr_schedule="seed_linear", normalize_obs=True, reward_scale=0.1,
+           rescale_actions=True, log_std_init=2.5, net_arch={"pi": [128, 128], "vf": [128, 128]})
+
+
+def env_config(n_agents: int, action_mode: str) -> EnvConfig:
+    """The study env at `n_agents` (queue, initial tasks and arrivals scaled with n/4)."""
+    scale = n_agents // 4
+    params = EnvParams(max_arrivals_per_step=2 * scale, initial_tasks=3 * scale, **BUSY)
+    return EnvConfig(n_agents=n_agents, max_tasks=10 * scale, action_mode=action_mode,
+                     params=params)
+
+
+def rule_returns(cfg: EnvConfig, names, key, n_episodes):
+    """name -> sharing -> (episode returns [E], completion, on-time) on the fixed episodes."""
+    env, params = cfg.make_env()
+    table = heuristics_for(env.action_mode)
+    out = {}
+    for name in names:
+        out[name] = {}
+        for s in SHARINGS:
+            m = evaluate_policy(table[name], env, params.replace(collaboration_sharing=s), key,
+                                n_episodes, return_episode_rewards=True)
+            out[name][s] = (np.asarray(m["episode_rewards"], np.float64),
+                            float(m["completion_rate"]), float(m["on_time_rate"]))
+    return out
+
+
+def train_family(cfg: EnvConfig, ppo: PPOConfig, seeds: int, chunk: int, key, n_episodes):
+    """Train `len(SHARINGS) * seeds` members in one vmapped group; evaluate on the episodes."""
+    fns = group_functions(cfg, ppo)
+    members = [(s, i) for s in SHARINGS for i in range(seeds)]
+    m = len(members)
+    env_values = {name: jnp.full((m,), float(getattr(fns.env_params, name)), jnp.float32)
+                  for name in TRACED_ENV}
+    env_values["collaboration_sharing"] = jnp.asarray([s for s, _ in members], jnp.float32)
+    keys = jax.vmap(jax.random.key)(jnp.arange(m, dtype=jnp.int32) % seeds + 100)
+    hparams = {name: jnp.full((m,), float(getattr(ppo, name)), jnp.float32)
+               for name in fns.hparam_names}
+    rs = fns.init(keys, hparams, env_values)
+    active = jnp.ones((m,), bool)
+    curve = []
+    run = fns.chunk(chunk)
+    for _ in range(ppo.num_updates // chunk):
+        rs, metrics, ok = run(rs, env_values, active)
+        curve.append(np.asarray(metrics["episode_return"]))  # [M, chunk]
+    curve = np.concatenate(curve, 1) if curve else np.zeros((m, 0))
+    ev = fns.evaluate(n_episodes)(rs, key, env_values)
+    out = {}
+    for s in SHARINGS:
+        idx = [j for j, (sj, _) in enumerate(members) if sj == s]
+        out[s] = dict(returns=np.asarray(ev["episode_rewards"], np.float64)[idx],
+                      completion=np.asarray(ev["completion_rate"])[idx],
+                      on_time=np.asarray(ev["on_time_rate"])[idx],
+                      curve=curve[idx].mean(0).tolist(), finite=bool(np.all(np.asarray(ok))))
+    return out, fns.trace_count(chunk)
+
+
+def iqm_ci(x: np.ndarray, reps: int) -> tuple[float, float, float]:
+    """IQM over seeds with its 95% bootstrap CI (rliable, seeds resampled)."""
+    return bootstrap_ci(np.asarray(x, np.float64)[:, None], rl_metrics.aggregate_iqm, reps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="CPU size: <= 10 minutes")
+    parser.add_argument("--out", default=None, help="output stem (default benchmarks/results/"
+                        "study[_quick])")
+    args = parser.parse_args()
+    quick = args.quick
+    seeds = 5
+    timesteps = 32 * 64 * (16 if quick else 1000)       # per member
+    n_episodes = 32 if quick else 256
+    reps = 1000 if quick else 2000
+    families = QUICK_FAMILIES if quick else tuple(FAMILIES)
+    sizes = SIZES
+    chunk = 8
+    out_stem = Path(args.out or f"benchmarks/results/study{'_quick' if quick else ''}")
+    key = jax.random.PRNGKey(2026)
+    ppo_base = PPOConfig(total_timesteps=timesteps, **PPO)
+    rows, curves, rules_info = [], {}, {}
+    t_start = time.time()
+    for n in sizes:
+        # ---- the rules of both modes on the fixed episodes; the best per sharing level
+        t0 = time.time()
+        rules = {}
+        for mode in ("select", "seed"):
+            names = QUICK_RULES[mode] if quick else tuple(heuristics_for(mode))
+            for name, res in rule_returns(env_config(n, mode), names, key, n_episodes).items():
+                rules[f"{mode}:{name}"] = res
+        best = {s: max(rules, key=lambda r, s=s: rules[r][s][0].mean()) for s in SHARINGS}
+        rules_info[n] = {"seconds": time.time() - t0, "rules": {
+            r: {str(s): float(v[s][0].mean()) for s in SHARINGS} for r, v in rules.items()}}
+        print(f"n={n}: rules in {time.time() - t0:.0f} s; best "
+              + ", ".join(f"s={s}: {best[s]} {rules[best[s]][s][0].mean():.1f}"
+                          for s in SHARINGS), flush=True)
+        for fam in families:
+            mode, policy, actor = FAMILIES[fam]
+            t0 = time.time()
+            ppo = ppo_base.replace(policy=policy, actor=actor)
+            res, traces = train_family(env_config(n, mode), ppo, seeds, chunk, key, n_episodes)
+            wall = time.time() - t0
+            for s in SHARINGS:
+                r = res[s]
+                rule_ret, rule_comp, rule_ontime = rules[best[s]][s]
+                margins = (r["returns"] - rule_ret[None, :]).mean(1)  # [seeds], paired
+                iqm, lo, hi = iqm_ci(r["returns"].mean(1), reps)
+                m_iqm, m_lo, m_hi = iqm_ci(margins, reps)
+                scale = abs(rule_ret.mean())
+                rows.append(dict(
+                    family=fam, n_agents=n, sharing=s, seeds=seeds, iqm=iqm, iqm_ci=[lo, hi],
+                    best_rule=best[s], best_rule_mean=float(rule_ret.mean()),
+                    margin_iqm=m_iqm, margin_ci=[m_lo, m_hi],
+                    margin_pct=100 * m_iqm / scale if scale > 0 else None,
+                    completion=float(r["completion"].mean()), rule_completion=rule_comp,
+                    on_time=float(r["on_time"].mean()), rule_on_time=rule_ontime,
+                    beats_rule=bool(m_lo > 0), wall_s=wall, traces=traces,
+                    finite=r["finite"]))
+                curves[f"{fam}|n={n}|s={s}"] = r["curve"]
+            print(f"  {fam} n={n}: {wall:.0f} s ({traces} compile); "
+                  + "; ".join(f"s={row['sharing']}: margin {row['margin_iqm']:.1f} "
+                              f"[{row['margin_ci'][0]:.1f}, {row['margin_ci'][1]:.1f}]"
+                              for row in rows[-3:]), flush=True)
+    total = time.time() - t_start
+    meta = dict(quick=quick, timesteps_per_member=timesteps, seeds=seeds,
+                eval_episodes=n_episodes, ppo=PPO, env=BUSY, wall_s=total,
+                updates_per_member=ppo_base.num_updates, chunk=chunk,
+                rules_evaluated=QUICK_RULES if quick else "all rules of both modes")
+    out_stem.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{out_stem}.json").write_text(json.dumps(
+        dict(meta=meta, rows=rows, rules=rules_info, curves=curves), indent=1))
+    Path(f"{out_stem}.md").write_text(markdown(meta, rows))
+    print(f"wrote {out_stem}.json/.md in {total:.0f} s")
+
+
+def markdown(meta: dict, rows: list[dict]) -> str:
+    """The results table (one row per family, n_agents, sharing)."""
+    lines = [
+        f"# Study{' (quick)' if meta['quick'] else ''}: learned policies vs the best rule", "",
+        f"Budget: {meta['timesteps_per_member']} env steps per member "
+        f"({meta['updates_per_member']} PPO updates), {meta['seeds']} seeds, evaluation on "
+        f"{meta['eval_episodes']} fixed episodes shared with the rules; total wall "
+        f"{meta['wall_s']:.0f} s. Margin = paired (same episodes) return minus the best "
+        "rule's, IQM over seeds with 95% bootstrap CI.", "",
+        "| family | n | sharing | IQM return [95% CI] | best rule (mean) | margin IQM [95% CI] "
+        "| margin % | completion (rule) | on-time (rule) | beats | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        pct = "" if r["margin_pct"] is None else f"{r['margin_pct']:+.1f}%"
+        lines.append(
+            f"| {r['family']} | {r['n_agents']} | {r['sharing']} | {r['iqm']:.1f} "
+            f"[{r['iqm_ci'][0]:.1f}, {r['iqm_ci'][1]:.1f}] | {r['best_rule']} "
+            f"({r['best_rule_mean']:.1f}) | {r['margin_iqm']:.1f} [{r['margin_ci'][0]:.1f}, "
+            f"{r['margin_ci'][1]:.1f}] | {pct} | {r['completion']:.2f} "
+            f"({r['rule_completion']:.2f}) | {r['on_time']:.2f} ({r['rule_on_time']:.2f}) | "
+            f"{'yes' if r['beats_rule'] else 'no'} | {r['wall_s']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

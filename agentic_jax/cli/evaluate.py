@@ -1,4 +1,5 @@
-"""`agentic-jax evaluate`: a saved policy beside the heuristics, as a Markdown table."""
+"""`agentic-jax evaluate`: a saved policy beside the heuristics, as a Markdown table, and
+(`--plots`) the pictures of what it does (`agentic_jax.viz`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ EVAL_EPILOG = """\
 examples:
   agentic-jax evaluate runs/quick                     # the run's best model
   agentic-jax evaluate runs/quick/checkpoints --episodes 256
-"""
+  agentic-jax evaluate runs/quick --plots             # and the pictures in runs/quick/pictures
+  agentic-jax evaluate runs/quick --plots figs --plot-rules random expertise_greedy
 
+--plots draws the learned policy beside the rules on the same episodes (agentic_jax.viz):
+schedule_<policy>.png, specialisation.png (+ specialisation.json, the scores), load.png and
+collaboration.png (its frequency over training from the run's metrics.jsonl).
+"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +37,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                           help="evaluation episodes (default: 64)")
     evaluate.add_argument("--seed", type=int, default=None,
                           help="evaluation seed (default: the run's evaluation key)")
+    evaluate.add_argument("--plots", nargs="?", const="", default=None, metavar="DIR",
+                          help="also draw the pictures into DIR (default: RUN_DIR/pictures "
+                               "for a run directory, else ./pictures)")
+    evaluate.add_argument("--plot-rules", nargs="+", default=None, metavar="RULE",
+                          help="rules drawn beside the learned policy (default: random, "
+                               "expertise_greedy, least_loaded)")
+    evaluate.add_argument("--plot-episodes", type=int, default=4, metavar="N",
+                          help="episodes per policy for the pictures' scores (default: 4)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         raise UsageError(f"--episodes {args.episodes} is invalid (allowed: an int >= 1)")
+    if args.plot_episodes < 1:
+        raise UsageError(f"--plot-episodes {args.plot_episodes} is invalid (allowed: an int "
+                         ">= 1)")
     path = Path(args.path)
     if not path.exists():
         raise UsageError(f"{str(path)!r} does not exist")
@@ -56,4 +73,30 @@ def run(args: argparse.Namespace) -> int:
     print(f"{path}: policy after {system.num_timesteps:,} steps (update {system.update_step}), "
           f"{args.episodes} episodes, deterministic actions\n")
     print(markdown_table(rows))
+    if args.plots is not None:
+        _draw(args, path, system, key)
     return 0
+
+
+def _draw(args: argparse.Namespace, path: Path, system, key) -> None:
+    """The pictures of `--plots` (`agentic_jax.viz.write_pictures`)."""
+    from agentic_jax.env.policies import heuristics_for
+    from agentic_jax.system.run_dir import METRICS_FILE
+    from agentic_jax.viz import write_pictures
+    from agentic_jax.viz.pictures import DEFAULT_RULES
+
+    rules = tuple(args.plot_rules or DEFAULT_RULES)
+    table = heuristics_for(system.env.action_mode)
+    unknown = [r for r in rules if r not in table]
+    if unknown:
+        raise UsageError(f"--plot-rules {' '.join(unknown)}: unknown (allowed: "
+                         f"{', '.join(table)})")
+    run_dir = path if (path / METRICS_FILE).is_file() else None
+    out = Path(args.plots) if args.plots else (run_dir or Path(".")) / "pictures"
+    drawn = write_pictures(system, out, rules, args.plot_episodes, key=key, run_dir=run_dir)
+    print(f"\npictures of the learned policy beside {', '.join(rules)} "
+          f"({args.plot_episodes} episodes each) in {out}:")
+    for name, scores in drawn["scores"].items():
+        print(f"  {name}: specialisation (share-expertise correlation) "
+              f"{scores['expertise_correlation']:+.3f}, mutual information "
+              f"{scores['mutual_information']:.3f} bits")

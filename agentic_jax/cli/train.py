@@ -26,7 +26,8 @@ examples:
       --num-processes 2 --process-id 0      # and --process-id 1 on the second host
 
 The run directory receives config.yaml, checkpoints/, best_model/, metrics.jsonl,
-evaluations.csv, tensorboard/ (tensorboard --logdir RUN_DIR) and learning_curve.png.
+evaluations.csv, tensorboard/ (tensorboard --logdir RUN_DIR), learning_curve.png and pictures/
+(agentic_jax.viz: schedule, specialisation, load and collaboration, learned vs random).
 A directory that already holds a run is refused: continue it with --resume, or pass
 --overwrite to move it aside to RUN_DIR.old-<time> (nothing is deleted). One process at a
 time writes a run directory (RUN_DIR/.lock names the writer).
@@ -62,6 +63,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--devices", type=int, metavar="N",
                        help="split the envs over N devices (sets system.devices; default: "
                             "every device; ppo.n_envs must be a multiple of N)")
+    train.add_argument("--no-pictures", action="store_true",
+                       help="skip RUN_DIR/pictures/ at the end (the best model beside the "
+                            "random rule on one short episode; agentic-jax evaluate RUN_DIR "
+                            "--plots draws more)")
     hosts = train.add_argument_group("several processes (jax.distributed)")
     hosts.add_argument("--coordinator", metavar="HOST:PORT",
                        help="address of process 0 (default: $JAX_COORDINATOR_ADDRESS)")
@@ -113,7 +118,30 @@ def run(args: argparse.Namespace) -> int:
     print(f"done: {result['stop_reason']} ({result['stop_message']}); "
           f"{result['timesteps']:,} steps, best mean eval reward {result['best_mean_reward']}; "
           f"run in {run_dir}, best model in {best}")
+    if not args.no_pictures and not several:
+        _pictures(system, result)
     return 0
+
+
+def _pictures(system: AgenticRLSystem, result: dict) -> None:
+    """RUN_DIR/pictures/: the best model beside the random rule on one episode of at most 100
+    steps (cheap: two compilations). A failure is reported, not raised: the run is saved."""
+    import sys
+
+    from agentic_jax.viz import write_pictures
+
+    try:
+        if result["best_model"] is not None:
+            from agentic_jax.system import AgenticRLSystem
+
+            system = AgenticRLSystem.load(result["best_model"], devices=1)
+        out = Path(result["run_dir"]) / "pictures"
+        steps = min(100, int(system.env_params.max_steps_in_episode))
+        write_pictures(system, out, ("random",), n_episodes=1, max_steps=steps,
+                       run_dir=result["run_dir"])
+        print(f"pictures of the best model in {out}")
+    except Exception as err:  # noqa: BLE001 - the training result stands without pictures
+        print(f"pictures not drawn: {type(err).__name__}: {err}", file=sys.stderr)
 
 
 def _resume(args: argparse.Namespace) -> AgenticRLSystem:

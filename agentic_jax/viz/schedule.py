@@ -18,7 +18,7 @@ def plot_schedule(episode: Episode, title: str = "schedule") -> Figure:
     type, a red edge and a red ``x`` at its end mark a deadline miss (late or overdue at the
     end), and a grey band behind a row marks the steps the agent spent in a collaborating
     pair. The bars are ``ax.patches`` (one per assignment, in assignment order); the bands are
-    one ``BrokenBarHCollection`` per agent.
+    one ``broken_barh`` collection per agent (``ax.collections``).
     """
     n, S = episode.n_agents, episode.n_steps
     lanes = max(1, int(episode.slot.max()) + 1) if episode.slot.size else 1

@@ -34,15 +34,26 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from agentic_jax.ppo.networks import MLP
 
 
+def slot_features(obs: jax.Array, slot_block: tuple[int, int, int]) -> jax.Array:
+    """The queue rows `[..., Q, P]` of `obs [..., obs_dim]`; `slot_block = (start, Q, P)`."""
+    start, n_slots, per_slot = slot_block
+    return obs[..., start : start + n_slots * per_slot].reshape(
+        obs.shape[:-1] + (n_slots, per_slot))
+
+
 def local_inputs(
-    obs: jax.Array, agent_block: tuple[int, int, int], shared_blocks: tuple[tuple[int, int], ...]
+    obs: jax.Array, agent_block: tuple[int, int, int], shared_blocks: tuple[tuple[int, int], ...],
+    slot_block: tuple[int, int, int] | None = None,
 ) -> jax.Array:
-    """The agents' local inputs `[..., n, 2F + 1 + S]` from `obs [..., obs_dim]`."""
+    """The agents' local inputs `[..., n, 2F + 1 + S]` from `obs [..., obs_dim]`.
+
+    With `slot_block` (the slot-scoring actor) the queue span is replaced by the mean of its
+    rows `[P]`, so `S` no longer depends on the number of queue slots either.
+    """
     start, n, n_features = agent_block
     batch = obs.shape[:-1]
     own = obs[..., start : start + n * n_features].reshape(batch + (n, n_features))
@@ -50,6 +61,10 @@ def local_inputs(
     ids = jnp.arange(n, dtype=obs.dtype) / max(n - 1, 1)
     ids = jnp.broadcast_to(ids[:, None], batch + (n, 1))
     parts = [own, team, ids]
+    if slot_block is not None:
+        queue_mean = slot_features(obs, slot_block).mean(-2)
+        parts.append(jnp.broadcast_to(queue_mean[..., None, :], batch + (n, slot_block[2])))
+        shared_blocks = tuple(b for b in shared_blocks if b[0] != slot_block[0])
     if shared_blocks:
         shared = jnp.concatenate([obs[..., s : s + size] for s, size in shared_blocks], -1)
         parts.append(jnp.broadcast_to(shared[..., None, :], batch + (n, shared.shape[-1])))
@@ -74,18 +89,27 @@ class AgentActorCritic(nn.Module):
     activation: str = "relu"
     layer_norm: bool = False
     log_std_init: float = 0.0
+    slot_block: tuple[int, int, int] | None = None
+    slot_hidden: int = 32
 
     def setup(self) -> None:
         self.pi_body = MLP(self.pi_arch, self.activation, self.layer_norm)
         self.vf_body = MLP(self.vf_arch, self.activation, self.layer_norm)
+        # with slot scoring the head gives the none and collaboration logits (3)
+        n_slots = 0 if self.slot_block is None else self.slot_block[1]
         self.pi_head = nn.Dense(
-            self.out_per_agent,
+            self.out_per_agent - n_slots,
             kernel_init=nn.initializers.orthogonal(0.01),
             bias_init=nn.initializers.zeros,
         )
         self.vf_head = nn.Dense(
             1, kernel_init=nn.initializers.orthogonal(1.0), bias_init=nn.initializers.zeros
         )
+        if self.slot_block is not None:
+            small = nn.initializers.orthogonal(0.01)
+            self.agent_key = nn.Dense(self.slot_hidden)
+            self.slot_key = nn.Dense(self.slot_hidden, use_bias=False)
+            self.slot_score = nn.Dense(1, kernel_init=small, bias_init=nn.initializers.zeros)
         if not self.discrete:
             # one log-std per action field, shared by the agents (no dependence on n)
             self.log_std = self.param(
@@ -94,8 +118,16 @@ class AgentActorCritic(nn.Module):
 
     def actor(self, obs: jax.Array) -> tuple[jax.Array, ...]:
         n = self.agent_block[1]
-        x = local_inputs(obs, self.agent_block, self.shared_blocks)
-        out = self.pi_head(self.pi_body(x)).reshape(obs.shape[:-1] + (n * self.out_per_agent,))
+        x = local_inputs(obs, self.agent_block, self.shared_blocks, self.slot_block)
+        h = self.pi_body(x)  # [..., n, H]
+        out = self.pi_head(h)  # [..., n, out_per_agent]
+        if self.slot_block is not None:
+            # additive attention: logit of agent i for slot j = v . act(W h_i + U s_j)
+            slots = slot_features(obs, self.slot_block)  # [..., Q, P]
+            pair = self.agent_key(h)[..., :, None, :] + self.slot_key(slots)[..., None, :, :]
+            scores = self.slot_score(nn.relu(pair))[..., 0]  # [..., n, Q]
+            out = jnp.concatenate([scores, out], -1)  # [..., n, Q + 3]: slots, none, collab
+        out = out.reshape(obs.shape[:-1] + (n * self.out_per_agent,))
         if self.discrete:
             return (out,)
         return out, jnp.tile(self.log_std, n)
@@ -103,14 +135,23 @@ class AgentActorCritic(nn.Module):
     def critic(self, obs: jax.Array) -> jax.Array:
         if self.centralised_critic:
             return self.vf_head(self.vf_body(obs))[..., 0]
-        x = local_inputs(obs, self.agent_block, self.shared_blocks)
+        x = local_inputs(obs, self.agent_block, self.shared_blocks, self.slot_block)
         return self.vf_head(self.vf_body(x))[..., 0].mean(-1)
 
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, ...]:
         return *self.actor(obs), self.critic(obs)
 
 
-def local_input_dim(agent_block: tuple[int, int, int],
-                    shared_blocks: tuple[tuple[int, int], ...]) -> int:
-    """`2F + 1 + S`: the width of one agent's local input."""
-    return 2 * agent_block[2] + 1 + int(np.sum([size for _, size in shared_blocks]))
+def select_slot_block(nvec: tuple[int, ...] | None, agent_block: tuple[int, int, int],
+                      shared_blocks: tuple[tuple[int, int], ...]) -> tuple[int, int, int] | None:
+    """`(start, Q, P)` of the queue rows when the action is the select mode's per agent
+    `(choice in 0..Q, collaborate in 0..1)` and the first shared span holds `Q` rows; else None.
+    """
+    n = agent_block[1]
+    if nvec is None or not shared_blocks or len(nvec) != 2 * n:
+        return None
+    n_slots = nvec[0] - 1
+    start, size = shared_blocks[0]
+    if tuple(nvec) != (n_slots + 1, 2) * n or n_slots < 1 or size % n_slots:
+        return None
+    return start, n_slots, size // n_slots

@@ -129,6 +129,7 @@ def make_network(
     action_dim: int,
     agent_block: tuple[int, int, int] | None = None,
     shared_blocks: tuple[tuple[int, int], ...] = (),
+    slot_block: tuple[int, int, int] | None = None,
 ) -> nn.Module:
     """The actor-critic module described by `config`.
 
@@ -136,7 +137,8 @@ def make_network(
     policy). `agent_block` (from the env's `agent_obs_block()`) is used when `config.actor` is
     "per_agent", "ippo" or "mappo"; `shared_blocks` (`(start, size)` spans every agent sees,
     `agentic_jax.env.views.shared_obs_blocks`) by "ippo" and "mappo" (see
-    `agentic_jax.ppo.agents`).
+    `agentic_jax.ppo.agents`); `slot_block` (`(start, Q, P)` of the queue rows) makes their
+    discrete choice logits per-slot scores.
 
     Cached: `network.apply` is a static field of the train state, so one module object per
     (config, action_dim) keeps the state's pytree structure identical across builders.
@@ -155,6 +157,7 @@ def make_network(
             activation=config.activation,
             layer_norm=config.layer_norm,
             log_std_init=config.log_std_init,
+            slot_block=slot_block if config.policy == "discrete" else None,
         )
     return ActorCritic(
         action_dim=action_dim,

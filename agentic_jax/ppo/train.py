@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from flax.training.train_state import TrainState
 
 from agentic_jax.config import PPOConfig
+from agentic_jax.ppo.agents import select_slot_block
 from agentic_jax.ppo.distributions import actor_output_dim, make_head
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
@@ -102,8 +103,11 @@ def network_for(config: PPOConfig, spec: EnvSpec, env_name: str = "this env") ->
             f"ppo.actor={config.actor!r} needs an env with agent_obs_block(); {env_name} has "
             "none (allowed: actor='mlp' for this env)"
         )
+    slot_block = None
+    if config.actor in ("ippo", "mappo"):
+        slot_block = select_slot_block(spec.nvec, spec.agent_block, spec.shared_blocks)
     return make_network(config, actor_output_dim(config, spec), spec.agent_block,
-                        spec.shared_blocks)
+                        spec.shared_blocks, slot_block)
 
 
 def critic_values(

@@ -115,3 +115,24 @@ def test_transfer_needs_a_per_agent_actor():
     other = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5)
     with pytest.raises(ValueError, match="max_tasks"):
         check_transferable(PPOConfig(actor="ippo"), spec, env_spec(other, other.default_params))
+
+
+def test_slot_scores_follow_the_queue_slots():
+    """Discrete IPPO scores each queue slot with one shared scorer: permuting the queue rows
+    permutes every agent's slot logits the same way (none/collaborate logits change only through
+    the queue mean, which a permutation keeps)."""
+    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, action_mode="select")
+    spec = env_spec(env, env.default_params)
+    net = network_for(PPOConfig(actor="ippo", policy="discrete", **CONFIG), spec)
+    assert net.slot_block is not None
+    start, n_slots, per_slot = net.slot_block
+    obs = jax.random.normal(jax.random.PRNGKey(2), (spec.obs_dim,))
+    params = net.init(jax.random.PRNGKey(0), obs[None])
+    perm = np.array([2, 0, 3, 1])
+    rows = obs[start : start + n_slots * per_slot].reshape(n_slots, per_slot)
+    permuted = obs.at[start : start + n_slots * per_slot].set(rows[perm].ravel())
+    (a,) = net.apply(params, obs, method="actor")
+    (b,) = net.apply(params, permuted, method="actor")
+    a, b = np.asarray(a).reshape(3, n_slots + 3), np.asarray(b).reshape(3, n_slots + 3)
+    np.testing.assert_allclose(b[:, :n_slots], a[:, perm], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b[:, n_slots:], a[:, n_slots:], rtol=1e-5, atol=1e-6)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from agentic_jax.viz._mpl import Figure, plt
+from agentic_jax.viz._mpl import Figure, subplots
 from agentic_jax.viz.record import Episode
 
 
@@ -34,7 +34,7 @@ def plot_collaboration(episodes: Mapping[str, Episode],
     episode shown.
     """
     names = list(episodes)
-    fig, axes = plt.subplots(1, len(names) + 1, figsize=(3.0 * len(names) + 5.5, 3.4),
+    fig, axes = subplots(1, len(names) + 1, figsize=(3.0 * len(names) + 5.5, 3.4),
                              gridspec_kw={"width_ratios": [1] * len(names) + [1.8]},
                        layout="constrained")
     vmax = max(1, max(int(episodes[k].pair_counts.max()) for k in names))

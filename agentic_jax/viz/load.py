@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from agentic_jax.viz._mpl import Figure, plt
+from agentic_jax.viz._mpl import Figure, subplots
 from agentic_jax.viz.record import Episode
 
 
@@ -18,7 +18,7 @@ def plot_load(episodes: Mapping[str, Episode]) -> Figure:
     Rows share their y axes so the policies compare at a glance; x is the env step.
     """
     names = list(episodes)
-    fig, axes = plt.subplots(len(names), 2, figsize=(11, 2.4 * len(names) + 0.6), sharex=True,
+    fig, axes = subplots(len(names), 2, figsize=(11, 2.4 * len(names) + 0.6), sharex=True,
                              sharey="col", squeeze=False)
     for row, name in zip(axes, names, strict=True):
         e = episodes[name]

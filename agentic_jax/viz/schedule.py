@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from agentic_jax.viz._mpl import Figure, plt, type_colour
+from agentic_jax.viz._mpl import Figure, subplots, type_colour
 from agentic_jax.viz.record import Episode
 
 
@@ -22,7 +22,7 @@ def plot_schedule(episode: Episode, title: str = "schedule") -> Figure:
     """
     n, S = episode.n_agents, episode.n_steps
     lanes = max(1, int(episode.slot.max()) + 1) if episode.slot.size else 1
-    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.7 * n))
+    fig, ax = subplots(figsize=(10, 1.0 + 0.7 * n))
     for i in range(n):
         steps = np.flatnonzero(episode.collaborating[:, i])
         if steps.size:

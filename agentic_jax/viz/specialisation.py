@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from agentic_jax.viz._mpl import Figure, plt
+from agentic_jax.viz._mpl import Figure, subplots
 from agentic_jax.viz.record import Episode
 
 
@@ -88,7 +88,7 @@ def plot_specialisation(episodes: Mapping[str, Sequence[Episode]]) -> Figure:
     names = list(episodes)
     first = episodes[names[0]][0]
     n, T = first.n_agents, first.n_types
-    fig, axes = plt.subplots(1, len(names) + 1, figsize=(2.2 + 2.6 * (len(names) + 1), 3.2),
+    fig, axes = subplots(1, len(names) + 1, figsize=(2.2 + 2.6 * (len(names) + 1), 3.2),
                              sharey=True, squeeze=False, layout="constrained")
     axes = axes[0]
     panels = [("agents' expertise (episode 0)", first.expertise.T, "viridis")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.image import AxesImage
 
@@ -14,14 +13,8 @@ from agentic_jax.viz import (
     plot_specialisation,
     specialisation_scores,
 )
-from agentic_jax.viz._mpl import plt, save
+from agentic_jax.viz._mpl import save
 from agentic_jax.viz.specialisation import assignment_shares
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_schedule_has_one_bar_per_assignment(seed_recordings, select_recording, tmp_path):
@@ -42,6 +35,14 @@ def test_schedule_has_one_bar_per_assignment(seed_recordings, select_recording, 
     bands = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
     assert len(bands) == 3
     assert save(fig, tmp_path / "s.png").stat().st_size > 0
+
+
+def test_figures_leave_pyplot_alone(seed_recordings):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    plot_schedule(seed_recordings["random"][1][0])
+    assert plt.get_fignums() == before  # nothing opened through pyplot (notebooks, loops)
 
 
 def test_specialisation_shows_shares_and_separates_greedy_from_random(seed_recordings):

@@ -97,6 +97,6 @@ def _draw(args: argparse.Namespace, path: Path, system, key) -> None:
     print(f"\npictures of the learned policy beside {', '.join(rules)} "
           f"({args.plot_episodes} episodes each) in {out}:")
     for name, scores in drawn["scores"].items():
-        print(f"  {name}: specialisation (share-expertise correlation) "
+        print(f"  {name}: specialisation (assignment-expertise correlation) "
               f"{scores['expertise_correlation']:+.3f}, mutual information "
               f"{scores['mutual_information']:.3f} bits")

@@ -42,13 +42,25 @@ def mutual_information(episode: Episode) -> float:
 
 
 def expertise_correlation(episode: Episode) -> float:
-    """Pearson correlation, over the ``(type, agent)`` cells, of the assignment share with the
-    agent's expertise for that type (in ``[-1, 1]``; NaN without assignments or spread)."""
-    shares = assignment_shares(episode).ravel()
-    skill = episode.expertise.T.ravel()
-    if shares.std() == 0 or skill.std() == 0:
+    """Whether agents take more of the types they are relatively good at, in ``[-1, 1]``.
+
+    Pearson correlation, over the ``(type, agent)`` cells, of the assignments in excess of
+    independence (``counts - row total * column total / total``) with the expertise, both
+    double-centred: the agent effect (a fast agent frees its slots sooner and takes more of
+    every type, even under the random rule) and the type effect (frequent types) are removed,
+    so a choice blind to expertise scores about 0. NaN without assignments or spread.
+    """
+    counts = episode.assignment_counts().astype(float)
+    total = counts.sum()
+    if total == 0:
         return float("nan")
-    return float(np.corrcoef(shares, skill)[0, 1])
+    excess = counts - counts.sum(1, keepdims=True) * counts.sum(0, keepdims=True) / total
+    skill = episode.expertise.T
+    skill = skill - skill.mean(0, keepdims=True) - skill.mean(1, keepdims=True) + skill.mean()
+    excess, skill = excess.ravel(), skill.ravel()
+    if excess.std() < 1e-12 or skill.std() < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(excess, skill)[0, 1])
 
 
 def expertise_lift(episode: Episode) -> float:
@@ -81,7 +93,7 @@ def plot_specialisation(episodes: Mapping[str, Sequence[Episode]]) -> Figure:
 
     ``episodes`` maps a policy name to its episodes, all recorded on the same key (so episode
     0 of each has the same agents). The heatmaps show episode 0; the scores
-    (:func:`specialisation_scores`: mutual information in bits, correlation of share with
+    (:func:`specialisation_scores`: mutual information in bits, correlation of assignments with
     expertise) are means over all the policy's episodes. Axes: x agent, y task type; the first
     axes is the expertise, then one per policy in the mapping's order.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from agentic_jax.env.policies import HEURISTICS
+from agentic_jax.env.policies import HEURISTICS, RULES
 from agentic_jax.validation import check_bool, check_float, check_int
 
 LOGGING_SWITCHES = ("progress", "verbose", "tensorboard", "plot", "async_checkpointing")
@@ -39,7 +39,8 @@ class SystemConfig:
         decline_patience: stop after this many consecutive evaluations whose mean reward is
             below `best - decline_fraction * |best|` (None: off).
         decline_fraction: relative drop from the best evaluation that counts as a decline.
-        heuristics: baseline policies evaluated once for reference (names of `HEURISTICS`).
+        heuristics: baseline policies evaluated once for reference (names of `RULES`; the
+            env's action mode picks the seed- or select-mode rule of each name).
         progress: show a rich progress bar.
         verbose: print a table at each evaluation and a summary at the end.
         tensorboard: write TensorBoard event files.
@@ -93,10 +94,10 @@ class SystemConfig:
         if self.target_completion_rate is not None:
             check_float("system.target_completion_rate", self.target_completion_rate, 0.0, 1.0)
         if not isinstance(self.heuristics, tuple) or any(
-            h not in HEURISTICS for h in self.heuristics
+            h not in RULES for h in self.heuristics
         ):
             raise ValueError(f"system.heuristics={self.heuristics!r} must be a list of heuristic "
-                             f"names (allowed: {', '.join(HEURISTICS)})")
+                             f"names (allowed: {', '.join(RULES)})")
         if self.devices is not None:
             check_int("system.devices", self.devices, low=0)
         for name in LOGGING_SWITCHES:

@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from agentic_jax.config import load
-from agentic_jax.env.policies import HEURISTICS, evaluate_policy
+from agentic_jax.env.policies import evaluate_policy, heuristics_for
 from agentic_jax.sweep.engine import group_functions, member_slice
 from agentic_jax.sweep.files import SweepDir
 from agentic_jax.sweep.space import SweepPlan, plan_sweep
@@ -71,8 +71,9 @@ def heuristic_returns(sweep: Sweep) -> dict[str, np.ndarray]:
     out = {}
     for env_config, env_label in envs.items():
         env, params = env_config.make_env()
+        rules = heuristics_for(env.action_mode)
         for name in system.heuristics:
-            returns = evaluate_policy(HEURISTICS[name], env, params, sweep.final_key, n,
+            returns = evaluate_policy(rules[name], env, params, sweep.final_key, n,
                                       return_episode_rewards=True)["episode_rewards"]
             out[name if len(envs) == 1 else f"{name} [{env_label}]"] = np.asarray(returns)
     return out

@@ -34,3 +34,9 @@ def test_invalid_values_name_the_field(changes, match):
 
 def test_heuristics_list_becomes_a_tuple():
     assert SystemConfig(heuristics=["random"]).heuristics == ("random",)
+
+
+def test_heuristics_accept_every_rule_name():
+    """Any rule of `RULES` (both action modes use the same names) is a valid baseline."""
+    config = SystemConfig(heuristics=["expected_rate_helps", "earliest_deadline"])
+    assert config.validate().heuristics == ("expected_rate_helps", "earliest_deadline")

@@ -36,6 +36,9 @@ from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.config.sweep import TRACED_ENV
 from agentic_jax.env import EnvParams
 from agentic_jax.env.policies import evaluate_policy, heuristics_for
+from agentic_jax.ppo import env_spec, make_act
+from agentic_jax.ppo.train import network_for
+from agentic_jax.ppo.transfer import check_transferable, transfer_obs_rms
 from agentic_jax.sweep.engine import group_functions
 from agentic_jax.sweep.report import bootstrap_ci
 
@@ -52,7 +55,7 @@ FAMILIES = {
     "seed/gaussian/mlp": ("seed", "gaussian", "mlp"),
     "seed/gaussian/ippo": ("seed", "gaussian", "ippo"),
 }
-QUICK_FAMILIES = ("select/discrete/ippo", "seed/gaussian/mlp")
+QUICK_FAMILIES = ("select/discrete/ippo",)
 # the strongest rules of rules_select.md (quick); the full study evaluates every rule
 QUICK_RULES = {"select": ("expected_rate_helps", "expertise_greedy_helps", "expected_rate"),
                "seed": ("least_loaded_helps",)}
@@ -87,10 +90,13 @@ def rule_returns(cfg: EnvConfig, names, key, n_episodes):
     return out
 
 
-def train_family(cfg: EnvConfig, ppo: PPOConfig, seeds: int, chunk: int, key, n_episodes):
-    """Train `len(SHARINGS) * seeds` members in one vmapped group; evaluate on the episodes."""
+def train_group(cfg: EnvConfig, ppo: PPOConfig, sharings, seeds: int, chunk: int):
+    """Train `len(sharings) * seeds` members in one vmapped group (one compile).
+
+    Returns `(fns, rs [M, ...], members [(sharing, seed)], env_values, curve [M, updates],
+    finite [M])`."""
     fns = group_functions(cfg, ppo)
-    members = [(s, i) for s in SHARINGS for i in range(seeds)]
+    members = [(s, i) for s in sharings for i in range(seeds)]
     m = len(members)
     env_values = {name: jnp.full((m,), float(getattr(fns.env_params, name)), jnp.float32)
                   for name in TRACED_ENV}
@@ -106,6 +112,12 @@ def train_family(cfg: EnvConfig, ppo: PPOConfig, seeds: int, chunk: int, key, n_
         rs, metrics, ok = run(rs, env_values, active)
         curve.append(np.asarray(metrics["episode_return"]))  # [M, chunk]
     curve = np.concatenate(curve, 1) if curve else np.zeros((m, 0))
+    return fns, rs, members, env_values, curve, np.asarray(ok)
+
+
+def train_family(cfg: EnvConfig, ppo: PPOConfig, seeds: int, chunk: int, key, n_episodes):
+    """Train every sharing level x seed in one group; evaluate on the fixed episodes."""
+    fns, rs, members, env_values, curve, ok = train_group(cfg, ppo, SHARINGS, seeds, chunk)
     ev = fns.evaluate(n_episodes)(rs, key, env_values)
     out = {}
     for s in SHARINGS:
@@ -113,8 +125,41 @@ def train_family(cfg: EnvConfig, ppo: PPOConfig, seeds: int, chunk: int, key, n_
         out[s] = dict(returns=np.asarray(ev["episode_rewards"], np.float64)[idx],
                       completion=np.asarray(ev["completion_rate"])[idx],
                       on_time=np.asarray(ev["on_time_rate"])[idx],
-                      curve=curve[idx].mean(0).tolist(), finite=bool(np.all(np.asarray(ok))))
+                      curve=curve[idx].mean(0).tolist(), finite=bool(np.all(ok)))
     return out, fns.trace_count(chunk)
+
+
+def transfer_eval(ppo: PPOConfig, rs, src_cfg: EnvConfig, dst_cfg: EnvConfig, key,
+                  n_episodes: int) -> dict:
+    """Every member's actor (trained on `src_cfg`) zero-shot on `dst_cfg` at each sharing level:
+    sharing -> dict(returns [M, E], completion [M], on_time [M]); one compile per `dst_cfg`."""
+    src_env, src_p = src_cfg.make_env()
+    dst_env, dst_p = dst_cfg.make_env()
+    src, dst = env_spec(src_env, src_p), env_spec(dst_env, dst_p)
+    check_transferable(ppo, src, dst)
+    net = network_for(ppo, dst)
+    act = make_act(ppo, dst_env, dst_p)
+
+    def one(member, sharing):
+        params = dst_p.replace(collaboration_sharing=sharing)
+        moved = member.replace(
+            train_state=member.train_state.replace(apply_fn=net.apply),
+            obs_rms=transfer_obs_rms(member.obs_rms, src, dst, ppo.policy == "discrete"))
+
+        def policy(k, state, p):
+            return act(moved, dst_env.get_obs(state, p), deterministic=True)
+
+        return evaluate_policy(policy, dst_env, params, key, n_episodes,
+                               return_episode_rewards=True)
+
+    run = jax.jit(jax.vmap(one, in_axes=(0, None)))
+    out = {}
+    for s in SHARINGS:
+        ev = run(rs, jnp.asarray(s, jnp.float32))
+        out[s] = dict(returns=np.asarray(ev["episode_rewards"], np.float64),
+                      completion=np.asarray(ev["completion_rate"]),
+                      on_time=np.asarray(ev["on_time_rate"]))
+    return out
 
 
 def iqm_ci(x: np.ndarray, reps: int) -> tuple[float, float, float]:
@@ -122,70 +167,108 @@ def iqm_ci(x: np.ndarray, reps: int) -> tuple[float, float, float]:
     return bootstrap_ci(np.asarray(x, np.float64)[:, None], rl_metrics.aggregate_iqm, reps)
 
 
+def best_rules(n: int, quick: bool, key, n_episodes: int) -> tuple[dict, dict, dict]:
+    """The rules of both action modes at `n` on the fixed episodes: `(rules, best, info)`,
+    `best[sharing]` the name of the rule with the highest mean return."""
+    t0 = time.time()
+    rules = {}
+    for mode in ("select", "seed"):
+        names = QUICK_RULES[mode] if quick else tuple(heuristics_for(mode))
+        for name, res in rule_returns(env_config(n, mode), names, key, n_episodes).items():
+            rules[f"{mode}:{name}"] = res
+    best = {s: max(rules, key=lambda r, s=s: rules[r][s][0].mean()) for s in SHARINGS}
+    info = {"seconds": time.time() - t0, "rules": {
+        r: {str(s): float(v[s][0].mean()) for s in SHARINGS} for r, v in rules.items()}}
+    print(f"n={n}: rules in {info['seconds']:.0f} s; best "
+          + ", ".join(f"s={s}: {best[s]} {rules[best[s]][s][0].mean():.1f}" for s in SHARINGS),
+          flush=True)
+    return rules, best, info
+
+
+def cell_row(fam: str, n: int, s: float, r: dict, rule: tuple, rule_name: str, reps: int,
+             **extra) -> dict:
+    """One result row: the policy's returns `r["returns"] [seeds, E]` against the rule's."""
+    rule_ret, rule_comp, rule_ontime = rule
+    margins = (r["returns"] - rule_ret[None, :]).mean(1)  # [seeds], paired per episode
+    iqm, lo, hi = iqm_ci(r["returns"].mean(1), reps)
+    m_iqm, m_lo, m_hi = iqm_ci(margins, reps)
+    scale = abs(rule_ret.mean())
+    return dict(family=fam, n_agents=n, sharing=s, seeds=int(r["returns"].shape[0]), iqm=iqm,
+                iqm_ci=[lo, hi], best_rule=rule_name, best_rule_mean=float(rule_ret.mean()),
+                margin_iqm=m_iqm, margin_ci=[m_lo, m_hi],
+                margin_pct=100 * m_iqm / scale if scale > 0 else None,
+                completion=float(r["completion"].mean()), rule_completion=rule_comp,
+                on_time=float(r["on_time"].mean()), rule_on_time=rule_ontime,
+                beats_rule=bool(m_lo > 0), **extra)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CPU size: <= 10 minutes")
+    parser.add_argument("--updates", type=int, default=None,
+                        help="PPO updates per member (default 320 quick, 640 full)")
     parser.add_argument("--out", default=None, help="output stem (default benchmarks/results/"
                         "study[_quick])")
     args = parser.parse_args()
     quick = args.quick
-    seeds = 5
-    timesteps = 32 * 64 * (16 if quick else 1000)       # per member
+    seeds, chunk = 5, 8
+    # per member: quick 655k steps (one training, n=4, sharing 0.5); full 1.3M per cell
+    timesteps = 32 * 64 * (args.updates or (320 if quick else 640))
     n_episodes = 32 if quick else 256
     reps = 1000 if quick else 2000
-    families = QUICK_FAMILIES if quick else tuple(FAMILIES)
-    sizes = SIZES
-    chunk = 8
     out_stem = Path(args.out or f"benchmarks/results/study{'_quick' if quick else ''}")
     key = jax.random.PRNGKey(2026)
     ppo_base = PPOConfig(total_timesteps=timesteps, **PPO)
     rows, curves, rules_info = [], {}, {}
     t_start = time.time()
-    for n in sizes:
-        # ---- the rules of both modes on the fixed episodes; the best per sharing level
+    if quick:
+        # ONE recipe trained once (n=4, sharing 0.5, 5 seeds), then evaluated zero-shot at
+        # every size and sharing level: the slot-scoring IPPO actor depends on neither
+        # n_agents nor max_tasks
+        fam = QUICK_FAMILIES[0]
+        mode, policy, actor = FAMILIES[fam]
+        ppo = ppo_base.replace(policy=policy, actor=actor)
         t0 = time.time()
-        rules = {}
-        for mode in ("select", "seed"):
-            names = QUICK_RULES[mode] if quick else tuple(heuristics_for(mode))
-            for name, res in rule_returns(env_config(n, mode), names, key, n_episodes).items():
-                rules[f"{mode}:{name}"] = res
-        best = {s: max(rules, key=lambda r, s=s: rules[r][s][0].mean()) for s in SHARINGS}
-        rules_info[n] = {"seconds": time.time() - t0, "rules": {
-            r: {str(s): float(v[s][0].mean()) for s in SHARINGS} for r, v in rules.items()}}
-        print(f"n={n}: rules in {time.time() - t0:.0f} s; best "
-              + ", ".join(f"s={s}: {best[s]} {rules[best[s]][s][0].mean():.1f}"
-                          for s in SHARINGS), flush=True)
-        for fam in families:
-            mode, policy, actor = FAMILIES[fam]
+        src = env_config(4, mode)
+        fns, rs, _, _, curve, ok = train_group(src, ppo, (0.5,), seeds, chunk)
+        train_wall = time.time() - t0
+        curves[f"{fam}|trained n=4|s=0.5"] = curve.mean(0).tolist()
+        print(f"trained {fam} at n=4, sharing 0.5: {train_wall:.0f} s, "
+              f"{fns.trace_count(chunk)} compile, finite {bool(np.all(ok))}", flush=True)
+        for n in SIZES:
+            rules, best, rules_info[n] = best_rules(n, quick, key, n_episodes)
             t0 = time.time()
-            ppo = ppo_base.replace(policy=policy, actor=actor)
-            res, traces = train_family(env_config(n, mode), ppo, seeds, chunk, key, n_episodes)
+            res = transfer_eval(ppo, rs, src, env_config(n, mode), key, n_episodes)
             wall = time.time() - t0
             for s in SHARINGS:
-                r = res[s]
-                rule_ret, rule_comp, rule_ontime = rules[best[s]][s]
-                margins = (r["returns"] - rule_ret[None, :]).mean(1)  # [seeds], paired
-                iqm, lo, hi = iqm_ci(r["returns"].mean(1), reps)
-                m_iqm, m_lo, m_hi = iqm_ci(margins, reps)
-                scale = abs(rule_ret.mean())
-                rows.append(dict(
-                    family=fam, n_agents=n, sharing=s, seeds=seeds, iqm=iqm, iqm_ci=[lo, hi],
-                    best_rule=best[s], best_rule_mean=float(rule_ret.mean()),
-                    margin_iqm=m_iqm, margin_ci=[m_lo, m_hi],
-                    margin_pct=100 * m_iqm / scale if scale > 0 else None,
-                    completion=float(r["completion"].mean()), rule_completion=rule_comp,
-                    on_time=float(r["on_time"].mean()), rule_on_time=rule_ontime,
-                    beats_rule=bool(m_lo > 0), wall_s=wall, traces=traces,
-                    finite=r["finite"]))
-                curves[f"{fam}|n={n}|s={s}"] = r["curve"]
-            print(f"  {fam} n={n}: {wall:.0f} s ({traces} compile); "
-                  + "; ".join(f"s={row['sharing']}: margin {row['margin_iqm']:.1f} "
-                              f"[{row['margin_ci'][0]:.1f}, {row['margin_ci'][1]:.1f}]"
-                              for row in rows[-3:]), flush=True)
+                rows.append(cell_row(fam, n, s, res[s], rules[best[s]][s], best[s], reps,
+                                     trained_here=(n == 4 and s == 0.5), eval_wall_s=wall,
+                                     train_wall_s=train_wall))
+            print(f"  n={n}: " + "; ".join(
+                f"s={r['sharing']}: margin {r['margin_iqm']:.1f} [{r['margin_ci'][0]:.1f}, "
+                f"{r['margin_ci'][1]:.1f}]" for r in rows[-3:]), flush=True)
+    else:
+        for n in SIZES:
+            rules, best, rules_info[n] = best_rules(n, quick, key, n_episodes)
+            for fam in FAMILIES:
+                mode, policy, actor = FAMILIES[fam]
+                t0 = time.time()
+                ppo = ppo_base.replace(policy=policy, actor=actor)
+                res, traces = train_family(env_config(n, mode), ppo, seeds, chunk, key,
+                                           n_episodes)
+                wall = time.time() - t0
+                for s in SHARINGS:
+                    rows.append(cell_row(fam, n, s, res[s], rules[best[s]][s], best[s], reps,
+                                         trained_here=True, train_wall_s=wall,
+                                         finite=res[s]["finite"]))
+                    curves[f"{fam}|n={n}|s={s}"] = res[s]["curve"]
+                print(f"  {fam} n={n}: {wall:.0f} s ({traces} compile)", flush=True)
     total = time.time() - t_start
     meta = dict(quick=quick, timesteps_per_member=timesteps, seeds=seeds,
                 eval_episodes=n_episodes, ppo=PPO, env=BUSY, wall_s=total,
                 updates_per_member=ppo_base.num_updates, chunk=chunk,
+                design=("one training at n=4, sharing 0.5; zero-shot evaluation elsewhere"
+                        if quick else "one training per family, n and sharing"),
                 rules_evaluated=QUICK_RULES if quick else "all rules of both modes")
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{out_stem}.json").write_text(json.dumps(
@@ -198,13 +281,14 @@ def markdown(meta: dict, rows: list[dict]) -> str:
     """The results table (one row per family, n_agents, sharing)."""
     lines = [
         f"# Study{' (quick)' if meta['quick'] else ''}: learned policies vs the best rule", "",
+        f"Design: {meta['design']}. "
         f"Budget: {meta['timesteps_per_member']} env steps per member "
         f"({meta['updates_per_member']} PPO updates), {meta['seeds']} seeds, evaluation on "
         f"{meta['eval_episodes']} fixed episodes shared with the rules; total wall "
         f"{meta['wall_s']:.0f} s. Margin = paired (same episodes) return minus the best "
         "rule's, IQM over seeds with 95% bootstrap CI.", "",
         "| family | n | sharing | IQM return [95% CI] | best rule (mean) | margin IQM [95% CI] "
-        "| margin % | completion (rule) | on-time (rule) | beats | wall s |",
+        "| margin % | completion (rule) | on-time (rule) | beats | trained here |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -215,7 +299,7 @@ def markdown(meta: dict, rows: list[dict]) -> str:
             f"({r['best_rule_mean']:.1f}) | {r['margin_iqm']:.1f} [{r['margin_ci'][0]:.1f}, "
             f"{r['margin_ci'][1]:.1f}] | {pct} | {r['completion']:.2f} "
             f"({r['rule_completion']:.2f}) | {r['on_time']:.2f} ({r['rule_on_time']:.2f}) | "
-            f"{'yes' if r['beats_rule'] else 'no'} | {r['wall_s']:.0f} |")
+            f"{'yes' if r['beats_rule'] else 'no'} | {'yes' if r['trained_here'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -78,6 +78,9 @@ class PPOConfig:
             fed only its own features, the queue, the team's mean features and its index
             `i / (n_agents - 1)`, so the parameters do not depend on `n_agents`; the critic is
             the same shared network on each agent's input, the value the mean over agents.
+            With policy="discrete" on the select action mode each agent scores every queue
+            slot with one shared scorer (additive attention on its embedding and the slot's
+            features), so the parameters do not depend on max_tasks either.
             "mappo": the "ippo" actors with a centralised critic on the whole observation.
             Both need an env with `agent_obs_block()` and not `shared_trunk`.
         policy: "gaussian" (a diagonal Gaussian over the Box action, SB3's) or "discrete" (a

@@ -2,11 +2,14 @@
 
 The shared actor's parameters do not depend on `n_agents` (`agentic_jax.ppo.agents`), so the
 SAME parameter object acts in an env with a different `n` as long as everything else of the
-local input keeps its size (same observation layout, task types and queue slots). The network
+local input keeps its size (same observation layout, task types and queue slots; with the
+slot-scoring actor of the select mode's discrete head the number of queue slots may change too,
+so the study's scaled queues transfer). The network
 module is rebuilt for the new env (its `agent_block` names the new `n`) and, with
 `normalize_obs`, the observation statistics are mapped to the new layout: each per-agent
 feature gets the statistics pooled over the trained team's agents, the shared spans (queue,
-episode scalars) keep theirs, and the rest (the n-by-n collaboration matrix, read only by a
+episode scalars) keep theirs (with slot scoring, each queue feature gets the statistics pooled
+over the trained queue's slots), and the rest (the n-by-n collaboration matrix, read only by a
 centralised critic) gets mean 0 / variance 1.
 """
 
@@ -20,21 +23,36 @@ import jax.numpy as jnp
 
 from agentic_jax.config import PPOConfig
 from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.ppo.agents import select_slot_block
 from agentic_jax.ppo.rollout import EnvSpec, env_spec
 from agentic_jax.ppo.train import make_act, network_for
 from agentic_jax.ppo.types import RunnerState, RunningMeanStd
 
 
+def slot_blocks(src: EnvSpec, dst: EnvSpec) -> tuple[tuple | None, tuple | None]:
+    """The queue-row blocks `(start, Q, P)` of both envs when the slot-scoring (select mode,
+    discrete) actor reads them, else `(None, None)`."""
+    a = select_slot_block(src.nvec, src.agent_block, src.shared_blocks)
+    b = select_slot_block(dst.nvec, dst.agent_block, dst.shared_blocks)
+    return (a, b) if a is not None and b is not None else (None, None)
+
+
 def check_transferable(config: PPOConfig, src: EnvSpec, dst: EnvSpec) -> None:
-    """`ValueError` naming the setting that stops a zero-shot transfer from `src` to `dst`."""
+    """`ValueError` naming the setting that stops a zero-shot transfer from `src` to `dst`.
+
+    The per-agent features and the shared spans must keep their sizes; with the slot-scoring
+    actor (select mode, discrete head) the number of queue slots may change too.
+    """
     if config.actor not in ("ippo", "mappo"):
         raise ValueError(f"zero-shot transfer needs ppo.actor='ippo' or 'mappo' (got "
                          f"{config.actor!r}: its parameters depend on n_agents)")
     if src.agent_block is None or dst.agent_block is None:
         raise ValueError("zero-shot transfer needs envs with agent_obs_block()")
-    if src.agent_block[2] != dst.agent_block[2] or [s for _, s in src.shared_blocks] != [
-        s for _, s in dst.shared_blocks
-    ]:
+    sizes = [[size for _, size in spec.shared_blocks] for spec in (src, dst)]
+    a, b = slot_blocks(src, dst) if config.policy == "discrete" else (None, None)
+    if a is not None:  # the queue span may change size; its rows may not
+        sizes = [[blk[2]] + sz[1:] for blk, sz in zip((a, b), sizes, strict=True)]
+    if src.agent_block[2] != dst.agent_block[2] or sizes[0] != sizes[1]:
         raise ValueError(
             "zero-shot transfer needs the same per-agent features and shared spans (same "
             f"obs_mode, n_task_types, max_tasks): got agent_block {src.agent_block} -> "
@@ -42,19 +60,32 @@ def check_transferable(config: PPOConfig, src: EnvSpec, dst: EnvSpec) -> None:
         )
 
 
-def transfer_obs_rms(rms: RunningMeanStd, src: EnvSpec, dst: EnvSpec) -> RunningMeanStd:
-    """Observation statistics `[src.obs_dim]` mapped to `[dst.obs_dim]` (module docstring)."""
+def _pooled_rows(mean: jax.Array, var: jax.Array, start: int, rows: int, width: int):
+    """Statistics `[width]` pooled over `rows` rows starting at `start` (within + between)."""
+    m = mean[start : start + rows * width].reshape(rows, width)
+    v = var[start : start + rows * width].reshape(rows, width)
+    return m.mean(0), v.mean(0) + m.var(0)
+
+
+def transfer_obs_rms(rms: RunningMeanStd, src: EnvSpec, dst: EnvSpec,
+                     slot_scoring: bool = False) -> RunningMeanStd:
+    """Observation statistics `[src.obs_dim]` mapped to `[dst.obs_dim]` (module docstring);
+    with `slot_scoring` the queue rows are pooled over slots too (the queue may change size)."""
     start, n_src, feats = src.agent_block
     d_start, n_dst, _ = dst.agent_block
-    rows_mean = rms.mean[start : start + n_src * feats].reshape(n_src, feats)
-    rows_var = rms.var[start : start + n_src * feats].reshape(n_src, feats)
-    pooled_mean = rows_mean.mean(0)
-    pooled_var = rows_var.mean(0) + rows_mean.var(0)  # within- plus between-agent variance
+    pooled_mean, pooled_var = _pooled_rows(rms.mean, rms.var, start, n_src, feats)
     mean = jnp.zeros((dst.obs_dim,), jnp.float32)
     var = jnp.ones((dst.obs_dim,), jnp.float32)
     mean = mean.at[d_start : d_start + n_dst * feats].set(jnp.tile(pooled_mean, n_dst))
     var = var.at[d_start : d_start + n_dst * feats].set(jnp.tile(pooled_var, n_dst))
-    for (s, size), (d, _) in zip(src.shared_blocks, dst.shared_blocks, strict=True):
+    blocks = list(zip(src.shared_blocks, dst.shared_blocks, strict=True))
+    a, b = slot_blocks(src, dst) if slot_scoring else (None, None)
+    if a is not None:
+        q_mean, q_var = _pooled_rows(rms.mean, rms.var, a[0], a[1], a[2])
+        mean = mean.at[b[0] : b[0] + b[1] * b[2]].set(jnp.tile(q_mean, b[1]))
+        var = var.at[b[0] : b[0] + b[1] * b[2]].set(jnp.tile(q_var, b[1]))
+        blocks = blocks[1:]
+    for (s, size), (d, _) in blocks:
         mean = mean.at[d : d + size].set(rms.mean[s : s + size])
         var = var.at[d : d + size].set(rms.var[s : s + size])
     return RunningMeanStd(mean, var, rms.count)
@@ -72,7 +103,8 @@ def transfer_state(
     network = network_for(config, dst, type(dst_env).__name__)
     train_state = runner_state.train_state.replace(apply_fn=network.apply)
     return runner_state.replace(
-        train_state=train_state, obs_rms=transfer_obs_rms(runner_state.obs_rms, src, dst)
+        train_state=train_state,
+        obs_rms=transfer_obs_rms(runner_state.obs_rms, src, dst, config.policy == "discrete"),
     )
 
 

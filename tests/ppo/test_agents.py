@@ -76,10 +76,11 @@ def test_decentralised_critic_is_the_mean_of_per_agent_values():
     np.testing.assert_allclose(value, per_agent.mean(-1), rtol=1e-5, atol=1e-6)
 
 
-def test_zero_shot_transfer_from_2_to_3_agents():
+def test_zero_shot_transfer_from_2_to_3_agents_and_a_longer_queue():
     config = PPOConfig(actor="ippo", policy="discrete", **CONFIG)
     env2 = MultiAgentTaskEnvironment(n_agents=2, max_tasks=4, action_mode="select")
-    env3 = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, action_mode="select")
+    # slot scoring: the queue may change size with the team (6 slots instead of 4)
+    env3 = MultiAgentTaskEnvironment(n_agents=3, max_tasks=6, action_mode="select")
     p2 = env2.make_params(max_steps_in_episode=8)
     p3 = env3.make_params(max_steps_in_episode=8)
     rs = jax.jit(make_init(config, env2, p2))(jax.random.PRNGKey(0))
@@ -99,7 +100,7 @@ def test_zero_shot_transfer_from_2_to_3_agents():
     assert out["episode_rewards"].shape == (4,)
     assert np.all(np.isfinite(np.asarray(out["episode_rewards"])))
     assert 0.0 <= float(out["completion_rate"]) <= 1.0
-    rms = transfer_obs_rms(rs.obs_rms, env_spec(env2, p2), env_spec(env3, p3))
+    rms = transfer_obs_rms(rs.obs_rms, env_spec(env2, p2), env_spec(env3, p3), True)
     assert rms.mean.shape == (env3.obs_size(),)
     moved = transfer_state(config, rs, env2, p2, env3, p3)
     assert moved.train_state.params is params_before  # the same params object, not a copy

@@ -60,3 +60,15 @@ def test_train_leaves_pictures_and_evaluate_plots_draws_them(tmp_path, capsys):
     assert main(["train", "--config", str(config), "--run-dir", str(other),
                  "--no-pictures"]) == 0
     assert not (other / "pictures").exists()
+
+
+@pytest.mark.slow
+def test_write_pictures_of_a_select_mode_system(tmp_path):
+    config = {**TINY, "env": {**TINY["env"], "action_mode": "select"},
+              "ppo": {**TINY["ppo"], "policy": "discrete"}}
+    system = AgenticRLSystem(config)
+    drawn = write_pictures(system, tmp_path, ("random", "expertise_greedy"), n_episodes=2)
+    assert set(drawn["scores"]) == {"learned", "random", "expertise_greedy"}
+    _, state = system.env.reset(jax.random.key(0), system.env_params)
+    action = learned_policy(system)(jax.random.key(1), state, system.env_params)
+    assert action.dtype == np.int32 and action.shape == (system.env.num_actions,)

@@ -17,6 +17,18 @@ from agentic_jax.ppo.types import PPOHParams
 Batch = dict[str, jax.Array]  # obs [N, obs_dim], actions [N, A], log_probs, values, ... [N]
 
 
+def split_over_mesh(minibatch: Batch) -> Batch:
+    """Under a 1-D device mesh (`jax.set_mesh`, as data-parallel training traces), split the
+    minibatch's sample axis over the devices: each device takes the gradient of its share and
+    XLA all-reduces the sum. Without the constraint the propagation gathers the buffer and
+    every device computes the whole minibatch. No mesh (one device): unchanged."""
+    mesh = jax.sharding.get_abstract_mesh()
+    if mesh.empty or len(mesh.axis_names) != 1:
+        return minibatch
+    spec = jax.sharding.PartitionSpec(mesh.axis_names[0])
+    return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, spec), minibatch)
+
+
 def make_sgd(
     config: PPOConfig, log_prob_entropy: LogProbEntropy | None = None
 ) -> Callable[[TrainState, jax.Array, Batch, PPOHParams], tuple[TrainState, Batch]]:
@@ -50,6 +62,7 @@ def make_sgd(
         # gathered per minibatch (a few MB, still in cache when the gradient reads it) rather
         # than one shuffled copy of the whole buffer per epoch
         minibatch = jax.tree.map(lambda x: jnp.take(x, indices, axis=0), batch)
+        minibatch = split_over_mesh(minibatch)
         (_, aux), grads = grad_fn(train_state.params, train_state.apply_fn, minibatch, hp)
         new_state = apply_gradients(train_state, grads, hp.learning_rate, hp.max_grad_norm)
         if config.target_kl is not None:

@@ -91,15 +91,30 @@ class Compiled:
 
             out = None if self.mesh is None else (self.shardings, replicated(self.mesh),
                                                   replicated(self.mesh))
-            self._chunks[length] = self._jit(chunk, (self.shardings,), out)
+            self._chunks[length] = self._jit(chunk, (self.shardings,), out, split_sgd=True)
         return self._chunks[length]
 
-    def _jit(self, fn: Callable, in_shardings: tuple, out_shardings: object) -> Callable:
-        """`jax.jit(fn)`, with in/out shardings on a mesh (None: unspecified / replicated)."""
+    def _jit(self, fn: Callable, in_shardings: tuple, out_shardings: object,
+             split_sgd: bool = False) -> Callable:
+        """`jax.jit(fn)`, with in/out shardings on a mesh (None: unspecified / replicated).
+
+        `split_sgd`: `fn` (called outside any `jit`) is traced under the mesh."""
         if self.mesh is None:
             return jax.jit(fn)
         ins = tuple(replicated(self.mesh) if s is None else s for s in in_shardings)
-        return jax.jit(fn, in_shardings=ins, out_shardings=out_shardings)
+        jitted = jax.jit(fn, in_shardings=ins, out_shardings=out_shardings)
+        if not split_sgd:
+            return jitted
+        mesh = self.mesh
+
+        @functools.wraps(fn)
+        def on_mesh(*args, **kwargs):
+            # traced under the mesh, so the SGD splits each minibatch over the devices
+            # (`agentic_jax.ppo.sgd.split_over_mesh`) instead of every device computing all of it
+            with jax.set_mesh(mesh):
+                return jitted(*args, **kwargs)
+
+        return on_mesh
 
     def place(self, state: RunnerState) -> RunnerState:
         """`state` (e.g. read back from a checkpoint of any device count) on this mesh."""

@@ -53,12 +53,14 @@ def host(state) -> dict:
 
 
 def differences(a: dict, b: dict) -> dict:
-    """Per leaf: the max absolute difference (floats) or whether equal (ints, bools, keys)."""
+    """Per leaf: the max difference relative to the leaf's scale, `max|x - y| / max(1, max|y|)`
+    (floats), or whether equal (ints, bools, keys)."""
     out = {}
     for k in a:
         x, y = np.asarray(a[k]), np.asarray(b[k])
         if x.dtype.kind == "f":
-            out[k] = float(np.max(np.abs(x - y))) if x.size else 0.0
+            scale = max(1.0, float(np.max(np.abs(y)))) if y.size else 1.0
+            out[k] = float(np.max(np.abs(x - y))) / scale if x.size else 0.0
         else:
             out[k] = bool(np.array_equal(x, y))
     return out

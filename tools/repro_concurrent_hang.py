@@ -9,6 +9,10 @@ concurrency-optimized scheduler off; neither `--xla_cpu_use_xnnpack=false`,
 `--xla_cpu_use_thunk_runtime=false` nor turning async dispatch off avoids it. Seen on
 2026-11-29: 5 of 6 workers started two at a time hung; started from this launcher a lone worker
 hung 3 times of 3, while the same code saved as a script and run from a shell finished (24 s).
+Later the script hung too (about 2 runs in 3, whatever stderr was sent to, with `agentic_jax`
+imported first, and with the scheduler flag either way; blocking after the first chunk call
+still hangs): one execution of the jitted vmapped chunk never completes, at 0% CPU, so it is a
+lost wake-up, not a loop that does not end.
 
     python tools/repro_concurrent_hang.py            # 2 workers at once, 300 s limit each
     python tools/repro_concurrent_hang.py --workers 1

@@ -4,16 +4,15 @@ to the unkilled 4-device run, as single-device runs do (`tests/system/test_resum
 from __future__ import annotations
 
 import copy
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 import yaml
+from kill_helpers import kill_after_checkpoint
 from tiny_configs import TINY
 
 from agentic_jax.system import AgenticRLSystem
@@ -38,12 +37,6 @@ def _cli(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE)
 
 
-def _steps(directory: Path) -> list[int]:
-    if not directory.is_dir():
-        return []
-    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
-
-
 @pytest.mark.slow
 def test_sigkill_on_four_devices_then_resume_is_bit_identical(tmp_path):
     config = _config(tmp_path)
@@ -53,15 +46,7 @@ def test_sigkill_on_four_devices_then_resume_is_bit_identical(tmp_path):
     assert clean.returncode == 0, err.decode()[-2000:]
 
     proc = _cli("train", "--config", str(config), "--run-dir", str(killed_dir))
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if any(s >= 16 for s in _steps(killed_dir / "checkpoints")):
-            break
-        time.sleep(0.01)
-    assert proc.poll() is None, f"training ended before it could be killed: {proc.stderr.read()}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    steps = _steps(killed_dir / "checkpoints")
+    steps = kill_after_checkpoint(proc, killed_dir / "checkpoints", min_step=16, timeout=300)
     assert steps and max(steps) < 64
 
     resumed = _cli("train", "--resume", str(killed_dir), "--set", "system.progress=false")

@@ -4,14 +4,13 @@ the same results, records and best models as an uninterrupted sweep."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import yaml
+from kill_helpers import kill_after_checkpoint
 
 from agentic_jax.cli import main
 from agentic_jax.sweep import Sweep
@@ -19,12 +18,6 @@ from agentic_jax.sweep import Sweep
 from .conftest import tiny_sweep
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _steps(directory: Path) -> list[int]:
-    if not directory.is_dir():
-        return []
-    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
 
 
 def test_sigkill_then_resume_gives_the_same_results(tmp_path):
@@ -35,15 +28,8 @@ def test_sigkill_then_resume_gives_the_same_results(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "agentic_jax.cli", "sweep", "--config",
                              str(path), "--run-dir", str(killed)], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None and not _steps(
-            killed / "calls" / "0" / "checkpoints"):
-        time.sleep(0.005)
-    assert proc.poll() is None, f"the sweep ended before it was killed: {proc.stderr.read()}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    steps = kill_after_checkpoint(proc, killed / "calls" / "0" / "checkpoints")
     assert not (killed / "calls" / "0" / "final.npz").exists()
-    steps = _steps(killed / "calls" / "0" / "checkpoints")
     assert steps and max(steps) < 16  # resumed from a checkpoint mid-sweep
 
     assert main(["sweep", "--resume", str(killed)]) == 0

@@ -7,6 +7,7 @@ import shutil
 import jax
 import numpy as np
 import pytest
+from kill_helpers import checkpoint_steps
 
 from agentic_jax.config import load
 from agentic_jax.system import AgenticRLSystem, CheckpointMismatchError
@@ -22,10 +23,6 @@ def run_dir(tmp_path_factory):
     return run_dir
 
 
-def _steps(directory):
-    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
-
-
 def _copy_run(run_dir, tmp_path):
     dst = tmp_path / "run"
     shutil.copytree(run_dir, dst)
@@ -35,7 +32,7 @@ def _copy_run(run_dir, tmp_path):
 def test_corrupt_newest_checkpoint_falls_back(run_dir, tmp_path):
     run = _copy_run(run_dir, tmp_path)
     ckpts = run / "checkpoints"
-    assert _steps(ckpts) == [8, 12, 16]
+    assert checkpoint_steps(ckpts) == [8, 12, 16]
     # flip bytes in every data file of the newest checkpoint's state
     for f in (ckpts / "16" / "state").rglob("*"):
         if f.is_file() and f.stat().st_size > 64 and "d" in f.parent.name:

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from kill_helpers import checkpoint_steps
 
 from agentic_jax.config import load
 from agentic_jax.system import AgenticRLSystem, NonFiniteError
@@ -16,10 +17,6 @@ from agentic_jax.system.compiled import compiled_functions
 from agentic_jax.system.loop import non_finite
 
 from .conftest import tiny_config
-
-
-def _steps(directory):
-    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
 
 
 def test_non_finite_names_the_first_bad_metric():
@@ -63,7 +60,7 @@ def test_non_finite_stops_and_keeps_last_good_checkpoint(tmp_path):
     with pytest.raises(RuntimeError, match=r"non-finite value_loss .* update 10.*update 8"):
         system.train()
     assert isinstance(NonFiniteError("x"), RuntimeError)
-    assert _steps(run / "checkpoints") == [4, 8]
+    assert checkpoint_steps(run / "checkpoints") == [4, 8]
     loaded = AgenticRLSystem.load(run / "checkpoints")
     assert loaded.update_step == 8
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(loaded.params))

@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jax
 import numpy as np
 import yaml
+from kill_helpers import checkpoint_steps, kill_after_checkpoint
 
 from agentic_jax.cli import main
 from agentic_jax.system import AgenticRLSystem
@@ -38,27 +38,13 @@ def _cli(*args: str) -> subprocess.Popen:
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _steps(directory: Path) -> list[int]:
-    if not directory.is_dir():
-        return []
-    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
-
-
 def test_sigkill_then_resume_is_bit_identical(tmp_path):
     config = _config(tmp_path)
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
 
     proc = _cli("train", "--config", str(config), "--run-dir", str(killed_dir))
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        if any(s >= 16 for s in _steps(killed_dir / "checkpoints")):
-            break
-        time.sleep(0.01)
-    assert proc.poll() is None, f"training ended before it could be killed: {proc.stderr.read()}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    steps = kill_after_checkpoint(proc, killed_dir / "checkpoints", min_step=16)
     assert proc.returncode == -signal.SIGKILL
-    steps = _steps(killed_dir / "checkpoints")
     assert steps and max(steps) < 64
 
     resumed = _cli("train", "--resume", str(killed_dir), "--set", "system.progress=false")
@@ -81,4 +67,4 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path):
     assert a.tracker == b.tracker
     assert json.loads((killed_dir / "heuristics.json").read_text()) == json.loads(
         (clean_dir / "heuristics.json").read_text())
-    assert _steps(killed_dir / "best_model") == _steps(clean_dir / "best_model")
+    assert checkpoint_steps(killed_dir / "best_model") == checkpoint_steps(clean_dir / "best_model")

@@ -1,78 +1,72 @@
-"""Reproducer: member-vmapped PPO on this 2-core VM can hang in XLA:CPU (jaxlib 0.10.2).
+"""Reproducer: a vmapped orthogonal initializer hangs XLA:CPU (jaxlib 0.10.2) on this 2-core VM.
 
-Each worker jits a member-vmapped init and two PPO updates of a small `configs/quick.yaml` and
-calls them twice (~25-45 s when it finishes). Hung workers stop using CPU after 10-40 s of work
-and never finish: the main thread waits in `CpuPjRtRawLoadedExecutable::Execute` (on the
-execution semaphore, or with `jax_cpu_enable_async_dispatch=False` on the executable's
-completion event) with every XLA:CPU worker thread idle. `import agentic_jax` already turns the
-concurrency-optimized scheduler off; neither `--xla_cpu_use_xnnpack=false`,
-`--xla_cpu_use_thunk_runtime=false` nor turning async dispatch off avoids it. Seen on
-2026-11-29: 5 of 6 workers started two at a time hung; started from this launcher a lone worker
-hung 3 times of 3, while the same code saved as a script and run from a shell finished (24 s).
-Later the script hung too (about 2 runs in 3, whatever stderr was sent to, with `agentic_jax`
-imported first, and with the scheduler flag either way; blocking after the first chunk call
-still hangs): one execution of the jitted vmapped chunk never completes, at 0% CPU, so it is a
-lost wake-up, not a loop that does not end.
+Cause (found 2026-11-29 with gdb on a hung sweep): vmapping flax's `orthogonal` initializer
+batches its QR, and jaxlib's LAPACK QR kernel splits a batch over XLA:CPU's thread pool
+(`jax::ParallelBatchMap` in `QrFactorization` / `OrthogonalQr`). Now and then two of those
+calls wait on their `BlockingCounter` while every pool worker idles, and the main thread waits
+in `BlockUntilReady` forever (0% CPU). Every member-vmapped PPO init (a sweep, the
+`jit(vmap(make_train))` of PureJaxRL-style code) ran into it: earlier notes blamed the
+concurrency-optimized scheduler, XNNPACK and async dispatch, none of which it was.
 
-    python tools/repro_concurrent_hang.py            # 2 workers at once, 300 s limit each
-    python tools/repro_concurrent_hang.py --workers 1
+The fix is `agentic_jax.ppo.networks.orthogonal`: the same initializer with
+`jax.custom_batching.sequential_vmap`, so a batched init runs one unbatched QR per member.
+
+Each run jits the member-vmapped PPO init of `configs/default.yaml` (the seed's 256-256-128
+networks) and calls it for 4 and 8 members, twice each (~6 s when it finishes).
+
+    python tools/repro_concurrent_hang.py             # flax's initializer: runs hang
+    python tools/repro_concurrent_hang.py --fixed     # ours: every run finishes
+
+Measured here (2026-11-29, 40 s limit per run): flax's initializer hung 6 runs of 6; ours
+finished 6 of 6. A bare vmapped `orthogonal` (no PPO init around it) hung 2 of 6 runs without
+`import agentic_jax` and 0 of 18 with it: the hang needs the QRs to share the pool with other
+work.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
 
 WORKER = """
-import time
-import jax, jax.numpy as jnp
-import agentic_jax
+import sys
+import jax
+import jax.numpy as jnp
+from flax import linen as nn
+import agentic_jax.ppo.networks as networks
 from agentic_jax.config import load
-from agentic_jax.ppo import make_init, make_update
-run = load("configs/quick.yaml", ["ppo.n_envs=16", "ppo.n_steps=8", "ppo.batch_size=64",
-                                  "ppo.n_epochs=1"])
+from agentic_jax.ppo import make_init
+if sys.argv[1] == "flax":
+    networks.orthogonal = nn.initializers.orthogonal  # what the networks used before the fix
+run = load("configs/default.yaml")  # the seed's config: 256-256-128 actor and critic MLPs
 env, params = run.env.make_env()
-init, update = make_init(run.ppo, env, params), make_update(run.ppo, env, params)
-for members in (8, 4):
-    state = jax.jit(jax.vmap(init))(jax.vmap(jax.random.key)(jnp.arange(members)))
-    chunk = jax.jit(jax.vmap(lambda r: jax.lax.scan(lambda r, _: update(r), r, None, length=2)))
-    out = chunk(state)
-    out = chunk(out[0])
-    jax.block_until_ready(out)
+init = jax.jit(jax.vmap(make_init(run.ppo, env, params)))
+for members in (4, 8, 4, 8):
+    jax.block_until_ready(init(jax.vmap(jax.random.key)(jnp.arange(members))))
 print("finished")
 """
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--runs", type=int, default=6)
+    parser.add_argument("--timeout", type=float, default=40.0)
+    parser.add_argument("--fixed", action="store_true",
+                        help="use agentic_jax.ppo.networks.orthogonal instead of flax's")
     args = parser.parse_args()
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER], cwd=root, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True) for _ in range(args.workers)]
-    for i, proc in enumerate(procs):
+    hung = 0
+    for i in range(args.runs):
+        start = time.perf_counter()
         try:
-            left = max(1.0, args.timeout - (time.perf_counter() - start))
-            out, _ = proc.communicate(timeout=left)
-            status = "finished" if "finished" in out else f"exited {proc.returncode}"
+            out = subprocess.run([sys.executable, "-c", WORKER, "fixed" if args.fixed else "flax"],
+                                 capture_output=True, text=True, timeout=args.timeout).stdout
+            status = "finished" if "finished" in out else "failed"
         except subprocess.TimeoutExpired:
-            cpu = _cpu_seconds(proc.pid)
-            proc.kill()
-            proc.communicate()
-            status = f"HUNG (killed after {args.timeout:.0f} s, {cpu:.0f} s of CPU used)"
-        print(f"worker {i}: {status} at {time.perf_counter() - start:.0f} s", flush=True)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a live process (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            status, hung = f"HUNG (killed after {args.timeout:.0f} s)", hung + 1
+        print(f"run {i}: {status} at {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"{hung} of {args.runs} runs hung")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from agentic_jax.ppo.networks import MLP
+from agentic_jax.ppo.networks import MLP, orthogonal
 
 
 def slot_features(obs: jax.Array, slot_block: tuple[int, int, int]) -> jax.Array:
@@ -99,14 +99,14 @@ class AgentActorCritic(nn.Module):
         n_slots = 0 if self.slot_block is None else self.slot_block[1]
         self.pi_head = nn.Dense(
             self.out_per_agent - n_slots,
-            kernel_init=nn.initializers.orthogonal(0.01),
+            kernel_init=orthogonal(0.01),
             bias_init=nn.initializers.zeros,
         )
         self.vf_head = nn.Dense(
-            1, kernel_init=nn.initializers.orthogonal(1.0), bias_init=nn.initializers.zeros
+            1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros
         )
         if self.slot_block is not None:
-            small = nn.initializers.orthogonal(0.01)
+            small = orthogonal(0.01)
             self.agent_key = nn.Dense(self.slot_hidden)
             self.slot_key = nn.Dense(self.slot_hidden, use_bias=False)
             self.slot_score = nn.Dense(1, kernel_init=small, bias_init=nn.initializers.zeros)

@@ -19,6 +19,25 @@ import numpy as np
 
 from agentic_jax.config import PPOConfig
 
+def orthogonal(scale: float) -> Callable[..., jax.Array]:
+    """flax's `orthogonal(scale)` initializer, computed one matrix at a time under `vmap`.
+
+    The same numbers as `orthogonal(scale)` (unbatched it is that function).
+    Why not flax's own: vmapping it (a sweep's members, `jit(vmap(make_train))`) batches its
+    QR, and jaxlib 0.10's LAPACK kernel then splits the batch over XLA:CPU's thread pool
+    (`ParallelBatchMap`), which deadlocks intermittently on a 2-core machine: every worker
+    idles while the QR waits (`tools/repro_concurrent_hang.py`). `sequential_vmap` turns a
+    batched init into a loop of unbatched QRs; initialisation runs once, so the loop costs
+    nothing that matters.
+    """
+    base = nn.initializers.orthogonal(scale)
+
+    def init(key: jax.Array, shape: Sequence[int], dtype: jnp.dtype = jnp.float32) -> jax.Array:
+        return jax.custom_batching.sequential_vmap(lambda k: base(k, shape, dtype))(key)
+
+    return init
+
+
 _ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "relu": nn.relu,
     "tanh": nn.tanh,
@@ -42,7 +61,7 @@ class MLP(nn.Module):
         for size in self.hidden:
             x = nn.Dense(
                 size,
-                kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)),
+                kernel_init=orthogonal(np.sqrt(2.0)),
                 bias_init=nn.initializers.zeros,
             )(x)
             if self.layer_norm:
@@ -84,11 +103,11 @@ class ActorCritic(nn.Module):
             self.vf_body = MLP(self.vf_arch, self.activation, self.layer_norm)
         self.pi_head = nn.Dense(
             self.action_dim // self.agent_block[1] if self.agent_block else self.action_dim,
-            kernel_init=nn.initializers.orthogonal(0.01),
+            kernel_init=orthogonal(0.01),
             bias_init=nn.initializers.zeros,
         )
         self.vf_head = nn.Dense(
-            1, kernel_init=nn.initializers.orthogonal(1.0), bias_init=nn.initializers.zeros
+            1, kernel_init=orthogonal(1.0), bias_init=nn.initializers.zeros
         )
         if not self.discrete:
             self.log_std = self.param(

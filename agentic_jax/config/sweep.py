@@ -12,6 +12,7 @@
         env.arrival_rate: {uniform: [0.6, 0.9]}
       memory_budget_mb: null       # default: half the free device memory
       max_members_per_call: null
+      member_loop: auto            # vmap | map | auto (map on one CPU device, vmap elsewhere)
 
 Settings are `section.key` names of the `env:` and `ppo:` sections. The float ones in `TRACED`
 (`PPOHParams` leaves and float `EnvParams` fields) are traced and vmapped: every member of a
@@ -44,7 +45,8 @@ TRACED = tuple(f"ppo.{n}" for n in TRACED_PPO) + tuple(f"env.{n}" for n in TRACE
 SETTINGS = (tuple(f"env.{n}" for n in SHAPE_FIELDS + EnvParams.field_names())
             + tuple(f"ppo.{f.name}" for f in dataclasses.fields(PPOConfig)))
 DISTRIBUTIONS = ("uniform", "log_uniform")
-KEYS = ("seeds", "grid", "random", "memory_budget_mb", "max_members_per_call")
+KEYS = ("seeds", "grid", "random", "memory_budget_mb", "max_members_per_call", "member_loop")
+MEMBER_LOOPS = ("auto", "vmap", "map")
 
 
 class Frozen(dict):
@@ -97,6 +99,11 @@ class SweepConfig:
         memory_budget_mb: device memory one compiled call may use (None: half the free
             memory); members are split into calls under it.
         max_members_per_call: at most this many members per compiled call (None: no limit).
+        member_loop: how a compiled call runs its members: `vmap` batches them into one
+            program (an accelerator: the members fill the device), `map` runs them one after
+            another inside the compiled call (`lax.map`: on a CPU one member already keeps
+            the cores busy, and the batched program compiles slower); `auto` picks `map` on
+            one CPU device and `vmap` otherwise. Both give the same numbers.
     """
 
     seeds: int = 1
@@ -106,6 +113,7 @@ class SweepConfig:
     random: tuple[tuple[str, str, float, float], ...] = ()
     memory_budget_mb: float | None = None
     max_members_per_call: int | None = None
+    member_loop: str = "auto"
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any] | None) -> SweepConfig:
@@ -148,7 +156,8 @@ class SweepConfig:
             memory_budget_mb=None if budget is None else check_float(
                 "sweep.memory_budget_mb", _number(budget), low=0.0, low_open=True),
             max_members_per_call=None if limit is None else check_int(
-                "sweep.max_members_per_call", limit, low=1))
+                "sweep.max_members_per_call", limit, low=1),
+            member_loop=raw.get("member_loop", "auto"))
         return config.validate()
 
     def validate(self) -> SweepConfig:
@@ -167,6 +176,9 @@ class SweepConfig:
             check_float("sweep.memory_budget_mb", self.memory_budget_mb, low=0.0, low_open=True)
         if self.max_members_per_call is not None:
             check_int("sweep.max_members_per_call", self.max_members_per_call, low=1)
+        if self.member_loop not in MEMBER_LOOPS:
+            raise ValueError(f"sweep.member_loop={self.member_loop!r} is not a member loop "
+                             f"(allowed: {', '.join(MEMBER_LOOPS)})")
         return self
 
     def settings(self) -> list[dict[str, Any]]:
@@ -198,6 +210,7 @@ class SweepConfig:
                              **{name: {kind: [low, high]} for name, kind, low, high in self.random}}
         out["memory_budget_mb"] = self.memory_budget_mb
         out["max_members_per_call"] = self.max_members_per_call
+        out["member_loop"] = self.member_loop
         return out
 
 

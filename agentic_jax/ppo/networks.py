@@ -19,6 +19,7 @@ import numpy as np
 
 from agentic_jax.config import PPOConfig
 
+
 def orthogonal(scale: float) -> Callable[..., jax.Array]:
     """flax's `orthogonal(scale)` initializer, computed one matrix at a time under `vmap`.
 

@@ -1,6 +1,6 @@
-"""The jitted functions of one shape group, vmapped over its members (axis 0 of every leaf).
+"""The jitted functions of one shape group, batched over its members (axis 0 of every leaf).
 
-    fns = group_functions(group.config)
+    fns = group_functions(group.config.env, group.config.ppo, "vmap")   # or "map"
     rs = fns.init(keys [M], hparams {name: [M]}, env_values {name: [M]})
     rs, metrics, ok = fns.chunk(K)(rs, env_values, active [M])   # metrics: {name: [M, K]}
     evaluation = fns.evaluate(n)(rs, key, env_values)            # {name: [M]}, returns [M, n]
@@ -9,6 +9,9 @@ The traced settings are leaves: the PPO hyperparameters live in `RunnerState.hpa
 float settings are passed as `env_values` and put into the group's `EnvParams` inside the
 program, so any values of them run in the one compile. A member whose `active` flag is off, or
 whose chunk went non-finite, keeps its state (a select over the member axis, not a branch).
+
+The member loop (`sweep.member_loop`) is `vmap` (one batched program) or `map` (`lax.map`:
+the single run's program, once per member, inside the same compiled call).
 """
 
 from __future__ import annotations
@@ -41,28 +44,50 @@ def tree_where(mask: jax.Array, a: Any, b: Any) -> Any:
     return jax.tree.map(pick, a, b)
 
 
+def over_members(fn: Callable, loop: str, in_axes: tuple[int | None, ...]) -> Callable:
+    """`fn` over the members: `jax.vmap(fn, in_axes)` for `loop="vmap"`, or a `lax.map` over
+    the arguments with axis 0 (the others are shared) for `loop="map"`."""
+    if loop == "vmap":
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def mapped(*args):
+        batched = tuple(a for a, axis in zip(args, in_axes, strict=True) if axis == 0)
+
+        def one(member_args):
+            it = iter(member_args)
+            return fn(*(next(it) if axis == 0 else a
+                        for a, axis in zip(args, in_axes, strict=True)))
+
+        return jax.lax.map(one, batched)
+
+    return mapped
+
+
 def member_slice(tree: Any, i: int) -> Any:
     """Member `i` of a batched tree (leaves `[M, ...]` -> `[...]`)."""
     return jax.tree.map(lambda x: x[i], tree)
 
 
 class GroupFunctions:
-    """The compiled, member-vmapped init, chunk, evaluation and select of one config.
+    """The compiled, member-batched init, chunk, evaluation and select of one config.
 
     Attributes:
+        loop: `"vmap"` or `"map"` (see `over_members`).
         env, env_params: the environment and the group's `EnvParams` (traced fields are
             replaced per member).
         init: jitted `init(keys [M], hparams, env_values) -> RunnerState [M, ...]`.
         select: jitted `tree_where(mask [M], a, b)`.
     """
 
-    def __init__(self, env_config: EnvConfig, ppo: PPOConfig) -> None:
+    def __init__(self, env_config: EnvConfig, ppo: PPOConfig, loop: str = "vmap") -> None:
+        if loop not in ("vmap", "map"):
+            raise ValueError(f"member loop {loop!r} (allowed: vmap, map)")
         self.env, self.env_params = env_config.make_env()
-        self.ppo = ppo
+        self.ppo, self.loop = ppo, loop
         self._init = make_init(ppo, self.env, self.env_params)
         self._update = make_update(ppo, self.env, self.env_params)
         self._act = make_act(ppo, self.env, self.env_params)
-        self.init = jax.jit(jax.vmap(self._init_one))
+        self.init = jax.jit(over_members(self._init_one, loop, (0, 0, 0)))
         self.select = jax.jit(tree_where)
         self._chunks: dict[int, Callable] = {}
         self._evaluations: dict[int, Callable] = {}
@@ -110,7 +135,7 @@ class GroupFunctions:
 
             def chunk(rs: RunnerState, env_values: Values, active: jax.Array):
                 self._traces[length] = self._traces.get(length, 0) + 1  # once per trace
-                new, metrics, ok = jax.vmap(one)(rs, env_values)
+                new, metrics, ok = over_members(one, self.loop, (0, 0))(rs, env_values)
                 return tree_where(jnp.logical_and(active, ok), new, rs), metrics, ok
 
             self._chunks[length] = jax.jit(chunk)
@@ -134,11 +159,11 @@ class GroupFunctions:
                 return evaluate_policy(policy, env, self.params_of(env_values), key, n_episodes,
                                        return_episode_rewards=True)
 
-            self._evaluations[n_episodes] = jax.jit(jax.vmap(one, in_axes=(0, None, 0)))
+            self._evaluations[n_episodes] = jax.jit(over_members(one, self.loop, (0, None, 0)))
         return self._evaluations[n_episodes]
 
 
 @functools.lru_cache(maxsize=16)
-def group_functions(env_config: EnvConfig, ppo: PPOConfig) -> GroupFunctions:
+def group_functions(env_config: EnvConfig, ppo: PPOConfig, loop: str = "vmap") -> GroupFunctions:
     """The shared `GroupFunctions` of a config (cached by the config sections' hash)."""
-    return GroupFunctions(env_config, ppo)
+    return GroupFunctions(env_config, ppo, loop)

@@ -70,6 +70,7 @@ class Sweep:
             config = config.replace(sweep=SweepConfig())
         self.config = config
         self.plan: SweepPlan = plan_sweep(config)
+        self.loop = member_loop(config)
         budget = None if memory_budget_mb is None else int(memory_budget_mb * 2**20)
         self.calls = calls if calls is not None else plan_calls(self.plan, budget)
         self.files = None if run_dir is None else SweepDir(run_dir)
@@ -107,7 +108,7 @@ class Sweep:
         """How often group `group`'s chunk (default length: its chunk) was traced."""
         config = self.plan.groups[group].config
         length = length or intervals(config)[2]
-        return group_functions(config.env, config.ppo).trace_count(length)
+        return group_functions(config.env, config.ppo, self.loop).trace_count(length)
 
     # ---- running ---------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -199,7 +200,7 @@ class Sweep:
 
     def _run_call(self, call: Call, logger: SweepLogger) -> None:
         config = self.plan.groups[call.group].config
-        fns = group_functions(config.env, config.ppo)
+        fns = group_functions(config.env, config.ppo, self.loop)
         to_mesh = self.placement(call, fns)
         keys, hparams, env_values = self.inputs(call, fns)
         env_values = to_mesh(env_values)
@@ -251,6 +252,24 @@ class Sweep:
         if final is None:
             raise ValueError(f"call {call} of the sweep has not finished")
         return final
+
+
+def member_loop(config: RunConfig) -> str:
+    """The member loop a sweep of `config` runs (`sweep.member_loop`, `auto` resolved).
+
+    Raises:
+        ValueError: `map` with several devices (its members run one at a time, so they cannot
+            be split over a mesh).
+    """
+    loop = config.sweep.member_loop if config.sweep is not None else "auto"
+    devices = resolve_device_count(config.system.devices)
+    if loop == "auto":
+        return "map" if devices == 1 and jax.default_backend() == "cpu" else "vmap"
+    if loop == "map" and devices > 1:
+        raise ValueError(f"sweep.member_loop=map runs the members one at a time and cannot "
+                         f"split them over {devices} devices (allowed with system.devices="
+                         f"{devices}: vmap or auto; or set system.devices=1)")
+    return loop
 
 
 def run_sweep(config: RunConfig | Mapping[str, Any] | str | Path,

@@ -38,6 +38,7 @@ def config_file(tmp_path):
          "ppo.clip_range=-1: ppo.clip_range=-1.0 is out of range"),
         (["--memory-budget-mb", "0.001"], "more than the memory budget"),
         (["--set", "sweep.seeds=0"], "sweep.seeds"),
+        (["--set", "sweep.member_loop=pmap"], "sweep.member_loop='pmap'"),
     ],
 )
 def test_bad_sweeps_are_one_line_exit_2(argv, message, config_file, tmp_path, capsys):

@@ -102,10 +102,17 @@ def main(tmp: str) -> dict:
     sweep = Sweep({**config(), "sweep": {"seeds": 8}, "system": {**TINY["system"], "devices": 4}})
     call = sweep.calls[0]
     fns = group_functions(sweep.plan.groups[call.group].config.env,
-                          sweep.plan.groups[call.group].config.ppo)
+                          sweep.plan.groups[call.group].config.ppo, sweep.loop)
     keys, hparams, env_values = sweep.inputs(call, fns)
     placed = sweep.placement(call, fns)(fns.init(keys, hparams, env_values))
     result["sweep_members"] = call.size
+    result["sweep_loop"] = sweep.loop  # auto on 4 devices
+    try:
+        Sweep({**config(), "sweep": {"seeds": 8, "member_loop": "map"},
+               "system": {**TINY["system"], "devices": 4}})
+        result["map_on_devices"] = None
+    except ValueError as err:
+        result["map_on_devices"] = str(err)
     result["sweep_layout"] = layout(placed)
     odd = Sweep({**config(), "sweep": {"seeds": 3}, "system": {**TINY["system"], "devices": 4}})
     try:

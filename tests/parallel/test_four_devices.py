@@ -71,7 +71,8 @@ def test_checkpoint_of_four_devices_restores_onto_one_and_two(facts):
 
 
 def test_sweep_members_are_spread_over_the_devices(facts):
-    assert facts["sweep_members"] == 8
+    assert facts["sweep_members"] == 8 and facts["sweep_loop"] == "vmap"
+    assert facts["map_on_devices"].startswith("sweep.member_loop=map runs the members one at")
     for path, (devices, shard, replicated, shape) in facts["sweep_layout"].items():
         assert devices == 4 and shape[0] == 8 and shard[0] == 2 and not replicated, path
     assert facts["sweep_indivisible"].startswith(

@@ -66,7 +66,7 @@ def test_best_models_were_chosen_on_one_fixed_episode_set(swept):
     sweep's evaluation key gives exactly the scores they were chosen with, every time."""
     sweep, *_ = swept
     config = sweep.plan.groups[0].config
-    fns = group_functions(config.env, config.ppo)
+    fns = group_functions(config.env, config.ppo, sweep.loop)
     _, _, env_values = sweep.inputs(sweep.calls[0], fns)
     evaluate = fns.evaluate(config.system.n_eval_episodes)
     first = jax.device_get(evaluate(sweep.states[0]["best"], sweep.eval_key, env_values))

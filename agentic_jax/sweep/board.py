@@ -15,10 +15,7 @@ import struct
 import time
 from collections.abc import Mapping
 from pathlib import Path
-
-from tensorboardX.proto.event_pb2 import Event, SessionLog
-from tensorboardX.proto.summary_pb2 import Summary
-from tensorboardX.record_writer import masked_crc32c
+from typing import Any
 
 UNSAFE = re.compile(r"[^A-Za-z0-9_.,=+#:\[\]{}-]")
 
@@ -28,12 +25,21 @@ def run_name(label: str, seed: int) -> str:
     return f"{UNSAFE.sub('_', label)}/seed_{seed}"
 
 
+def _protos() -> Any:
+    """tensorboardX's event protobufs, imported on first use: importing tensorboardX imports
+    torch where it is installed (1.1 s here), which a sweep without TensorBoard should not pay."""
+    from tensorboardX.proto import event_pb2, summary_pb2
+
+    return event_pb2, summary_pb2
+
+
 class MemberBoard:
     """Appends scalar events to one event file per member run."""
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self._files: dict[str, Path] = {}
+        self._event, self._summary = _protos()
 
     def _file(self, run: str) -> Path:
         if run not in self._files:
@@ -45,24 +51,28 @@ class MemberBoard:
             else:
                 path = folder / f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}"
                 self._files[run] = path
-                _append(path, [Event(wall_time=time.time(), file_version="brain.Event:2")])
+                _append(path, [self._event.Event(wall_time=time.time(),
+                                                 file_version="brain.Event:2")])
         return self._files[run]
 
     def restart(self, run: str, step: int) -> None:
         """Hide this run's events at `step` and later (a resumed member continues there)."""
-        _append(self._file(run), [Event(wall_time=time.time(), step=step,
-                                        session_log=SessionLog(status=SessionLog.START))])
+        log = self._event.SessionLog
+        _append(self._file(run), [self._event.Event(wall_time=time.time(), step=step,
+                                                    session_log=log(status=log.START))])
 
     def scalars(self, run: str, rows: Mapping[int, Mapping[str, float]]) -> None:
         """Write `{step: {tag: value}}` to the run's event file."""
-        now = time.time()
-        events = [Event(wall_time=now, step=int(step), summary=Summary(value=[
-            Summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()]))
+        now, summary = time.time(), self._summary.Summary
+        events = [self._event.Event(wall_time=now, step=int(step), summary=summary(value=[
+            summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()]))
             for step, values in rows.items()]
         _append(self._file(run), events)
 
 
-def _append(path: Path, events: list[Event]) -> None:
+def _append(path: Path, events: list[Any]) -> None:
+    from tensorboardX.record_writer import masked_crc32c
+
     with path.open("ab") as f:
         for event in events:
             data = event.SerializeToString()

@@ -8,7 +8,7 @@ EXTRAS ?= dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: setup demo env-demo test test-slow bench compare lint
+.PHONY: setup demo env-demo test test-slow bench compare lint notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: setup
 compare:
 	$(MAKE) setup EXTRAS=dev,baselines
 	$(BIN)/python benchmarks/compare.py --quick
+
+# re-execute every notebook at full settings, in place: the outputs committed with them
+notebooks: setup
+	$(BIN)/python notebooks/run.py notebooks/0*.ipynb
 
 lint: setup
 	$(BIN)/ruff check agentic_jax tests benchmarks

@@ -114,6 +114,8 @@ def plot_learning_curves(path: str | Path, curves: Mapping[str, tuple[np.ndarray
             colors=colors, ax=ax, marker=".", linewidth=1.5, labelsize="medium",
             ticklabelsize="small", xlabel="env steps", ylabel="evaluation return (IQM, 95% CI)")
     _draw_references(ax, reference, vertical=False)
+    ax.set_title("Learning curves: IQM over seeds on the fixed evaluation episodes "
+                 "(rules: mean on the final episodes)", fontsize="medium")
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))      # plain step numbers
     return _save(fig, ax, path)
 
@@ -161,4 +163,6 @@ def plot_performance_profile(path: str | Path, final_returns: Mapping[str, np.nd
         xlabel=r"episode return $\tau$", ylabel=r"fraction of returns $> \tau$",
         labelsize="medium", ticklabelsize="small")
     _draw_references(ax, reference, vertical=True)
+    ax.set_title("Performance profile: best models on the final episodes, all seeds "
+                 "(rules: mean)", fontsize="medium")
     return _save(fig, ax, path)

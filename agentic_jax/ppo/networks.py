@@ -23,7 +23,7 @@ from agentic_jax.config import PPOConfig
 def orthogonal(scale: float) -> Callable[..., jax.Array]:
     """flax's `orthogonal(scale)` initializer, computed one matrix at a time under `vmap`.
 
-    The same numbers as `orthogonal(scale)` (unbatched it is that function).
+    The same numbers as `nn.initializers.orthogonal(scale)` (unbatched it is that function).
     Why not flax's own: vmapping it (a sweep's members, `jit(vmap(make_train))`) batches its
     QR, and jaxlib 0.10's LAPACK kernel then splits the batch over XLA:CPU's thread pool
     (`ParallelBatchMap`), which deadlocks intermittently on a 2-core machine: every worker

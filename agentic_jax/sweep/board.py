@@ -9,12 +9,14 @@ its checkpoint, as `SummaryWriter(purge_step=...)` does.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import struct
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 UNSAFE = re.compile(r"[^A-Za-z0-9_.,=+#:\[\]{}-]")
@@ -25,12 +27,17 @@ def run_name(label: str, seed: int) -> str:
     return f"{UNSAFE.sub('_', label)}/seed_{seed}"
 
 
-def _protos() -> Any:
-    """tensorboardX's event protobufs, imported on first use: importing tensorboardX imports
-    torch where it is installed (1.1 s here), which a sweep without TensorBoard should not pay."""
-    from tensorboardX.proto import event_pb2, summary_pb2
+@functools.cache
+def _tb() -> SimpleNamespace:
+    """tensorboardX's event records and checksum, imported on first use: importing tensorboardX
+    imports torch where it is installed (1.1 s here), which a sweep without TensorBoard should
+    not pay."""
+    from tensorboardX.proto.event_pb2 import Event, SessionLog
+    from tensorboardX.proto.summary_pb2 import Summary
+    from tensorboardX.record_writer import masked_crc32c
 
-    return event_pb2, summary_pb2
+    return SimpleNamespace(Event=Event, SessionLog=SessionLog, Summary=Summary,
+                           masked_crc32c=masked_crc32c)
 
 
 class MemberBoard:
@@ -39,7 +46,6 @@ class MemberBoard:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         self._files: dict[str, Path] = {}
-        self._event, self._summary = _protos()
 
     def _file(self, run: str) -> Path:
         if run not in self._files:
@@ -51,31 +57,28 @@ class MemberBoard:
             else:
                 path = folder / f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}"
                 self._files[run] = path
-                _append(path, [self._event.Event(wall_time=time.time(),
-                                                 file_version="brain.Event:2")])
+                _append(path, [_tb().Event(wall_time=time.time(), file_version="brain.Event:2")])
         return self._files[run]
 
     def restart(self, run: str, step: int) -> None:
         """Hide this run's events at `step` and later (a resumed member continues there)."""
-        log = self._event.SessionLog
-        _append(self._file(run), [self._event.Event(wall_time=time.time(), step=step,
-                                                    session_log=log(status=log.START))])
+        tb = _tb()
+        _append(self._file(run), [tb.Event(wall_time=time.time(), step=step,
+                                           session_log=tb.SessionLog(status=tb.SessionLog.START))])
 
     def scalars(self, run: str, rows: Mapping[int, Mapping[str, float]]) -> None:
         """Write `{step: {tag: value}}` to the run's event file."""
-        now, summary = time.time(), self._summary.Summary
-        events = [self._event.Event(wall_time=now, step=int(step), summary=summary(value=[
-            summary.Value(tag=tag, simple_value=float(value)) for tag, value in values.items()]))
-            for step, values in rows.items()]
+        now, tb = time.time(), _tb()
+        events = [tb.Event(wall_time=now, step=int(step), summary=tb.Summary(value=[
+            tb.Summary.Value(tag=tag, simple_value=float(value))
+            for tag, value in values.items()])) for step, values in rows.items()]
         _append(self._file(run), events)
 
 
 def _append(path: Path, events: list[Any]) -> None:
-    from tensorboardX.record_writer import masked_crc32c
-
+    crc = _tb().masked_crc32c
     with path.open("ab") as f:
         for event in events:
             data = event.SerializeToString()
             header = struct.pack("Q", len(data))
-            f.write(header + struct.pack("I", masked_crc32c(header)) + data
-                    + struct.pack("I", masked_crc32c(data)))
+            f.write(header + struct.pack("I", crc(header)) + data + struct.pack("I", crc(data)))

@@ -35,8 +35,8 @@ def plot_collaboration(episodes: Mapping[str, Episode],
     """
     names = list(episodes)
     fig, axes = subplots(1, len(names) + 1, figsize=(3.0 * len(names) + 5.5, 3.4),
-                             gridspec_kw={"width_ratios": [1] * len(names) + [1.8]},
-                       layout="constrained")
+                         gridspec_kw={"width_ratios": [1] * len(names) + [1.8]},
+                         layout="constrained")
     vmax = max(1, max(int(episodes[k].pair_counts.max()) for k in names))
     for ax, name in zip(axes, names, strict=False):  # the last axes is the frequency
         counts = episodes[name].pair_counts

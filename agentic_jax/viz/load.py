@@ -19,7 +19,7 @@ def plot_load(episodes: Mapping[str, Episode]) -> Figure:
     """
     names = list(episodes)
     fig, axes = subplots(len(names), 2, figsize=(11, 2.4 * len(names) + 0.6), sharex=True,
-                             sharey="col", squeeze=False)
+                         sharey="col", squeeze=False)
     for row, name in zip(axes, names, strict=True):
         e = episodes[name]
         steps = np.arange(1, e.n_steps + 1)

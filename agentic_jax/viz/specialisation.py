@@ -101,7 +101,7 @@ def plot_specialisation(episodes: Mapping[str, Sequence[Episode]]) -> Figure:
     first = episodes[names[0]][0]
     n, T = first.n_agents, first.n_types
     fig, axes = subplots(1, len(names) + 1, figsize=(2.2 + 2.6 * (len(names) + 1), 3.2),
-                             sharey=True, squeeze=False, layout="constrained")
+                         sharey=True, squeeze=False, layout="constrained")
     axes = axes[0]
     panels = [("agents' expertise (episode 0)", first.expertise.T, "viridis")]
     for name in names:

@@ -47,13 +47,20 @@ SIZES = (4, 8, 16)
 # the busy load of benchmarks/rules_table.py with the collaboration trade-off (no free bonus)
 BUSY = dict(arrival_rate=1.0, deadline_min=3.0, deadline_max=12.0, priority_min=0.05,
             expertise_min=0.0, collaboration_cost=0.3, collaboration_bonus=0.0)
-# (label, action_mode, ppo.policy, ppo.actor)
+
+def family(mode: str, policy: str, actor: str, sequential: bool = False) -> tuple[str, dict]:
+    """`(action_mode, PPOConfig overrides)` of one policy family."""
+    return mode, dict(policy=policy, actor=actor, sequential_select=sequential)
+
+
+# label -> (action_mode, ppo overrides); "sequential": ppo.sequential_select (conflict-free)
 FAMILIES = {
-    "select/discrete/ippo": ("select", "discrete", "ippo"),
-    "select/discrete/mappo": ("select", "discrete", "mappo"),
-    "select/discrete/mlp": ("select", "discrete", "mlp"),
-    "seed/gaussian/mlp": ("seed", "gaussian", "mlp"),
-    "seed/gaussian/ippo": ("seed", "gaussian", "ippo"),
+    "select/sequential/ippo": family("select", "discrete", "ippo", sequential=True),
+    "select/discrete/ippo": family("select", "discrete", "ippo"),
+    "select/discrete/mappo": family("select", "discrete", "mappo"),
+    "select/discrete/mlp": family("select", "discrete", "mlp"),
+    "seed/gaussian/mlp": family("seed", "gaussian", "mlp"),
+    "seed/gaussian/ippo": family("seed", "gaussian", "ippo"),
 }
 QUICK_FAMILIES = ("select/discrete/ippo",)
 # the strongest rules of rules_select.md (quick); the full study evaluates every rule
@@ -115,12 +122,13 @@ def train_group(cfg: EnvConfig, ppo: PPOConfig, sharings, seeds: int, chunk: int
     return fns, rs, members, env_values, curve, np.asarray(ok)
 
 
-def train_family(cfg: EnvConfig, ppo: PPOConfig, seeds: int, chunk: int, key, n_episodes):
+def train_family(cfg: EnvConfig, ppo: PPOConfig, seeds: int, chunk: int, key, n_episodes,
+                 sharings=SHARINGS):
     """Train every sharing level x seed in one group; evaluate on the fixed episodes."""
-    fns, rs, members, env_values, curve, ok = train_group(cfg, ppo, SHARINGS, seeds, chunk)
+    fns, rs, members, env_values, curve, ok = train_group(cfg, ppo, sharings, seeds, chunk)
     ev = fns.evaluate(n_episodes)(rs, key, env_values)
     out = {}
-    for s in SHARINGS:
+    for s in sharings:
         idx = [j for j, (sj, _) in enumerate(members) if sj == s]
         out[s] = dict(returns=np.asarray(ev["episode_rewards"], np.float64)[idx],
                       completion=np.asarray(ev["completion_rate"])[idx],
@@ -209,9 +217,26 @@ def main() -> None:
                         help="PPO updates per member (default 320 quick, 640 full)")
     parser.add_argument("--out", default=None, help="output stem (default benchmarks/results/"
                         "study[_quick])")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
+                        help="full study: n_agents to train, comma-separated (default 4,8,16)")
+    parser.add_argument("--sharings", default=",".join(map(str, SHARINGS)),
+                        help="full study: collaboration_sharing levels to train (default all)")
+    parser.add_argument("--families", default=",".join(FAMILIES),
+                        help=f"full study: policy families (default all: {', '.join(FAMILIES)})")
+    parser.add_argument("--seeds", type=int, default=5, help="training seeds (default 5)")
     args = parser.parse_args()
     quick = args.quick
-    seeds, chunk = 5, 8
+    sizes = tuple(int(x) for x in args.sizes.split(","))
+    sharings = tuple(float(x) for x in args.sharings.split(","))
+    families = tuple(f.strip() for f in args.families.split(","))
+    for flag, bad in (("--sizes", [n for n in sizes if n not in SIZES]),
+                      ("--sharings", [x for x in sharings if x not in SHARINGS]),
+                      ("--families", [f for f in families if f not in FAMILIES])):
+        if bad:
+            parser.error(f"{flag}: {bad} not in the study's grid")
+    if args.seeds < 2:
+        parser.error("--seeds: need >= 2 for a confidence interval")
+    seeds, chunk = args.seeds, 8
     # per member: quick 655k steps (one training, n=4, sharing 0.5); full 1.3M per cell
     timesteps = 32 * 64 * (args.updates or (320 if quick else 640))
     n_episodes = 32 if quick else 256
@@ -226,8 +251,8 @@ def main() -> None:
         # every size and sharing level: the slot-scoring IPPO actor depends on neither
         # n_agents nor max_tasks
         fam = QUICK_FAMILIES[0]
-        mode, policy, actor = FAMILIES[fam]
-        ppo = ppo_base.replace(policy=policy, actor=actor)
+        mode, overrides = FAMILIES[fam]
+        ppo = ppo_base.replace(**overrides)
         t0 = time.time()
         src = env_config(4, mode)
         fns, rs, _, _, curve, ok = train_group(src, ppo, (0.5,), seeds, chunk)
@@ -248,27 +273,30 @@ def main() -> None:
                 f"s={r['sharing']}: margin {r['margin_iqm']:.1f} [{r['margin_ci'][0]:.1f}, "
                 f"{r['margin_ci'][1]:.1f}]" for r in rows[-3:]), flush=True)
     else:
-        for n in SIZES:
+        for n in sizes:
             rules, best, rules_info[n] = best_rules(n, quick, key, n_episodes)
-            for fam in FAMILIES:
-                mode, policy, actor = FAMILIES[fam]
+            for fam in families:
+                mode, overrides = FAMILIES[fam]
                 t0 = time.time()
-                ppo = ppo_base.replace(policy=policy, actor=actor)
+                ppo = ppo_base.replace(**overrides)
                 res, traces = train_family(env_config(n, mode), ppo, seeds, chunk, key,
-                                           n_episodes)
+                                           n_episodes, sharings)
                 wall = time.time() - t0
-                for s in SHARINGS:
+                for s in sharings:
                     rows.append(cell_row(fam, n, s, res[s], rules[best[s]][s], best[s], reps,
                                          trained_here=True, train_wall_s=wall,
                                          finite=res[s]["finite"]))
                     curves[f"{fam}|n={n}|s={s}"] = res[s]["curve"]
-                print(f"  {fam} n={n}: {wall:.0f} s ({traces} compile)", flush=True)
+                print(f"  {fam} n={n}: {wall:.0f} s ({traces} compile); " + "; ".join(
+                    f"s={r['sharing']}: margin {r['margin_iqm']:.1f} [{r['margin_ci'][0]:.1f}, "
+                    f"{r['margin_ci'][1]:.1f}]" for r in rows[-len(sharings):]), flush=True)
     total = time.time() - t_start
     meta = dict(quick=quick, timesteps_per_member=timesteps, seeds=seeds,
                 eval_episodes=n_episodes, ppo=PPO, env=BUSY, wall_s=total,
                 updates_per_member=ppo_base.num_updates, chunk=chunk,
                 design=("one training at n=4, sharing 0.5; zero-shot evaluation elsewhere"
                         if quick else "one training per family, n and sharing"),
+                grid=None if quick else dict(sizes=sizes, sharings=sharings, families=families),
                 rules_evaluated=QUICK_RULES if quick else "all rules of both modes")
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{out_stem}.json").write_text(json.dumps(

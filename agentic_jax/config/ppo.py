@@ -18,8 +18,8 @@ ENT_COEF_SCHEDULES = ("constant", "linear")
 ACTORS = ("mlp", "per_agent", "ippo", "mappo")
 POLICIES = ("gaussian", "discrete")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
-BOOL_FIELDS = ("shared_trunk", "layer_norm", "normalize_obs", "normalize_advantage",
-               "rescale_actions")
+BOOL_FIELDS = ("sequential_select", "shared_trunk", "layer_norm", "normalize_obs",
+               "normalize_advantage", "rescale_actions")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +86,11 @@ class PPOConfig:
         policy: "gaussian" (a diagonal Gaussian over the Box action, SB3's) or "discrete" (a
             factorised Categorical over the env's `action_nvec()`, e.g.
             `env.action_mode="select"`).
+        sequential_select: with policy="discrete" on the select action mode, agents choose
+            their queue slots one after another (index order), each from the slots the agents
+            before it left (none is always allowed), so a joint choice never conflicts; the
+            log-prob is the sum of the masked conditionals' (`agentic_jax.ppo.distributions`).
+            False: independent choices, and the env's conflict rule settles collisions.
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
             ignored and the value head sits on the shared trunk).
         layer_norm: LayerNorm after every hidden Dense (before the activation).
@@ -121,6 +126,7 @@ class PPOConfig:
     activation: str = "relu"
     actor: str = "mlp"
     policy: str = "gaussian"
+    sequential_select: bool = False
     shared_trunk: bool = False
     layer_norm: bool = False
     normalize_obs: bool = False
@@ -199,6 +205,9 @@ class PPOConfig:
         check_choice("ppo.policy", self.policy, POLICIES)
         for name in BOOL_FIELDS:
             check_bool(f"ppo.{name}", getattr(self, name))
+        if self.sequential_select and self.policy != "discrete":
+            raise ValueError(f"ppo.sequential_select=true needs ppo.policy='discrete' (got "
+                             f"{self.policy!r}; allowed: sequential_select=false)")
         if self.actor != "mlp" and self.shared_trunk:
             raise ValueError(f"ppo.actor={self.actor!r} cannot share a trunk with the critic "
                              f"(allowed: shared_trunk=false with actor={self.actor!r})")

@@ -16,6 +16,7 @@ from agentic_jax.ppo.distributions import (
     gaussian_head,
     gaussian_sample,
     make_head,
+    sequential_select_head,
 )
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
@@ -54,6 +55,7 @@ __all__ = [
     "factorised_categorical",
     "gaussian_head",
     "make_head",
+    "sequential_select_head",
     "BatchedEnv",
     "EnvSpec",
     "NetArch",

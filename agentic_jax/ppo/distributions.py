@@ -13,6 +13,13 @@ Two families, chosen by `PPOConfig.policy` (static):
   `[..., A, max(nvec)]` with a large negative logit for the missing categories. Actions are
   stored as float32 holding the integer categories; the env gets them as int32.
 
+With `PPOConfig.sequential_select` (the select action mode's `nvec = (Q + 1, 2) * n`), the
+slot choices are drawn agent after agent, each agent's Categorical masked to the slots no agent
+before it took ("none", category `Q`, is never masked): the joint choice has no conflicts, its
+log-prob is the sum of the masked conditionals' log-probs, and the entropy term is the sum of
+those conditionals' entropies along the sampled choices (the chain rule's single-sample
+estimate of the joint entropy). The collaboration requests stay independent.
+
 Sampling draws its randomness up front for a whole rollout (one PRNG call, as the Gaussian's
 normal noise): the discrete head samples by Gumbel-max with pre-drawn uniforms
 `[T, B, A, max(nvec)]`, `argmax(logits - log(-log(u)))`, which is an exact draw from the
@@ -153,6 +160,77 @@ def discrete_head(nvec: tuple[int, ...]) -> PolicyHead:
     return PolicyHead(noise, sample, log_prob_entropy, mode, to_env)
 
 
+def select_layout(nvec: tuple[int, ...]) -> tuple[int, int] | None:
+    """`(n_agents, Q)` when `nvec` is the select mode's `(Q + 1, 2) * n_agents`, else None."""
+    if len(nvec) < 2 or len(nvec) % 2 or nvec[0] < 2:
+        return None
+    n, n_slots = len(nvec) // 2, nvec[0] - 1
+    return (n, n_slots) if tuple(nvec) == (n_slots + 1, 2) * n else None
+
+
+def taken_before(choices: jax.Array, n_slots: int) -> jax.Array:
+    """`[..., n, Q + 1]` bool: slot `q` was chosen by an agent before agent `i`.
+
+    `choices [..., n]` int slot choices (`Q` = none); the none column is always False.
+    """
+    picked = jax.nn.one_hot(choices, n_slots + 1, dtype=jnp.int32).at[..., n_slots].set(0)
+    return (jnp.cumsum(picked, axis=-2) - picked) > 0
+
+
+def sequential_select_head(nvec: tuple[int, ...]) -> PolicyHead:
+    """The select mode's conflict-free head (see the module docstring); `nvec` must be
+    `(Q + 1, 2) * n_agents`."""
+    n, n_slots = select_layout(nvec)
+    base = discrete_head(nvec)
+
+    def split(actor_out):
+        logits = padded_logits(actor_out[0], nvec)  # [..., 2n, Q + 1]
+        return logits[..., 0::2, :], logits[..., 1::2, :]  # slots, collaboration
+
+    def choose(slot_logits, u):
+        """Agent after agent: `[..., n]` choices from `slot_logits [..., n, Q + 1]`, each the
+        argmax of its logits (plus Gumbel noise from `u [..., n, Q + 1]` if given) over the
+        slots not yet taken."""
+        batch = slot_logits.shape[:-2]
+        gumbel = 0.0 if u is None else -jnp.log(-jnp.log(u))
+        scores = jnp.moveaxis(slot_logits + gumbel, -2, 0)  # [n, ..., Q + 1]
+        none = jnp.arange(n_slots + 1) == n_slots
+
+        def pick(taken, score):
+            choice = jnp.argmax(jnp.where(taken, -jnp.inf, score), -1)
+            taken = taken | ((jnp.arange(n_slots + 1) == choice[..., None]) & ~none)
+            return taken, choice
+
+        _, choices = jax.lax.scan(pick, jnp.zeros((*batch, n_slots + 1), bool), scores)
+        return jnp.moveaxis(choices, 0, -1)
+
+    def join(choices, collab):
+        return jnp.stack([choices, collab], -1).reshape(*choices.shape[:-1], 2 * n)
+
+    def log_prob_entropy(actor_out, actions):
+        slot_logits, collab_logits = split(actor_out)
+        actions = actions.astype(jnp.int32)
+        choices, collab = actions[..., 0::2], actions[..., 1::2]
+        masked = jnp.where(taken_before(choices, n_slots), MASKED_LOGIT, slot_logits)
+        slots = distrax.Categorical(logits=masked)
+        requests = distrax.Categorical(logits=collab_logits)
+        log_prob = slots.log_prob(choices).sum(-1) + requests.log_prob(collab).sum(-1)
+        return log_prob, slots.entropy().sum(-1) + requests.entropy().sum(-1)
+
+    def sample(actor_out, u):
+        slot_logits, collab_logits = split(actor_out)
+        choices = choose(slot_logits, u[..., 0::2, :])
+        collab = gumbel_max(collab_logits, u[..., 1::2, :])
+        action = join(choices, collab).astype(jnp.float32)
+        return action, log_prob_entropy(actor_out, action)[0]
+
+    def mode(actor_out):
+        slot_logits, collab_logits = split(actor_out)
+        return join(choose(slot_logits, None), jnp.argmax(collab_logits, -1)).astype(jnp.float32)
+
+    return PolicyHead(base.noise, sample, log_prob_entropy, mode, base.to_env)
+
+
 def make_head(config: PPOConfig, spec: Any) -> PolicyHead:
     """The head `config.policy` names, for an env described by `spec` (an `EnvSpec`).
 
@@ -167,6 +245,13 @@ def make_head(config: PPOConfig, spec: Any) -> PolicyHead:
                 "env.action_mode='select'); this env's actions are continuous (allowed: "
                 "policy='gaussian' for it)"
             )
+        if config.sequential_select:
+            if select_layout(spec.nvec) is None:
+                raise ValueError(
+                    "ppo.sequential_select=true needs the select action mode's actions "
+                    f"((Q + 1, 2) per agent); this env's action_nvec() is {spec.nvec} "
+                    "(allowed: sequential_select=false for it)")
+            return sequential_select_head(spec.nvec)
         return discrete_head(spec.nvec)
     if spec.nvec is not None:
         raise ValueError(

@@ -224,7 +224,12 @@ def main() -> None:
     parser.add_argument("--families", default=",".join(FAMILIES),
                         help=f"full study: policy families (default all: {', '.join(FAMILIES)})")
     parser.add_argument("--seeds", type=int, default=5, help="training seeds (default 5)")
+    parser.add_argument("--plot", type=Path, default=None, metavar="JSON",
+                        help="only redraw the learning curves of a results JSON as <JSON>.png")
     args = parser.parse_args()
+    if args.plot:
+        print(f"wrote {plot_curves(args.plot)}")
+        return
     quick = args.quick
     sizes = tuple(int(x) for x in args.sizes.split(","))
     sharings = tuple(float(x) for x in args.sharings.split(","))
@@ -302,7 +307,42 @@ def main() -> None:
     Path(f"{out_stem}.json").write_text(json.dumps(
         dict(meta=meta, rows=rows, rules=rules_info, curves=curves), indent=1))
     Path(f"{out_stem}.md").write_text(markdown(meta, rows))
-    print(f"wrote {out_stem}.json/.md in {total:.0f} s")
+    plot_curves(Path(f"{out_stem}.json"))
+    print(f"wrote {out_stem}.json/.md/.png in {total:.0f} s")
+
+
+def plot_curves(results: Path) -> Path:
+    """`<results>.png`: per trained cell, the mean over seeds of the training episode return
+    per PPO update (stochastic policy), beside the best rule's mean on the fixed episodes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = json.loads(results.read_text())
+    rows = {(r["n_agents"], r["sharing"]): r for r in data["rows"]}
+    sizes = sorted({n for n, _ in rows})
+    fig, axes = plt.subplots(len(sizes), len(SHARINGS), figsize=(4 * len(SHARINGS),
+                             3 * len(sizes)), squeeze=False)
+    for i, n in enumerate(sizes):
+        for j, s in enumerate(SHARINGS):
+            ax = axes[i, j]
+            ax.set_title(f"n={n}, sharing {s}", fontsize=9)
+            for name, curve in data["curves"].items():
+                if f"|n={n}|s={s}" in name:
+                    ax.plot(curve, label=name.split("|")[0])
+            if (n, s) in rows:
+                r = rows[(n, s)]
+                ax.axhline(r["best_rule_mean"], ls="--", c="k", label=r["best_rule"])
+                ax.legend(fontsize=7)
+            ax.set_xlabel("PPO update", fontsize=8)
+            ax.set_ylabel("episode return", fontsize=8)
+    fig.suptitle("training episode return (mean over seeds) vs the best rule", fontsize=10)
+    fig.tight_layout()
+    out = results.with_suffix(".png")
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
 
 
 def markdown(meta: dict, rows: list[dict]) -> str:

@@ -98,7 +98,8 @@ def test_joint_sampling_frequencies_match_the_probabilities():
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 5), n_slots=st.integers(1, 4), seed=st.integers(0, 2**16),
+# few shapes (each compiles the sampler's scan once); the values vary freely
+@given(n=st.sampled_from([1, 3, 5]), n_slots=st.sampled_from([1, 4]), seed=st.integers(0, 2**16),
        scale=st.floats(0.0, 30.0))
 def test_no_two_agents_ever_take_the_same_slot(n, n_slots, seed, scale):
     nvec = select_nvec(n, n_slots)

@@ -81,7 +81,12 @@ def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_p
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ")]
     assert [r.split("|")[1].strip() for r in rows[1:]] == ["learned", "random", "least_loaded"]
+    assert main(["evaluate", str(run_dir), "--episodes", "2", "--rules", "expected_rate"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert [r.split("|")[1].strip() for r in rows[1:]] == ["learned", "expected_rate"]
     assert main(["evaluate", str(run_dir), "--episodes", "0"]) == 2
+    assert main(["evaluate", str(run_dir), "--rules", "no_such_rule"]) == 2
+    assert "--rules no_such_rule: unknown (allowed: all, random" in capsys.readouterr().err
     # resuming a finished run does no more training
     assert main(["train", "--resume", str(run_dir)]) == 0
 

@@ -14,6 +14,7 @@ EVAL_EPILOG = """\
 examples:
   agentic-jax evaluate runs/quick                     # the run's best model
   agentic-jax evaluate runs/quick/checkpoints --episodes 256
+  agentic-jax evaluate runs/select --rules all        # beside every rule of its action mode
   agentic-jax evaluate runs/quick --plots             # and the pictures in runs/quick/pictures
   agentic-jax evaluate runs/quick --plots figs --plot-rules random expertise_greedy
 
@@ -37,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                           help="evaluation episodes (default: 64)")
     evaluate.add_argument("--seed", type=int, default=None,
                           help="evaluation seed (default: the run's evaluation key)")
+    evaluate.add_argument("--rules", nargs="+", default=None, metavar="RULE",
+                          help="rules in the table, or 'all' for every rule of the run's "
+                               "action mode (default: the run's system.heuristics)")
     evaluate.add_argument("--plots", nargs="?", const="", default=None, metavar="DIR",
                           help="also draw the pictures into DIR (default: RUN_DIR/pictures "
                                "for a run directory, else ./pictures)")
@@ -50,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import jax
 
-    from agentic_jax.env.policies import HEURISTICS, evaluate_heuristics
+    from agentic_jax.env.policies import HEURISTICS, evaluate_heuristics, heuristics_for
     from agentic_jax.system import AgenticRLSystem, CheckpointError
     from agentic_jax.tables import markdown_table
 
@@ -66,9 +70,19 @@ def run(args: argparse.Namespace) -> int:
         system = AgenticRLSystem.load(path)
     except CheckpointError as err:
         raise UsageError(str(err)) from None
+    table = heuristics_for(system.env.action_mode)
+    if args.rules == ["all"]:
+        names = tuple(table)
+    elif args.rules:
+        unknown = [r for r in args.rules if r not in table]
+        if unknown:
+            raise UsageError(f"--rules {' '.join(unknown)}: unknown (allowed: all, "
+                             f"{', '.join(table)})")
+        names = tuple(args.rules)
+    else:
+        names = tuple(system.system_config.heuristics) or tuple(HEURISTICS)
     key = system.keys[1] if args.seed is None else jax.random.key(args.seed)
     rows = {"learned": system.evaluate(args.episodes, key)}
-    names = tuple(system.system_config.heuristics) or tuple(HEURISTICS)
     rows.update(evaluate_heuristics(system.env, system.env_params, key, args.episodes, names))
     print(f"{path}: policy after {system.num_timesteps:,} steps (update {system.update_step}), "
           f"{args.episodes} episodes, deterministic actions\n")

@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The main job: train the quick CPU config, then evaluate it beside the heuristics.
+# The main job: train the default recipe (configs/select.yaml), then evaluate it beside every
+# rule of its action mode on the same episodes.
 demo: setup
-	@run=runs/quick-$$(date +%Y%m%d-%H%M%S); \
-	$(BIN)/agentic-jax train --config configs/quick.yaml --run-dir $$run && \
-	$(BIN)/agentic-jax evaluate $$run --episodes 64 && \
+	@run=runs/select-$$(date +%Y%m%d-%H%M%S); \
+	$(BIN)/agentic-jax train --config configs/select.yaml --run-dir $$run && \
+	$(BIN)/agentic-jax evaluate $$run --episodes 64 --rules all && \
 	echo "run directory: $$run (tensorboard --logdir $$run)"
 
 env-demo: setup

@@ -221,8 +221,9 @@ def main() -> None:
                         help="full study: n_agents to train, comma-separated (default 4,8,16)")
     parser.add_argument("--sharings", default=",".join(map(str, SHARINGS)),
                         help="full study: collaboration_sharing levels to train (default all)")
-    parser.add_argument("--families", default=",".join(FAMILIES),
-                        help=f"full study: policy families (default all: {', '.join(FAMILIES)})")
+    parser.add_argument("--families", default=None,
+                        help=f"policy families (default: all, {', '.join(FAMILIES)}; --quick: "
+                             f"{QUICK_FAMILIES[0]}, or the first one given)")
     parser.add_argument("--seeds", type=int, default=5, help="training seeds (default 5)")
     parser.add_argument("--plot", type=Path, default=None, metavar="JSON",
                         help="only redraw the learning curves of a results JSON as <JSON>.png")
@@ -233,7 +234,8 @@ def main() -> None:
     quick = args.quick
     sizes = tuple(int(x) for x in args.sizes.split(","))
     sharings = tuple(float(x) for x in args.sharings.split(","))
-    families = tuple(f.strip() for f in args.families.split(","))
+    families = tuple(f.strip() for f in args.families.split(",")) if args.families else (
+        QUICK_FAMILIES if quick else tuple(FAMILIES))
     for flag, bad in (("--sizes", [n for n in sizes if n not in SIZES]),
                       ("--sharings", [x for x in sharings if x not in SHARINGS]),
                       ("--families", [f for f in families if f not in FAMILIES])):
@@ -255,7 +257,7 @@ def main() -> None:
         # ONE recipe trained once (n=4, sharing 0.5, 5 seeds), then evaluated zero-shot at
         # every size and sharing level: the slot-scoring IPPO actor depends on neither
         # n_agents nor max_tasks
-        fam = QUICK_FAMILIES[0]
+        fam = families[0]
         mode, overrides = FAMILIES[fam]
         ppo = ppo_base.replace(**overrides)
         t0 = time.time()

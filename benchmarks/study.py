@@ -48,6 +48,7 @@ SIZES = (4, 8, 16)
 BUSY = dict(arrival_rate=1.0, deadline_min=3.0, deadline_max=12.0, priority_min=0.05,
             expertise_min=0.0, collaboration_cost=0.3, collaboration_bonus=0.0)
 
+
 def family(mode: str, policy: str, actor: str, sequential: bool = False) -> tuple[str, dict]:
     """`(action_mode, PPOConfig overrides)` of one policy family."""
     return mode, dict(policy=policy, actor=actor, sequential_select=sequential)
@@ -210,6 +211,12 @@ def cell_row(fam: str, n: int, s: float, r: dict, rule: tuple, rule_name: str, r
                 beats_rule=bool(m_lo > 0), **extra)
 
 
+def margins_line(rows: list[dict]) -> str:
+    """`s=<sharing>: margin <IQM> [<lo>, <hi>]; ...` of result rows, for the progress log."""
+    return "; ".join(f"s={r['sharing']}: margin {r['margin_iqm']:.1f} [{r['margin_ci'][0]:.1f}, "
+                     f"{r['margin_ci'][1]:.1f}]" for r in rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CPU size: <= 10 minutes")
@@ -276,9 +283,7 @@ def main() -> None:
                 rows.append(cell_row(fam, n, s, res[s], rules[best[s]][s], best[s], reps,
                                      trained_here=(n == 4 and s == 0.5), eval_wall_s=wall,
                                      train_wall_s=train_wall))
-            print(f"  n={n}: " + "; ".join(
-                f"s={r['sharing']}: margin {r['margin_iqm']:.1f} [{r['margin_ci'][0]:.1f}, "
-                f"{r['margin_ci'][1]:.1f}]" for r in rows[-3:]), flush=True)
+            print(f"  n={n}: {margins_line(rows[-3:])}", flush=True)
     else:
         for n in sizes:
             rules, best, rules_info[n] = best_rules(n, quick, key, n_episodes)
@@ -294,9 +299,8 @@ def main() -> None:
                                          trained_here=True, train_wall_s=wall,
                                          finite=res[s]["finite"]))
                     curves[f"{fam}|n={n}|s={s}"] = res[s]["curve"]
-                print(f"  {fam} n={n}: {wall:.0f} s ({traces} compile); " + "; ".join(
-                    f"s={r['sharing']}: margin {r['margin_iqm']:.1f} [{r['margin_ci'][0]:.1f}, "
-                    f"{r['margin_ci'][1]:.1f}]" for r in rows[-len(sharings):]), flush=True)
+                print(f"  {fam} n={n}: {wall:.0f} s ({traces} compile); "
+                      f"{margins_line(rows[-len(sharings):])}", flush=True)
     total = time.time() - t_start
     meta = dict(quick=quick, timesteps_per_member=timesteps, seeds=seeds,
                 eval_episodes=n_episodes, ppo=PPO, env=BUSY, wall_s=total,

@@ -54,7 +54,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import jax
 
-    from agentic_jax.env.policies import HEURISTICS, evaluate_heuristics, heuristics_for
+    from agentic_jax.env.policies import (
+        HEURISTICS,
+        RULES,
+        evaluate_heuristics,
+        heuristics_for,
+    )
     from agentic_jax.system import AgenticRLSystem, CheckpointError
     from agentic_jax.tables import markdown_table
 
@@ -63,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
     if args.plot_episodes < 1:
         raise UsageError(f"--plot-episodes {args.plot_episodes} is invalid (allowed: an int "
                          ">= 1)")
+    # both action modes' rule tables have the same names, so --rules is checked before loading
+    unknown = [r for r in args.rules or () if r != "all" and r not in RULES]
+    if unknown:
+        raise UsageError(f"--rules {' '.join(unknown)}: unknown (allowed: all, "
+                         f"{', '.join(RULES)})")
     path = Path(args.path)
     if not path.exists():
         raise UsageError(f"{str(path)!r} does not exist")
@@ -70,17 +80,10 @@ def run(args: argparse.Namespace) -> int:
         system = AgenticRLSystem.load(path)
     except CheckpointError as err:
         raise UsageError(str(err)) from None
-    table = heuristics_for(system.env.action_mode)
     if args.rules == ["all"]:
-        names = tuple(table)
-    elif args.rules:
-        unknown = [r for r in args.rules if r not in table]
-        if unknown:
-            raise UsageError(f"--rules {' '.join(unknown)}: unknown (allowed: all, "
-                             f"{', '.join(table)})")
-        names = tuple(args.rules)
+        names = tuple(heuristics_for(system.env.action_mode))
     else:
-        names = tuple(system.system_config.heuristics) or tuple(HEURISTICS)
+        names = tuple(args.rules or system.system_config.heuristics) or tuple(HEURISTICS)
     key = system.keys[1] if args.seed is None else jax.random.key(args.seed)
     rows = {"learned": system.evaluate(args.episodes, key)}
     rows.update(evaluate_heuristics(system.env, system.env_params, key, args.episodes, names))

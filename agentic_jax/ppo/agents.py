@@ -35,6 +35,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from agentic_jax.ppo.distributions import select_layout
 from agentic_jax.ppo.networks import MLP, orthogonal
 
 
@@ -147,11 +148,11 @@ def select_slot_block(nvec: tuple[int, ...] | None, agent_block: tuple[int, int,
     """`(start, Q, P)` of the queue rows when the action is the select mode's per agent
     `(choice in 0..Q, collaborate in 0..1)` and the first shared span holds `Q` rows; else None.
     """
-    n = agent_block[1]
-    if nvec is None or not shared_blocks or len(nvec) != 2 * n:
+    layout = None if nvec is None else select_layout(nvec)
+    if layout is None or layout[0] != agent_block[1] or not shared_blocks:
         return None
-    n_slots = nvec[0] - 1
+    n_slots = layout[1]
     start, size = shared_blocks[0]
-    if tuple(nvec) != (n_slots + 1, 2) * n or n_slots < 1 or size % n_slots:
+    if size % n_slots:
         return None
     return start, n_slots, size // n_slots

@@ -50,7 +50,8 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         obs_mode: ``"seed"`` for the seed's layout of ``n*7 + Q*5 + n*n`` floats, or
             ``"extended"`` (the training default) which adds what the seed's layout hides from a
             learner — the task type, every expertise, time left to deadlines, the agent's own
-            active tasks — with values scaled to about ``[0, 1]``.
+            active tasks — with values scaled to about ``[0, 1]``; ``"collab"`` adds per agent
+            its active tasks per type and the other agents' best expertise per type.
         action_mode: ``"seed"`` (default): the seed's float action ``(n_agents * 3,)`` of
             ``(accept, effort, collaborate)`` thresholds, the queue head taken first-come
             first-served. ``"select"``: an integer action ``(n_agents * 2,)`` of

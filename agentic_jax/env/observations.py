@@ -1,4 +1,5 @@
-"""The flat observation layouts of the environment: the seed's and the extended one.
+"""The flat observation layouts of the environment: the seed's, the extended one, and "collab"
+(extended plus what a per-agent collaboration decision depends on).
 
 Both read an :class:`EnvState` with any batch axes ``B`` last and return float32
 ``(obs_size, *B)``. Both open with one row of features per agent, agent after agent (see
@@ -13,23 +14,25 @@ import jax.numpy as jnp
 from agentic_jax.env import small_ops as small
 from agentic_jax.env.types import EnvParams, EnvState
 
-OBS_MODES = ("seed", "extended")
+OBS_MODES = ("seed", "extended", "collab")
 
 
 def obs_size(obs_mode: str, n_agents: int, max_tasks: int, n_task_types: int) -> int:
     """Length of the flat observation in ``obs_mode``."""
     n, Q, T = n_agents, max_tasks, n_task_types
+    per_agent = agent_obs_block(obs_mode, n_agents, n_task_types)[2]
     if obs_mode == "seed":
-        return n * 7 + Q * 5 + n * n
-    return n * (7 + T) + Q * (4 + T) + n * n + 2
+        return n * per_agent + Q * 5 + n * n
+    return n * per_agent + Q * (4 + T) + n * n + 2
 
 
 def agent_obs_block(obs_mode: str, n_agents: int, n_task_types: int) -> tuple[int, int, int]:
     """``(start, n_agents, features per agent)`` of the per-agent rows opening the observation.
 
-    7 features per agent in the seed's layout, ``7 + T`` in the extended one.
+    7 features per agent in the seed's layout, ``7 + T`` in the extended one, ``7 + 3T`` in
+    "collab".
     """
-    per_agent = 7 if obs_mode == "seed" else 7 + n_task_types
+    per_agent = {"seed": 7, "extended": 7 + n_task_types}.get(obs_mode, 7 + 3 * n_task_types)
     return 0, n_agents, per_agent
 
 
@@ -37,7 +40,7 @@ def get_obs(state: EnvState, params: EnvParams, obs_mode: str) -> chex.Array:
     """The observation of ``state`` in ``obs_mode`` (one of :data:`OBS_MODES`)."""
     if obs_mode == "seed":
         return seed_obs(state)
-    return extended_obs(state, params)
+    return extended_obs(state, params, collab=obs_mode == "collab")
 
 
 def _flat(*blocks: chex.Array, batch_ndim: int) -> chex.Array:
@@ -81,11 +84,13 @@ def seed_obs(state: EnvState) -> chex.Array:
     return _flat(agents, queue, state.collaboration_matrix, batch_ndim=bn)
 
 
-def extended_obs(state: EnvState, params: EnvParams) -> chex.Array:
+def extended_obs(state: EnvState, params: EnvParams, collab: bool = False) -> chex.Array:
     """Seed features plus task types, every expertise, time-relative deadlines, own tasks.
 
     Per agent (7 + T): capacity, load, completed/step, success rate, collaboration score,
-    active slots in use / K, overdue active tasks / K, expertise[T].
+    active slots in use / K, overdue active tasks / K, expertise[T]; with ``collab`` (the
+    "collab" layout, 7 + 3T) also its active tasks per type / K [T] and the best expertise
+    among the OTHER agents per type [T] (0 alone): what a partner could lend to its tasks.
     Per queue slot (4 + T): complexity / complexity_max, priority, time left / deadline_max
     (negative when overdue), valid, type one-hot[T].
     Then log(matrix) / (max_steps * log(growth)) (the share of steps each pair collaborated), the
@@ -111,11 +116,15 @@ def extended_obs(state: EnvState, params: EnvParams) -> chex.Array:
         ],
         1,
     )
-    agents = jnp.concatenate([per_agent, state.expertise], 1)
+    agents = [per_agent, state.expertise]
+    type_ids = small.trailing(jnp.arange(T), bn)
+    if collab:
+        of_type = state.active.valid[:, :, None] & (state.active.task_type[:, :, None] == type_ids)
+        agents += [small.sum_axis(of_type.astype(jnp.float32), 1) / K, best_of_others(state)]
+    agents = jnp.concatenate(agents, 1)
     q = state.queue
     valid = q.valid.astype(jnp.float32)
     time_left = (q.deadline - now) / params.deadline_max * valid
-    type_ids = small.trailing(jnp.arange(T), bn)
     types = (q.task_type[:, None] == type_ids) * valid[:, None]
     per_slot = jnp.stack([q.complexity / params.complexity_max, q.priority, time_left, valid], 1)
     queue = jnp.concatenate([per_slot, types], 1)
@@ -123,3 +132,14 @@ def extended_obs(state: EnvState, params: EnvParams) -> chex.Array:
     matrix = jnp.log(state.collaboration_matrix) / (max_steps * log_growth)
     scalars = jnp.stack([state.time / max_steps, state.queue_length / Q])
     return _flat(agents, queue, matrix, scalars, batch_ndim=bn)
+
+
+def best_of_others(state: EnvState) -> chex.Array:
+    """``(n, T, *B)``: per agent and type, the highest expertise among the other agents (0 for
+    a lone agent): the largest and second-largest per type, the second where the agent holds
+    the largest (ties give both the same value, so that is still the others' best)."""
+    expertise = state.expertise
+    if expertise.shape[0] == 1:
+        return jnp.zeros_like(expertise)
+    top2 = jnp.sort(expertise, axis=0)[-2:]
+    return jnp.where(expertise == top2[1], top2[0], top2[1])

@@ -41,7 +41,7 @@ from agentic_jax.env import EnvParams
 from agentic_jax.testing import numpy_obs
 
 TASK_DRAWS = 4  # complexity, priority, deadline, type
-OBS_MODES = ("seed", "extended")
+OBS_MODES = ("seed", "extended", "collab")
 
 
 @dataclass
@@ -100,7 +100,8 @@ class NumpyTaskEnv:
         n, Q, T = self.n_agents, self.max_tasks, self.n_task_types
         if self.obs_mode == "seed":
             return n * 7 + Q * 5 + n * n
-        return n * (7 + T) + Q * (4 + T) + n * n + 2
+        per_agent = 7 + T if self.obs_mode == "extended" else 7 + 3 * T
+        return n * per_agent + Q * (4 + T) + n * n + 2
 
     # ------------------------------------------------------------------ helpers
 
@@ -311,7 +312,9 @@ class NumpyTaskEnv:
     def get_obs(self, obs_mode: str | None = None) -> np.ndarray:
         """The observation in ``obs_mode`` (this env's mode by default)."""
         mode = self.obs_mode if obs_mode is None else obs_mode
-        return numpy_obs.seed_obs(self) if mode == "seed" else numpy_obs.extended_obs(self)
+        if mode == "seed":
+            return numpy_obs.seed_obs(self)
+        return numpy_obs.extended_obs(self, collab=mode == "collab")
 
 
 class NumpyVecEnv:

@@ -63,8 +63,9 @@ def seed_obs(env) -> np.ndarray:
     return np.array(obs, dtype=np.float32)
 
 
-def extended_obs(env) -> np.ndarray:
-    """The JAX env's ``"extended"`` layout (:func:`agentic_jax.env.observations.extended_obs`)."""
+def extended_obs(env, collab: bool = False) -> np.ndarray:
+    """The JAX env's ``"extended"`` layout, or with ``collab`` its ``"collab"`` layout
+    (:func:`agentic_jax.env.observations.extended_obs`)."""
     p = env.p
     n, Q, T, K = env.n_agents, env.max_tasks, env.n_task_types, env.max_active_per_agent
     now = float(env.time)
@@ -76,6 +77,10 @@ def extended_obs(env) -> np.ndarray:
             sum(1 for t in held if now > t.deadline) / K,
         ]
         obs += env.expertise[i]
+        if collab:
+            obs += [sum(1 for t in held if t.task_type == k) / K for k in range(T)]
+            obs += [max([env.expertise[j][k] for j in range(n) if j != i], default=0.0)
+                    for k in range(T)]
     for s in range(Q):
         if s < len(env.queue):
             t = env.queue[s]

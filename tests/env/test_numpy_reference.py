@@ -18,7 +18,7 @@ from agentic_jax.testing.numpy_env import NumpyTaskEnv, NumpyVecEnv
 
 RTOL = ATOL = 1e-4
 N_STEPS = 300
-MODES = ("seed", "extended")
+MODES = ("seed", "extended", "collab")
 
 SHAPES = {
     "default": dict(n_agents=4, max_tasks=10, n_task_types=3, max_active_per_agent=4),

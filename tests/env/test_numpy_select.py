@@ -43,16 +43,16 @@ def _actions(rng: np.random.Generator, n: int, Q: int, n_steps: int) -> np.ndarr
     return np.stack([choice, collab], -1).reshape(n_steps, 2 * n)
 
 
-@pytest.mark.parametrize("shape,params_name,n_steps", [
-    ("default", "seed", N_STEPS),
-    ("small", "busy", N_STEPS),
-    pytest.param("large", "busy", 300, marks=pytest.mark.slow),
-    pytest.param("default", "busy", 300, marks=pytest.mark.slow),
+@pytest.mark.parametrize("shape,params_name,n_steps,obs_mode", [
+    ("default", "seed", N_STEPS, "extended"),
+    ("small", "busy", N_STEPS, "collab"),
+    pytest.param("large", "busy", 300, "collab", marks=pytest.mark.slow),
+    pytest.param("default", "busy", 300, "extended", marks=pytest.mark.slow),
 ])
-def test_numpy_select_reference_replays_jax_env(shape, params_name, n_steps):
+def test_numpy_select_reference_replays_jax_env(shape, params_name, n_steps, obs_mode):
     params = PARAMS[params_name]
-    env = MultiAgentTaskEnvironment(obs_mode="extended", action_mode="select", **SHAPES[shape])
-    ref = NumpySelectEnv(obs_mode="extended", params=params, **SHAPES[shape])
+    env = MultiAgentTaskEnvironment(obs_mode=obs_mode, action_mode="select", **SHAPES[shape])
+    ref = NumpySelectEnv(obs_mode=obs_mode, params=params, **SHAPES[shape])
     actions = _actions(np.random.default_rng(7), env.n_agents, env.max_tasks, n_steps)
 
     @jax.jit

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -40,7 +41,8 @@ SIZES = (4, 8, 16)
 # the recipe under study: its env section is the n=4 setting (the "busy" load with the
 # collaboration trade-off, no free bonus), its ppo section the hyperparameters every family and
 # cell trains with (only the families' overrides and the budget change)
-RECIPE = Path(__file__).resolve().parents[1] / "configs" / "select.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "configs" / "select.yaml"
 # the Gaussian families act on [-1, 1] rescaled onto the Box, from a wide initial std
 GAUSSIAN = dict(rescale_actions=True, log_std_init=2.5)
 
@@ -191,6 +193,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--config", type=Path, default=RECIPE,
                         help="the recipe: its env section at n=4 and its ppo section "
                              "(default configs/select.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override a recipe setting, e.g. --set env.obs_mode=collab")
     parser.add_argument("--updates", type=int, default=None,
                         help="PPO updates per member (default: the recipe's total_timesteps, "
                              "half of it with --quick)")
@@ -286,7 +290,7 @@ def main() -> None:
         merge(args.merge, Path(args.out))
         print(f"wrote {args.out}.json/.md/.png")
         return
-    recipe = load(args.config)
+    recipe = load(args.config, args.set)
     base, ppo_base = recipe.env, recipe.ppo
     per_update = ppo_base.n_envs * ppo_base.n_steps
     updates = args.updates or ppo_base.total_timesteps // per_update // (2 if args.quick else 1)
@@ -299,9 +303,10 @@ def main() -> None:
     run = run_quick if args.quick else run_full
     rows, curves, rules_info = run(args, base, ppo_base, key, n_episodes, reps)
     total = time.time() - t_start
-    meta = dict(quick=args.quick, recipe=str(args.config),
+    meta = dict(quick=args.quick, recipe=os.path.relpath(args.config.resolve(), ROOT),
+                overrides=args.set,
                 timesteps_per_member=ppo_base.total_timesteps, seeds=args.seeds,
-                eval_episodes=n_episodes, ppo=load(args.config).to_dict()["ppo"],
+                eval_episodes=n_episodes, ppo=recipe.to_dict()["ppo"],
                 env=base.to_dict(), wall_s=total, updates_per_member=updates, chunk=CHUNK,
                 design=("one training at n=4, sharing 0.5; zero-shot evaluation elsewhere"
                         if args.quick else "one training per family, n and sharing"),

@@ -1,8 +1,8 @@
 """The flat observation layouts of the environment: the seed's, the extended one, and "collab"
 (extended plus what a per-agent collaboration decision depends on).
 
-Both read an :class:`EnvState` with any batch axes ``B`` last and return float32
-``(obs_size, *B)``. Both open with one row of features per agent, agent after agent (see
+Each reads an :class:`EnvState` with any batch axes ``B`` last and returns float32
+``(obs_size, *B)``. Each opens with one row of features per agent, agent after agent (see
 :func:`agent_obs_block`), matching the agent-major action layout.
 """
 

@@ -31,9 +31,8 @@ from study_report import cell_row, margins_line, merge, plot_curves, write
 from agentic_jax.config import EnvConfig, PPOConfig, load
 from agentic_jax.config.sweep import TRACED_ENV
 from agentic_jax.env.policies import evaluate_policy, heuristics_for
-from agentic_jax.ppo import env_spec, make_act
-from agentic_jax.ppo.train import network_for
-from agentic_jax.ppo.transfer import check_transferable, transfer_obs_rms
+from agentic_jax.ppo import make_act
+from agentic_jax.ppo.transfer import state_mover
 from agentic_jax.sweep.engine import group_functions
 
 SHARINGS = (1.0, 0.5, 0.0)
@@ -70,13 +69,9 @@ QUICK_RULES = {"select": ("expected_rate_helps", "expertise_greedy_helps", "expe
 
 
 def env_config(base: EnvConfig, n_agents: int, action_mode: str) -> EnvConfig:
-    """The recipe's env (`base`, an n=4 setting) at `n_agents`: queue slots, initial tasks and
-    arrival chances per step scaled with n/4."""
-    scale = n_agents // base.n_agents
-    params = base.params.replace(max_arrivals_per_step=base.params.max_arrivals_per_step * scale,
-                                 initial_tasks=base.params.initial_tasks * scale)
-    return dataclasses.replace(base, n_agents=n_agents, max_tasks=base.max_tasks * scale,
-                               action_mode=action_mode, params=params)
+    """The recipe's env (`base`, an n=4 setting) at `n_agents` (`EnvConfig.scaled`: queue
+    slots, initial tasks and arrival chances per step times n/4) in `action_mode`."""
+    return dataclasses.replace(base.scaled(n_agents), action_mode=action_mode)
 
 
 def rule_returns(cfg: EnvConfig, names, key, n_episodes):
@@ -140,16 +135,12 @@ def transfer_eval(ppo: PPOConfig, rs, src_cfg: EnvConfig, dst_cfg: EnvConfig, ke
     sharing -> dict(returns [M, E], completion [M], on_time [M]); one compile per `dst_cfg`."""
     src_env, src_p = src_cfg.make_env()
     dst_env, dst_p = dst_cfg.make_env()
-    src, dst = env_spec(src_env, src_p), env_spec(dst_env, dst_p)
-    check_transferable(ppo, src, dst)
-    net = network_for(ppo, dst)
     act = make_act(ppo, dst_env, dst_p)
+    move = state_mover(ppo, src_env, src_p, dst_env, dst_p)
 
     def one(member, sharing):
         params = dst_p.replace(collaboration_sharing=sharing)
-        moved = member.replace(
-            train_state=member.train_state.replace(apply_fn=net.apply),
-            obs_rms=transfer_obs_rms(member.obs_rms, src, dst, ppo.policy == "discrete"))
+        moved = move(member)
 
         def policy(k, state, p):
             return act(moved, dst_env.get_obs(state, p), deterministic=True)

@@ -43,3 +43,18 @@ class EnvConfig:
         out = {name: getattr(self, name) for name in SHAPE_FIELDS}
         out.update({f.name: getattr(self.params, f.name) for f in dataclasses.fields(EnvParams)})
         return out
+
+    def scaled(self, n_agents: int) -> EnvConfig:
+        """This setting for a team of `n_agents`, a multiple of `self.n_agents`: queue slots,
+        initial tasks and arrival chances per step grow by the same factor, so the load per
+        agent stays (how a per-agent actor is moved to another team size, and how the study
+        scales its sizes). `ValueError` when `n_agents` is not a multiple."""
+        if n_agents < 1 or n_agents % self.n_agents:
+            raise ValueError(f"scaled: n_agents={n_agents} is not a multiple of "
+                             f"{self.n_agents}")
+        scale = n_agents // self.n_agents
+        params = self.params.replace(
+            max_arrivals_per_step=self.params.max_arrivals_per_step * scale,
+            initial_tasks=self.params.initial_tasks * scale)
+        return dataclasses.replace(self, n_agents=n_agents, max_tasks=self.max_tasks * scale,
+                                   params=params)

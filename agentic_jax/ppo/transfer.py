@@ -15,6 +15,7 @@ centralised critic) gets mean 0 / variance 1.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import chex
@@ -91,21 +92,34 @@ def transfer_obs_rms(rms: RunningMeanStd, src: EnvSpec, dst: EnvSpec,
     return RunningMeanStd(mean, var, rms.count)
 
 
+def state_mover(
+    config: PPOConfig, src_env: Any, src_params: Any, dst_env: Any, dst_params: Any,
+) -> Callable[[RunnerState], RunnerState]:
+    """`move(runner_state) -> runner_state` that acts in `dst_env` with the same actor
+    parameters: the train state's `apply_fn` is the network rebuilt for `dst_env`, the obs
+    statistics are mapped. The specs are read and checked here, once; `move` is pure jnp, so
+    it traces under `jit`/`vmap` (e.g. over sweep members). Only `train_state` and `obs_rms` of
+    the result are meaningful (for `make_act`)."""
+    src, dst = env_spec(src_env, src_params), env_spec(dst_env, dst_params)
+    check_transferable(config, src, dst)
+    network = network_for(config, dst, type(dst_env).__name__)
+    slot_scoring = config.policy == "discrete"
+
+    def move(runner_state: RunnerState) -> RunnerState:
+        return runner_state.replace(
+            train_state=runner_state.train_state.replace(apply_fn=network.apply),
+            obs_rms=transfer_obs_rms(runner_state.obs_rms, src, dst, slot_scoring),
+        )
+
+    return move
+
+
 def transfer_state(
     config: PPOConfig, runner_state: RunnerState, src_env: Any, src_params: Any,
     dst_env: Any, dst_params: Any,
 ) -> RunnerState:
-    """A runner state that acts in `dst_env` with `runner_state`'s actor parameters (the same
-    params object): the train state's `apply_fn` is the network rebuilt for `dst_env`, the obs
-    statistics are mapped. Only `train_state` and `obs_rms` are meaningful (for `make_act`)."""
-    src, dst = env_spec(src_env, src_params), env_spec(dst_env, dst_params)
-    check_transferable(config, src, dst)
-    network = network_for(config, dst, type(dst_env).__name__)
-    train_state = runner_state.train_state.replace(apply_fn=network.apply)
-    return runner_state.replace(
-        train_state=train_state,
-        obs_rms=transfer_obs_rms(runner_state.obs_rms, src, dst, config.policy == "discrete"),
-    )
+    """`runner_state` moved to `dst_env` (`state_mover`): the same params object acts there."""
+    return state_mover(config, src_env, src_params, dst_env, dst_params)(runner_state)
 
 
 def evaluate_transfer(

@@ -152,3 +152,17 @@ def test_round_trip_property(learning_rate, n_envs, gamma, arrival_rate, seed, t
                       f"ppo.gamma={gamma!r}", f"env.arrival_rate={arrival_rate!r}",
                       f"system.seed={seed}", f"ppo.target_kl={kl}"])
     assert load(yaml.safe_load(run.to_yaml())) == run
+
+
+def test_env_scaled_keeps_the_load_per_agent():
+    env = load(Path(__file__).resolve().parents[2] / "configs" / "select.yaml").env
+    big = env.scaled(16)
+    assert (big.n_agents, big.max_tasks) == (16, 4 * env.max_tasks)
+    assert big.params.max_arrivals_per_step == 4 * env.params.max_arrivals_per_step
+    assert big.params.initial_tasks == 4 * env.params.initial_tasks
+    assert big.params.replace(max_arrivals_per_step=env.params.max_arrivals_per_step,
+                              initial_tasks=env.params.initial_tasks) == env.params
+    assert (big.obs_mode, big.action_mode) == (env.obs_mode, env.action_mode)
+    assert env.scaled(env.n_agents) == env
+    with pytest.raises(ValueError, match="n_agents=6 is not a multiple of 4"):
+        env.scaled(6)

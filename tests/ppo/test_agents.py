@@ -14,7 +14,12 @@ from agentic_jax.env.views import shared_obs_blocks
 from agentic_jax.ppo import PPOConfig, env_spec, make_init, make_update
 from agentic_jax.ppo.agents import local_inputs
 from agentic_jax.ppo.train import network_for
-from agentic_jax.ppo.transfer import evaluate_transfer, transfer_obs_rms, transfer_state
+from agentic_jax.ppo.transfer import (
+    evaluate_transfer,
+    state_mover,
+    transfer_obs_rms,
+    transfer_state,
+)
 
 CONFIG = dict(n_envs=8, n_steps=8, batch_size=32, n_epochs=1, total_timesteps=8 * 8 * 2,
               net_arch={"pi": [16], "vf": [16]}, normalize_obs=True)
@@ -104,6 +109,11 @@ def test_zero_shot_transfer_from_2_to_3_agents_and_a_longer_queue():
     assert rms.mean.shape == (env3.obs_size(),)
     moved = transfer_state(config, rs, env2, p2, env3, p3)
     assert moved.train_state.params is params_before  # the same params object, not a copy
+    # the mover traces: under vmap over a member axis it maps each member's statistics
+    two = jax.tree.map(lambda x: jnp.stack([x, x]), rs)
+    moved_two = jax.jit(jax.vmap(state_mover(config, env2, p2, env3, p3)))(two)
+    np.testing.assert_array_equal(moved_two.obs_rms.mean[1], moved.obs_rms.mean)
+    np.testing.assert_array_equal(moved_two.obs_rms.var[0], moved.obs_rms.var)
 
 
 def test_transfer_needs_a_per_agent_actor():

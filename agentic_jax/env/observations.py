@@ -32,7 +32,7 @@ def agent_obs_block(obs_mode: str, n_agents: int, n_task_types: int) -> tuple[in
     7 features per agent in the seed's layout, ``7 + T`` in the extended one, ``7 + 3T`` in
     "collab".
     """
-    per_agent = {"seed": 7, "extended": 7 + n_task_types}.get(obs_mode, 7 + 3 * n_task_types)
+    per_agent = {"seed": 7, "extended": 7 + n_task_types, "collab": 7 + 3 * n_task_types}[obs_mode]
     return 0, n_agents, per_agent
 
 

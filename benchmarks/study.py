@@ -24,16 +24,18 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from study_report import cell_row, margins_line, merge, plot_curves, write
+from study_train import (
+    continue_group,
+    evaluate_group,
+    train_family,
+    train_group,
+    transfer_eval,
+)
 
 from agentic_jax.config import EnvConfig, PPOConfig, load
-from agentic_jax.config.sweep import TRACED_ENV
 from agentic_jax.env.policies import evaluate_policy, heuristics_for
-from agentic_jax.ppo import make_act
-from agentic_jax.ppo.transfer import state_mover
-from agentic_jax.sweep.engine import group_functions
 
 SHARINGS = (1.0, 0.5, 0.0)
 SIZES = (4, 8, 16)
@@ -89,75 +91,6 @@ def rule_returns(cfg: EnvConfig, names, key, n_episodes):
     return out
 
 
-def train_group(cfg: EnvConfig, ppo: PPOConfig, sharings, seeds: int, chunk: int):
-    """Train `len(sharings) * seeds` members in one vmapped group (one compile).
-
-    Returns `(fns, rs [M, ...], members [(sharing, seed)], env_values, curve [M, updates],
-    finite [M])`."""
-    fns = group_functions(cfg, ppo)
-    members = [(s, i) for s in sharings for i in range(seeds)]
-    m = len(members)
-    env_values = {name: jnp.full((m,), float(getattr(fns.env_params, name)), jnp.float32)
-                  for name in TRACED_ENV}
-    env_values["collaboration_sharing"] = jnp.asarray([s for s, _ in members], jnp.float32)
-    keys = jax.vmap(jax.random.key)(jnp.arange(m, dtype=jnp.int32) % seeds + 100)
-    hparams = {name: jnp.full((m,), float(getattr(ppo, name)), jnp.float32)
-               for name in fns.hparam_names}
-    rs = fns.init(keys, hparams, env_values)
-    active = jnp.ones((m,), bool)
-    curve = []
-    run = fns.chunk(chunk)
-    for _ in range(ppo.num_updates // chunk):
-        rs, metrics, ok = run(rs, env_values, active)
-        curve.append(np.asarray(metrics["episode_return"]))  # [M, chunk]
-    curve = np.concatenate(curve, 1) if curve else np.zeros((m, 0))
-    return fns, rs, members, env_values, curve, np.asarray(ok)
-
-
-def train_family(cfg: EnvConfig, ppo: PPOConfig, seeds: int, chunk: int, key, n_episodes,
-                 sharings=SHARINGS):
-    """Train every sharing level x seed in one group; evaluate on the fixed episodes."""
-    fns, rs, members, env_values, curve, ok = train_group(cfg, ppo, sharings, seeds, chunk)
-    ev = fns.evaluate(n_episodes)(rs, key, env_values)
-    out = {}
-    for s in sharings:
-        idx = [j for j, (sj, _) in enumerate(members) if sj == s]
-        out[s] = dict(returns=np.asarray(ev["episode_rewards"], np.float64)[idx],
-                      completion=np.asarray(ev["completion_rate"])[idx],
-                      on_time=np.asarray(ev["on_time_rate"])[idx],
-                      curve=curve[idx].mean(0).tolist(), finite=bool(np.all(ok)))
-    return out, fns.trace_count(chunk)
-
-
-def transfer_eval(ppo: PPOConfig, rs, src_cfg: EnvConfig, dst_cfg: EnvConfig, key,
-                  n_episodes: int) -> dict:
-    """Every member's actor (trained on `src_cfg`) zero-shot on `dst_cfg` at each sharing level:
-    sharing -> dict(returns [M, E], completion [M], on_time [M]); one compile per `dst_cfg`."""
-    src_env, src_p = src_cfg.make_env()
-    dst_env, dst_p = dst_cfg.make_env()
-    act = make_act(ppo, dst_env, dst_p)
-    move = state_mover(ppo, src_env, src_p, dst_env, dst_p)
-
-    def one(member, sharing):
-        params = dst_p.replace(collaboration_sharing=sharing)
-        moved = move(member)
-
-        def policy(k, state, p):
-            return act(moved, dst_env.get_obs(state, p), deterministic=True)
-
-        return evaluate_policy(policy, dst_env, params, key, n_episodes,
-                               return_episode_rewards=True)
-
-    run = jax.jit(jax.vmap(one, in_axes=(0, None)))
-    out = {}
-    for s in SHARINGS:
-        ev = run(rs, jnp.asarray(s, jnp.float32))
-        out[s] = dict(returns=np.asarray(ev["episode_rewards"], np.float64),
-                      completion=np.asarray(ev["completion_rate"]),
-                      on_time=np.asarray(ev["on_time_rate"]))
-    return out
-
-
 def best_rules(base: EnvConfig, n: int, quick: bool, key, n_episodes: int
                ) -> tuple[dict, dict, dict]:
     """The rules of both action modes at `n` on the fixed episodes: `(rules, best, info)`,
@@ -199,6 +132,9 @@ def parse_args() -> argparse.Namespace:
                         help=f"policy families (default: all, {', '.join(FAMILIES)}; --quick: "
                              f"{QUICK_FAMILIES[0]}, or the first one given)")
     parser.add_argument("--seeds", type=int, default=5, help="training seeds (default 5)")
+    parser.add_argument("--continue-updates", type=int, default=None, metavar="U",
+                        help="the curriculum recipe: train at n=4, then continue each member "
+                             "U updates at every larger size of --sizes (warm start)")
     parser.add_argument("--plot", type=Path, default=None, metavar="JSON",
                         help="only redraw the learning curves of a results JSON as <JSON>.png")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
@@ -216,6 +152,9 @@ def parse_args() -> argparse.Namespace:
             parser.error(f"{flag}: {bad} not in the study's grid")
     if args.seeds < 2:
         parser.error("--seeds: need >= 2 for a confidence interval")
+    if args.continue_updates is not None and (args.quick or 4 not in args.sizes
+                                              or args.continue_updates < CHUNK):
+        parser.error(f"--continue-updates: needs 4 in --sizes, no --quick, and >= {CHUNK}")
     if args.merge and not args.out:
         parser.error("--merge: give --out for the joined result")
     return args
@@ -239,7 +178,7 @@ def run_quick(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: int, 
     for n in SIZES:
         rules, best, rules_info[n] = best_rules(base, n, True, key, n_episodes)
         t0 = time.time()
-        res = transfer_eval(ppo, rs, src, env_config(base, n, mode), key, n_episodes)
+        res = transfer_eval(ppo, rs, src, env_config(base, n, mode), key, n_episodes, SHARINGS)
         wall = time.time() - t0
         for s in SHARINGS:
             rows.append(cell_row(fam, n, s, res[s], rules[best[s]][s], best[s], reps,
@@ -272,6 +211,51 @@ def run_full(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: int, r
     return rows, curves, rules_info
 
 
+def run_curriculum(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: int,
+                   reps: int):
+    """The train-small-continue-large recipe: per family ONE training at n=4 over sharing
+    levels x seeds (the recipe's budget), evaluated there; then at each larger size every
+    member is warm-started from its own n=4 state and trained `args.continue_updates` more
+    updates at that size (same hyperparameters, schedules restarted). Every cell is evaluated
+    on the fixed episodes. Returns `(rows, curves, rules_info)`."""
+    rows, curves, rules_info = [], {}, {}
+    per_update = ppo_base.n_envs * ppo_base.n_steps
+    more = ppo_base.replace(total_timesteps=per_update * args.continue_updates)
+    best_of = {n: best_rules(base, n, False, key, n_episodes) for n in args.sizes}
+    rules_info = {n: info for n, (_, _, info) in best_of.items()}
+    for fam in args.families:
+        mode, overrides = FAMILIES[fam]
+        ppo, ppo_more = ppo_base.replace(**overrides), more.replace(**overrides)
+        t0 = time.time()
+        src = env_config(base, 4, mode)
+        group = train_group(src, ppo, args.sharings, args.seeds, CHUNK)
+        small_wall = time.time() - t0
+        print(f"  {fam} n=4: trained in {small_wall:.0f} s", flush=True)
+        for n in args.sizes:
+            rules, best, _ = best_of[n]
+            t0 = time.time()
+            if n == 4:
+                fns, rs, members, values, curve, ok = group
+                steps, wall = ppo.total_timesteps, small_wall
+            else:
+                fns, rs, members, values, curve, ok = continue_group(
+                    src, env_config(base, n, mode), ppo_more, group[1], args.sharings,
+                    args.seeds, CHUNK)
+                steps = ppo.total_timesteps + ppo_more.total_timesteps
+                wall = small_wall + time.time() - t0
+            res = evaluate_group(fns, rs, members, values, curve, ok, key, n_episodes,
+                                 args.sharings)
+            for s in args.sharings:
+                rows.append(cell_row(fam, n, s, res[s], rules[best[s]][s], best[s], reps,
+                                     trained_here=True, train_wall_s=wall,
+                                     finite=res[s]["finite"], timesteps=steps,
+                                     stage_timesteps=steps - ppo.total_timesteps))
+                curves[f"{fam}|{'n=4' if n == 4 else f'n=4 then {n}'}|s={s}"] = res[s]["curve"]
+            print(f"  {fam} n={n}: {time.time() - t0:.0f} s; "
+                  f"{margins_line(rows[-len(args.sharings):])}", flush=True)
+    return rows, curves, rules_info
+
+
 def main() -> None:
     args = parse_args()
     if args.plot:
@@ -291,7 +275,8 @@ def main() -> None:
     out_stem = Path(args.out or f"benchmarks/results/study{'_quick' if args.quick else ''}")
     key = jax.random.PRNGKey(2026)
     t_start = time.time()
-    run = run_quick if args.quick else run_full
+    run = (run_quick if args.quick else
+           run_curriculum if args.continue_updates is not None else run_full)
     rows, curves, rules_info = run(args, base, ppo_base, key, n_episodes, reps)
     total = time.time() - t_start
     meta = dict(quick=args.quick, recipe=os.path.relpath(args.config.resolve(), ROOT),
@@ -300,7 +285,10 @@ def main() -> None:
                 eval_episodes=n_episodes, ppo=recipe.to_dict()["ppo"],
                 env=base.to_dict(), wall_s=total, updates_per_member=updates, chunk=CHUNK,
                 design=("one training at n=4, sharing 0.5; zero-shot evaluation elsewhere"
-                        if args.quick else "one training per family, n and sharing"),
+                        if args.quick else
+                        f"curriculum: trained at n=4, then {args.continue_updates} updates at "
+                        "each larger n from the n=4 state" if args.continue_updates is not None
+                        else "one training per family, n and sharing"),
                 grid=None if args.quick else dict(sizes=args.sizes, sharings=args.sharings,
                                                   families=args.families),
                 rules_evaluated=QUICK_RULES if args.quick else "all rules of both modes")

@@ -53,9 +53,14 @@ from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, Train
 __all__ = ["METRIC_NAMES", "RunnerState", "make_act", "make_init", "make_train", "make_update"]
 
 def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., RunnerState]:
-    """`init(key, hparams=None, env_params=None) -> RunnerState`: network, optimiser, reset
-    envs, counters. `env_params` (possibly traced, e.g. vmapped over a sweep) replaces the
-    `env_params` given here."""
+    """`init(key, hparams=None, env_params=None, start=None) -> RunnerState`: network,
+    optimiser, reset envs, counters. `env_params` (possibly traced, e.g. vmapped over a sweep)
+    replaces the `env_params` given here.
+
+    Warm start: `start`, a runner state of this network (e.g. one trained with another
+    `n_agents`, moved here by `agentic_jax.ppo.transfer.state_mover`), gives the parameters,
+    the Adam state and the observation statistics; everything else (envs, RNG, counters, so the
+    schedules restart, as SB3's `learn(reset_num_timesteps=True)`) is fresh from `key`."""
     config.validate()
     spec = env_spec(env, env_params)
     network = network_for(config, spec, type(env).__name__)
@@ -64,14 +69,19 @@ def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., Run
     default_params = env_params
 
     def init(key: jax.Array, hparams: Mapping[str, Any] | None = None,
-             env_params: Any = None) -> RunnerState:
+             env_params: Any = None, start: RunnerState | None = None) -> RunnerState:
         hp = PPOHParams.from_config(config, hparams)
         key, k_net, k_env = jax.random.split(key, 3)
-        params = network.init(k_net, jnp.zeros((1, spec.obs_dim), jnp.float32))
-        train_state = TrainState.create(apply_fn=network.apply, params=params, tx=tx)
+        if start is None:
+            params = network.init(k_net, jnp.zeros((1, spec.obs_dim), jnp.float32))
+            train_state = TrainState.create(apply_fn=network.apply, params=params, tx=tx)
+            obs_rms = RunningMeanStd.create(spec.obs_dim)
+        else:
+            check_start(start, spec)
+            train_state = start.train_state.replace(apply_fn=network.apply)
+            obs_rms = start.obs_rms
         obs, env_state = reset_envs(k_env, default_params if env_params is None else env_params)
         obs = obs.astype(jnp.float32)
-        obs_rms = RunningMeanStd.create(spec.obs_dim)
         if config.normalize_obs:
             obs_rms = obs_rms.update(obs)
             obs = obs_rms.normalize(obs)
@@ -92,6 +102,17 @@ def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., Run
         )
 
     return init
+
+
+def check_start(start: RunnerState, spec: EnvSpec) -> None:
+    """`ValueError` when a warm start's observation statistics do not fit this env's
+    observations (a state trained elsewhere must be moved first: `ppo.transfer`)."""
+    dim = start.obs_rms.mean.shape[-1]
+    if dim != spec.obs_dim:
+        raise ValueError(
+            f"warm start: the state's observations have {dim} features, this env's "
+            f"{spec.obs_dim}; move it first (agentic_jax.ppo.transfer.state_mover)"
+        )
 
 
 def network_for(config: PPOConfig, spec: EnvSpec, env_name: str = "this env") -> Any:

@@ -26,7 +26,7 @@ from agentic_jax.config import PPOConfig
 from agentic_jax.env.policies import evaluate_policy
 from agentic_jax.ppo.agents import select_slot_block
 from agentic_jax.ppo.rollout import EnvSpec, env_spec
-from agentic_jax.ppo.train import make_act, network_for
+from agentic_jax.ppo.train import make_act, make_init, network_for
 from agentic_jax.ppo.types import RunnerState, RunningMeanStd
 
 
@@ -120,6 +120,25 @@ def transfer_state(
 ) -> RunnerState:
     """`runner_state` moved to `dst_env` (`state_mover`): the same params object acts there."""
     return state_mover(config, src_env, src_params, dst_env, dst_params)(runner_state)
+
+
+def warm_start(
+    config: PPOConfig, src_env: Any, src_params: Any, dst_env: Any, dst_params: Any,
+) -> Callable[..., RunnerState]:
+    """`start(key, runner_state, hparams=None, env_params=None) -> RunnerState`: a fresh
+    training state in `dst_env` (another `n_agents`; `config` is the training there, with its
+    own budget) whose actor-critic parameters, Adam state and (mapped) observation statistics
+    are those of `runner_state`, trained in `src_env` (a curriculum: train small, continue
+    large). Envs, RNG and counters come from `key` (`make_init`'s warm start), so schedules
+    restart. Pure, so it traces under `jit`/`vmap` (e.g. over sweep members)."""
+    move = state_mover(config, src_env, src_params, dst_env, dst_params)
+    init = make_init(config, dst_env, dst_params)
+
+    def start(key: chex.PRNGKey, runner_state: RunnerState, hparams: Any = None,
+              env_params: Any = None) -> RunnerState:
+        return init(key, hparams, env_params, start=move(runner_state))
+
+    return start
 
 
 def evaluate_transfer(

@@ -2,6 +2,7 @@
 
     fns = group_functions(group.config.env, group.config.ppo, "vmap")   # or "map"
     rs = fns.init(keys [M], hparams {name: [M]}, env_values {name: [M]})
+    rs = fns.init_from(small_env_config)(keys, hparams, env_values, small_rs)  # warm start
     rs, metrics, ok = fns.chunk(K)(rs, env_values, active [M])   # metrics: {name: [M, K]}
     evaluation = fns.evaluate(n)(rs, key, env_values)            # {name: [M]}, returns [M, n]
 
@@ -27,6 +28,7 @@ from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.config.sweep import TRACED_ENV, TRACED_PPO
 from agentic_jax.env.policies import evaluate_policy
 from agentic_jax.ppo import METRIC_NAMES, RunnerState, make_act, make_init, make_update
+from agentic_jax.ppo.transfer import warm_start
 
 Values = Mapping[str, jax.Array]  # setting name -> [M] values of the members
 
@@ -92,6 +94,7 @@ class GroupFunctions:
         self._chunks: dict[int, Callable] = {}
         self._evaluations: dict[int, Callable] = {}
         self._traces: dict[int, int] = {}
+        self._warm: dict[EnvConfig, Callable] = {}
 
     def params_of(self, env_values: Values) -> Any:
         """The group's `EnvParams` with one member's traced values (under `vmap`)."""
@@ -99,6 +102,21 @@ class GroupFunctions:
 
     def _init_one(self, key: jax.Array, hparams: Values, env_values: Values) -> RunnerState:
         return self._init(key, hparams, self.params_of(env_values))
+
+    def init_from(self, src_env_config: EnvConfig) -> Callable[..., RunnerState]:
+        """Jitted `init_from(keys [M], hparams, env_values, states [M, ...]) -> RunnerState`:
+        a warm start of every member from its state trained in `src_env_config` (another
+        `n_agents`; `agentic_jax.ppo.transfer.warm_start`), for a train-small-continue-large
+        curriculum. One compile per source config."""
+        if src_env_config not in self._warm:
+            src_env, src_params = src_env_config.make_env()
+            start = warm_start(self.ppo, src_env, src_params, self.env, self.env_params)
+
+            def one(key, hparams, env_values, state):
+                return start(key, state, hparams, self.params_of(env_values))
+
+            self._warm[src_env_config] = jax.jit(over_members(one, self.loop, (0, 0, 0, 0)))
+        return self._warm[src_env_config]
 
     def state_shape(self, n_members: int) -> Any:
         """`ShapeDtypeStruct`s of the state of `n_members` members (nothing compiled)."""

@@ -19,6 +19,7 @@ from agentic_jax.ppo.transfer import (
     state_mover,
     transfer_obs_rms,
     transfer_state,
+    warm_start,
 )
 
 CONFIG = dict(n_envs=8, n_steps=8, batch_size=32, n_epochs=1, total_timesteps=8 * 8 * 2,
@@ -114,6 +115,33 @@ def test_zero_shot_transfer_from_2_to_3_agents_and_a_longer_queue():
     moved_two = jax.jit(jax.vmap(state_mover(config, env2, p2, env3, p3)))(two)
     np.testing.assert_array_equal(moved_two.obs_rms.mean[1], moved.obs_rms.mean)
     np.testing.assert_array_equal(moved_two.obs_rms.var[0], moved.obs_rms.var)
+
+
+def test_warm_start_continues_training_with_another_team_size():
+    """Curriculum: a state trained with 2 agents starts a training with 3. The parameters and
+    the Adam state carry over, the obs statistics are the mapped ones updated with the new
+    envs' reset observations, the counters restart; an unmoved state is refused."""
+    config = PPOConfig(actor="ippo", policy="discrete", **CONFIG)
+    env2 = MultiAgentTaskEnvironment(n_agents=2, max_tasks=4, action_mode="select")
+    env3 = MultiAgentTaskEnvironment(n_agents=3, max_tasks=6, action_mode="select")
+    p2 = env2.make_params(max_steps_in_episode=8)
+    p3 = env3.make_params(max_steps_in_episode=8)
+    rs = jax.jit(make_init(config, env2, p2))(jax.random.PRNGKey(0))
+    rs, _ = jax.jit(make_update(config, env2, p2))(rs)
+    ws = jax.jit(warm_start(config, env2, p2, env3, p3))(jax.random.PRNGKey(7), rs)
+    chex.assert_trees_all_equal(ws.train_state.params, rs.train_state.params)
+    chex.assert_trees_all_equal(ws.train_state.opt_state, rs.train_state.opt_state)
+    assert int(ws.update_step) == 0 and int(ws.timestep) == 0
+    assert ws.obs.shape == (config.n_envs, env3.obs_size())
+    raw = env3.get_obs(ws.env_state, p3).T  # the batched state is env-axis-last
+    expected = transfer_state(config, rs, env2, p2, env3, p3).obs_rms.update(raw)
+    np.testing.assert_allclose(ws.obs_rms.mean, expected.mean, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ws.obs, expected.normalize(raw), rtol=1e-5, atol=1e-5)
+    ws, metrics = jax.jit(make_update(config, env3, p3))(ws)  # trains at the new size
+    chex.assert_tree_all_finite((metrics, ws.train_state.params))
+    assert int(ws.update_step) == 1
+    with pytest.raises(ValueError, match="move it first"):
+        make_init(config, env3, p3)(jax.random.PRNGKey(1), start=rs)
 
 
 def test_transfer_needs_a_per_agent_actor():

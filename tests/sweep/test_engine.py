@@ -78,3 +78,37 @@ def test_repeated_vmapped_calls_finish_under_a_watchdog():
     assert result.returncode == 0, result.stderr[-2000:]
     # member i stopped after chunk i + 1 (i < 4); the other four ran all four chunks
     assert result.stdout.split()[-2:] == ["ok", str(2 * (1 + 2 + 3 + 4 + 4 + 4 + 4 + 4))]
+
+
+def test_init_from_warm_starts_each_member_from_its_own_state():
+    """The member-batched warm start (a train-small-continue-large curriculum) equals each
+    member's `ppo.transfer.warm_start`, and its state runs the larger group's chunk."""
+    from agentic_jax.config import EnvConfig, PPOConfig
+    from agentic_jax.config.sweep import TRACED_ENV
+    from agentic_jax.ppo.transfer import warm_start
+
+    ppo = PPOConfig(actor="ippo", policy="discrete", n_envs=4, n_steps=4, batch_size=16,
+                    n_epochs=1, total_timesteps=32, net_arch={"pi": [8], "vf": [8]},
+                    normalize_obs=True)
+    small = EnvConfig(n_agents=2, max_tasks=3, action_mode="select")
+    large = small.scaled(4)
+    src, dst = group_functions(small, ppo), group_functions(large, ppo)
+    keys = jax.vmap(jax.random.key)(jnp.arange(2))
+    values = {n: jnp.full((2,), float(getattr(src.env_params, n)), jnp.float32)
+              for n in TRACED_ENV}
+    hp = {n: jnp.full((2,), float(getattr(ppo, n)), jnp.float32) for n in src.hparam_names}
+    trained = src.init(keys, hp, values)
+    trained, _, _ = src.chunk(1)(trained, values, jnp.ones((2,), bool))
+    new_keys = jax.vmap(jax.random.key)(jnp.arange(2) + 10)
+    warm = dst.init_from(small)(new_keys, hp, values, trained)
+    start = warm_start(ppo, src.env, src.env_params, dst.env, dst.env_params)
+    for i in range(2):
+        one = start(member_slice(new_keys, i), member_slice(trained, i),
+                    member_slice(hp, i), dst.params_of(member_slice(values, i)))
+        np.testing.assert_allclose(member_slice(warm.obs, i), one.obs, rtol=1e-5, atol=1e-6)
+        for a, b in zip(jax.tree.leaves(member_slice(warm.train_state.params, i)),
+                        jax.tree.leaves(member_slice(trained.train_state.params, i)),
+                        strict=True):
+            np.testing.assert_array_equal(a, b)
+    warm, metrics, ok = dst.chunk(1)(warm, values, jnp.ones((2,), bool))
+    assert np.all(np.asarray(ok)) and warm.obs.shape[-1] == dst.env.obs_size()

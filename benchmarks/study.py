@@ -250,7 +250,8 @@ def run_curriculum(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: 
                                      trained_here=True, train_wall_s=wall,
                                      finite=res[s]["finite"], timesteps=steps,
                                      stage_timesteps=steps - ppo.total_timesteps))
-                curves[f"{fam}|{'n=4' if n == 4 else f'n=4 then {n}'}|s={s}"] = res[s]["curve"]
+                stage = fam if n == 4 else f"{fam} from n=4"  # the plot's legend
+                curves[f"{stage}|n={n}|s={s}"] = res[s]["curve"]
             print(f"  {fam} n={n}: {time.time() - t0:.0f} s; "
                   f"{margins_line(rows[-len(args.sharings):])}", flush=True)
     return rows, curves, rules_info

@@ -39,7 +39,7 @@ def cell_row(fam: str, n: int, s: float, r: dict, rule: tuple, rule_name: str, r
                 margin_pct=100 * m_iqm / scale if scale > 0 else None,
                 completion=float(r["completion"].mean()), rule_completion=rule_comp,
                 on_time=float(r["on_time"].mean()), rule_on_time=rule_ontime,
-                beats_rule=bool(m_lo > 0), **extra)
+                beats_rule=bool(m_lo > 0), seed_margins=margins.tolist(), **extra)
 
 
 def margins_line(rows: list[dict]) -> str:
@@ -83,6 +83,15 @@ def merge(parts: list[Path], out_stem: Path) -> None:
     write(out_stem, meta, rows, rules, curves)
 
 
+def before_first_episode_as_nan(curve: list[float]) -> np.ndarray:
+    """The curve with its leading exact zeros (updates before any training episode ended,
+    which report the initial 0) as NaN, so the plot does not draw them as returns."""
+    curve = np.asarray(curve, np.float64)
+    started = np.flatnonzero(curve != 0.0)
+    return np.where(np.arange(len(curve)) < (started[0] if len(started) else len(curve)),
+                    np.nan, curve)
+
+
 def plot_curves(results: Path) -> Path:
     """`<results>.png`: per trained cell, the mean over seeds of the training episode return
     per PPO update (stochastic policy), beside the best rule's mean on the fixed episodes."""
@@ -102,7 +111,7 @@ def plot_curves(results: Path) -> Path:
             ax.set_title(f"n={n}, sharing {s}", fontsize=9)
             for name, curve in data["curves"].items():
                 if f"|n={n}|s={s}" in name:
-                    ax.plot(curve, label=name.split("|")[0])
+                    ax.plot(before_first_episode_as_nan(curve), label=name.split("|")[0])
             if (n, s) in rows:
                 r = rows[(n, s)]
                 ax.axhline(r["best_rule_mean"], ls="--", c="k", label=r["best_rule"])

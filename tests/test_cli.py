@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import yaml
 
@@ -58,6 +59,8 @@ def test_help_mentions_every_command(capsys):
         (["train", "--resume", "{tmp}", "--run-dir", "{tmp}/other"], "differs from --resume"),
         (["train", "--resume", "{tmp}", "--overwrite"], "--overwrite cannot be combined"),
         (["train", "--resume", "{tmp}"], "no checkpoints/ to resume from"),
+        (["train", "--resume", "{tmp}", "--init-from", "{tmp}"], "--init-from starts a new"),
+        (["train", "--config", "{cfg}", "--init-from", "no/run"], "no such run or checkpoint"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(argv, message, config_file, tmp_path, capsys):
@@ -90,6 +93,33 @@ def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_p
     # resuming a finished run does no more training
     assert main(["train", "--resume", str(run_dir)]) == 0
 
+
+
+def test_init_from_continues_a_smaller_teams_run(tmp_path, capsys):
+    """Train small, continue large: the 3-agent run starts from the 2-agent run's network and
+    observation statistics (their sample count carries over)."""
+    from agentic_jax.system import AgenticRLSystem
+
+    config = {"env": {"n_agents": 2, "max_tasks": 4, "action_mode": "select",
+                      "max_steps_in_episode": 8},
+              "ppo": {**TINY["ppo"], "policy": "discrete", "actor": "ippo",
+                      "normalize_obs": True, "total_timesteps": 64},
+              "system": {**TINY["system"], "eval_freq": 64, "checkpoint_freq": 64,
+                         "heuristics": []}}
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(config))
+    small, large = tmp_path / "small", tmp_path / "large"
+    argv = ["train", "--config", str(path), "--no-pictures", "--run-dir"]
+    assert main([*argv, str(small)]) == 0
+    assert main([*argv, str(large), "--set", "env.n_agents=3", "--set", "env.max_tasks=6",
+                 "--init-from", str(small)]) == 0
+    assert f"warm start from {small}" in capsys.readouterr().out
+    source, target = (AgenticRLSystem.load(run / "checkpoints") for run in (small, large))
+    assert target.env.n_agents == 3 and target.update_step == 1
+    fresh = 1e-4 + 4 * 17  # a new run's statistics: the reset and 16 steps of 4 envs
+    np.testing.assert_allclose(float(target.runner_state.obs_rms.count),
+                               float(source.runner_state.obs_rms.count) + fresh - 1e-4,
+                               rtol=1e-6)
 
 
 def test_env_demo_imports_no_training_code():

@@ -20,6 +20,9 @@ examples:
   agentic-jax train --config configs/quick.yaml --set ppo.total_timesteps=200000 \\
       --set system.target_completion_rate=0.9
   agentic-jax train --resume runs/quick      # continue a stopped or killed run exactly
+  agentic-jax train --config configs/select.yaml --run-dir runs/select16 \
+      --set env.n_agents=16 --set env.max_tasks=40 --set env.initial_tasks=12 \
+      --set env.max_arrivals_per_step=8 --init-from runs/select  # warm start from 4 agents
   agentic-jax train --config configs/quick.yaml --run-dir runs/quick --overwrite
   agentic-jax train --config configs/quick.yaml --devices 4   # envs split over 4 devices
   agentic-jax train --config configs/quick.yaml --run-dir runs/q --coordinator HOST:1234 \
@@ -60,6 +63,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--overwrite", action="store_true",
                        help="move a run already in --run-dir aside to RUN_DIR.old-<time> "
                             "(never deleted) and start a new one there")
+    train.add_argument("--init-from", metavar="RUN",
+                       help="warm start (with --config): begin from the trained network of "
+                            "RUN (a run directory or checkpoint; a per-agent actor trained "
+                            "with another n_agents, e.g. train at 4 agents, continue at 16)")
     train.add_argument("--devices", type=int, metavar="N",
                        help="split the envs over N devices (sets system.devices; default: "
                             "every device; ppo.n_envs must be a multiple of N)")
@@ -94,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
         if args.overwrite:
             raise UsageError("--overwrite cannot be combined with --resume (--resume continues "
                              "the run in place)")
+        if args.init_from is not None:
+            raise UsageError("--init-from starts a new run (with --config); --resume continues "
+                             "one from its own checkpoint")
         system = _resume(args)
         run_dir = system.run_dir
     else:
@@ -108,7 +118,13 @@ def run(args: argparse.Namespace) -> int:
             run_dir = Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         if not several or distributed.is_primary():  # process 0 owns the run's files
             check_run_dir(run_dir, args.overwrite)  # before anything is built (and in train)
+        if args.init_from is not None and not Path(args.init_from).exists():
+            raise UsageError(f"--init-from {args.init_from!r}: no such run or checkpoint")
         system = AgenticRLSystem(config, run_dir, overwrite=args.overwrite)
+        if args.init_from is not None:
+            system.start_from(AgenticRLSystem.load(args.init_from, devices=1))
+            print(f"warm start from {args.init_from} (its network, Adam state and obs "
+                  "statistics)")
         print(f"training in {run_dir}: {system.ppo.n_envs} envs x {system.ppo.n_steps} steps "
               f"per update, {system.max_updates} updates in chunks of {system.chunk_updates}")
     result = system.train()

@@ -1,4 +1,5 @@
-"""Saving, loading and resuming an `AgenticRLSystem` (a mixin: the system class inherits it).
+"""Saving, loading, resuming and warm-starting an `AgenticRLSystem` (a mixin: the system class
+inherits it).
 
 Checkpoints hold the whole state as host arrays (the global values, whatever device count
 wrote them), so a restored state is placed onto the mesh of the system that reads it
@@ -17,6 +18,7 @@ from jax.experimental import multihost_utils
 
 from agentic_jax.config import RunConfig, SystemConfig, load
 from agentic_jax.parallel import is_primary
+from agentic_jax.ppo.transfer import warm_start
 from agentic_jax.system.checkpoint import Checkpointer, Snapshot, read_checkpoint
 from agentic_jax.system.guard import RunClaim, best_model_saved
 from agentic_jax.system.run_dir import RunDir
@@ -40,8 +42,9 @@ def as_run_config(config: ConfigSource,
 
 
 class Persistence:
-    """`save`, `restore`, `load` and `resume` of `AgenticRLSystem` (needs its `compiled`,
-    `config`, `keys`, `tracker`, `update_step`, `runner_state` and `checkpoint_meta`)."""
+    """`save`, `restore`, `load`, `resume` and `start_from` of `AgenticRLSystem` (needs its
+    `compiled`, `config`, `keys`, `tracker`, `update_step`, `runner_state`, `env`, `ppo` and
+    `checkpoint_meta`)."""
 
     def save(self, path: str | Path) -> Path:
         """Write the current state (params, optimiser, envs, RNG, counters), config and
@@ -65,6 +68,34 @@ class Persistence:
         # host arrays of the global state, re-sharded onto this system's mesh
         self._runner_state = self.compiled.place(snapshot.state(template, self.config.to_dict()))
         self.tracker = EvalTracker.from_dict(snapshot.meta["callbacks"])
+        return self
+
+    def start_from(self, source: Any) -> Self:
+        """Warm start (a curriculum: train small, continue large): this untrained system starts
+        from `source`'s (another `AgenticRLSystem`, e.g. `AgenticRLSystem.load(run)` trained
+        with fewer agents) parameters, Adam state and mapped observation statistics
+        (`agentic_jax.ppo.transfer.warm_start`); its envs, RNG and counters are its own, so
+        `train()` runs this config's full budget with its schedules restarted.
+
+        Raises:
+            ValueError (before the warm start is traced): this system has trained already; the
+                actor is not per-agent ("ippo"/"mappo"), the observation layouts differ, or
+                the two configs' networks differ (`ppo.actor`, `ppo.policy`, `ppo.net_arch`).
+        """
+        if self._runner_state is not None and self.update_step > 0:
+            raise ValueError(f"start_from: this system has trained {self.update_step} "
+                             "updates already (warm-start a new one)")
+        start = warm_start(self.ppo, source.env, source.env_params, self.env, self.env_params)
+        template = jax.eval_shape(self.compiled.init, self.keys[0]).train_state.params
+        shapes = [jax.tree.map(lambda x: (x.shape, x.dtype), p)
+                  for p in (template, source.params)]
+        if shapes[0] != shapes[1]:
+            fields = ("actor", "policy", "net_arch")
+            raise ValueError(
+                "start_from: the source's network differs from this config's ("
+                + ", ".join(f"ppo.{f}: {getattr(source.ppo, f)!r} -> {getattr(self.ppo, f)!r}"
+                            for f in fields) + ")")
+        self.runner_state = jax.jit(start)(self.keys[0], source.runner_state)
         return self
 
     @classmethod

@@ -3,6 +3,7 @@ NumPy, joint sampling frequencies, no conflicts for any logits, validation, and 
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import chex
@@ -97,16 +98,30 @@ def test_joint_sampling_frequencies_match_the_probabilities():
         assert abs(freq - p) < 5 * np.sqrt(p * (1 - p) / draws) + 1e-4, (a, freq, p)
 
 
+@functools.cache
+def jitted_sample_and_mode(n: int, n_slots: int):
+    """`(sample(seed, scale) -> (actions, log_prob), mode(seed, scale) -> actions)` of the head
+    on 32 rows of `normal(key(seed)) * scale` logits, compiled once per shape."""
+    nvec = select_nvec(n, n_slots)
+    head = sequential_select_head(nvec)
+
+    def logits(seed, scale):
+        return (jax.random.normal(jax.random.key(seed), (32, sum(nvec))) * scale,)
+
+    def sample(seed, scale):
+        return head.sample(logits(seed, scale), head.noise(jax.random.key(seed + 1), (32,)))
+
+    return jax.jit(sample), jax.jit(lambda seed, scale: head.mode(logits(seed, scale)))
+
+
 @settings(max_examples=25, deadline=None)
-# few shapes (each compiles the sampler's scan once); the values vary freely
+# few shapes (each compiled once); the values vary freely
 @given(n=st.sampled_from([1, 3, 5]), n_slots=st.sampled_from([1, 4]), seed=st.integers(0, 2**16),
        scale=st.floats(0.0, 30.0))
 def test_no_two_agents_ever_take_the_same_slot(n, n_slots, seed, scale):
-    nvec = select_nvec(n, n_slots)
-    head = sequential_select_head(nvec)
-    flat = jax.random.normal(jax.random.key(seed), (32, sum(nvec))) * scale
-    sampled, log_prob = head.sample((flat,), head.noise(jax.random.key(seed + 1), (32,)))
-    for actions in (np.asarray(sampled, np.int64), np.asarray(head.mode((flat,)), np.int64)):
+    sample, mode = jitted_sample_and_mode(n, n_slots)
+    sampled, log_prob = sample(seed, scale)
+    for actions in (np.asarray(sampled, np.int64), np.asarray(mode(seed, scale), np.int64)):
         choices = actions[:, 0::2]
         assert choices.min() >= 0 and choices.max() <= n_slots
         for row in choices:

@@ -101,3 +101,26 @@ def test_predict_evaluate_save_load(run, tmp_path):
     assert all(jax.tree.leaves(same))
     np.testing.assert_array_equal(loaded.predict(obs), action)
     assert loaded.evaluate(4) == metrics
+
+
+def test_start_from_refuses_what_cannot_carry_over():
+    """A warm start needs a per-agent actor, the same network and an untrained system; each
+    refusal names what differs."""
+    def select_system(n_agents: int, width: int, actor: str = "ippo") -> AgenticRLSystem:
+        config = tiny_config()
+        config["env"].update(n_agents=n_agents, max_tasks=2 * n_agents, action_mode="select")
+        config["ppo"].update(policy="discrete", actor=actor,
+                             net_arch={"pi": [width], "vf": [width]})
+        return AgenticRLSystem(config)
+
+    with pytest.raises(ValueError, match="ppo.actor='ippo' or 'mappo'"):
+        select_system(3, 8, actor="mlp").start_from(select_system(2, 8, actor="mlp"))
+    with pytest.raises(ValueError, match="network differs.*ppo.actor: 'mlp' -> 'ippo'"):
+        select_system(3, 8).start_from(select_system(2, 8, actor="mlp"))
+    source = select_system(2, 8)
+    with pytest.raises(ValueError, match=r"network differs.*ppo.net_arch"):
+        select_system(3, 16).start_from(source)
+    target = select_system(3, 8)
+    target.runner_state = target.runner_state.replace(update_step=jax.numpy.int32(1))
+    with pytest.raises(ValueError, match="trained 1 updates already"):
+        target.start_from(source)

@@ -104,8 +104,10 @@ def test_init_from_continues_a_smaller_teams_run(tmp_path, capsys):
                       "max_steps_in_episode": 8},
               "ppo": {**TINY["ppo"], "policy": "discrete", "actor": "ippo",
                       "normalize_obs": True, "total_timesteps": 64},
-              "system": {**TINY["system"], "eval_freq": 64, "checkpoint_freq": 64,
-                         "heuristics": []}}
+              # no evaluation (the budget ends first) and no final evaluation: two compiles
+              # fewer per run; the checkpoint at the end is what --init-from reads
+              "system": {**TINY["system"], "eval_freq": 10**6, "checkpoint_freq": 64,
+                         "heuristics": [], "final_eval_episodes": None}}
     path = tmp_path / "small.yaml"
     path.write_text(yaml.safe_dump(config))
     small, large = tmp_path / "small", tmp_path / "large"

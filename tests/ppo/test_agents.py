@@ -82,10 +82,13 @@ def test_decentralised_critic_is_the_mean_of_per_agent_values():
     np.testing.assert_allclose(value, per_agent.mean(-1), rtol=1e-5, atol=1e-6)
 
 
-def test_zero_shot_transfer_from_2_to_3_agents_and_a_longer_queue():
+@pytest.fixture(scope="module")
+def two_agents_trained():
+    """`(config, env2, p2, env3, p3, rs)`: a discrete IPPO state after 2 updates with 2 agents
+    and 4 queue slots, and a 3-agent env with 6 slots (slot scoring: the queue may change size
+    with the team). Trained once for the module's transfer tests."""
     config = PPOConfig(actor="ippo", policy="discrete", **CONFIG)
     env2 = MultiAgentTaskEnvironment(n_agents=2, max_tasks=4, action_mode="select")
-    # slot scoring: the queue may change size with the team (6 slots instead of 4)
     env3 = MultiAgentTaskEnvironment(n_agents=3, max_tasks=6, action_mode="select")
     p2 = env2.make_params(max_steps_in_episode=8)
     p3 = env3.make_params(max_steps_in_episode=8)
@@ -101,6 +104,11 @@ def test_zero_shot_transfer_from_2_to_3_agents_and_a_longer_queue():
         rs, metrics = update(rs)
         chex.assert_tree_all_finite((metrics, rs.train_state.params))
     assert len(traces) == 1  # discrete PPO compiles once per config
+    return config, env2, p2, env3, p3, rs
+
+
+def test_zero_shot_transfer_from_2_to_3_agents_and_a_longer_queue(two_agents_trained):
+    config, env2, p2, env3, p3, rs = two_agents_trained
     params_before = rs.train_state.params
     out = evaluate_transfer(config, rs, env2, p2, env3, p3, jax.random.PRNGKey(5), n_episodes=4)
     assert out["episode_rewards"].shape == (4,)
@@ -117,17 +125,11 @@ def test_zero_shot_transfer_from_2_to_3_agents_and_a_longer_queue():
     np.testing.assert_array_equal(moved_two.obs_rms.var[0], moved.obs_rms.var)
 
 
-def test_warm_start_continues_training_with_another_team_size():
+def test_warm_start_continues_training_with_another_team_size(two_agents_trained):
     """Curriculum: a state trained with 2 agents starts a training with 3. The parameters and
     the Adam state carry over, the obs statistics are the mapped ones updated with the new
     envs' reset observations, the counters restart; an unmoved state is refused."""
-    config = PPOConfig(actor="ippo", policy="discrete", **CONFIG)
-    env2 = MultiAgentTaskEnvironment(n_agents=2, max_tasks=4, action_mode="select")
-    env3 = MultiAgentTaskEnvironment(n_agents=3, max_tasks=6, action_mode="select")
-    p2 = env2.make_params(max_steps_in_episode=8)
-    p3 = env3.make_params(max_steps_in_episode=8)
-    rs = jax.jit(make_init(config, env2, p2))(jax.random.PRNGKey(0))
-    rs, _ = jax.jit(make_update(config, env2, p2))(rs)
+    config, env2, p2, env3, p3, rs = two_agents_trained
     ws = jax.jit(warm_start(config, env2, p2, env3, p3))(jax.random.PRNGKey(7), rs)
     chex.assert_trees_all_equal(ws.train_state.params, rs.train_state.params)
     chex.assert_trees_all_equal(ws.train_state.opt_state, rs.train_state.opt_state)

@@ -140,6 +140,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
                         help="only join the results of several runs (e.g. one size each) "
                              "into --out")
+    parser.add_argument("--keep-first", action="store_true",
+                        help="with --merge: a cell in several runs keeps the first run's row "
+                             "(the others are listed in the result's meta)")
     args = parser.parse_args()
     args.sizes = tuple(int(x) for x in args.sizes.split(","))
     args.sharings = tuple(float(x) for x in args.sharings.split(","))
@@ -263,7 +266,7 @@ def main() -> None:
         print(f"wrote {plot_curves(args.plot)}")
         return
     if args.merge:
-        merge(args.merge, Path(args.out))
+        merge(args.merge, Path(args.out), args.keep_first)
         print(f"wrote {args.out}.json/.md/.png")
         return
     recipe = load(args.config, args.set)

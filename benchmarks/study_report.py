@@ -57,26 +57,34 @@ def write(out_stem: Path, meta: dict, rows: list[dict], rules: dict, curves: dic
     plot_curves(Path(f"{out_stem}.json"))
 
 
-def merge(parts: list[Path], out_stem: Path) -> None:
+def merge(parts: list[Path], out_stem: Path, keep_first: bool = False) -> None:
     """Join the rows, curves and rule means of several study runs into one result.
 
-    Every row keeps its own budget (`timesteps`, from its run's meta when the row lacks it);
-    a cell (family, n, sharing) measured twice is an error, since the table would hide one."""
+    Every row keeps its own budget (`timesteps`, from its run's meta when the row lacks it).
+    A cell (family, n, sharing) measured twice is an error, since the table would hide one;
+    with `keep_first` the row of the earliest part listed is kept and every later one is
+    listed in `meta["dropped"]` (its part and margin), so no measurement disappears unsaid
+    (a curriculum run split by size re-trains the n=4 cells in each part)."""
     datas = [json.loads(p.read_text()) for p in parts]
-    rows, curves, rules, seen = [], {}, {}, {}
+    rows, curves, rules, seen, dropped = [], {}, {}, {}, []
     for path, data in zip(parts, datas, strict=True):
         for row in data["rows"]:
             cell = (row["family"], row["n_agents"], row["sharing"])
             if cell in seen:
-                raise ValueError(f"--merge: {cell} is in both {seen[cell]} and {path}")
+                if not keep_first:
+                    raise ValueError(f"--merge: {cell} is in both {seen[cell]} and {path} "
+                                     "(--keep-first keeps the first)")
+                dropped.append(dict(cell=list(cell), part=str(path), kept=str(seen[cell]),
+                                    margin_iqm=row["margin_iqm"], margin_ci=row["margin_ci"]))
+                continue
             seen[cell] = path
             rows.append(dict(row, timesteps=row.get(
                 "timesteps", data["meta"]["timesteps_per_member"])))
-        curves.update(data["curves"])
+        curves.update({k: v for k, v in data["curves"].items() if k not in curves})
         rules.update(data["rules"])
     metas = [d["meta"] for d in datas]
     budgets = sorted({r["timesteps"] for r in rows})
-    meta = dict(metas[0], merged_from=[str(p) for p in parts],
+    meta = dict(metas[0], merged_from=[str(p) for p in parts], dropped=dropped,
                 wall_s=sum(m["wall_s"] for m in metas),
                 timesteps_per_member=budgets[0] if len(budgets) == 1 else budgets,
                 updates_per_member=None)
@@ -141,6 +149,10 @@ def markdown(meta: dict, rows: list[dict]) -> str:
     ]
     if meta.get("merged_from"):
         lines += [f"Merged from: {', '.join(meta['merged_from'])}.", ""]
+    for d in meta.get("dropped", []):
+        lines += [f"Measured again and not shown (the table keeps {d['kept']}): {d['cell']} in "
+                  f"{d['part']}, margin {d['margin_iqm']:.1f} [{d['margin_ci'][0]:.1f}, "
+                  f"{d['margin_ci'][1]:.1f}].", ""]
     lines += [
         "| family | n | sharing | steps | IQM return [95% CI] | best rule (mean) "
         "| margin IQM [95% CI] | margin % | completion (rule) | on-time (rule) | beats "

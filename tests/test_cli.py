@@ -118,6 +118,9 @@ def test_init_from_continues_a_smaller_teams_run(tmp_path, capsys):
     assert f"warm start from {small}" in capsys.readouterr().out
     source, target = (AgenticRLSystem.load(run / "checkpoints") for run in (small, large))
     assert target.env.n_agents == 3 and target.update_step == 1
+    assert target.started_from == {"path": str(small), "updates": source.update_step,
+                                   "timesteps": source.num_timesteps, "n_agents": 2}
+    assert source.started_from is None and source.loaded_from == str(small / "checkpoints")
     fresh = 1e-4 + 4 * 17  # a new run's statistics: the reset and 16 steps of 4 envs
     np.testing.assert_allclose(float(target.runner_state.obs_rms.count),
                                float(source.runner_state.obs_rms.count) + fresh - 1e-4,

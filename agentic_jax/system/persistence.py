@@ -68,6 +68,7 @@ class Persistence:
         # host arrays of the global state, re-sharded onto this system's mesh
         self._runner_state = self.compiled.place(snapshot.state(template, self.config.to_dict()))
         self.tracker = EvalTracker.from_dict(snapshot.meta["callbacks"])
+        self.started_from = snapshot.meta.get("started_from")
         return self
 
     def start_from(self, source: Any) -> Self:
@@ -76,6 +77,9 @@ class Persistence:
         with fewer agents) parameters, Adam state and mapped observation statistics
         (`agentic_jax.ppo.transfer.warm_start`); its envs, RNG and counters are its own, so
         `train()` runs this config's full budget with its schedules restarted.
+
+        The source is recorded in `started_from` (its path when it was loaded from one, its
+        updates, env steps and team size) and saved in every checkpoint of this run.
 
         Raises:
             ValueError (before the warm start is traced): this system has trained already; the
@@ -96,6 +100,10 @@ class Persistence:
                 + ", ".join(f"ppo.{f}: {getattr(source.ppo, f)!r} -> {getattr(self.ppo, f)!r}"
                             for f in fields) + ")")
         self.runner_state = jax.jit(start)(self.keys[0], source.runner_state)
+        path = source.loaded_from or (None if source.run_dir is None else str(source.run_dir))
+        self.started_from = {"path": path, "updates": source.update_step,
+                             "timesteps": source.num_timesteps,
+                             "n_agents": source.config.env.n_agents}
         return self
 
     @classmethod
@@ -119,7 +127,9 @@ class Persistence:
             devices = 1
         if devices is not None:
             config = config.replace(system=config.system.replace(devices=devices).validate())
-        return cls(config, run_dir)._restore(snapshot)
+        system = cls(config, run_dir)._restore(snapshot)
+        system.loaded_from = str(path)
+        return system
 
     @classmethod
     def resume(cls, run_dir: str | Path, **system_overrides: Any) -> Self:

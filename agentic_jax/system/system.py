@@ -85,6 +85,10 @@ class AgenticRLSystem(Persistence):
         self.tracker = EvalTracker()
         self.heuristics: dict[str, dict[str, float]] | None = None
         self._runner_state: RunnerState | None = None
+        # where this system's state came from: the path `load` read it from, and the run a
+        # warm start (`start_from`) took its network from (kept in its checkpoints)
+        self.loaded_from: str | None = None
+        self.started_from: dict[str, Any] | None = None
         self._predict_calls = 0
         buffer, system = self.ppo.buffer_size, self.system_config
         self.eval_every = max(1, math.ceil(system.eval_freq / buffer))
@@ -255,9 +259,14 @@ class AgenticRLSystem(Persistence):
             "best_model": None if best is None else str(best),
             "moved_aside": None if moved is None else str(moved),
             "final_eval": final.result,
+            "started_from": self.started_from,
         }
 
     def checkpoint_meta(self) -> dict[str, Any]:
-        """Checkpoint metadata: the config, the callback state and the observation size."""
-        return {"config": self.config.to_dict(), "callbacks": self.tracker.to_dict(),
+        """Checkpoint metadata: the config, the callback state, the observation size and, after
+        a warm start, its source (`started_from`)."""
+        meta = {"config": self.config.to_dict(), "callbacks": self.tracker.to_dict(),
                 "obs_size": self.env.obs_size()}
+        if self.started_from is not None:
+            meta["started_from"] = self.started_from
+        return meta

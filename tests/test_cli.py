@@ -61,6 +61,8 @@ def test_help_mentions_every_command(capsys):
         (["train", "--resume", "{tmp}"], "no checkpoints/ to resume from"),
         (["train", "--resume", "{tmp}", "--init-from", "{tmp}"], "--init-from starts a new"),
         (["train", "--config", "{cfg}", "--init-from", "no/run"], "no such run or checkpoint"),
+        (["train", "--resume", "{tmp}", "--team-size", "8"], "--team-size starts a new"),
+        (["train", "--config", "{cfg}", "--team-size", "3"], "--team-size 3: scaled: n_agents=3"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(argv, message, config_file, tmp_path, capsys):
@@ -96,8 +98,9 @@ def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_p
 
 
 def test_init_from_continues_a_smaller_teams_run(tmp_path, capsys):
-    """Train small, continue large: the 3-agent run starts from the 2-agent run's network and
-    observation statistics (their sample count carries over)."""
+    """Train small, continue large: the 4-agent run (`--team-size 4`: the 2-agent config
+    scaled) starts from the 2-agent run's network and observation statistics (their sample
+    count carries over)."""
     from agentic_jax.system import AgenticRLSystem
 
     config = {"env": {"n_agents": 2, "max_tasks": 4, "action_mode": "select",
@@ -113,11 +116,10 @@ def test_init_from_continues_a_smaller_teams_run(tmp_path, capsys):
     small, large = tmp_path / "small", tmp_path / "large"
     argv = ["train", "--config", str(path), "--no-pictures", "--run-dir"]
     assert main([*argv, str(small)]) == 0
-    assert main([*argv, str(large), "--set", "env.n_agents=3", "--set", "env.max_tasks=6",
-                 "--init-from", str(small)]) == 0
+    assert main([*argv, str(large), "--team-size", "4", "--init-from", str(small)]) == 0
     assert f"warm start from {small}" in capsys.readouterr().out
     source, target = (AgenticRLSystem.load(run / "checkpoints") for run in (small, large))
-    assert target.env.n_agents == 3 and target.update_step == 1
+    assert target.config.env == source.config.env.scaled(4) and target.update_step == 1
     assert target.started_from == {"path": str(small), "updates": source.update_step,
                                    "timesteps": source.num_timesteps, "n_agents": 2}
     assert source.started_from is None and source.loaded_from == str(small / "checkpoints")

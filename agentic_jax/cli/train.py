@@ -20,9 +20,8 @@ examples:
   agentic-jax train --config configs/quick.yaml --set ppo.total_timesteps=200000 \\
       --set system.target_completion_rate=0.9
   agentic-jax train --resume runs/quick      # continue a stopped or killed run exactly
-  agentic-jax train --config configs/select.yaml --run-dir runs/select16 \
-      --set env.n_agents=16 --set env.max_tasks=40 --set env.initial_tasks=12 \
-      --set env.max_arrivals_per_step=8 --init-from runs/select  # warm start from 4 agents
+  agentic-jax train --config configs/select.yaml --run-dir runs/select16 --team-size 16 \
+      --set ppo.total_timesteps=262144 --init-from runs/select  # warm start from 4 agents
   agentic-jax train --config configs/quick.yaml --run-dir runs/quick --overwrite
   agentic-jax train --config configs/quick.yaml --devices 4   # envs split over 4 devices
   agentic-jax train --config configs/quick.yaml --run-dir runs/q --coordinator HOST:1234 \
@@ -63,6 +62,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--overwrite", action="store_true",
                        help="move a run already in --run-dir aside to RUN_DIR.old-<time> "
                             "(never deleted) and start a new one there")
+    train.add_argument("--team-size", type=int, metavar="N",
+                       help="(with --config) the config's env for a team of N agents, a "
+                            "multiple of its env.n_agents: queue slots, initial tasks and "
+                            "arrivals per step grow by the same factor, so the load per agent "
+                            "stays (EnvConfig.scaled)")
     train.add_argument("--init-from", metavar="RUN",
                        help="warm start (with --config): begin from the trained network of "
                             "RUN (a run directory or checkpoint; a per-agent actor trained "
@@ -101,15 +105,21 @@ def run(args: argparse.Namespace) -> int:
         if args.overwrite:
             raise UsageError("--overwrite cannot be combined with --resume (--resume continues "
                              "the run in place)")
-        if args.init_from is not None:
-            raise UsageError("--init-from starts a new run (with --config); --resume continues "
-                             "one from its own checkpoint")
+        for flag, value in (("--init-from", args.init_from), ("--team-size", args.team_size)):
+            if value is not None:
+                raise UsageError(f"{flag} starts a new run (with --config); --resume continues "
+                                 "one from its own checkpoint")
         system = _resume(args)
         run_dir = system.run_dir
     else:
         from agentic_jax.system.guard import check_run_dir
 
         config = load(args.config, args.overrides)  # validated before anything is traced
+        if args.team_size is not None:
+            try:
+                config = config.replace(env=config.env.scaled(args.team_size))
+            except ValueError as err:
+                raise UsageError(f"--team-size {args.team_size}: {err}") from None
         run_dir = args.run_dir
         if run_dir is None and several:
             raise UsageError("--run-dir is required with several processes (each one names "

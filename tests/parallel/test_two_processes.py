@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 import yaml
@@ -90,3 +91,36 @@ def test_cli_trains_on_two_processes_and_one_writes_the_files(tmp_path):
     assert sorted(int(p.name) for p in (run / "checkpoints").iterdir()) == [2, 4]
     system = AgenticRLSystem.load(run / "checkpoints")  # here: one process, one device
     assert system.update_step == 4
+
+
+@pytest.mark.slow
+def test_warm_start_on_two_processes_matches_four_devices(tmp_path):
+    """`--init-from` under `jax.distributed`: each process loads the 2-agent run (trained on
+    one device) and warm-starts the 4-agent run from it; training then matches one process
+    on 4 devices, and both runs record their source."""
+    cfg = config()
+    cfg["env"].update({"n_agents": 2, "max_tasks": 4, "action_mode": "select"})
+    cfg["ppo"].update({"policy": "discrete", "actor": "ippo"})
+    path, small = tmp_path / "small.yaml", tmp_path / "small"
+    path.write_text(yaml.safe_dump(cfg))
+    train = [sys.executable, "-m", "agentic_jax.cli", "train", "--config", str(path),
+             "--no-pictures"]
+    subprocess.run([*train, "--run-dir", str(small)], cwd=REPO, env=forced_env(1), check=True,
+                   capture_output=True)
+    larger = ["--team-size", "4", "--init-from", str(small)]
+    run_two([*train, *larger, "--run-dir", str(tmp_path / "two"),
+             "--coordinator", f"127.0.0.1:{free_port()}", "--num-processes", "2",
+             "--process-id"])
+    subprocess.run([*train, *larger, "--run-dir", str(tmp_path / "four")], cwd=REPO,
+                   env=forced_env(4), check=True, capture_output=True)
+    source = AgenticRLSystem.load(small / "checkpoints")
+    two, four = (AgenticRLSystem.load(tmp_path / run / "checkpoints") for run in ("two", "four"))
+    for system in (two, four):
+        assert system.env.n_agents == 4 and system.update_step == 4
+        assert system.started_from == {"path": str(small), "updates": source.update_step,
+                                       "timesteps": source.num_timesteps, "n_agents": 2}
+    for a, b in zip(jax.tree.leaves(two.runner_state.train_state.params),
+                    jax.tree.leaves(four.runner_state.train_state.params), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(np.asarray(two.runner_state.obs_rms.mean),
+                               np.asarray(four.runner_state.obs_rms.mean), rtol=0, atol=ATOL)

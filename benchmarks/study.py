@@ -29,6 +29,7 @@ from study_report import cell_row, margins_line, merge, plot_curves, write
 from study_train import (
     continue_group,
     evaluate_group,
+    stored_group,
     train_family,
     train_group,
     transfer_eval,
@@ -135,6 +136,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--continue-updates", type=int, default=None, metavar="U",
                         help="the curriculum recipe: train at n=4, then continue each member "
                              "U updates at every larger size of --sizes (warm start)")
+    parser.add_argument("--small-states", type=Path, default=None, metavar="DIR",
+                        help="with --continue-updates: keep the n=4 group's trained states in "
+                             "DIR (per family) and continue from them when DIR has them, so a "
+                             "study split by --sizes continues every part from the same ones")
     parser.add_argument("--plot", type=Path, default=None, metavar="JSON",
                         help="only redraw the learning curves of a results JSON as <JSON>.png")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
@@ -158,6 +163,8 @@ def parse_args() -> argparse.Namespace:
     if args.continue_updates is not None and (args.quick or 4 not in args.sizes
                                               or args.continue_updates < CHUNK):
         parser.error(f"--continue-updates: needs 4 in --sizes, no --quick, and >= {CHUNK}")
+    if args.small_states is not None and args.continue_updates is None:
+        parser.error("--small-states: only with --continue-updates")
     if args.merge and not args.out:
         parser.error("--merge: give --out for the joined result")
     return args
@@ -229,10 +236,9 @@ def run_curriculum(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: 
     for fam in args.families:
         mode, overrides = FAMILIES[fam]
         ppo, ppo_more = ppo_base.replace(**overrides), more.replace(**overrides)
-        t0 = time.time()
         src = env_config(base, 4, mode)
-        group = train_group(src, ppo, args.sharings, args.seeds, CHUNK)
-        small_wall = time.time() - t0
+        store = args.small_states and args.small_states / fam.replace("/", "-")
+        group, small_wall = stored_group(store, src, ppo, args.sharings, args.seeds, CHUNK)
         print(f"  {fam} n=4: trained in {small_wall:.0f} s", flush=True)
         for n in args.sizes:
             rules, best, _ = best_of[n]

@@ -21,7 +21,7 @@ examples:
       --set system.target_completion_rate=0.9
   agentic-jax train --resume runs/quick      # continue a stopped or killed run exactly
   agentic-jax train --config configs/select.yaml --run-dir runs/select16 --team-size 16 \
-      --set ppo.total_timesteps=262144 --init-from runs/select  # warm start from 4 agents
+      --set ppo.total_timesteps=524288 --init-from runs/select  # warm start from 4 agents
   agentic-jax train --config configs/quick.yaml --run-dir runs/quick --overwrite
   agentic-jax train --config configs/quick.yaml --devices 4   # envs split over 4 devices
   agentic-jax train --config configs/quick.yaml --run-dir runs/q --coordinator HOST:1234 \

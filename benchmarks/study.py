@@ -136,6 +136,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--continue-updates", type=int, default=None, metavar="U",
                         help="the curriculum recipe: train at n=4, then continue each member "
                              "U updates at every larger size of --sizes (warm start)")
+    parser.add_argument("--chain", action="store_true",
+                        help="with --continue-updates: each larger size continues from the "
+                             "previous size's states (4 -> 8 -> 16), not from n=4's")
     parser.add_argument("--small-states", type=Path, default=None, metavar="DIR",
                         help="with --continue-updates: keep the n=4 group's trained states in "
                              "DIR (per family) and continue from them when DIR has them, so a "
@@ -163,8 +166,9 @@ def parse_args() -> argparse.Namespace:
     if args.continue_updates is not None and (args.quick or 4 not in args.sizes
                                               or args.continue_updates < CHUNK):
         parser.error(f"--continue-updates: needs 4 in --sizes, no --quick, and >= {CHUNK}")
-    if args.small_states is not None and args.continue_updates is None:
-        parser.error("--small-states: only with --continue-updates")
+    for flag, value in (("--small-states", args.small_states), ("--chain", args.chain or None)):
+        if value is not None and args.continue_updates is None:
+            parser.error(f"{flag}: only with --continue-updates")
     if args.merge and not args.out:
         parser.error("--merge: give --out for the joined result")
     return args
@@ -226,8 +230,9 @@ def run_curriculum(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: 
     """The train-small-continue-large recipe: per family ONE training at n=4 over sharing
     levels x seeds (the recipe's budget), evaluated there; then at each larger size every
     member is warm-started from its own n=4 state and trained `args.continue_updates` more
-    updates at that size (same hyperparameters, schedules restarted). Every cell is evaluated
-    on the fixed episodes. Returns `(rows, curves, rules_info)`."""
+    updates at that size (same hyperparameters, schedules restarted); with `args.chain` from
+    the previous size's state instead (4 -> 8 -> 16). Every cell is evaluated on the fixed
+    episodes. Returns `(rows, curves, rules_info)`."""
     rows, curves, rules_info = [], {}, {}
     per_update = ppo_base.n_envs * ppo_base.n_steps
     more = ppo_base.replace(total_timesteps=per_update * args.continue_updates)
@@ -240,18 +245,22 @@ def run_curriculum(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: 
         store = args.small_states and args.small_states / fam.replace("/", "-")
         group, small_wall = stored_group(store, src, ppo, args.sharings, args.seeds, CHUNK)
         print(f"  {fam} n=4: trained in {small_wall:.0f} s", flush=True)
-        for n in args.sizes:
+        prev = (4, src, group[1], ppo.total_timesteps, small_wall)  # what the next size continues
+        for n in sorted(args.sizes):
             rules, best, _ = best_of[n]
             t0 = time.time()
             if n == 4:
                 fns, rs, members, values, curve, ok = group
                 steps, wall = ppo.total_timesteps, small_wall
             else:
+                from_n, from_cfg, from_rs, from_steps, from_wall = prev
+                cfg = env_config(base, n, mode)
                 fns, rs, members, values, curve, ok = continue_group(
-                    src, env_config(base, n, mode), ppo_more, group[1], args.sharings,
-                    args.seeds, CHUNK)
-                steps = ppo.total_timesteps + ppo_more.total_timesteps
-                wall = small_wall + time.time() - t0
+                    from_cfg, cfg, ppo_more, from_rs, args.sharings, args.seeds, CHUNK)
+                steps = from_steps + ppo_more.total_timesteps
+                wall = from_wall + time.time() - t0
+                if args.chain:
+                    prev = (n, cfg, rs, steps, wall)
             res = evaluate_group(fns, rs, members, values, curve, ok, key, n_episodes,
                                  args.sharings)
             for s in args.sharings:
@@ -259,7 +268,7 @@ def run_curriculum(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: 
                                      trained_here=True, train_wall_s=wall,
                                      finite=res[s]["finite"], timesteps=steps,
                                      stage_timesteps=steps - ppo.total_timesteps))
-                stage = fam if n == 4 else f"{fam} from n=4"  # the plot's legend
+                stage = fam if n == 4 else f"{fam} from n={from_n}"  # the plot's legend
                 curves[f"{stage}|n={n}|s={s}"] = res[s]["curve"]
             print(f"  {fam} n={n}: {time.time() - t0:.0f} s; "
                   f"{margins_line(rows[-len(args.sharings):])}", flush=True)
@@ -297,7 +306,9 @@ def main() -> None:
                 design=("one training at n=4, sharing 0.5; zero-shot evaluation elsewhere"
                         if args.quick else
                         f"curriculum: trained at n=4, then {args.continue_updates} updates at "
-                        "each larger n from the n=4 state" if args.continue_updates is not None
+                        "each larger n from the "
+                        + ("previous size's state" if args.chain else "n=4 state")
+                        if args.continue_updates is not None
                         else "one training per family, n and sharing"),
                 grid=None if args.quick else dict(sizes=args.sizes, sharings=args.sharings,
                                                   families=args.families),

@@ -23,8 +23,7 @@ from agentic_jax.env.policies import evaluate_policy
 from agentic_jax.ppo import make_act
 from agentic_jax.ppo.transfer import state_mover
 from agentic_jax.sweep.engine import GroupFunctions, group_functions
-from agentic_jax.system.checkpoint import Checkpointer
-from agentic_jax.system.leaves import unflatten_state
+from agentic_jax.system.checkpoint import Checkpointer, read_checkpoint
 
 
 def member_inputs(fns: GroupFunctions, ppo: PPOConfig, sharings, seeds: int, key_offset: int):
@@ -57,13 +56,19 @@ def run_chunks(fns: GroupFunctions, rs, env_values, updates: int, chunk: int):
     return rs, curve, np.asarray(ok)
 
 
+def scratch_group(cfg: EnvConfig, ppo: PPOConfig, sharings, seeds: int):
+    """`(fns, members, keys, hparams, env_values)` of a group that starts from scratch (seed
+    `i` from `key(100 + i)`): what `train_group` trains, and the shapes `stored_group` reads."""
+    fns = group_functions(cfg, ppo)
+    return (fns, *member_inputs(fns, ppo, sharings, seeds, 100))
+
+
 def train_group(cfg: EnvConfig, ppo: PPOConfig, sharings, seeds: int, chunk: int):
     """Train `len(sharings) * seeds` members from scratch in one vmapped group (one compile).
 
     Returns `(fns, rs [M, ...], members [(sharing, seed)], env_values, curve [M, updates],
     finite [M])`."""
-    fns = group_functions(cfg, ppo)
-    members, keys, hparams, env_values = member_inputs(fns, ppo, sharings, seeds, 100)
+    fns, members, keys, hparams, env_values = scratch_group(cfg, ppo, sharings, seeds)
     rs = fns.init(keys, hparams, env_values)
     rs, curve, ok = run_chunks(fns, rs, env_values, ppo.num_updates, chunk)
     return fns, rs, members, env_values, curve, ok
@@ -72,36 +77,31 @@ def train_group(cfg: EnvConfig, ppo: PPOConfig, sharings, seeds: int, chunk: int
 def stored_group(store: Path | None, cfg: EnvConfig, ppo: PPOConfig, sharings, seeds: int,
                  chunk: int):
     """`(group, train wall s)`: `train_group`'s result, read back from the orbax checkpoint in
-    `store` when it holds one for this env, recipe and members (else trained, then saved there;
-    None: trained, not saved), so the curriculum's parts continue from the same n=4 states.
-    A checkpoint of another setting is a `ValueError` naming the difference."""
+    `store` when it holds one (else trained, then saved there; None: trained, not saved), so
+    the curriculum's parts continue from the same n=4 states. A checkpoint of another env,
+    recipe or member set is a `ValueError` naming what differs."""
     ident = dict(env=cfg.to_dict(), ppo=dataclasses.asdict(ppo), sharings=list(sharings),
                  seeds=seeds, chunk=chunk)
-    manager = None if store is None else Checkpointer(store, max_to_keep=1, async_save=False)
-    try:
-        if manager is not None and manager.steps():
-            arrays, meta = manager.read(manager.steps()[-1])
-            stored = json.loads(json.dumps(ident))  # as it reads back (tuples as lists)
-            diff = sorted(k for k in stored if stored[k] != meta["ident"][k])
-            if diff:
-                raise ValueError(f"{store}: its n=4 group was trained with other {diff}")
-            fns = group_functions(cfg, ppo)
-            members, keys, hparams, env_values = member_inputs(fns, ppo, sharings, seeds, 100)
-            template = jax.eval_shape(fns.init, keys, hparams, env_values)
-            rs = unflatten_state(template, arrays, meta["state_info"])
-            group = (fns, rs, members, env_values, np.asarray(meta["curve"], np.float32),
-                     np.asarray(meta["finite"], bool))
-            return group, meta["train_wall_s"]
-        t0 = time.time()
-        group = train_group(cfg, ppo, sharings, seeds, chunk)
-        wall = time.time() - t0
-        if manager is not None:
-            manager.save(0, group[1], dict(ident=ident, train_wall_s=wall,
-                                           curve=group[4].tolist(), finite=group[5].tolist()))
-        return group, wall
-    finally:
-        if manager is not None:
-            manager.close()
+    if store is not None and store.is_dir() and any(store.iterdir()):
+        snapshot = read_checkpoint(store)
+        stored = json.loads(json.dumps(ident))  # as it reads back (tuples as lists)
+        diff = sorted(k for k in stored if stored[k] != snapshot.meta["ident"][k])
+        if diff:
+            raise ValueError(f"{store}: its n=4 group was trained with other {diff}")
+        fns, members, keys, hparams, env_values = scratch_group(cfg, ppo, sharings, seeds)
+        rs = snapshot.state(jax.eval_shape(fns.init, keys, hparams, env_values), stored)
+        curve = np.asarray(snapshot.meta["curve"], np.float32)
+        group = (fns, rs, members, env_values, curve, np.asarray(snapshot.meta["finite"], bool))
+        return group, snapshot.meta["train_wall_s"]
+    t0 = time.time()
+    group = train_group(cfg, ppo, sharings, seeds, chunk)
+    wall = time.time() - t0
+    if store is not None:
+        manager = Checkpointer(store, max_to_keep=1, async_save=False)
+        manager.save(0, group[1], dict(ident=ident, train_wall_s=wall,
+                                       curve=group[4].tolist(), finite=group[5].tolist()))
+        manager.close()
+    return group, wall
 
 
 def continue_group(src_cfg: EnvConfig, cfg: EnvConfig, ppo: PPOConfig, src_rs, sharings,

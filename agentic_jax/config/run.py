@@ -72,6 +72,18 @@ class RunConfig:
         """`to_dict()` as YAML, in field order."""
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
+    def differences(self, other: RunConfig, ignore: Iterable[str] = ()) -> list[str]:
+        """The settings that differ from `other`'s, as `"section.key: A vs B"` in field order,
+        leaving out the dotted names in `ignore` (e.g. `"system.progress"`)."""
+        mine, theirs, skip = self.to_dict(), other.to_dict(), set(ignore)
+        found = []
+        for section in dict.fromkeys([*mine, *theirs]):
+            a, b = mine.get(section) or {}, theirs.get(section) or {}
+            for key in dict.fromkeys([*a, *b]):
+                if f"{section}.{key}" not in skip and a.get(key) != b.get(key):
+                    found.append(f"{section}.{key}: {a.get(key)!r} vs {b.get(key)!r}")
+        return found
+
     @classmethod
     def from_dict(cls, sections: Mapping[str, Any]) -> RunConfig:
         """The config of a mapping of sections (as `to_dict` writes), validated."""

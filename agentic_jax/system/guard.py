@@ -130,6 +130,12 @@ class RunClaim:
         self.lock = RunLock(self.files.path).acquire()
         old.release()
 
+    @property
+    def owns(self) -> bool:
+        """Whether the run in the directory is this claim's (it trained into it or resumed
+        it), so that its `checkpoints/` and `best_model/` are this system's own to write."""
+        return self._owned
+
     def release(self) -> None:
         """Unlock the directory (the claim can be acquired again to write more)."""
         self.lock.release()

@@ -17,14 +17,21 @@ import jax
 from jax.experimental import multihost_utils
 
 from agentic_jax.config import RunConfig, SystemConfig, load
+from agentic_jax.config.system import LOGGING_SWITCHES
 from agentic_jax.parallel import is_primary
 from agentic_jax.ppo.transfer import warm_start
-from agentic_jax.system.checkpoint import Checkpointer, Snapshot, read_checkpoint
-from agentic_jax.system.guard import RunClaim, best_model_saved
+from agentic_jax.system.checkpoint import Checkpointer, CheckpointError, Snapshot, read_checkpoint
+from agentic_jax.system.errors import RunExistsError, check_writable
+from agentic_jax.system.guard import RunClaim, best_model_saved, move_aside
 from agentic_jax.system.run_dir import RunDir
 from agentic_jax.system.tracker import EvalTracker
 
 ConfigSource = RunConfig | Mapping[str, Any] | str | Path | None
+
+# what a resumed run may change against the run's config.yaml: its budget, its device count
+# and how it logs (the resume overrides of the CLI); anything else means another run's state
+RESUMABLE_CHANGES = ("ppo.total_timesteps", "system.max_timesteps", "system.max_to_keep",
+                     "system.devices", *(f"system.{name}" for name in LOGGING_SWITCHES))
 
 
 def as_run_config(config: ConfigSource,
@@ -46,13 +53,49 @@ class Persistence:
     `compiled`, `config`, `keys`, `tracker`, `update_step`, `runner_state`, `env`, `ppo` and
     `checkpoint_meta`)."""
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the current state (params, optimiser, envs, RNG, counters), config and
-        callback state to the orbax checkpoint directory `path`."""
-        manager = Checkpointer(path, max_to_keep=1, async_save=False)
-        manager.save(self.update_step, self.runner_state, self.checkpoint_meta())
-        manager.close()
-        return Path(path)
+        callback state to the orbax checkpoint directory `path`, as step `update_step`.
+
+        Nothing already saved is deleted: `path` must be new, empty, or a directory this
+        system writes (its own run's `checkpoints/` or `best_model/`, or a path it saved to
+        before), where the new step joins the others. Any other directory (another run's
+        checkpoints, a run directory) is refused unless `overwrite`, which moves it aside to
+        `PATH.old-<time>` (never deleted) and saves into a fresh one.
+
+        Raises:
+            RunExistsError: `path` holds files this system did not write, and not `overwrite`.
+            RunDirError: `path` is a file or cannot be written.
+        """
+        path = Path(path)
+        check_writable(path)
+        if path.is_dir() and any(path.iterdir()) and path.resolve() not in self._own_dirs():
+            if not overwrite:
+                raise RunExistsError(
+                    f"save: {str(path)!r} already holds files this system did not write "
+                    f"({_listing(path)}); save to a new path, or pass overwrite=True to move "
+                    f"it aside to {path.name}.old-<time>")
+            if is_primary():
+                move_aside(path)
+            if jax.process_count() > 1:
+                multihost_utils.sync_global_devices("agentic_jax save: moved aside")
+        manager = Checkpointer(path, max_to_keep=None, async_save=False)
+        try:
+            if self.update_step in manager.steps():  # this system's own step, saved again
+                manager.manager.delete(self.update_step)
+            manager.save(self.update_step, self.runner_state, self.checkpoint_meta())
+        finally:
+            manager.close()
+        self._saved_to.add(path.resolve())
+        return path
+
+    def _own_dirs(self) -> set[Path]:
+        """The directories `save` may add to: those it wrote, and the run's checkpoint
+        directories once this system trains into the run or resumed it."""
+        own = set(self._saved_to)
+        if self.files is not None and self._claim is not None and self._claim.owns:
+            own |= {self.files.checkpoints.resolve(), self.files.best_model.resolve()}
+        return own
 
     def restore(self, path: str | Path) -> Self:
         """Load a checkpoint's state into this system (its config must have the same shapes).
@@ -152,6 +195,7 @@ class Persistence:
             snapshot = read_checkpoint(files.checkpoints, best_model_saved(files))
             config = as_run_config(RunConfig.from_dict(snapshot.meta["config"]),
                                    system_overrides or None)
+            _refuse_foreign_checkpoint(files, snapshot, config)
             system = cls(config, run_dir)._restore(snapshot)
             system._claim = claim
             if claim is not None:
@@ -163,3 +207,29 @@ class Persistence:
         if jax.process_count() > 1:
             multihost_utils.sync_global_devices("agentic_jax resume: files rewound")
         return system
+
+
+def _listing(path: Path, shown: int = 3) -> str:
+    names = sorted(p.name for p in path.iterdir())
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
+
+
+def _refuse_foreign_checkpoint(files: RunDir, snapshot: Snapshot, config: RunConfig) -> None:
+    """`CheckpointError` when the checkpoint to resume from was written with another config
+    than the run's `config.yaml` (beyond `RESUMABLE_CHANGES`): another run's state, e.g. one
+    saved into this run's `checkpoints/`, is never continued under this run's files."""
+    if not files.config.is_file():
+        return
+    differences = config.differences(load(files.config), ignore=RESUMABLE_CHANGES)
+    if differences:
+        step = files.checkpoints / str(snapshot.step)
+        key = differences[0].split(":", 1)[0]
+        way_out = (f"pass --set {key}=<its value in config.yaml> (system_overrides)"
+                   if key.startswith("system.") else
+                   f"move {step} out of {files.checkpoints} to resume from the run's own "
+                   "checkpoints")
+        raise CheckpointError(
+            f"checkpoint {step} was not written by the run in {str(files.path)!r}: "
+            f"{differences[0].replace(' vs ', ' in the checkpoint vs ')} in config.yaml"
+            f"{f' (and {len(differences) - 1} more)' if len(differences) > 1 else ''}; "
+            f"{way_out}")

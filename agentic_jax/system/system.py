@@ -89,6 +89,7 @@ class AgenticRLSystem(Persistence):
         # warm start (`start_from`) took its network from (kept in its checkpoints)
         self.loaded_from: str | None = None
         self.started_from: dict[str, Any] | None = None
+        self._saved_to: set[Path] = set()  # directories `save` wrote (it may add to them)
         self._predict_calls = 0
         buffer, system = self.ppo.buffer_size, self.system_config
         self.eval_every = max(1, math.ceil(system.eval_freq / buffer))

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from agentic_jax.cli import bench, env_demo, evaluate, sweep, train
 from agentic_jax.cli.errors import UsageError
+from agentic_jax.compilation_cache import enable_compilation_cache
 
 COMMANDS = (train, evaluate, env_demo, sweep, bench)
 
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
+            enable_compilation_cache()
             return runners[args.command](args)
     except Exception as err:
         if not _reported_in_one_line(err):

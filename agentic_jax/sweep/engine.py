@@ -24,6 +24,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from agentic_jax.compilation_cache import enable_compilation_cache
 from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.config.sweep import TRACED_ENV, TRACED_PPO
 from agentic_jax.env.policies import evaluate_policy
@@ -183,5 +184,7 @@ class GroupFunctions:
 
 @functools.lru_cache(maxsize=16)
 def group_functions(env_config: EnvConfig, ppo: PPOConfig, loop: str = "vmap") -> GroupFunctions:
-    """The shared `GroupFunctions` of a config (cached by the config sections' hash)."""
+    """The shared `GroupFunctions` of a config (cached by the config sections' hash), with the
+    persistent compilation cache on (`agentic_jax.compilation_cache`)."""
+    enable_compilation_cache()
     return GroupFunctions(env_config, ppo, loop)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from agentic_jax.compilation_cache import enable_compilation_cache
 from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.env.policies import evaluate_policy
 from agentic_jax.parallel import (
@@ -153,7 +154,9 @@ def _cached(env_config: EnvConfig, ppo: PPOConfig, devices: int) -> Compiled:
 def compiled_functions(env_config: EnvConfig, ppo: PPOConfig,
                        devices: int | None = 1) -> Compiled:
     """The shared `Compiled` of a configuration (cached by the config sections' hash and the
-    device count; `devices` None or 0: every device, `parallel.resolve_device_count`)."""
+    device count; `devices` None or 0: every device, `parallel.resolve_device_count`). Turns
+    the persistent compilation cache on first (`agentic_jax.compilation_cache`)."""
+    enable_compilation_cache()
     return _cached(env_config, ppo, resolve_device_count(devices))
 
 

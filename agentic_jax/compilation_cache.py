@@ -1,0 +1,84 @@
+"""JAX's persistent compilation cache, on by default, so a run pays each compile once.
+
+    enable_compilation_cache()   # called by the compile factories (system, sweep) and the CLI
+    AGENTIC_JAX_CACHE_DIR=/fast/disk/xla  # moves it;  AGENTIC_JAX_CACHE_DIR=off  disables it
+
+The programs of a config (init, training chunk, evaluation) take 2-20 s each to compile, and a
+second run of the same config, a resumed run, or a notebook restarted compiles the same
+programs again. With the cache on, XLA's executables are written to
+`$XDG_CACHE_HOME/agentic_jax/xla` (`~/.cache/agentic_jax/xla`) and read back by later processes.
+
+What JAX already does is kept, not re-implemented: an entry that cannot be read (corrupt,
+truncated by a concurrent writer, from another jaxlib) is a warning and a recompile, never an
+error (`jax_raise_persistent_cache_errors` is off); of several processes of one
+`jax.distributed` job only process 0 writes. A cache directory set by the user through JAX
+itself (`JAX_COMPILATION_CACHE_DIR`, `jax.config`) is left as it is. A directory that cannot be
+written (read-only, full, a file in the way) turns the cache off with one warning.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import jax
+
+ENV_VAR = "AGENTIC_JAX_CACHE_DIR"
+OFF = ("", "0", "off", "false", "no", "none")
+# programs compiling faster than this are not worth a file each (JAX's own default is 1 s, which
+# leaves out most evaluation programs of a small config)
+MIN_COMPILE_SECONDS = 0.1
+
+_state: dict[str, Path | None] = {}
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/agentic_jax/xla`, else `~/.cache/agentic_jax/xla`."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "agentic_jax" / "xla"
+
+
+def enable_compilation_cache() -> Path | None:
+    """Turn the persistent compilation cache on (once per process); return its directory, or
+    None when it is off (`AGENTIC_JAX_CACHE_DIR=off`, or a directory that cannot be written,
+    with one warning)."""
+    if "dir" in _state:
+        return _state["dir"]
+    _state["dir"] = _enable()
+    return _state["dir"]
+
+
+def _enable() -> Path | None:
+    chosen = jax.config.jax_compilation_cache_dir
+    if chosen:  # the user's own JAX setting wins
+        return Path(chosen)
+    setting = os.environ.get(ENV_VAR)
+    if setting is not None and setting.strip().lower() in OFF:
+        return None
+    path = Path(setting).expanduser() if setting else default_cache_dir()
+    problem = _unwritable(path)
+    if problem is not None:
+        warnings.warn(f"compilation cache {str(path)!r} cannot be written ({problem}); "
+                      f"compiling without it (set {ENV_VAR} to another directory or to off)",
+                      RuntimeWarning, stacklevel=3)
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    if jax.config.jax_persistent_cache_min_compile_time_secs == 1.0:  # JAX's default: ours
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
+    return path
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why `path` cannot hold cache entries (created if missing), or None: a probe file is
+    written and removed, which a read-only or full file system refuses."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-") as probe:
+            probe.write(b"\0" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as err:
+        return err.strerror.lower() if err.strerror else type(err).__name__
+    return None

@@ -38,9 +38,9 @@ from agentic_jax.sweep.memory import Call, plan_calls
 from agentic_jax.sweep.results import write_results
 from agentic_jax.sweep.space import Member, SweepPlan, format_value, plan_sweep
 from agentic_jax.sweep.tracker import MemberTracker
-from agentic_jax.system.checkpoint import Checkpointer, read_checkpoint
 from agentic_jax.system.final_eval import final_eval_key
 from agentic_jax.system.system import EVAL_SEED_OFFSET
+from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
 
 CALLS_FILE = "calls.json"
 

@@ -18,8 +18,8 @@ from rich.console import Console
 
 from agentic_jax.env.policies import evaluate_heuristics
 from agentic_jax.system.callbacks import Callback, Step
-from agentic_jax.system.checkpoint import CheckpointError, read_checkpoint
 from agentic_jax.tables import eval_table
+from agentic_jax.training.checkpoint import CheckpointError, read_checkpoint
 
 if TYPE_CHECKING:
     from agentic_jax.system.system import AgenticRLSystem

@@ -10,7 +10,7 @@ a multiple of `K`, compiles once more).
 Checkpoints hold the whole `RunnerState` (params, optimiser state, env states, RNG key,
 counters, observation normaliser), the config and the callback state, so
 `AgenticRLSystem.resume(run_dir).train()` ends bit-identical (on CPU) to the run that was
-never interrupted. The run directory's files are listed in `system/run_dir.py`; saving, loading
+never interrupted. The run directory's files are listed in `training/run_dir.py`; saving, loading
 and resuming are in `system/persistence.py`. `system.devices` splits the envs over a device
 mesh (`agentic_jax.parallel`); the loop and callbacks are the same on any device count.
 """
@@ -33,11 +33,11 @@ from agentic_jax.ppo import RunnerState
 from agentic_jax.system.callbacks import Callback
 from agentic_jax.system.compiled import Compiled, compiled_functions
 from agentic_jax.system.final_eval import FinalEvaluation
-from agentic_jax.system.guard import RunClaim, close_all
 from agentic_jax.system.loop import default_callbacks, run_chunks
 from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_config
-from agentic_jax.system.run_dir import RunDir
 from agentic_jax.system.tracker import EvalTracker
+from agentic_jax.training.guard import RunClaim, close_all
+from agentic_jax.training.run_dir import RunDir
 
 EVAL_SEED_OFFSET = 1_000_003
 

@@ -2,10 +2,9 @@
 
 Training runs in compiled chunks: one jitted call scans `K` PPO updates (`system/compiled.py`),
 and between chunks the loop (`system/loop.py`) drives the callbacks (`system/callbacks.py`):
-logging, evaluation and the stopping rules, checkpoints, the best model. `K` is the greatest
-common divisor of the evaluation and checkpoint intervals (in updates), so both happen exactly
-at chunk boundaries and the chunk compiles once (a shorter last chunk, when the budget is not
-a multiple of `K`, compiles once more).
+logging, evaluation and the stopping rules, checkpoints, the best model. `K` and the other
+intervals, and the keys derived from the seed, are the run's `Schedule`
+(`training/schedule.py`).
 
 Checkpoints hold the whole `RunnerState` (params, optimiser state, env states, RNG key,
 counters, observation normaliser), the config and the callback state, so
@@ -18,7 +17,6 @@ mesh (`agentic_jax.parallel`); the loop and callbacks are the same on any device
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,8 +36,7 @@ from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_con
 from agentic_jax.system.tracker import EvalTracker
 from agentic_jax.training.guard import RunClaim, close_all
 from agentic_jax.training.run_dir import RunDir
-
-EVAL_SEED_OFFSET = 1_000_003
+from agentic_jax.training.schedule import Schedule, run_keys
 
 
 class AgenticRLSystem(Persistence):
@@ -90,14 +87,10 @@ class AgenticRLSystem(Persistence):
         self.loaded_from: str | None = None
         self.started_from: dict[str, Any] | None = None
         self._predict_calls = 0
-        buffer, system = self.ppo.buffer_size, self.system_config
-        self.eval_every = max(1, math.ceil(system.eval_freq / buffer))
-        self.checkpoint_every = max(1, math.ceil(system.checkpoint_freq / buffer))
-        self.chunk_updates = math.gcd(self.eval_every, self.checkpoint_every)
-        self.max_updates = self.ppo.num_updates
-        if system.max_timesteps is not None:
-            self.max_updates = min(self.max_updates,
-                                   max(1, math.ceil(system.max_timesteps / buffer)))
+        self.schedule = Schedule.of(self.config)
+        schedule = self.schedule  # its intervals in updates, as attributes
+        self.eval_every, self.checkpoint_every = schedule.eval_every, schedule.checkpoint_every
+        self.chunk_updates, self.max_updates = schedule.chunk, schedule.max_updates
 
     # ---- state ---------------------------------------------------------------------------
     @property
@@ -113,8 +106,7 @@ class AgenticRLSystem(Persistence):
     @property
     def keys(self) -> tuple[jax.Array, jax.Array]:
         """`(init key, evaluation key)` derived from `system.seed`."""
-        key = jax.random.key(self.system_config.seed)
-        return key, jax.random.fold_in(key, EVAL_SEED_OFFSET)
+        return run_keys(self.system_config.seed)
 
     @property
     def runner_state(self) -> RunnerState:

@@ -23,7 +23,7 @@ from agentic_jax.env.policies import evaluate_policy
 from agentic_jax.ppo import make_act
 from agentic_jax.ppo.transfer import state_mover
 from agentic_jax.sweep.engine import GroupFunctions, group_functions
-from agentic_jax.system.checkpoint import Checkpointer, read_checkpoint
+from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
 
 
 def member_inputs(fns: GroupFunctions, ppo: PPOConfig, sharings, seeds: int, key_offset: int):

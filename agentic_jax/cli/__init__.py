@@ -12,7 +12,7 @@ Each command module has `NAME`, `add_parser(subparsers)` and `run(args) -> exit 
 command is a new module listed in `COMMANDS`. Bad input (missing file, unknown key, invalid
 value) prints one line `agentic-jax: error: ...` and exits with status 2 before anything is
 compiled; so does a run directory that cannot be written (it holds a run, another process
-writes it, read-only, full: `agentic_jax.system.errors`). Warnings print one line each.
+writes it, read-only, full: `agentic_jax.training.errors`). Warnings print one line each.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def _reported_in_one_line(err: Exception) -> bool:
     """Bad input and run-directory problems are the user's to fix: one line, status 2."""
     if isinstance(err, (UsageError, ValueError, OSError)):
         return True
-    errors = sys.modules.get("agentic_jax.system.errors")  # loaded if one could be raised
+    errors = sys.modules.get("agentic_jax.training.errors")  # loaded if one could be raised
     return errors is not None and isinstance(err, errors.RunDirError)
 
 

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         system = _resume(args)
         run_dir = system.run_dir
     else:
-        from agentic_jax.system.guard import check_run_dir
+        from agentic_jax.training.guard import check_run_dir
 
         config = load(args.config, args.overrides)  # validated before anything is traced
         if args.team_size is not None:

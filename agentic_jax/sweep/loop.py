@@ -10,32 +10,20 @@ chunk, and none of it is a Python loop over members except writing their log fil
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 
-from agentic_jax.config import RunConfig
 from agentic_jax.sweep.engine import GroupFunctions
 from agentic_jax.sweep.logs import SweepLogger
 from agentic_jax.sweep.memory import Call
 from agentic_jax.sweep.tracker import STOP_NON_FINITE, MemberTracker
-from agentic_jax.system.checkpoint import Checkpointer
+from agentic_jax.training.checkpoint import Checkpointer
+from agentic_jax.training.schedule import Schedule
 
 if TYPE_CHECKING:
     from agentic_jax.sweep.runner import Sweep
-
-
-def intervals(config: RunConfig) -> tuple[int, int, int, int]:
-    """`(eval_every, checkpoint_every, chunk, max_updates)` in updates, as a single run."""
-    buffer, system = config.ppo.buffer_size, config.system
-    eval_every = max(1, math.ceil(system.eval_freq / buffer))
-    checkpoint_every = max(1, math.ceil(system.checkpoint_freq / buffer))
-    max_updates = config.ppo.num_updates
-    if system.max_timesteps is not None:
-        max_updates = min(max_updates, max(1, math.ceil(system.max_timesteps / buffer)))
-    return eval_every, checkpoint_every, math.gcd(eval_every, checkpoint_every), max_updates
 
 
 def train_call(sweep: Sweep, call: Call, fns: GroupFunctions, tree: dict[str, Any],
@@ -46,8 +34,8 @@ def train_call(sweep: Sweep, call: Call, fns: GroupFunctions, tree: dict[str, An
     (the tracker is updated in place). `done_before`: member env steps of the calls before
     (for the progress bar)."""
     config = sweep.plan.groups[call.group].config
-    system, buffer = config.system, config.ppo.buffer_size
-    eval_every, checkpoint_every, chunk_updates, max_updates = intervals(config)
+    system, schedule = config.system, Schedule.of(config)
+    buffer, max_updates = schedule.buffer_size, schedule.max_updates
     members = [sweep.members[i] for i in call.members[:call.real]]
     real = np.arange(call.size) < call.real
     evaluate = fns.evaluate(system.n_eval_episodes)
@@ -56,7 +44,7 @@ def train_call(sweep: Sweep, call: Call, fns: GroupFunctions, tree: dict[str, An
         tracker.finish(update)
 
     def dispatch(rs, at):
-        length = min(chunk_updates, max_updates - at)
+        length = schedule.chunk_length(at)
         return at, length, fns.chunk(length)(rs, env_values, tracker.active & real)
 
     pending = dispatch(state, update) if (tracker.active & real).any() else None
@@ -69,7 +57,7 @@ def train_call(sweep: Sweep, call: Call, fns: GroupFunctions, tree: dict[str, An
         trained &= ok
         state = new
         evaluation = is_best = None
-        if update % eval_every == 0 or update >= max_updates:
+        if schedule.evaluates_at(update):
             evaluated = tracker.active.copy()
             evaluation = jax.device_get(evaluate(state, sweep.eval_key, env_values))
             is_best = tracker.record(system, update, np.asarray(evaluation["mean_reward"]),
@@ -86,7 +74,7 @@ def train_call(sweep: Sweep, call: Call, fns: GroupFunctions, tree: dict[str, An
             logger.log_eval(call.index, members, update, update * buffer,
                             {k: np.asarray(v)[:call.real] for k, v in evaluation.items()},
                             is_best[:call.real], evaluated[:call.real])
-        if checkpointer is not None and (update % checkpoint_every == 0 or pending is None):
+        if checkpointer is not None and (schedule.checkpoints_at(update) or pending is None):
             meta = {"config": config.to_dict(), "call": call.index,
                     "members": list(call.members), "tracker": tracker.to_dict()}
             checkpointer.save(update, {"state": state, "best": best}, meta)

@@ -33,14 +33,13 @@ from agentic_jax.parallel import make_mesh, member_shardings, place, resolve_dev
 from agentic_jax.sweep.engine import GroupFunctions, group_functions
 from agentic_jax.sweep.files import SweepDir
 from agentic_jax.sweep.logs import SweepLogger
-from agentic_jax.sweep.loop import intervals, train_call
+from agentic_jax.sweep.loop import train_call
 from agentic_jax.sweep.memory import Call, plan_calls
 from agentic_jax.sweep.results import write_results
 from agentic_jax.sweep.space import Member, SweepPlan, format_value, plan_sweep
 from agentic_jax.sweep.tracker import MemberTracker
-from agentic_jax.system.checkpoint import Checkpointer, read_checkpoint
-from agentic_jax.system.final_eval import final_eval_key
-from agentic_jax.system.system import EVAL_SEED_OFFSET
+from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
+from agentic_jax.training.schedule import Schedule, final_eval_key, member_keys, run_keys
 
 CALLS_FILE = "calls.json"
 
@@ -74,7 +73,7 @@ class Sweep:
         budget = None if memory_budget_mb is None else int(memory_budget_mb * 2**20)
         self.calls = calls if calls is not None else plan_calls(self.plan, budget)
         self.files = None if run_dir is None else SweepDir(run_dir)
-        self.eval_key = jax.random.fold_in(jax.random.key(config.system.seed), EVAL_SEED_OFFSET)
+        self.eval_key = run_keys(config.system.seed)[1]
         self.final_key = final_eval_key(self.eval_key)
         self.finals: dict[int, dict[str, np.ndarray]] = {}
         self.states: dict[int, Any] = {}  # call -> {"state", "best"} (see `_run_call`)
@@ -107,7 +106,7 @@ class Sweep:
     def trace_count(self, group: int, length: int | None = None) -> int:
         """How often group `group`'s chunk (default length: its chunk) was traced."""
         config = self.plan.groups[group].config
-        length = length or intervals(config)[2]
+        length = length or Schedule.of(config).chunk
         return group_functions(config.env, config.ppo, self.loop).trace_count(length)
 
     # ---- running ---------------------------------------------------------------------------
@@ -115,7 +114,7 @@ class Sweep:
         """Train every call not done yet, then write the results (see `results`)."""
         self._start_files()
         system = self.config.system
-        total = sum(intervals(m.config)[3] * m.config.ppo.buffer_size for m in self.members)
+        total = sum(Schedule.of(m.config).max_timesteps for m in self.members)
         logger = SweepLogger(self.files, total, len(self.members), system.progress,
                              system.verbose, system.tensorboard)
         self.done_steps = 0
@@ -151,12 +150,12 @@ class Sweep:
 
     def _call_steps(self, call: Call) -> int:
         config = self.plan.groups[call.group].config
-        return call.real * intervals(config)[3] * config.ppo.buffer_size
+        return call.real * Schedule.of(config).max_timesteps
 
     def inputs(self, call: Call, fns: GroupFunctions) -> tuple[Any, dict, dict]:
         """`(keys [M], hparams, env_values)` of a call's members (their traced values)."""
         members = [self.members[i] for i in call.members]
-        keys = jax.vmap(jax.random.key)(np.array([m.seed for m in members], np.int32))
+        keys = member_keys([m.seed for m in members])
         hparams = {name: np.array([m.hparams()[name] for m in members], np.float32)
                    for name in fns.hparam_names}
         env_values = {name: np.array([m.env_values()[name] for m in members], np.float32)

@@ -21,9 +21,9 @@ import jax
 import numpy as np
 
 from agentic_jax.config import SystemConfig
-from agentic_jax.system.checkpoint import Checkpointer
 from agentic_jax.system.plots import plot_learning_curve
 from agentic_jax.system.tracker import STOP_MAX_TIMESTEPS, EvalTracker
+from agentic_jax.training.checkpoint import Checkpointer
 
 
 @dataclasses.dataclass

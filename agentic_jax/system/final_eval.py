@@ -18,19 +18,14 @@ from rich.console import Console
 
 from agentic_jax.env.policies import evaluate_heuristics
 from agentic_jax.system.callbacks import Callback, Step
-from agentic_jax.system.checkpoint import CheckpointError, read_checkpoint
 from agentic_jax.tables import eval_table
+from agentic_jax.training.checkpoint import CheckpointError, read_checkpoint
+from agentic_jax.training.schedule import final_eval_key
 
 if TYPE_CHECKING:
     from agentic_jax.system.system import AgenticRLSystem
 
-FINAL_EVAL_SEED = 2_000_003
 FINAL_FILE = "final_evaluation.json"
-
-
-def final_eval_key(eval_key: jax.Array) -> jax.Array:
-    """The key of the final episodes, derived from a run's (or sweep's) evaluation key."""
-    return jax.random.fold_in(eval_key, FINAL_EVAL_SEED)
 
 
 class FinalEvaluation(Callback):

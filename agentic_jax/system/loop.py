@@ -26,9 +26,9 @@ from agentic_jax.system.callbacks import (
     Step,
     StopAtBudget,
 )
-from agentic_jax.system.checkpoint import Checkpointer
 from agentic_jax.system.logging import RunLogger
 from agentic_jax.system.tracker import STOP_MAX_TIMESTEPS
+from agentic_jax.training.checkpoint import Checkpointer
 
 if TYPE_CHECKING:
     from agentic_jax.system.system import AgenticRLSystem

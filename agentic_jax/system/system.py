@@ -2,15 +2,14 @@
 
 Training runs in compiled chunks: one jitted call scans `K` PPO updates (`system/compiled.py`),
 and between chunks the loop (`system/loop.py`) drives the callbacks (`system/callbacks.py`):
-logging, evaluation and the stopping rules, checkpoints, the best model. `K` is the greatest
-common divisor of the evaluation and checkpoint intervals (in updates), so both happen exactly
-at chunk boundaries and the chunk compiles once (a shorter last chunk, when the budget is not
-a multiple of `K`, compiles once more).
+logging, evaluation and the stopping rules, checkpoints, the best model. `K` and the other
+intervals, and the keys derived from the seed, are the run's `Schedule`
+(`training/schedule.py`).
 
 Checkpoints hold the whole `RunnerState` (params, optimiser state, env states, RNG key,
 counters, observation normaliser), the config and the callback state, so
 `AgenticRLSystem.resume(run_dir).train()` ends bit-identical (on CPU) to the run that was
-never interrupted. The run directory's files are listed in `system/run_dir.py`; saving, loading
+never interrupted. The run directory's files are listed in `training/run_dir.py`; saving, loading
 and resuming are in `system/persistence.py`. `system.devices` splits the envs over a device
 mesh (`agentic_jax.parallel`); the loop and callbacks are the same on any device count.
 """
@@ -18,7 +17,6 @@ mesh (`agentic_jax.parallel`); the loop and callbacks are the same on any device
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,13 +31,12 @@ from agentic_jax.ppo import RunnerState
 from agentic_jax.system.callbacks import Callback
 from agentic_jax.system.compiled import Compiled, compiled_functions
 from agentic_jax.system.final_eval import FinalEvaluation
-from agentic_jax.system.guard import RunClaim, close_all
 from agentic_jax.system.loop import default_callbacks, run_chunks
 from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_config
-from agentic_jax.system.run_dir import RunDir
 from agentic_jax.system.tracker import EvalTracker
-
-EVAL_SEED_OFFSET = 1_000_003
+from agentic_jax.training.guard import RunClaim, close_all
+from agentic_jax.training.run_dir import RunDir
+from agentic_jax.training.schedule import Schedule, run_keys
 
 
 class AgenticRLSystem(Persistence):
@@ -91,14 +88,10 @@ class AgenticRLSystem(Persistence):
         self.started_from: dict[str, Any] | None = None
         self._saved_to: set[Path] = set()  # directories `save` wrote (it may add to them)
         self._predict_calls = 0
-        buffer, system = self.ppo.buffer_size, self.system_config
-        self.eval_every = max(1, math.ceil(system.eval_freq / buffer))
-        self.checkpoint_every = max(1, math.ceil(system.checkpoint_freq / buffer))
-        self.chunk_updates = math.gcd(self.eval_every, self.checkpoint_every)
-        self.max_updates = self.ppo.num_updates
-        if system.max_timesteps is not None:
-            self.max_updates = min(self.max_updates,
-                                   max(1, math.ceil(system.max_timesteps / buffer)))
+        self.schedule = Schedule.of(self.config)
+        schedule = self.schedule  # its intervals in updates, as attributes
+        self.eval_every, self.checkpoint_every = schedule.eval_every, schedule.checkpoint_every
+        self.chunk_updates, self.max_updates = schedule.chunk, schedule.max_updates
 
     # ---- state ---------------------------------------------------------------------------
     @property
@@ -114,8 +107,7 @@ class AgenticRLSystem(Persistence):
     @property
     def keys(self) -> tuple[jax.Array, jax.Array]:
         """`(init key, evaluation key)` derived from `system.seed`."""
-        key = jax.random.key(self.system_config.seed)
-        return key, jax.random.fold_in(key, EVAL_SEED_OFFSET)
+        return run_keys(self.system_config.seed)
 
     @property
     def runner_state(self) -> RunnerState:

@@ -11,7 +11,7 @@ from kill_helpers import checkpoint_steps
 
 from agentic_jax.config import load
 from agentic_jax.system import AgenticRLSystem, CheckpointMismatchError
-from agentic_jax.system.checkpoint import read_checkpoint
+from agentic_jax.training.checkpoint import read_checkpoint
 
 from .conftest import tiny_config
 

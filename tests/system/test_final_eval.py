@@ -10,7 +10,8 @@ import numpy as np
 from agentic_jax.config import SystemConfig
 from agentic_jax.system import AgenticRLSystem, EvalTracker, Step
 from agentic_jax.system.callbacks import EvalCallback
-from agentic_jax.system.final_eval import FINAL_FILE, final_eval_key
+from agentic_jax.system.final_eval import FINAL_FILE
+from agentic_jax.training.schedule import final_eval_key
 
 
 def test_every_evaluation_meets_the_same_episodes(tiny):

@@ -27,14 +27,14 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from agentic_jax.parallel import host_copy
-from agentic_jax.system.leaves import (
+from agentic_jax.training.leaves import (
     CheckpointMismatchError,
     checksum,
     flatten_state,
     meta_checksum,
     unflatten_state,
 )
-from agentic_jax.system.orbax_logs import quiet_closed_event_loops
+from agentic_jax.training.orbax_logs import quiet_closed_event_loops
 
 FORMAT_VERSION = 2  # 2 adds `meta_checksum`; format 1 checkpoints still read (arrays checked)
 

@@ -22,15 +22,15 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from agentic_jax.system.checkpoint import CheckpointError
-from agentic_jax.system.errors import (
+from agentic_jax.training.checkpoint import CheckpointError
+from agentic_jax.training.errors import (
     RunDirError,
     RunExistsError,
     check_writable,
     file_system_problem,
 )
-from agentic_jax.system.lock import RunLock
-from agentic_jax.system.run_dir import RunDir, step_dirs
+from agentic_jax.training.lock import RunLock
+from agentic_jax.training.run_dir import RunDir, step_dirs
 
 
 def refuse_existing_run(files: RunDir) -> None:

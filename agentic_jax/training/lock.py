@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from agentic_jax.system.errors import RunLockedError
+from agentic_jax.training.errors import RunLockedError
 
 LOCK_FILE = ".lock"
 

@@ -11,7 +11,7 @@ import sys
 import traceback
 from typing import Any
 
-from agentic_jax.system.errors import file_system_problem
+from agentic_jax.training.errors import file_system_problem
 
 logging.getLogger("absl").setLevel(logging.ERROR)
 

@@ -8,7 +8,7 @@
     RUN_DIR/heuristics.json      the heuristic baselines, evaluated once
     RUN_DIR/tensorboard/         TensorBoard event files
     RUN_DIR/learning_curve.png   training and evaluation reward against env steps
-    RUN_DIR/.lock                the writer's lock (`system/lock.py`)
+    RUN_DIR/.lock                the writer's lock (`training/lock.py`)
 
 Whole-file writes go to a temporary file renamed over the old one, so a crash or a full disk
 leaves either the old file or the new one, never a cut one.

@@ -103,15 +103,19 @@ def _functions(shape: tuple) -> _Functions:
 
 
 def _shape(env: MultiAgentTaskEnvironment) -> tuple:
+    """Every constructor argument of ``env``, in order: the key of its jitted functions."""
     return (env.n_agents, env.max_tasks, env.n_task_types, env.max_active_per_agent,
-            env.obs_mode)
+            env.obs_mode, env.action_mode)
 
 
-def _spaces(env: MultiAgentTaskEnvironment) -> tuple[gymnasium.spaces.Box, gymnasium.spaces.Box]:
-    """``(observation space (obs_size,), action space (n_agents * 3,))``, float32."""
+def _spaces(env: MultiAgentTaskEnvironment) -> tuple[gymnasium.spaces.Box, gymnasium.Space]:
+    """``(observation space (obs_size,), action space (num_actions,))``: the observation Box is
+    float32; the action space a float32 ``Box(0, 1)`` in seed mode, in select mode the
+    ``MultiDiscrete(env.action_nvec())`` of (queue slot or none, collaborate) per agent."""
     obs = gymnasium.spaces.Box(-np.inf, np.inf, (env.obs_size(),), np.float32)
-    action = gymnasium.spaces.Box(0.0, 1.0, (env.num_actions,), np.float32)
-    return obs, action
+    if env.discrete_actions:
+        return obs, gymnasium.spaces.MultiDiscrete(np.array(env.action_nvec()), np.int64)
+    return obs, gymnasium.spaces.Box(0.0, 1.0, (env.num_actions,), np.float32)
 
 
 def _next_key(gym_env: Any, seed: int | None) -> jax.Array:
@@ -123,11 +127,13 @@ def _next_key(gym_env: Any, seed: int | None) -> jax.Array:
     return gym_env._key
 
 
-def _actions(actions: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """Actions as float32 of ``shape``; ``ValueError`` naming the shapes otherwise."""
-    a = np.asarray(actions, np.float32)
-    if a.shape != shape:
-        raise ValueError(f"action has shape {a.shape}; expected {shape}")
+def _actions(actions: Any, space: gymnasium.Space) -> np.ndarray:
+    """Actions of ``space``'s shape, as float32 (a Box) or int32 (select mode's
+    MultiDiscrete); ``ValueError`` naming the shapes otherwise."""
+    dtype = np.int32 if isinstance(space, gymnasium.spaces.MultiDiscrete) else np.float32
+    a = np.asarray(actions, dtype)
+    if a.shape != space.shape:
+        raise ValueError(f"action has shape {a.shape}; expected {space.shape}")
     return a
 
 
@@ -141,8 +147,10 @@ class GymnasiumEnv(gymnasium.Env):
         config: a YAML path, ``RunConfig`` or ``EnvConfig`` instead of ``env``/``params``.
         render_mode: ``"ansi"`` (``render()`` returns the queue and the agents as text) or None.
 
-    Observations are float32 ``(obs_size,)``, actions float32 ``(n_agents * 3,)`` in
-    ``[0, 1]``; the info holds ``agent_rewards`` ``(n_agents,)`` and ``episode_metrics``.
+    Observations are float32 ``(obs_size,)``; actions are float32 ``(n_agents * 3,)`` in
+    ``[0, 1]`` (``env.action_mode="seed"``) or, in select mode, integers of
+    ``MultiDiscrete(env.action_nvec())`` ``(n_agents * 2,)``; the info holds
+    ``agent_rewards`` ``(n_agents,)`` and ``episode_metrics``.
     Episodes end by truncation after ``params.max_steps_in_episode`` steps.
     """
 
@@ -177,7 +185,7 @@ class GymnasiumEnv(gymnasium.Env):
         """One step: ``(obs (obs_size,), reward, terminated, truncated, info)``."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
-        a = _actions(action, self.action_space.shape)
+        a = _actions(action, self.action_space)
         self._key, obs, self.state, *out = self._fns.step(self._key, self.state, a, self.params)
         reward, terminated, truncated, info = jax.device_get(out)
         return np.array(obs), float(reward), bool(terminated), bool(truncated), info
@@ -197,9 +205,10 @@ class GymnasiumVectorEnv(VectorEnv):
         num_envs: copies stepped at once.
         env, params, config, render_mode: as :class:`GymnasiumEnv`.
 
-    ``step(actions (num_envs, n_agents * 3))`` returns ``(obs (num_envs, obs_size), rewards,
-    terminations, truncations (num_envs,), infos)``. A copy whose episode ended is reset in the
-    same step (SAME_STEP autoreset): its ``obs`` row is the new episode's first observation and
+    ``step(actions (num_envs, num_actions))`` (the single action space, batched) returns
+    ``(obs (num_envs, obs_size), rewards, terminations, truncations (num_envs,), infos)``.
+    A copy whose episode ended is reset in the same step (SAME_STEP autoreset): its ``obs`` row
+    is the new episode's first observation and
     ``infos["final_obs"][i]`` (mask ``infos["_final_obs"]``) the last one. ``infos`` also holds
     the JAX env's dense ``final_observation`` ``(num_envs, obs_size)``, ``agent_rewards``
     ``(num_envs, n_agents)`` and ``episode_metrics`` (each ``(num_envs,)``, before the reset).
@@ -249,7 +258,7 @@ class GymnasiumVectorEnv(VectorEnv):
         """Step every copy with one jitted ``batch_step`` (see the class docstring)."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
-        a = _actions(actions, self.action_space.shape)
+        a = _actions(actions, self.action_space)
         self._key, obs, self.state, *out = self._fns.batch_step(
             self._key, self.state, a, self.params
         )

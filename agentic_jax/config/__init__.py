@@ -7,9 +7,10 @@
 
 from agentic_jax.config.env import EnvConfig
 from agentic_jax.config.ppo import NetArch, PPOConfig
-from agentic_jax.config.run import SECTIONS, RunConfig, load, parse_override, read_yaml
+from agentic_jax.config.run import SECTIONS, RunConfig, load, parse_override
 from agentic_jax.config.sweep import SweepConfig
 from agentic_jax.config.system import SystemConfig
+from agentic_jax.config.yaml_file import read_yaml
 
 __all__ = [
     "SECTIONS",

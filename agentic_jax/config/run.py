@@ -7,11 +7,12 @@ A run config file has up to four sections, each a frozen dataclass::
     system:   SystemConfig  (seed, eval_freq, checkpoint_freq, stopping rules, ...)
     sweep:    SweepConfig   (seeds, grid, random: read by `agentic-jax sweep`, ignored by a run)
 
-`load(path, ["ppo.learning_rate=1e-3"])` reads the file once, applies `section.key=value`
-overrides (values parsed as YAML), converts each value to its field's type and validates;
-every problem is a `ValueError` (or `FileNotFoundError`) whose one line names the key.
-`RunConfig.to_dict()` / `to_yaml()` give what a run directory stores, and load back to an equal
-config. The config is hashable: the system layer keys its compiled functions by it.
+`load(path, ["ppo.learning_rate=1e-3"])` reads the file once (strictly: a key given twice
+anywhere, or an empty file, is an error; `agentic_jax.config.yaml_file`), applies
+`section.key=value` overrides (values parsed as YAML), converts each value to its field's type
+and validates; every problem is a `ValueError` (or `FileNotFoundError`) whose one line names
+the key. `RunConfig.to_dict()` / `to_yaml()` give what a run directory stores, and load back to
+an equal config. The config is hashable: the system layer keys its compiled functions by it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from agentic_jax.config.env import SHAPE_FIELDS, EnvConfig
 from agentic_jax.config.ppo import NetArch, PPOConfig
 from agentic_jax.config.sweep import SweepConfig
 from agentic_jax.config.system import SystemConfig
+from agentic_jax.config.yaml_file import DuplicateKeyError, parse_yaml, read_yaml
 from agentic_jax.env import EnvParams
 
 SECTIONS = ("env", "ppo", "system", "sweep")
@@ -105,7 +107,11 @@ def load(source: str | Path | Mapping[str, Any] | None = None,
     if source is None or isinstance(source, Mapping):
         sections = _split_sections(source, "config")
     else:
-        sections = _split_sections(read_yaml(source), str(source))
+        raw = read_yaml(source)
+        if raw is None:
+            raise ValueError(f"config file {str(source)!r} is empty (write its env:, ppo:, "
+                             "system: sections, or omit --config to use the defaults)")
+        sections = _split_sections(raw, str(source))
     for item in overrides:
         section, key, value = parse_override(item)
         sections.setdefault(section, {})[key] = value
@@ -125,24 +131,6 @@ def load(source: str | Path | Mapping[str, Any] | None = None,
     return config.validate()
 
 
-def read_yaml(path: str | Path) -> Any:
-    """The parsed YAML document at `path` (`FileNotFoundError`/`ValueError` naming it)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"config file {str(path)!r} does not exist")
-    if not path.is_file():
-        raise ValueError(f"config file {str(path)!r} is a directory, not a file")
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = "" if mark is None else f":{mark.line + 1}:{mark.column + 1}"
-        problem = " ".join(filter(None, (getattr(err, "context", None),
-                                         getattr(err, "problem", None))))
-        problem = problem or " ".join(str(err).split())
-        raise ValueError(f"{path}{where}: not valid YAML ({problem})") from None
-
-
 def parse_override(item: str, sections: Iterable[str] = SECTIONS) -> tuple[str, str, Any]:
     """`"section.key=value"` as `(section, key, value)`, the value parsed as YAML."""
     sections = tuple(sections)
@@ -154,7 +142,9 @@ def parse_override(item: str, sections: Iterable[str] = SECTIONS) -> tuple[str, 
         raise ValueError(f"override {item!r}: unknown section {section!r} "
                          f"(allowed: {', '.join(sections)})")
     try:
-        return section, key.strip(), yaml.safe_load(text)
+        return section, key.strip(), parse_yaml(text)
+    except DuplicateKeyError as err:
+        raise ValueError(f"override {item!r}: {err.problem}") from None
     except yaml.YAMLError:
         raise ValueError(f"override {item!r}: value is not valid YAML") from None
 

@@ -114,3 +114,53 @@ def test_config_builds_the_configured_environment():
     assert env.observation_space.shape == (env.jax_env.obs_size(),)
     with pytest.raises(ValueError, match="either env or config"):
         GymnasiumEnv(ENV, config=SEED_CONFIG)
+
+
+SELECT_ENV = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5, n_task_types=2,
+                                       action_mode="select")
+
+
+def test_select_mode_is_a_multidiscrete_env_that_passes_check_env():
+    env = GymnasiumEnv(SELECT_ENV, PARAMS)
+    assert isinstance(env.action_space, gymnasium.spaces.MultiDiscrete)
+    np.testing.assert_array_equal(env.action_space.nvec, [6, 2] * 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_env(env)
+    env.reset(seed=0)
+    env.step(np.array([5, 0] * 3))  # every agent takes none: a valid action
+    with pytest.raises(ValueError, match="shape"):
+        env.step(np.zeros(9, np.int64))  # a seed-mode action size is refused by shape
+    venv = GymnasiumVectorEnv(2, SELECT_ENV, PARAMS)
+    assert venv.action_space.shape == (2, 6)
+    venv.reset(seed=0)
+    assert venv.step(venv.action_space.sample())[0].shape == (2, SELECT_ENV.obs_size())
+
+
+def test_adapters_of_both_modes_in_one_process_each_step_like_their_jax_env():
+    """The jitted functions are cached by every constructor argument: two adapters of the same
+    shapes but different action modes each step their own mode (the issue's cache key left out
+    the action mode, so the second one stepped the first one's env)."""
+    seed_env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5, n_task_types=2)
+    adapters = {env.action_mode: GymnasiumEnv(env, PARAMS) for env in (seed_env, SELECT_ENV)}
+    actions = {"seed": np.full(9, 0.8, np.float32), "select": np.array([0, 1, 1, 0, 5, 0])}
+    for _ in range(2):  # interleaved: each call after the other mode's
+        for mode, adapter in adapters.items():
+            jax_env = adapter.jax_env
+            obs, _ = adapter.reset(seed=1)
+            key, k = jax.random.split(jax.random.key(1))
+            jobs, jstate = jax_env.reset_env(k, PARAMS)  # eager: equal up to float rounding
+            np.testing.assert_allclose(obs, np.asarray(jobs), atol=1e-6)
+            obs, reward, *_ = adapter.step(actions[mode])
+            _, k = jax.random.split(key)
+            jobs, _, jreward, _, _ = jax_env.step_env(k, jstate, actions[mode], PARAMS)
+            np.testing.assert_allclose(obs, np.asarray(jobs), atol=1e-6)
+            assert reward == pytest.approx(float(jreward))
+
+
+def test_select_config_file_gives_the_select_mode_adapter():
+    env = GymnasiumEnv(config=SEED_CONFIG.with_name("select.yaml"))
+    assert env.jax_env.action_mode == "select"
+    np.testing.assert_array_equal(env.action_space.nvec, env.jax_env.action_nvec())
+    env.reset(seed=0)
+    env.step(env.action_space.sample())

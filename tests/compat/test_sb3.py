@@ -57,3 +57,19 @@ def test_sb3_ppo_trains_on_the_vec_env_and_on_gymnasium_envs():
     assert len(model.ep_info_buffer) > 0  # episodes reported through infos["episode"]
     actions, _ = model.predict(vec.reset(), deterministic=True)
     assert actions.shape == (4, 9) and np.all((actions >= 0) & (actions <= 1))
+
+
+SELECT_ENV = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5, n_task_types=2,
+                                       action_mode="select")
+
+
+def test_sb3_ppo_trains_in_select_mode_on_its_multidiscrete_space():
+    sb3_check_env(GymnasiumEnv(SELECT_ENV, PARAMS), warn=False)
+    vec = SB3VecEnv(4, SELECT_ENV, PARAMS)
+    assert vec.action_space.nvec.tolist() == [6, 2] * 3
+    model = PPO("MlpPolicy", vec, n_steps=32, batch_size=64, n_epochs=2, seed=0, device="cpu")
+    model.learn(256)
+    assert model.num_timesteps == 256 and len(model.ep_info_buffer) > 0
+    actions, _ = model.predict(vec.reset(), deterministic=True)
+    assert actions.shape == (4, 6)
+    assert np.all((actions >= 0) & (actions < np.array([6, 2] * 3)))

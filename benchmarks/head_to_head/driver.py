@@ -1,4 +1,4 @@
-"""Run the head-to-head and write ``compare*.json``, ``.md`` and ``.png`` (see the package doc)."""
+"""Run the head-to-head and write its ``.json``, ``.md`` and ``.png`` (see the package doc)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ import importlib.metadata
 import json
 import os
 import platform
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from agentic_jax.compat.compare import report
-from agentic_jax.compat.compare.episodes import FixedEpisodes
-from agentic_jax.compat.compare.options import SYSTEMS, Settings, add_arguments, settings
 from agentic_jax.config import RunConfig, load
+from head_to_head import report
+from head_to_head.episodes import FixedEpisodes
+from head_to_head.options import SYSTEMS, Settings, add_arguments, settings
 
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "gymnasium", "stable-baselines3", "torch",
             "sbx-rl")
@@ -47,12 +46,12 @@ def machine() -> dict[str, Any]:
 def _runner(kind: str) -> Callable[..., dict[str, Any]]:
     """The training function of a system kind; ``ImportError`` when its library is missing."""
     if kind == "jax":
-        from agentic_jax.compat.compare.jax_runner import run_jax
+        from head_to_head.jax_runner import run_jax
 
         return run_jax
     if kind == "sbx":
         import sbx  # noqa: F401  (skip the row with the reason when it is not installed)
-    from agentic_jax.compat.compare.sb3_runner import run_sb3
+    from head_to_head.sb3_runner import run_sb3
 
     return functools.partial(run_sb3, kind=kind)
 
@@ -134,10 +133,19 @@ def write(results: dict[str, Any], out: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None, root: Path | None = None) -> int:
-    """``benchmarks/compare.py`` / ``agentic-jax bench compare``: parse, run, write, print."""
+    """``benchmarks/compare.py``: parse, run, write, print; a bad option exits 2 with one line."""
     parser = argparse.ArgumentParser(prog="compare.py", description=__doc__)
     add_arguments(parser)
-    return run_and_report(settings(parser.parse_args(argv), root or Path.cwd()))
+    try:
+        resolved = settings(parser.parse_args(argv), root or Path.cwd())
+        for path in (resolved.seed_config, resolved.fast_config):
+            if not path.is_file():
+                raise ValueError(f"config file {str(path)!r} does not exist (run from the "
+                                 "repository root or pass --seed-config/--fast-config)")
+        _check_budgets(resolved, _configs(resolved))
+    except ValueError as err:
+        parser.error(str(err))
+    return run_and_report(resolved)
 
 
 def run_and_report(s: Settings) -> int:
@@ -150,6 +158,3 @@ def run_and_report(s: Settings) -> int:
           f"{s.out.with_suffix('.png')}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Summaries, the equal-steps table, the three headline ratios and the plot of the head-to-head.
 
-Works on plain records (:func:`agentic_jax.compat.compare.episodes.run_record`), so it imports
+Works on plain records (:func:`head_to_head.episodes.run_record`), so it imports
 nothing heavy; matplotlib is imported only by :func:`plot`.
 """
 

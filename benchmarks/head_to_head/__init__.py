@@ -2,7 +2,7 @@
 
 In one run on one machine, every system trains PPO on the same environment (the seed
 configuration's ``env:`` section) and is evaluated, deterministically, on the same fixed
-episodes (one key; :mod:`agentic_jax.compat.compare.episodes`):
+episodes (one key; :mod:`head_to_head.episodes`):
 
 - ``sb3``: SB3 PPO, the seed's exact setup (``DummyVecEnv`` of 4 Gymnasium envs, pi/vf
   ``[256, 256, 128]`` ReLU, lr 3e-4, 2048 steps, batch 64, 10 epochs, torch CPU);
@@ -13,21 +13,6 @@ episodes (one key; :mod:`agentic_jax.compat.compare.episodes`):
 
 It reports env steps/s, wall time to the target (the expertise-greedy heuristic's score on
 those episodes) and to the best heuristic's score, the evaluation table at equal env steps and
-three ratios (:data:`agentic_jax.compat.compare.report.GOALS`), and writes
-``benchmarks/results/compare*.json``, ``.md`` and ``.png``.
+three ratios (:data:`head_to_head.report.GOALS`), and writes
+``benchmarks/results/compare/<tag>/result.json``, ``.md`` and ``.png``.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
-__all__ = ["main", "run", "run_and_report", "write"]
-
-
-def __getattr__(name: str) -> Any:
-    """The entry points of :mod:`agentic_jax.compat.compare.driver`, imported on first use (the
-    CLI reads :mod:`agentic_jax.compat.compare.options` without importing JAX)."""
-    if name in __all__:
-        return getattr(importlib.import_module("agentic_jax.compat.compare.driver"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

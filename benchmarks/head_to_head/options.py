@@ -66,7 +66,7 @@ class Settings:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The comparison's options (shared by benchmarks/compare.py and `agentic-jax bench`)."""
+    """The comparison's options (`agentic-jax bench compare` passes its arguments on)."""
     parser.add_argument("--quick", action="store_true",
                         help="a run of a few minutes: 32768 env steps (262144 for the fast "
                              "preset), evaluations every 8192 steps on 16 episodes")

@@ -7,9 +7,11 @@ import argparse
 from pathlib import Path
 
 import pytest
+from head_to_head import report
+from head_to_head.driver import main
+from head_to_head.options import add_arguments, settings
 
-from agentic_jax.compat.compare import report
-from agentic_jax.compat.compare.options import add_arguments, settings
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def options(*argv):
@@ -114,10 +116,19 @@ def test_markdown_names_the_machine_and_lists_systems_heuristics_and_ratios():
     (["--quick", "--eval-every", "4096"], "multiple of sb3's rollout"),
     (["--seed-config", "no/such.yaml"], "does not exist"),
 ])
-def test_bench_compare_bad_input_is_one_line_exit_2(argv, message, capsys, monkeypatch):
-    from agentic_jax.cli import main
+def test_bad_input_is_a_usage_error_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv, ROOT)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and err[-1].startswith("compare.py: error:") and message in err[-1]
 
-    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # configs/ relative to the repo
-    assert main(["bench", "compare", *argv]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("agentic-jax: error:") and message in err and len(err.splitlines()) == 1
+
+def test_cli_bench_compare_runs_the_script_with_its_options(capfd, monkeypatch):
+    from agentic_jax.cli import main as cli
+
+    monkeypatch.chdir(ROOT)
+    assert cli(["bench", "compare", "--systems", "sb3,nope"]) == 2
+    assert "compare.py: error: --systems: unknown ['nope']" in capfd.readouterr().err
+    monkeypatch.chdir(ROOT / "tests")
+    assert cli(["bench", "compare", "--quick"]) == 2
+    assert "benchmarks/compare.py not found" in capfd.readouterr().err

@@ -12,7 +12,7 @@ One run measures, side by side on this machine:
   measured separately from run time; the scan length is chosen so one timed call takes about
   ``--min-time`` seconds; each call is ``block_until_ready``-ed, and the reported rate is the
   median over ``--repeats`` calls.
-* **NumPy**: :class:`agentic_jax.testing.numpy_env.NumpyVecEnv` (``DummyVecEnv``-style, the
+* **NumPy**: :class:`reference.numpy_env.NumpyVecEnv` (``DummyVecEnv``-style, the
   copies stepped one after another) with N=4 (the seed's configuration) and N=1, same
   observation mode.
 * **PRNG implementations** at ``--prng-n-envs`` envs: keys made with
@@ -44,7 +44,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.testing.numpy_env import NumpyVecEnv
+
+# The NumPy env is this benchmark's baseline and the tests' reference, not library API: it lives
+# in tests/reference/.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from reference.numpy_env import NumpyVecEnv  # noqa: E402
 
 DEFAULT_N_ENVS = (1, 4, 16, 64, 256, 1024, 4096, 16384)
 PRNG_IMPLS = ("threefry2x32", "rbg", "unsafe_rbg")

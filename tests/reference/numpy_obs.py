@@ -2,7 +2,7 @@
 
 The loop-by-loop counterparts of :mod:`agentic_jax.env.observations` and
 :mod:`agentic_jax.env.metrics`: each function takes a
-:class:`~agentic_jax.testing.numpy_env.NumpyTaskEnv` ``env`` and reads its Python lists.
+:class:`~reference.numpy_env.NumpyTaskEnv` ``env`` and reads its Python lists.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ environment exactly, pass the uniforms it draws:
 where a task's 4 draws are complexity, priority, deadline, type (``agentic_jax.env.tasks``).
 Without ``uniforms`` the same layout is drawn from the generator, so both paths run the same code.
 
-The observations and episode metrics are in :mod:`agentic_jax.testing.numpy_obs`.
+The observations and episode metrics are in :mod:`reference.numpy_obs`.
 Arithmetic is float64 (Python floats); the JAX env is float32, so values agree to about 1e-6
 relative, and a threshold comparison could in principle flip on an exact tie (never seen).
 """
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from agentic_jax.env import EnvParams
-from agentic_jax.testing import numpy_obs
+from reference import numpy_obs
 
 TASK_DRAWS = 4  # complexity, priority, deadline, type
 OBS_MODES = ("seed", "extended", "collab")

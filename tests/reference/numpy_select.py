@@ -1,6 +1,6 @@
 """The ``"select"`` action mode in plain Python, as a reference for :mod:`agentic_jax.env.select`.
 
-:class:`NumpySelectEnv` is :class:`~agentic_jax.testing.numpy_env.NumpyTaskEnv` with the select
+:class:`NumpySelectEnv` is :class:`~reference.numpy_env.NumpyTaskEnv` with the select
 mode's action and assignment step, written the plain way: agents walk the queue (a list), the
 conflicts are settled with a dict of claims, and the queue is rebuilt without the taken tasks.
 Every other step (collaboration, processing at full effort, penalties, arrivals) and the
@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from agentic_jax.testing.numpy_env import NumpyTaskEnv
+from reference.numpy_env import NumpyTaskEnv
 
 _TINY = float(np.finfo(np.float32).tiny)
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from results_dir import result_dir
+
 from agentic_jax.config import RunConfig, load
 from head_to_head import report
 from head_to_head.episodes import FixedEpisodes
@@ -121,15 +123,14 @@ def _results(s: Settings, episodes: FixedEpisodes, systems: dict[str, Any],
             "ratios": report.ratios(summaries, episodes.heuristics["random"]["mean_reward"])}
 
 
-def write(results: dict[str, Any], out: Path) -> None:
-    """``out``.json (everything), ``out``.md (the tables) and ``out``.png (the curves)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
+def write(results: dict[str, Any], folder: Path) -> None:
+    """In ``folder``: result.json (everything), result.md (the tables), result.png (curves)."""
+    tmp = folder / "result.json.tmp"
     tmp.write_text(json.dumps(results, indent=1))
-    tmp.replace(out.with_suffix(".json"))
-    out.with_suffix(".md").write_text(report.markdown(results))
+    tmp.replace(folder / "result.json")
+    (folder / "result.md").write_text(report.markdown(results))
     if results["systems"]:
-        report.plot(results, out.with_suffix(".png"))
+        report.plot(results, folder / "result.png")
 
 
 def main(argv: Sequence[str] | None = None, root: Path | None = None) -> int:
@@ -151,10 +152,13 @@ def main(argv: Sequence[str] | None = None, root: Path | None = None) -> int:
 def run_and_report(s: Settings) -> int:
     """Run the comparison of ``s``, write the results files and print the tables and ratios."""
     results = run(s)
-    write(results, s.out)
+    what = (f"Head-to-head: {', '.join(results['systems'])} PPO on the same env and "
+            f"{s.episodes} fixed episodes, {s.seeds} seed(s): env steps/s, wall time to the "
+            "target, reward at equal env steps")
+    folder = result_dir("compare", s.tag, s.out, what=what)
+    write(results, folder)
     print()
     print(report.markdown(results))
-    print(f"results: {s.out.with_suffix('.json')}, {s.out.with_suffix('.md')}, "
-          f"{s.out.with_suffix('.png')}")
+    print(f"results: {folder}/result.json, result.md, result.png and meta.json")
     return 0
 

@@ -14,6 +14,8 @@ import dataclasses
 import math
 from pathlib import Path
 
+from results_dir import add_arguments as add_result_arguments
+
 # name -> (label, kind, which config); kind "sb3"/"sbx" trains PPO of that library on Gymnasium
 # envs (`dummy`: DummyVecEnv of n_envs GymnasiumEnv, as the seed; `vec`: one SB3VecEnv).
 SYSTEMS = {
@@ -41,7 +43,8 @@ class Settings:
         episodes: fixed evaluation episodes (one key for every system and heuristic).
         eval_seed: seed of the evaluation key ``jax.random.key(eval_seed)``.
         seed_config, fast_config: YAML of the seed configuration and of the fast preset.
-        out: results path without suffix (``.json``, ``.md`` and ``.png`` are written).
+        tag: the results folder's name under ``benchmarks/results/compare/``.
+        out: another results folder (None: ``benchmarks/results/compare/<tag>``).
         quick: the ``--quick`` preset (recorded in the results).
     """
 
@@ -54,7 +57,8 @@ class Settings:
     eval_seed: int
     seed_config: Path
     fast_config: Path
-    out: Path
+    tag: str
+    out: Path | None
     quick: bool
 
     def budget(self, total_timesteps: int, fast: bool = False) -> int:
@@ -91,9 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the seed's configuration (default: configs/default.yaml)")
     parser.add_argument("--fast-config", type=Path, default=Path("configs/quick.yaml"),
                         help="our fastest preset that learns (default: configs/quick.yaml)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="results path without suffix (default: "
-                             "benchmarks/results/compare_cpu, or compare_quick_cpu)")
+    add_result_arguments(parser, "compare", None, default="cpu; quick_cpu with --quick")
 
 
 def settings(args: argparse.Namespace, root: Path = Path(".")) -> Settings:
@@ -113,12 +115,11 @@ def settings(args: argparse.Namespace, root: Path = Path(".")) -> Settings:
                         ("--eval-every", eval_every), ("--episodes", episodes)):
         if value < 1:
             raise ValueError(f"{flag} {value} is invalid (allowed: an int >= 1)")
-    default_out = "benchmarks/results/compare_quick_cpu" if args.quick else \
-        "benchmarks/results/compare_cpu"
     return Settings(
         systems=systems, seeds=args.seeds, steps=steps, fast_steps=fast_steps,
         eval_every=eval_every,
         episodes=episodes, eval_seed=args.eval_seed,
         seed_config=root / args.seed_config, fast_config=root / args.fast_config,
-        out=root / (args.out or Path(default_out)), quick=args.quick,
+        tag=args.tag or ("quick_cpu" if args.quick else "cpu"),
+        out=root / args.out if args.out else None, quick=args.quick,
     )

@@ -37,9 +37,11 @@ def test_options_resolve_quick_and_full_budgets():
     assert (quick.steps, quick.eval_every, quick.episodes) == (32768, 8192, 16)
     assert quick.budget(12_000_000, fast=True) == 262144 and quick.budget(2_000_000) == 32768
     assert options("--quick", "--steps", "8192").budget(1, fast=True) == 8192
-    assert quick.out == Path("/repo/benchmarks/results/compare_quick_cpu")
+    assert (quick.tag, quick.out) == ("quick_cpu", None)
+    assert options("--tag", "t", "--out", "x").out == Path("/repo/x")
     full = options("--seeds", "3")
     assert full.steps is None and full.fast_steps is None and full.seeds == 3
+    assert full.tag == "cpu"
     assert full.budget(2_000_000) == 31 * 65536 and full.budget(65536) == 65536
     with pytest.raises(ValueError, match="unknown"):
         options("--systems", "sb3,nope")

@@ -10,8 +10,11 @@ environment and is evaluated, deterministically, on the same fixed episodes (one
 systems and the heuristics). Reports env steps/s, wall time (compiles included) to reach the
 expertise-greedy heuristic's score and the best heuristic's, the evaluation table at equal env
 steps, and three ratios against the goals (throughput >= 4.5x, time to target >= 30x, final
-reward no worse). Writes benchmarks/results/compare_cpu.{json,md,png} (compare_quick_cpu.* with
---quick). The logic lives in agentic_jax.compat.compare (also `agentic-jax bench compare`).
+reward no worse). Writes benchmarks/results/compare/<tag>/result.{json,md,png} and meta.json
+(--tag, default cpu; quick_cpu with --quick). The logic lives in benchmarks/head_to_head/ and
+uses only agentic_jax's public API (the Gymnasium/SB3 adapters of agentic_jax.compat, the env,
+its rules and make_init/make_update); `agentic-jax bench compare ARGS` runs this script from the
+repository root.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's agentic_jax, installed or not
 
-from agentic_jax.compat.compare import main  # noqa: E402
+from head_to_head.driver import main  # noqa: E402  (benchmarks/, the script's folder, is on sys.path)
 
 if __name__ == "__main__":
     sys.exit(main(root=ROOT))

@@ -12,16 +12,18 @@ One run measures, side by side on this machine:
   measured separately from run time; the scan length is chosen so one timed call takes about
   ``--min-time`` seconds; each call is ``block_until_ready``-ed, and the reported rate is the
   median over ``--repeats`` calls.
-* **NumPy**: :class:`agentic_jax.testing.numpy_env.NumpyVecEnv` (``DummyVecEnv``-style, the
+* **NumPy**: :class:`reference.numpy_env.NumpyVecEnv` (``DummyVecEnv``-style, the
   copies stepped one after another) with N=4 (the seed's configuration) and N=1, same
   observation mode.
 * **PRNG implementations** at ``--prng-n-envs`` envs: keys made with
   ``jax.random.key(seed, impl=...)`` for threefry2x32, rbg and unsafe_rbg.
 
-Results go to ``benchmarks/results/env_throughput.{json,md}`` (``--quick`` writes to a temporary
-folder unless ``--out`` is given). Run from the repository root::
+Results go to ``benchmarks/results/env_throughput/<tag>/result.{json,md}`` and ``meta.json``
+(``--tag``, default cpu; ``--quick`` writes to a temporary folder unless ``--out`` is given).
+Run from the repository root::
 
     python benchmarks/env_throughput.py            # full run (a few minutes on 2 CPU cores)
+    python benchmarks/env_throughput.py --tag h100 # on an accelerator machine
     python benchmarks/env_throughput.py --quick    # smoke run, ~20 s
 """
 
@@ -44,12 +46,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.testing.numpy_env import NumpyVecEnv
+
+# The NumPy env is this benchmark's baseline and the tests' reference, not library API: it lives
+# in tests/reference/.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from reference.numpy_env import NumpyVecEnv  # noqa: E402
+from results_dir import add_arguments, result_dir  # noqa: E402
 
 DEFAULT_N_ENVS = (1, 4, 16, 64, 256, 1024, 4096, 16384)
 PRNG_IMPLS = ("threefry2x32", "rbg", "unsafe_rbg")
 ACTION_TABLE = 8  # distinct random action batches cycled through the scan
-RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "env_throughput"
 
 
 # ---------------------------------------------------------------------- machine
@@ -377,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=("auto", "vmap", "batch", "both"),
         help="vmap(env.step), the env's batch_step, or both (auto: both where the env has it)",
     )
-    ap.add_argument("--out", default=None, help="output path prefix (adds .json and .md)")
+    add_arguments(ap, "env_throughput", "cpu")
     args = ap.parse_args(argv)
 
     fixed_steps = None
@@ -386,11 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         args.prng_n_envs = min(args.prng_n_envs, 16) if args.prng_n_envs else 0
         args.min_time, fixed_steps = 0.05, 16
         numpy_n = [4, 1]
-        out = args.out or os.path.join(tempfile.mkdtemp(prefix="env_throughput_"), "quick")
+        out = args.out or pathlib.Path(tempfile.mkdtemp(prefix="env_throughput_"))
     else:
         n_envs = list(DEFAULT_N_ENVS)
         numpy_n = [int(x) for x in args.numpy_n_envs.split(",")]
-        out = args.out or str(RESULTS)
+        out = args.out
     if args.n_envs:
         n_envs = [int(x) for x in args.n_envs.split(",")]
 
@@ -486,11 +492,10 @@ def main(argv: list[str] | None = None) -> int:
         r["ratio_vs_numpy"] = r["steps_per_s"] / ref_row["steps_per_s"]
     print_table(result)
 
-    out_path = pathlib.Path(out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    out_path.with_suffix(".md").write_text(markdown(result))
-    print(f"wrote {out_path.with_suffix('.json')} and {out_path.with_suffix('.md')}")
+    folder = result_dir("env_throughput", args.tag, out)
+    (folder / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    (folder / "result.md").write_text(markdown(result))
+    print(f"wrote {folder}/result.json, result.md and meta.json")
     return 0
 
 

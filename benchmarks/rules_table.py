@@ -1,9 +1,10 @@
 """The rules (heuristics) of both action modes on fixed episodes, per environment setting.
 
 Every rule meets the same episodes (one key) in a setting, so their returns compare pairwise.
-Writes a markdown table (rule x setting: mean return and completion rate) to stdout or --out.
+Prints a markdown table (rule x setting: mean return and completion rate); with --tag it also
+writes it to benchmarks/results/rules_table/<tag>/result.md (the measured one: --tag select).
 
-    python benchmarks/rules_table.py --episodes 256 --out benchmarks/results/rules_select.md
+    python benchmarks/rules_table.py --episodes 256 --tag select
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import time
 
 import jax
+from results_dir import add_arguments, result_dir
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
 from agentic_jax.env.policies import evaluate_policy, heuristics_for
@@ -61,7 +63,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["select", "seed"])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS))
     parser.add_argument("--rules", nargs="+", default=None)
-    parser.add_argument("--out", default=None)
+    add_arguments(parser, "rules_table", None, default="print only")
     args = parser.parse_args()
     parts = []
     for mode in args.modes:
@@ -71,9 +73,9 @@ def main() -> None:
         parts.append(f"### action_mode={mode} ({seconds:.0f} s)\n\n"
                      "mean episode return (completion rate)\n\n" + markdown(rows, args.settings))
         print(parts[-1], flush=True)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write("\n\n".join(parts) + "\n")
+    if args.tag or args.out:
+        folder = result_dir("rules_table", args.tag, args.out)
+        (folder / "result.md").write_text("\n\n".join(parts) + "\n")
 
 
 if __name__ == "__main__":

@@ -18,13 +18,13 @@ Compile time is left out; each rate is the median of `--repeats` timed calls. Sc
 efficiency = rate(N) / (N x rate(1)). The load average is recorded before and after: the
 figures of a shared machine move with it.
 
-Measured on the 2-core VM (`results/scaling_cpu.md`): propagation and `shard_map` + `pmean`
+Measured on the 2-core VM (`results/scaling/cpu/result.md`): propagation and `shard_map` + `pmean`
 cost the same per gradient step (XLA places the one all-reduce either way), so the system keeps
 propagation and the 1-device numbers. Training still does not scale there, because the SGD's
 global minibatch permutation makes XLA all-gather the rollout buffer and run every epoch on
 every device (see the results file).
 
-    python benchmarks/scaling.py                 # writes benchmarks/results/scaling_cpu.{json,md}
+    python benchmarks/scaling.py        # writes benchmarks/results/scaling/cpu/result.{json,md}
     python benchmarks/scaling.py --quick --out /tmp/scaling   # smoke run
 """
 
@@ -41,8 +41,9 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from results_dir import add_arguments, result_dir
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "scaling_cpu"
 
 
 def measure(devices: int, args: argparse.Namespace) -> dict:
@@ -263,8 +264,7 @@ def main() -> None:
     parser.add_argument("--real", action="store_true",
                         help="use the machine's real devices (no forced host devices)")
     parser.add_argument("--quick", action="store_true", help="smoke run (few, short calls)")
-    parser.add_argument("--out", type=pathlib.Path, default=RESULTS,
-                        help="results path without suffix")
+    add_arguments(parser, "scaling", "cpu")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
@@ -290,9 +290,9 @@ def main() -> None:
               "env_steps": args.env_steps, "grad_steps": args.grad_steps,
               "load_before": load_before,
               "load_after": load_after, "runs": runs, "conclusion": conclusion}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(result, indent=1))
-    args.out.with_suffix(".md").write_text(markdown(result))
+    folder = result_dir("scaling", args.tag, args.out)
+    (folder / "result.json").write_text(json.dumps(result, indent=1))
+    (folder / "result.md").write_text(markdown(result))
     print(markdown(result))
 
 

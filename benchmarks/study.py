@@ -11,7 +11,8 @@ group (`agentic_jax.sweep.engine.group_functions`): ONE compile per (family, n_a
 Every member's deterministic policy and every rule meet the SAME fixed episodes (one key). Per
 cell: IQM over seeds of the mean return, the paired margin over the best rule (per seed the mean
 over episodes of policy minus rule) as IQM with a 95% stratified bootstrap CI (rliable),
-completion and on-time rates, wall time and learning curves: `<out>.json/.md/.png`
+completion and on-time rates, wall time and learning curves: benchmarks/results/study/<tag>/
+result.json/.md/.png and meta.json
 (`study_report.py`; `--merge` joins runs made one size at a time).
 """
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from results_dir import add_arguments, result_dir
 from study_report import cell_row, margins_line, merge, plot_curves, write
 from study_train import (
     continue_group,
@@ -123,8 +125,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--updates", type=int, default=None,
                         help="PPO updates per member (default: the recipe's total_timesteps, "
                              "half of it with --quick)")
-    parser.add_argument("--out", default=None, help="output stem (default benchmarks/results/"
-                        "study[_quick])")
+    add_arguments(parser, "study", None, default="quick with --quick, else full")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)),
                         help="full study: n_agents to train, comma-separated (default 4,8,16)")
     parser.add_argument("--sharings", default=",".join(map(str, SHARINGS)),
@@ -147,7 +148,7 @@ def parse_args() -> argparse.Namespace:
                         help="only redraw the learning curves of a results JSON as <JSON>.png")
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
                         help="only join the results of several runs (e.g. one size each) "
-                             "into --out")
+                             "into --tag (or --out)")
     parser.add_argument("--keep-first", action="store_true",
                         help="with --merge: a cell in several runs keeps the first run's row "
                              "(the others are listed in the result's meta)")
@@ -169,8 +170,9 @@ def parse_args() -> argparse.Namespace:
     for flag, value in (("--small-states", args.small_states), ("--chain", args.chain or None)):
         if value is not None and args.continue_updates is None:
             parser.error(f"{flag}: only with --continue-updates")
-    if args.merge and not args.out:
-        parser.error("--merge: give --out for the joined result")
+    if args.merge and not (args.tag or args.out):
+        parser.error("--merge: give --tag (or --out) for the joined result")
+    args.tag = args.tag or ("quick" if args.quick else "full")
     return args
 
 
@@ -281,8 +283,10 @@ def main() -> None:
         print(f"wrote {plot_curves(args.plot)}")
         return
     if args.merge:
-        merge(args.merge, Path(args.out), args.keep_first)
-        print(f"wrote {args.out}.json/.md/.png")
+        folder = result_dir("study", args.tag, args.out,
+                            what=f"Study: joined from {len(args.merge)} runs")
+        merge(args.merge, folder / "result", args.keep_first)
+        print(f"wrote {folder}/result.json/.md/.png")
         return
     recipe = load(args.config, args.set)
     base, ppo_base = recipe.env, recipe.ppo
@@ -291,7 +295,6 @@ def main() -> None:
     ppo_base = ppo_base.replace(total_timesteps=per_update * updates)
     n_episodes = 32 if args.quick else 256
     reps = 1000 if args.quick else 2000
-    out_stem = Path(args.out or f"benchmarks/results/study{'_quick' if args.quick else ''}")
     key = jax.random.PRNGKey(2026)
     t_start = time.time()
     run = (run_quick if args.quick else
@@ -313,8 +316,12 @@ def main() -> None:
                 grid=None if args.quick else dict(sizes=args.sizes, sharings=args.sharings,
                                                   families=args.families),
                 rules_evaluated=QUICK_RULES if args.quick else "all rules of both modes")
-    write(out_stem, meta, rows, rules_info, curves)
-    print(f"wrote {out_stem}.json/.md/.png in {total:.0f} s")
+    grid = "" if args.quick else (f"; n {','.join(map(str, args.sizes))}, sharing "
+                                  f"{','.join(map(str, args.sharings))}, "
+                                  f"{' '.join(args.families)}")
+    folder = result_dir("study", args.tag, args.out, what=f"Study: {meta['design']}{grid}")
+    write(folder / "result", meta, rows, rules_info, curves)
+    print(f"wrote {folder}/result.json/.md/.png and meta.json in {total:.0f} s")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 `benchmarks/study.py` trains and evaluates; this module turns its numbers into rows (paired
 margins as IQM with 95% bootstrap CIs via rliable), `<out>.md` and `<out>.png`. A study split
 over several runs (a CPU that cannot hold every size at once) is joined with
-`python benchmarks/study.py --merge A.json B.json --out C`.
+`python benchmarks/study.py --merge A.json B.json --tag C`.
 """
 
 from __future__ import annotations

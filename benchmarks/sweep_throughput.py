@@ -13,6 +13,9 @@ the peak memory (host RSS, and the device's peak on an accelerator) is that meas
 
     python benchmarks/sweep_throughput.py --quick        # N = 1, 4; 4 updates (a few minutes)
     python benchmarks/sweep_throughput.py                # N = 1, 4, 16; 16 updates
+
+Results go to benchmarks/results/sweep_throughput/<tag>/result.{json,md} (default tag cpu;
+quick_cpu with --quick).
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from results_dir import add_arguments, result_dir
+
+WHAT = ("Sweep wall time against N separate processes and a one-process loop, N = {seeds} seeds "
+        "({config}, {updates} updates)")
 
 
 def settings(config: str, updates: int, eval_every: int, n: int, extra: list[str]) -> list[str]:
@@ -97,7 +102,7 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="N = 1, 4 and 4 updates")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
-    parser.add_argument("--out", default=None)
+    add_arguments(parser, "sweep_throughput", None, default="cpu; quick_cpu with --quick")
     parser.add_argument("--worker", choices=["sweep", "sequential"], help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--first-seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -135,18 +140,18 @@ def main() -> None:
             print(f"N={n:3d} {mode:11s} {row[mode]['process_seconds']:7.1f} s, peak RSS "
                   f"{row[mode]['peak_rss_mb']:7.0f} MB", flush=True)
         rows.append(row)
-    name = "sweep_throughput_quick" if args.quick else "sweep_throughput"
-    out = Path(args.out) if args.out else RESULTS / f"{name}.json"
     machine = f"{platform.machine()} {platform.processor() or ''} ({platform.node()})".strip()
     result = {"config": args.config, "overrides": args.overrides, "updates": args.updates,
               "eval_every": args.eval_every, "rows": rows, "machine": machine,
               "device": rows[0]["sweep"]["device"], "cpus": _cpus(),
               "load_average": [load_before, os.getloadavg()[0]]}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    out.with_suffix(".md").write_text(table(result) + "\n")
+    tag = args.tag or ("quick_cpu" if args.quick else "cpu")
+    folder = result_dir("sweep_throughput", tag, args.out, what=WHAT.format(
+        seeds=", ".join(str(r["n"]) for r in rows), **result))
+    (folder / "result.json").write_text(json.dumps(result, indent=1))
+    (folder / "result.md").write_text(table(result) + "\n")
     print(table(result))
-    print(f"wrote {out} and {out.with_suffix('.md')}")
+    print(f"wrote {folder}/result.json, result.md and meta.json")
 
 
 def table(result: dict) -> str:

@@ -8,6 +8,9 @@ median wall-clock throughputs over `--repeats` runs.
 
     python benchmarks/system_overhead.py                 # configs/quick.yaml, 24 updates
     python benchmarks/system_overhead.py --updates 12 --repeats 3 --set ppo.n_envs=32
+
+Results go to benchmarks/results/system_overhead/<tag>/result.json (default tag: the config's
+name and the updates, e.g. quick_24updates).
 """
 
 from __future__ import annotations
@@ -21,12 +24,11 @@ import time
 from pathlib import Path
 
 import jax
+from results_dir import add_arguments, result_dir
 
 from agentic_jax.config import load
 from agentic_jax.ppo import make_train
 from agentic_jax.system import AgenticRLSystem
-
-RESULTS = Path(__file__).parent / "results" / "system_overhead.json"
 
 
 def main() -> None:
@@ -36,7 +38,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=24, help="PPO updates per run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
-    parser.add_argument("--out", default=str(RESULTS))
+    add_arguments(parser, "system_overhead", None, default="<config name>_<updates>updates")
     args = parser.parse_args()
 
     total = args.updates * load(args.config, args.overrides).ppo.buffer_size
@@ -100,10 +102,12 @@ def main() -> None:
         "machine": f"{platform.machine()} {platform.processor()} ({platform.node()})",
         "jax": jax.__version__,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
-    print(f"wrote {out}")
+    tag = args.tag or f"{Path(args.config).stem}_{args.updates}updates"
+    what = (f"AgenticRLSystem (evaluation, checkpoints, logs) against bare jit(make_train): "
+            f"{args.config}, {args.updates} updates, env steps/s")
+    folder = result_dir("system_overhead", tag, args.out, what=what)
+    (folder / "result.json").write_text(json.dumps(result, indent=1))
+    print(f"wrote {folder}/result.json and meta.json")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ For each preset (a YAML config) it measures, in one process:
 
 The update, the 1-epoch update and the ceiling parts are timed interleaved, `--repeats` times,
 so they see the same load on a shared machine; medians (and best-of, `efficiency_best`) are
-reported. Results go to `benchmarks/results/train_throughput.json`; a table is printed.
+reported. Results go to `benchmarks/results/train_throughput/<tag>/result.json` (`--tag`,
+default cpu); a table is printed.
 Performance is asserted here, never in unit tests.
 """
 
@@ -34,6 +35,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+from results_dir import add_arguments, result_dir
 
 from agentic_jax.config import load
 from agentic_jax.ppo import PPOConfig, env_spec, make_init, make_update
@@ -233,9 +235,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", default="seed,accelerator")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks/results/train_throughput.json"
-    )
+    add_arguments(parser, "train_throughput", "cpu")
     args = parser.parse_args()
 
     machine = {
@@ -266,12 +266,15 @@ def main() -> None:
             f"{r['flops_per_env_step'] / 1e6:10.2f} {r['achieved_gflops']:8.1f} "
             f"{r['ceiling_gflops']:8.1f} {r['efficiency']:6.1%} {r['efficiency_best']:8.1%}"
         )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
+    what = f"PPO training env steps/s against a matmul ceiling: presets {args.presets}"
+    if machine["XLA_FLAGS"]:
+        what += f" ({machine['XLA_FLAGS']})"
+    folder = result_dir("train_throughput", args.tag, args.out, what=what)
+    tmp = folder / "result.json.tmp"
     tmp.write_text(
         json.dumps({"machine": machine, "repeats": args.repeats, "results": results}, indent=1)
     )
-    tmp.replace(args.out)
+    tmp.replace(folder / "result.json")
 
 
 def _cpu_name() -> str:

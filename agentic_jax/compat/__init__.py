@@ -1,10 +1,10 @@
-"""Adapters to the NumPy RL ecosystem, and the head-to-head against Stable-Baselines3.
+"""Adapters to the NumPy RL ecosystem (the head-to-head against SB3 is benchmarks/compare.py).
 
 Modules (each imported on first use, so the core never needs Gymnasium, SB3 or PyTorch):
 ``gymnasium`` (:class:`GymnasiumEnv`, :class:`GymnasiumVectorEnv`; registers
 ``agentic_jax/MultiAgentTask-v0``), ``sb3`` (:class:`SB3VecEnv`, needs the ``baselines``
 extra), ``policy`` (:func:`host_policy`: evaluate a NumPy ``predict`` on the JAX evaluation
-loop), ``render`` (the text picture) and ``compare`` (``benchmarks/compare.py``).
+loop) and ``render`` (the text picture).
 """
 
 from __future__ import annotations

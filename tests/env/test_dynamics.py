@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference.builders import action, make_state
 
 from agentic_jax.env.dynamics import (
     agent_major,
@@ -13,7 +14,6 @@ from agentic_jax.env.dynamics import (
     completion_probability,
     step_draws,
 )
-from agentic_jax.testing.builders import action, make_state
 
 E = np.array(
     [[0.9, 0.2, 0.4], [0.3, 0.8, 0.5], [0.6, 0.7, 0.1], [0.2, 0.3, 0.95]], np.float32

@@ -11,9 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from gymnax.wrappers.purerl import LogWrapper
+from reference.builders import action
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
-from agentic_jax.testing.builders import action
 
 # ---------------------------------------------------------------- reset
 

@@ -1,4 +1,4 @@
-"""The NumPy reference (agentic_jax.testing.numpy_env) replays the JAX env step for step.
+"""The NumPy reference (reference.numpy_env) replays the JAX env step for step.
 
 Both sides get the same uniforms: the test recomputes them from the keys the JAX env is called
 with, exactly as ``reset_env``/``step_env`` (or an overriding ``step``) draw them, and feeds them
@@ -12,9 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference.numpy_env import NumpyTaskEnv, NumpyVecEnv
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment, episode_metrics
-from agentic_jax.testing.numpy_env import NumpyTaskEnv, NumpyVecEnv
 
 RTOL = ATOL = 1e-4
 N_STEPS = 300

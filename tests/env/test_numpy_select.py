@@ -1,4 +1,4 @@
-"""The select-mode NumPy reference (agentic_jax.testing.numpy_select) replays the JAX env.
+"""The select-mode NumPy reference (reference.numpy_select) replays the JAX env.
 
 Both sides get the same uniforms (recomputed from the keys the JAX env is called with) and the
 same random integer actions, with conflicts, none, empty slots and invalid values; rewards,
@@ -11,9 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference.numpy_select import NumpySelectEnv
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
-from agentic_jax.testing.numpy_select import NumpySelectEnv
 
 RTOL = ATOL = 1e-4
 N_STEPS = 100

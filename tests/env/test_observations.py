@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+from reference.builders import make_state
 
 from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.env.observations import agent_obs_block, obs_size
-from agentic_jax.testing.builders import make_state
 
 E = np.array(
     [[0.9, 0.2, 0.4], [0.3, 0.8, 0.5], [0.6, 0.7, 0.1], [0.2, 0.3, 0.95]], np.float32

@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference.builders import make_state
 
 from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.env.policies import HEURISTICS, evaluate_heuristics, evaluate_policy
-from agentic_jax.testing.builders import make_state
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference.builders import make_state
 
 from agentic_jax.env import MultiAgentTaskEnvironment, rules
 from agentic_jax.env.policies import (
@@ -16,7 +17,6 @@ from agentic_jax.env.policies import (
     evaluate_policy,
     heuristics_for,
 )
-from agentic_jax.testing.builders import make_state
 
 SHAPE = dict(n_agents=3, max_tasks=5, n_task_types=2, max_active_per_agent=2)
 

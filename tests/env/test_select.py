@@ -6,11 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference.builders import make_state
 
 from agentic_jax.config import EnvConfig
 from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.env.select import MultiDiscrete
-from agentic_jax.testing.builders import make_state
 
 NONE = 10  # max_tasks of the env below: the "none" choice
 EXPERTISE = np.array([[0.5, 0.2, 0.1], [0.9, 0.2, 0.1], [0.9, 0.8, 0.1], [0.3, 0.2, 0.7]])

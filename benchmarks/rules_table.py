@@ -14,7 +14,7 @@ import time
 import jax
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
-from agentic_jax.env.policies import evaluate_policy, heuristics_for
+from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
 
 # name -> EnvParams overrides. All use the collaboration trade-off (no free bonus) at a sharing
 # level; "load" settings add arrivals and tighten deadlines.

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.config import EnvConfig, PPOConfig
-from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
 from agentic_jax.parallel import (
     make_mesh,
     place,

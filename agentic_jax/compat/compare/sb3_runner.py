@@ -34,7 +34,7 @@ from agentic_jax.compat.gymnasium import GymnasiumEnv
 from agentic_jax.compat.policy import host_policy, model_predict
 from agentic_jax.compat.sb3 import SB3VecEnv
 from agentic_jax.config import PPOConfig, RunConfig
-from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
 
 # PPOConfig fields SB3's PPO has no counterpart for, and the value that matches SB3
 SB3_DEFAULTS = {"clip_range_vf": None, "ent_coef_schedule": "constant", "target_kl": None,

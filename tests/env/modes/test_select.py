@@ -1,4 +1,4 @@
-"""The select action mode (agentic_jax.env.select): each agent picks a queued task, or none."""
+"""The select action mode (agentic_jax.env.modes.select): each agent picks a queued task or none."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from agentic_jax.config import EnvConfig
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.env.select import MultiDiscrete
+from agentic_jax.env.modes import MultiDiscrete
 from agentic_jax.testing.builders import make_state
 
 NONE = 10  # max_tasks of the env below: the "none" choice

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.env.policies import evaluate_heuristics
+from agentic_jax.env.evaluation import evaluate_heuristics
 from agentic_jax.tables import markdown_table
 
 

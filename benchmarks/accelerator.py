@@ -43,7 +43,7 @@ from env_throughput import make_rollout, reset_batch  # noqa: E402
 from results_dir import add_arguments, result_dir  # noqa: E402
 
 from agentic_jax.config import load  # noqa: E402
-from agentic_jax.env.policies import heuristics_for  # noqa: E402
+from agentic_jax.env.evaluation import heuristics_for  # noqa: E402
 from agentic_jax.ppo import make_init, make_update  # noqa: E402
 from agentic_jax.sweep import run_sweep  # noqa: E402
 from agentic_jax.system import AgenticRLSystem, Callback  # noqa: E402

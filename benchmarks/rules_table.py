@@ -16,7 +16,7 @@ import jax
 from results_dir import add_arguments, result_dir
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
-from agentic_jax.env.policies import evaluate_policy, heuristics_for
+from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
 
 # name -> EnvParams overrides. All use the collaboration trade-off (no free bonus) at a sharing
 # level; "load" settings add arrivals and tighten deadlines.

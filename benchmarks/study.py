@@ -38,7 +38,7 @@ from study_train import (
 )
 
 from agentic_jax.config import EnvConfig, PPOConfig, load
-from agentic_jax.env.policies import evaluate_policy, heuristics_for
+from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
 
 SHARINGS = (1.0, 0.5, 0.0)
 SIZES = (4, 8, 16)

@@ -19,7 +19,7 @@ import numpy as np
 
 from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.config.sweep import TRACED_ENV
-from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
 from agentic_jax.ppo import make_act
 from agentic_jax.ppo.transfer import state_mover
 from agentic_jax.sweep.engine import GroupFunctions, group_functions

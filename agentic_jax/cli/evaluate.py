@@ -54,12 +54,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import jax
 
-    from agentic_jax.env.policies import (
-        HEURISTICS,
-        RULES,
-        evaluate_heuristics,
-        heuristics_for,
-    )
+    from agentic_jax.env.evaluation import evaluate_heuristics, heuristics_for
+    from agentic_jax.env.rules import HEURISTICS, RULES
     from agentic_jax.system import AgenticRLSystem, CheckpointError
     from agentic_jax.tables import markdown_table
 
@@ -97,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _draw(args: argparse.Namespace, path: Path, system, key) -> None:
     """The pictures of `--plots` (`agentic_jax.viz.write_pictures`)."""
-    from agentic_jax.env.policies import heuristics_for
+    from agentic_jax.env.evaluation import heuristics_for
     from agentic_jax.training.run_dir import METRICS_FILE
     from agentic_jax.viz import write_pictures
     from agentic_jax.viz.pictures import DEFAULT_RULES

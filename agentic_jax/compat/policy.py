@@ -1,7 +1,7 @@
 """Evaluate a NumPy policy (an SB3 or SBX model, any ``predict``) on the JAX evaluation loop.
 
-:func:`host_policy` turns ``predict(obs) -> actions`` into an :data:`agentic_jax.env.policies.
-Policy` for :func:`agentic_jax.env.policies.evaluate_policy`: the observations are computed in
+:func:`host_policy` turns ``predict(obs) -> actions`` into an :data:`agentic_jax.env.rules.
+Policy` for :func:`agentic_jax.env.evaluation.evaluate_policy`: the observations are computed in
 JAX and handed to ``predict`` through ``jax.pure_callback``, one call per step for all episodes
 at once. So a PyTorch model meets exactly the episodes (agents, initial queue, per-step random
 numbers) that a JAX policy or a heuristic evaluated with the same key meets.
@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from agentic_jax.env import EnvParams, EnvState, MultiAgentTaskEnvironment
-from agentic_jax.env.policies import Policy
+from agentic_jax.env.rules import Policy
 
 Predict = Callable[[np.ndarray], Any]
 

@@ -25,7 +25,7 @@ class EnvConfig:
     n_task_types: int = 3
     max_active_per_agent: int = 4
     obs_mode: str = "extended"
-    action_mode: str = "seed"  # or "select": agents choose queued tasks (agentic_jax.env.select)
+    action_mode: str = "seed"  # a registered mode (agentic_jax.env.modes); "select": pick tasks
     params: EnvParams = dataclasses.field(default_factory=EnvParams)
 
     def make_env(self) -> tuple[MultiAgentTaskEnvironment, EnvParams]:

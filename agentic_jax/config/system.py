@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from agentic_jax.env.policies import HEURISTICS, RULES
+from agentic_jax.env.rules import HEURISTICS, RULES
 from agentic_jax.validation import check_bool, check_float, check_int
 
 LOGGING_SWITCHES = ("progress", "verbose", "tensorboard", "plot", "async_checkpointing")

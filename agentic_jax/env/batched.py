@@ -21,7 +21,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from agentic_jax.env import dynamics, select
+from agentic_jax.env import dynamics
+from agentic_jax.env.modes import ActionMode
 from agentic_jax.env.types import EnvParams, EnvState
 
 StepOutput = tuple[chex.Array, EnvState, chex.Array, chex.Array, chex.Array, dict[str, Any]]
@@ -32,7 +33,7 @@ class BatchableEnv(Protocol):
 
     n_agents: int
     max_tasks: int
-    action_mode: str  # "seed" or "select" (agentic_jax.env.select)
+    mode: ActionMode
 
     def reset_uniforms(
         self, key: chex.PRNGKey, params: EnvParams, batch_shape: tuple[int, ...] = ()
@@ -52,16 +53,15 @@ def batch_reset_key(key: chex.PRNGKey) -> chex.PRNGKey:
     return jax.random.fold_in(key, 1)
 
 
-def _env_last(action: chex.Array, clean: bool = False) -> chex.Array:
-    """``(n_envs, A)`` actions as ``(A, n_envs)``, sanitized (clipped, NaN read as 0) unless
-    ``clean`` says they already are (finite float32: the product below needs finite values).
+def _env_last(clean: chex.Array) -> chex.Array:
+    """Sanitized ``(n_envs, A)`` actions as ``(A, n_envs)`` (finite float32: the product below
+    needs finite values).
 
     XLA:CPU fuses a plain transpose into every elementwise loop that reads the actions, each of
     which then reads them with a stride (about a third of the step's time at 4096 envs). A
     product with the identity is computed once as a matrix product instead, and is exact on
     the sanitized values.
     """
-    clean = action if clean else dynamics.sanitize(action)
     return jnp.einsum("ea,ab->be", clean, jnp.eye(clean.shape[1], dtype=clean.dtype),
                       precision=jax.lax.Precision.HIGHEST)
 
@@ -82,8 +82,7 @@ def auto_reset_step(
         reset_uniforms: returns the reset's uniforms ``(reset_draws, *B)``; called inside the
             branch that resets, so a batch draws them only on steps where some episode ends.
         state: the state, batch axes ``B`` last.
-        a: the sanitized agent-major action ``(n, 3, *B)`` (:func:`dynamics.agent_major`), or
-            in select mode ``(n, 2, *B)`` int32 (:func:`select.agent_major`).
+        a: the sanitized per-agent action ``(n, fields, *B)`` (``env.agent_major``).
         params: the environment parameters.
 
     Returns:
@@ -92,7 +91,7 @@ def auto_reset_step(
         before the reset) to the transition's.
     """
     state_st, reward, terminated, info = dynamics.transition(
-        u_step, state, a, params, env.action_mode
+        u_step, state, a, params, env.mode
     )
     obs_st = env.get_obs(state_st, params)
     truncated = env.is_truncated(state_st, params)
@@ -136,8 +135,7 @@ def batch_step_from_uniforms(
         u: the step's uniforms ``(step_draws, n_envs)``.
         key: a reset, when any environment needs one, draws from ``batch_reset_key(key)``.
         state: the batch's state, env axis last.
-        action: ``(n_envs, n_agents * 3)`` (select mode: ``(n_envs, n_agents * 2)``),
-            batch-first.
+        action: ``(n_envs, n_agents * fields)``, batch-first.
         params: the environment parameters.
 
     Returns:
@@ -146,11 +144,8 @@ def batch_step_from_uniforms(
         info leaves ``(n_envs, ...)``.
     """
     n_envs = action.shape[0]
-    if env.action_mode == "select":
-        clean = select.sanitize(action, env.max_tasks, axis=-1)
-        a = select.from_clean(_env_last(clean, clean=True), env.n_agents)
-    else:
-        a = dynamics.agent_major(_env_last(action), env.n_agents)
+    clean = env.mode.sanitize(action, env.max_tasks, axis=-1)
+    a = env.mode.from_clean(_env_last(clean), env.n_agents)
     reset_u = lambda: env.reset_uniforms(batch_reset_key(key), params, (n_envs,))  # noqa: E731
     obs, state, reward, terminated, truncated, info = auto_reset_step(
         env, u, reset_u, state, a, params

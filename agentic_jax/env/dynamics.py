@@ -2,15 +2,17 @@
 
 :func:`transition` follows the seed's order (SPEC §2):
 
-1. **Assignment.** Agents in index order; agent ``i`` with ``a[i, 0] > accept_threshold`` and a
-   free active slot takes the queue head while the queue is non-empty, so ``m`` accepting agents
-   pop the first ``m`` tasks (FIFO). Reward ``+= expertise(i, type) * priority``.
-2. **Resource allocation.** ``effort_i = a[i, 1]`` is the share of agent ``i``'s capacity spent
-   this step: it scales the completion probability of the agent's tasks linearly, and the agent
+1. **Assignment.** The action mode (:mod:`agentic_jax.env.modes`) decides who takes which task
+   (reward ``+= expertise(i, type) * priority``), each agent's effort and the collaborating
+   pairs. Seed mode: agents in index order; agent ``i`` with ``a[i, 0] > accept_threshold`` and
+   a free active slot takes the queue head while the queue is non-empty (FIFO), at effort
+   ``a[i, 1]``; select mode: each agent picks a queued task, at full effort.
+2. **Resource allocation.** ``effort_i`` is the share of agent ``i``'s capacity spent this
+   step: it scales the completion probability of the agent's tasks linearly, and the agent
    counts as ``effort_i`` busy for utilisation while it holds a task.
-3. **Collaboration.** For every ordered pair ``i != j`` with ``a[i, 2]`` and ``a[j, 2]`` above
-   ``collaboration_threshold``: ``matrix[i, j] *= collaboration_growth`` and reward
-   ``+= collaboration_bonus`` (seed: 1.01 and 0.5).
+3. **Collaboration.** For every ordered collaborating pair ``i != j`` (seed mode: ``a[i, 2]``
+   and ``a[j, 2]`` above ``collaboration_threshold``): ``matrix[i, j] *= collaboration_growth``
+   and reward ``+= collaboration_bonus`` (seed: 1.01 and 0.5).
 4. **Processing.** Each active task of agent ``i`` completes with probability
    ``clip(expertise * capacity * effort / max(1, load_i), 0, 1)`` where ``load_i`` is the summed
    complexity of the agent's tasks (an agent shares its capacity once it holds more than one
@@ -25,9 +27,6 @@
    ``overdue`` counts active tasks with ``step > deadline``.
 6. **Arrivals.** Each of ``max_arrivals_per_step`` draws adds a task with ``arrival_rate``;
    arrivals that find the queue full are dropped (and counted).
-
-In the ``"select"`` action mode (:mod:`agentic_jax.env.select`) step 1 lets each agent pick
-which queued task to take, with a conflict rule, and step 2 is full effort for every agent.
 
 ``step`` (the step being executed, counted from 1) is ``state.time + 1``. Deadlines are
 absolute steps, as in the seed. Episodes never terminate; the window of
@@ -46,22 +45,11 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from agentic_jax.env import select, tasks
 from agentic_jax.env import small_ops as small
+from agentic_jax.env import tasks
 from agentic_jax.env.metrics import episode_metrics
+from agentic_jax.env.modes import ActionMode
 from agentic_jax.env.types import EnvParams, EnvState, Tasks
-
-
-def sanitize(action: chex.Array) -> chex.Array:
-    """float32 action clipped to the box ``[0, 1]``, NaN read as 0."""
-    a = jnp.asarray(action, jnp.float32)
-    return jnp.clip(jnp.where(jnp.isnan(a), 0.0, a), 0.0, 1.0)
-
-
-def agent_major(action: chex.Array, n_agents: int) -> chex.Array:
-    """``(n, 3, *B)`` action from ``(n*3, *B)``, clipped to the box, NaN read as 0."""
-    a = sanitize(action)
-    return a.reshape((n_agents, 3) + a.shape[1:])
 
 
 def step_draws(n_agents: int, max_active_per_agent: int, params: EnvParams) -> tuple[int, int]:
@@ -84,42 +72,6 @@ def _mask_tasks(t: Tasks) -> Tasks:
         deadline=jnp.where(v, t.deadline, 0.0),
         task_type=jnp.where(v, t.task_type, 0),
     )
-
-
-def _where_tasks(mask: chex.Array, new: Tasks, old: Tasks) -> Tasks:
-    return jax.tree.map(lambda x, y: jnp.where(mask, x, y), new, old)
-
-
-def assign(state: EnvState, wants: chex.Array) -> tuple[EnvState, chex.Array, chex.Array]:
-    """Step 1 for ``wants`` ``(n, *B)``; returns state, match reward ``(n, *B)``, match sum."""
-    n, Q = wants.shape[0], state.queue.valid.shape[0]
-    free = ~state.active.valid  # (n, K, *B)
-    accepts = wants & small.any_axis(free, 1)
-    rank = small.exclusive_cumsum(accepts)  # the queue position this agent would take
-    takes = accepts & (rank < state.queue_length)
-    n_taken = small.sum_axis(takes.astype(jnp.int32))
-
-    # rank_i <= i, so agent i can only take one of the first min(n, Q) slots.
-    taken = jax.tree.map(lambda x: small.take(x, rank, min(n, Q)), state.queue)  # (n, *B)
-    first_free = free & (small.exclusive_cumsum(free, 1) == 0)
-    place = first_free & takes[:, None]  # (n, K, *B)
-    active = _where_tasks(place, jax.tree.map(lambda x: x[:, None], taken), state.active)
-    queue = jax.tree.map(lambda x: small.shift_left(x, n_taken, min(n, Q)), state.queue)
-
-    match = small.lookup(state.expertise, taken.task_type) * takes
-    c = state.counters
-    state = state.replace(
-        active=active, queue=queue, counters=c.replace(assigned=c.assigned + n_taken)
-    )
-    return state, match * taken.priority, small.sum_axis(match)
-
-
-def collaborating_pairs(requests: chex.Array, threshold: chex.Array) -> chex.Array:
-    """``(n, n, *B)`` bool: ordered pairs ``i != j`` with both requests above ``threshold``."""
-    wants = requests > threshold
-    n = requests.shape[0]
-    others = small.trailing(~jnp.eye(n, dtype=bool), requests.ndim - 1)
-    return wants[:, None] & wants[None, :] & others
 
 
 def collaborate(
@@ -208,29 +160,25 @@ def arrive(
     slots = small.trailing(jnp.arange(Q), arrives.ndim - 1)
     for m in range(arrives.shape[0]):
         put = lands[m] & (slots == position[m])
-        queue = _where_tasks(put, jax.tree.map(lambda x, m=m: x[m], new), queue)
+        queue = small.where_tree(put, jax.tree.map(lambda x, m=m: x[m], new), queue)
     n_arrived = small.sum_axis(arrives.astype(jnp.int32))
     n_landed = small.sum_axis(lands.astype(jnp.int32))
     return state.replace(queue=queue), n_arrived, n_arrived - n_landed
 
 
 def transition(
-    u: chex.Array, state: EnvState, a: chex.Array, params: EnvParams, action_mode: str = "seed"
+    u: chex.Array, state: EnvState, a: chex.Array, params: EnvParams, mode: ActionMode
 ) -> tuple[EnvState, chex.Array, chex.Array, dict[str, Any]]:
-    """One step of the seed's order, without reset.
-
-    In ``action_mode="select"`` step 1 is :func:`agentic_jax.env.select.assign`, pairs form
-    from the collaborate flags and every agent works at full effort (see
-    :mod:`agentic_jax.env.select`); the other steps are the same.
+    """One step of the seed's order, without reset; step 1 is ``mode.assign``.
 
     Args:
         u: the step's uniforms ``(n*K + M + M*4, *B)``: completion ``(n, K)``, arrival
             ``(M,)``, new tasks ``(M, 4)``, with ``M = params.max_arrivals_per_step``.
         state: the state before the step, batch axes last.
-        a: the sanitized agent-major action: ``(n, 3, *B)`` (see :func:`agent_major`), or in
-            select mode int32 ``(n, 2, *B)`` (see :func:`agentic_jax.env.select.agent_major`).
+        a: the sanitized per-agent action ``(n, fields, *B)``
+            (:meth:`MultiAgentTaskEnvironment.agent_major`).
         params: the environment parameters.
-        action_mode: ``"seed"`` or ``"select"`` (static).
+        mode: the action mode (static).
 
     Returns:
         ``(state, reward (*B), terminated (*B), info)`` with ``info["agent_rewards"]``
@@ -243,14 +191,7 @@ def transition(
     u_tasks = u[n * K + M :].reshape((M, tasks.TASK_DRAWS) + B)
     now = (state.time + 1).astype(jnp.float32)
 
-    if action_mode == "select":
-        state, assign_reward, match = select.assign(state, a[:, 0])
-        pairs = select.collaborating_pairs(a[:, 1])
-        effort = jnp.ones(a[:, 0].shape, jnp.float32)
-    else:
-        state, assign_reward, match = assign(state, a[:, 0] > params.accept_threshold)
-        pairs = collaborating_pairs(a[:, 2], params.collaboration_threshold)
-        effort = a[:, 1]
+    state, assign_reward, match, pairs, effort = mode.assign(state, a, params)
     state, collab_reward = collaborate(state, pairs, params)
     state, completion_reward, busy = process(state, effort, pairs, u_complete, now, params)
     overdue = state.active.valid & (now > state.active.deadline)

@@ -29,13 +29,13 @@ import jax
 import jax.numpy as jnp
 from gymnax.environments import environment, spaces
 
-from agentic_jax.env import batched, dynamics, observations, select, tasks
+from agentic_jax.env import batched, dynamics, modes, observations, tasks
 from agentic_jax.env.observations import OBS_MODES
+from agentic_jax.env.spec import EnvSpec
 from agentic_jax.env.types import EnvParams, EnvState
 from agentic_jax.validation import check_choice, check_int
 
 StepOutput = batched.StepOutput
-ACTION_MODES = ("seed", "select")
 
 
 class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
@@ -52,13 +52,11 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
             learner — the task type, every expertise, time left to deadlines, the agent's own
             active tasks — with values scaled to about ``[0, 1]``; ``"collab"`` adds per agent
             its active tasks per type and the other agents' best expertise per type.
-        action_mode: ``"seed"`` (default): the seed's float action ``(n_agents * 3,)`` of
-            ``(accept, effort, collaborate)`` thresholds, the queue head taken first-come
-            first-served. ``"select"``: an integer action ``(n_agents * 2,)`` of
-            ``(choice, collaborate)``, each agent choosing which queued task to take (slot
-            ``0..max_tasks-1``, or ``max_tasks`` for none), with the conflict rule and the
-            full-effort rule of :mod:`agentic_jax.env.select`; :meth:`action_nvec` gives the
-            categories per dimension.
+        action_mode: a registered action mode's name (:mod:`agentic_jax.env.modes`), held as
+            :attr:`mode`. ``"seed"`` (default): the seed's float action ``(n_agents * 3,)`` of
+            ``(accept, effort, collaborate)`` thresholds, the queue head first-come
+            first-served (:mod:`.modes.seed`). ``"select"``: integers ``(n_agents * 2,)`` of
+            ``(choice, collaborate)``, each agent picking a queued task (:mod:`.modes.select`).
     """
 
     def __init__(
@@ -76,7 +74,7 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         self.n_task_types = check_int("n_task_types", n_task_types, 1)
         self.max_active_per_agent = check_int("max_active_per_agent", max_active_per_agent, 1)
         self.obs_mode = check_choice("obs_mode", obs_mode, OBS_MODES)
-        self.action_mode = check_choice("action_mode", action_mode, ACTION_MODES)
+        self.mode = modes.get(action_mode)
 
     # ------------------------------------------------------------------ parameters
 
@@ -181,20 +179,19 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
     ) -> tuple[chex.Array, EnvState, chex.Array, chex.Array, dict[str, Any]]:
         """:meth:`step_env` given its uniforms ``u`` ``(step_draws(params),)``."""
         a = self.agent_major(action)
-        state, reward, terminated, info = dynamics.transition(u, state, a, params,
-                                                              self.action_mode)
+        state, reward, terminated, info = dynamics.transition(u, state, a, params, self.mode)
         return self.get_obs(state, params), state, reward, terminated, info
 
     def agent_major(self, action: chex.Array) -> chex.Array:
         """The sanitized per-agent action from a flat one ``(num_actions, *B)``.
 
-        Seed mode: float32 ``(n, 3, *B)`` clipped to ``[0, 1]``, NaN read as 0; select mode:
-        int32 ``(n, 2, *B)`` with invalid choices read as none (see :mod:`.select`).
+        ``(n, fields, *B)`` as the action mode reads it: seed mode float32 ``(n, 3, *B)``
+        clipped to ``[0, 1]``, NaN read as 0; select mode int32 ``(n, 2, *B)`` with invalid
+        choices read as none (see :mod:`.modes.select`).
         """
         self.check_action_size(jnp.shape(action)[0])
-        if self.action_mode == "select":
-            return select.agent_major(action, self.n_agents, self.max_tasks)
-        return dynamics.agent_major(action, self.n_agents)
+        clean = self.mode.sanitize(action, self.max_tasks)
+        return self.mode.from_clean(clean, self.n_agents)
 
     def check_action_size(self, size: int) -> None:
         """Raise ``ValueError`` (at trace time) unless an action has ``num_actions`` entries."""
@@ -266,34 +263,51 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         matching the agent-major action layout. Per-agent policies read it."""
         return observations.agent_obs_block(self.obs_mode, self.n_agents, self.n_task_types)
 
+    def spec(self) -> EnvSpec:
+        """What this environment declares to a learner (:class:`EnvSpec`)."""
+        shape = (self.obs_mode, self.n_agents, self.max_tasks, self.n_task_types)
+        return EnvSpec(
+            obs_mode=self.obs_mode,
+            obs_size=self.obs_size(),
+            agent_block=self.agent_obs_block(),
+            shared_blocks=observations.shared_obs_blocks(*shape),
+            max_tasks=self.max_tasks,
+            action_mode=self.action_mode,
+            action_size=self.num_actions,
+            nvec=self.mode.nvec(self.n_agents, self.max_tasks),
+        )
+
     def observation_space(self, params: EnvParams) -> spaces.Box:
         return spaces.Box(-jnp.inf, jnp.inf, (self.obs_size(),), jnp.float32)
 
     def action_space(self, params: EnvParams | None = None) -> spaces.Box:
-        """Seed mode: float ``Box(0, 1, (n*3,))``; select mode: the int32
-        :class:`~agentic_jax.env.select.MultiDiscrete` of :meth:`action_nvec` (a ``Box`` with
+        """The action mode's space: seed mode float ``Box(0, 1, (n*3,))``; select mode the int32
+        :class:`~agentic_jax.env.modes.MultiDiscrete` of :meth:`action_nvec` (a ``Box`` with
         integer bounds ``0 .. nvec - 1``)."""
-        if self.action_mode == "select":
-            return select.MultiDiscrete(self.action_nvec())
-        return spaces.Box(0.0, 1.0, (self.n_agents * 3,), jnp.float32)
+        return self.mode.space(self.n_agents, self.max_tasks)
+
+    @property
+    def action_mode(self) -> str:
+        """The action mode's name."""
+        return self.mode.name
 
     @property
     def discrete_actions(self) -> bool:
-        """Whether the action is integer categories (:meth:`action_nvec`), i.e. select mode."""
-        return self.action_mode == "select"
+        """Whether the action is integer categories (:meth:`action_nvec`), e.g. select mode."""
+        return self.mode.discrete
 
     def action_nvec(self) -> tuple[int, ...]:
-        """Categories per action dimension in select mode: ``(max_tasks + 1, 2) * n_agents``.
-
-        Agent ``i``'s choice is dimension ``2i`` (slot, or ``max_tasks`` for none) and its
-        collaboration request ``2i + 1`` (0 or 1). Seed mode has continuous actions.
+        """Categories per action dimension of a discrete mode; select mode:
+        ``(max_tasks + 1, 2) * n_agents``, agent ``i``'s choice at ``2i`` (slot, or
+        ``max_tasks`` for none) and its collaboration request at ``2i + 1`` (0 or 1).
         """
-        if self.action_mode != "select":
+        nvec = self.mode.nvec(self.n_agents, self.max_tasks)
+        if nvec is None:
             raise ValueError(
-                f"action_nvec() needs action_mode='select' (got {self.action_mode!r}: the seed "
-                "mode's actions are continuous in [0, 1])"
+                f"action_nvec() needs a discrete action mode such as 'select' (got "
+                f"{self.action_mode!r}: its actions are continuous)"
             )
-        return (self.max_tasks + 1, 2) * self.n_agents
+        return nvec
 
     @property
     def name(self) -> str:
@@ -301,4 +315,4 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
 
     @property
     def num_actions(self) -> int:
-        return self.n_agents * (select.FIELDS if self.action_mode == "select" else 3)
+        return self.n_agents * self.mode.fields

@@ -36,6 +36,21 @@ def agent_obs_block(obs_mode: str, n_agents: int, n_task_types: int) -> tuple[in
     return 0, n_agents, per_agent
 
 
+def shared_obs_blocks(obs_mode: str, n_agents: int, max_tasks: int,
+                      n_task_types: int) -> tuple[tuple[int, int], ...]:
+    """``(start, size)`` spans of the observation that every agent sees and whose sizes do not
+    depend on ``n_agents``: the queue rows (``max_tasks * 5`` seed, ``max_tasks * (4 + T)``
+    extended and collab) and, outside the seed's layout, the episode progress and queue fill
+    (2 floats, the last two). The n-by-n collaboration matrix between them is not one.
+    """
+    start, n, per_agent = agent_obs_block(obs_mode, n_agents, n_task_types)
+    per_slot = 5 if obs_mode == "seed" else 4 + n_task_types
+    queue = (start + n * per_agent, max_tasks * per_slot)
+    if obs_mode == "seed":
+        return (queue,)
+    return queue, (obs_size(obs_mode, n_agents, max_tasks, n_task_types) - 2, 2)
+
+
 def get_obs(state: EnvState, params: EnvParams, obs_mode: str) -> chex.Array:
     """The observation of ``state`` in ``obs_mode`` (one of :data:`OBS_MODES`)."""
     if obs_mode == "seed":

@@ -1,9 +1,11 @@
-"""Rules (heuristics) for both action modes: which agent takes which task, and who collaborates.
+"""Every rule (heuristic) of both action modes, and their tables: which agent takes which task,
+and who collaborates.
 
-A rule is a pure function ``rule(key, state, params) -> action`` of one environment copy, as in
-:mod:`agentic_jax.env.policies`. Seed-mode actions are float32 ``(n*3,)`` of
-``(accept, effort, collaborate)``; select-mode actions are int32 ``(n*2,)`` of
-``(choice, collaborate)`` (:mod:`agentic_jax.env.select`).
+A rule is a pure function ``rule(key, state, params) -> action`` of one environment copy
+(:data:`Policy`): ``state`` is the :class:`EnvState` (rules read it directly; a learned policy
+computes the observation with ``env.get_obs(state, params)``). Seed-mode actions are float32
+``(n*3,)`` of ``(accept, effort, collaborate)``; select-mode actions are int32 ``(n*2,)`` of
+``(choice, collaborate)`` (:mod:`agentic_jax.env.modes.select`). Rules work at full effort.
 
 Task rules (select mode: which task; the seed mode can only hand out the queue head, so there the
 task-order rules are first-come first-served and only *who* takes the head differs):
@@ -20,6 +22,11 @@ task-order rules are first-come first-served and only *who* takes the head diffe
 
 Collaboration variants: none (the plain name), ``_collab`` always, ``_helps`` per agent when it
 helps (:func:`collaboration_helps`).
+
+Tables: :data:`RULES` (seed mode) and :data:`SELECT_RULES` (select mode) hold every rule under
+the same names; an action mode holds its table (``env.mode.rules``). :data:`HEURISTICS` is the
+default baseline set, the first seven seed-mode rules by name: each rule costs one compilation
+(~3 s on a CPU) wherever the baselines are evaluated, so the larger table is asked for by name.
 """
 
 from __future__ import annotations
@@ -93,6 +100,10 @@ def has_slot(state: EnvState) -> chex.Array:
 
 def idle(state: EnvState) -> chex.Array:
     return ~state.active.valid.any(-1)
+
+
+def everyone(state: EnvState) -> chex.Array:
+    return jnp.ones(state.capacity.shape, bool)
 
 
 def least_loaded(state: EnvState) -> chex.Array:
@@ -198,6 +209,27 @@ def seed_action(accept: chex.Array, wants: chex.Array) -> chex.Array:
                      -1).ravel()
 
 
+def seed_random(key: chex.PRNGKey, state: EnvState, params: EnvParams) -> chex.Array:
+    """Uniform random action in the box (accepts, effort and collaboration at random)."""
+    return jax.random.uniform(key, (state.capacity.shape[0] * 3,))
+
+
+def seed_accept_rule(eligible: Eligible, collab: Collab) -> Policy:
+    """A seed-mode rule where every eligible agent accepts; the ``r``-th one with a free slot
+    takes the ``r``-th queue task (the env's first-come first-served rule)."""
+
+    def rule(key, state, params):
+        Q = state.queue.valid.shape[0]
+        accept = eligible(state)
+        takes = accept & has_slot(state)
+        rank = jnp.cumsum(takes) - takes
+        task_type = jnp.where(takes & (rank < state.queue_length),
+                              state.queue.task_type[jnp.minimum(rank, Q - 1)], -1)
+        return seed_action(accept, collab(state, params, task_type))
+
+    return rule
+
+
 def seed_rule(score: Score, eligible: Eligible, collab: Collab, pairs=None) -> Policy:
     """A seed-mode rule: queue tasks, head first, to the best-scoring eligible agent.
 
@@ -227,3 +259,56 @@ def seed_rule(score: Score, eligible: Eligible, collab: Collab, pairs=None) -> P
         return seed_action(accept, collab(state, params, task_type))
 
     return rule
+
+
+# ---------------------------------------------------------------- tables
+
+_FIFO_IDLE = seed_rule(fifo_score, idle, never)
+
+RULES: dict[str, Policy] = {
+    "random": seed_random,
+    "always_accept": seed_accept_rule(everyone, never),
+    "always_accept_collab": seed_accept_rule(everyone, always),
+    "expertise_greedy": seed_rule(expertise_score, idle, never),
+    "expertise_greedy_collab": seed_rule(expertise_score, idle, always),
+    "least_loaded": seed_accept_rule(least_loaded, never),
+    "least_loaded_collab": seed_accept_rule(least_loaded, always),
+    # The seed mode hands out the queue head only: these two are first-come first-served to
+    # idle agents (one function, so they share one compilation).
+    "earliest_deadline": _FIFO_IDLE,
+    "highest_priority": _FIFO_IDLE,
+    "expertise_greedy_helps": seed_rule(expertise_score, idle, collaboration_helps),
+    "least_loaded_helps": seed_rule(fifo_score, least_loaded, collaboration_helps),
+    "expected_rate": seed_rule(expected_rate_score, has_slot, never, positive),
+    "expected_rate_collab": seed_rule(expected_rate_score, has_slot, always, positive),
+    "expected_rate_helps": seed_rule(expected_rate_score, has_slot, collaboration_helps,
+                                     positive),
+}
+
+HEURISTICS: dict[str, Policy] = {name: RULES[name] for name in list(RULES)[:7]}
+
+
+def _select_table() -> dict[str, Policy]:
+    """The select-mode rule of every name of :data:`RULES`: (score, eligible[, pairs]) per
+    task rule, times the collaboration variants."""
+    collab = {"": never, "_collab": always, "_helps": collaboration_helps}
+    task_rules = {
+        "always_accept": (fifo_score, has_slot),  # FIFO
+        "earliest_deadline": (deadline_score, idle),
+        "highest_priority": (priority_score, idle),
+        "expertise_greedy": (expertise_score, idle),
+        "least_loaded": (fifo_score, least_loaded),
+        "expected_rate": (expected_rate_score, has_slot, positive),
+    }
+    table = {"random": select_random}
+    for name in list(RULES)[1:]:
+        base, suffix = name, ""
+        for end in ("_collab", "_helps"):
+            if name.endswith(end):
+                base, suffix = name[: -len(end)], end
+        score, eligible, *pairs = task_rules[base]
+        table[name] = select_rule(score, eligible, collab[suffix], *pairs)
+    return table
+
+
+SELECT_RULES: dict[str, Policy] = _select_table()

@@ -10,6 +10,8 @@ the step).
 
 from __future__ import annotations
 
+from typing import Any
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -83,3 +85,8 @@ def lookup(table: chex.Array, column: chex.Array) -> chex.Array:
 def trailing(x: chex.Array, batch_ndim: int) -> chex.Array:
     """``x`` with ``batch_ndim`` unit axes appended, to broadcast against ``(..., *B)``."""
     return x.reshape(x.shape + (1,) * batch_ndim)
+
+
+def where_tree(mask: chex.Array, new: Any, old: Any) -> Any:
+    """``jnp.where(mask, new, old)`` leaf by leaf over two pytrees of one structure."""
+    return jax.tree.map(lambda x, y: jnp.where(mask, x, y), new, old)

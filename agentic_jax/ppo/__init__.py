@@ -16,6 +16,7 @@ from agentic_jax.ppo.distributions import (
     gaussian_head,
     gaussian_sample,
     make_head,
+    policy_distribution,
     sequential_select_head,
 )
 from agentic_jax.ppo.losses import (
@@ -26,7 +27,7 @@ from agentic_jax.ppo.losses import (
     ppo_loss,
     ppo_loss_terms,
 )
-from agentic_jax.ppo.networks import ActorCritic, make_network, policy_distribution
+from agentic_jax.ppo.networks import ActorCritic, make_network
 from agentic_jax.ppo.optimizer import (
     apply_gradients,
     clipped_adam,
@@ -37,7 +38,7 @@ from agentic_jax.ppo.optimizer import (
 )
 from agentic_jax.ppo.rollout import (
     BatchedEnv,
-    EnvSpec,
+    EnvFacts,
     env_spec,
     make_collect,
     vector_env,
@@ -57,7 +58,7 @@ __all__ = [
     "make_head",
     "sequential_select_head",
     "BatchedEnv",
-    "EnvSpec",
+    "EnvFacts",
     "NetArch",
     "PPOConfig",
     "PPOHParams",

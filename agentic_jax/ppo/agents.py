@@ -9,7 +9,7 @@ the team mean is the mean of those rows over agents, the agent id is the scalar
 `i / max(n - 1, 1)` (one input, so the parameter shapes do not change with `n`; with a
 different `n` the ids interpolate in `[0, 1]`), and `shared` is the concatenation of the
 observation spans every agent sees whose sizes do not depend on `n` (the queue rows and the
-episode scalars, `agentic_jax.env.views.shared_obs_blocks`). The n-by-n collaboration matrix is
+episode scalars, the env's `spec().shared_blocks`). The n-by-n collaboration matrix is
 not an actor input (its size depends on `n`).
 
 One actor MLP (`net_arch.pi`) maps each `x_i` to agent `i`'s slice of the action: its
@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.ppo.distributions import select_layout
-from agentic_jax.ppo.networks import MLP, orthogonal
+from agentic_jax.ppo.layers import MLP, orthogonal
 
 
 def slot_features(obs: jax.Array, slot_block: tuple[int, int, int]) -> jax.Array:

@@ -2,7 +2,7 @@
 
 Two families, chosen by `PPOConfig.policy` (static):
 
-* "gaussian": the diagonal Gaussian of `networks.policy_distribution` over unclipped actions
+* "gaussian": the diagonal Gaussian of `policy_distribution` over unclipped actions
   (SB3's Box policy); the actor outputs `(mean [..., A], log_std [A])`, the env gets the
   clipped sample.
 * "discrete": a factorised categorical over an env's `action_nvec()` (`A = len(nvec)`
@@ -37,9 +37,28 @@ import jax.numpy as jnp
 import numpy as np
 
 from agentic_jax.config import PPOConfig
-from agentic_jax.ppo.networks import clip_action, policy_distribution
 
 MASKED_LOGIT = -1e9  # logit of a padded (non-existent) category: probability exactly 0
+
+
+def policy_distribution(mean: jax.Array, log_std: jax.Array) -> distrax.MultivariateNormalDiag:
+    """Diagonal Gaussian over unclipped actions; `log_std` broadcasts against `mean`."""
+    return distrax.MultivariateNormalDiag(mean, jnp.broadcast_to(jnp.exp(log_std), mean.shape))
+
+
+def clip_action(
+    action: jax.Array, low: jax.Array, high: jax.Array, rescale: bool = False
+) -> jax.Array:
+    """What the environment receives from an unclipped policy sample.
+
+    `rescale=False` (SB3 on a raw Box): `clip(action, low, high)`.
+    `rescale=True` (SB3's advice of a [-1, 1] action space): the policy acts in [-1, 1] and
+    the env gets `low + (clip(action, -1, 1) + 1) / 2 * (high - low)`, so a zero-mean initial
+    policy sits in the middle of the Box instead of on its lower edge.
+    """
+    if rescale:
+        return low + (jnp.clip(action, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
+    return jnp.clip(action, low, high)
 
 
 class PolicyHead(NamedTuple):
@@ -232,7 +251,7 @@ def sequential_select_head(nvec: tuple[int, ...]) -> PolicyHead:
 
 
 def make_head(config: PPOConfig, spec: Any) -> PolicyHead:
-    """The head `config.policy` names, for an env described by `spec` (an `EnvSpec`).
+    """The head `config.policy` names, for an env described by `spec` (an `EnvFacts`).
 
     Raises `ValueError` naming `ppo.policy` when the env's actions do not fit it: "discrete"
     needs an env with `action_nvec()` (discrete actions), "gaussian" an env with continuous

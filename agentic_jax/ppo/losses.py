@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from agentic_jax.ppo.networks import policy_distribution
+from agentic_jax.ppo.distributions import policy_distribution
 
 # (actor_out, actions [N, A]) -> (log_prob [N], entropy [N] or []) of a policy head
 LogProbEntropy = Callable[[tuple, jax.Array], tuple[jax.Array, jax.Array]]

@@ -1,74 +1,24 @@
-"""Actor-critic networks (flax linen) and the diagonal Gaussian policy.
+"""Actor-critic networks (flax linen) and the builder of the one `config.actor` names.
 
 Mirrors SB3's `ActorCriticPolicy` for Box action spaces: separate actor and critic MLPs by default
 (`net_arch.pi`, `net_arch.vf`), orthogonal init (hidden gain sqrt(2), policy head 0.01, value
-head 1.0, zero biases), a state-independent log-std parameter, actions sampled unclipped and
-clipped to the Box only when sent to the environment.
+head 1.0, zero biases), a state-independent log-std parameter; the policy distributions are in
+`agentic_jax.ppo.distributions`, the per-agent actors of "ippo" / "mappo" in
+`agentic_jax.ppo.agents`.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from agentic_jax.config import PPOConfig
-
-
-def orthogonal(scale: float) -> Callable[..., jax.Array]:
-    """flax's `orthogonal(scale)` initializer, computed one matrix at a time under `vmap`.
-
-    The same numbers as `nn.initializers.orthogonal(scale)` (unbatched it is that function).
-    Why not flax's own: vmapping it (a sweep's members, `jit(vmap(make_train))`) batches its
-    QR, and jaxlib 0.10's LAPACK kernel then splits the batch over XLA:CPU's thread pool
-    (`ParallelBatchMap`), which deadlocks intermittently on a 2-core machine: every worker
-    idles while the QR waits (`tools/repro_concurrent_hang.py`). `sequential_vmap` turns a
-    batched init into a loop of unbatched QRs; initialisation runs once, so the loop costs
-    nothing that matters.
-    """
-    base = nn.initializers.orthogonal(scale)
-
-    def init(key: jax.Array, shape: Sequence[int], dtype: jnp.dtype = jnp.float32) -> jax.Array:
-        return jax.custom_batching.sequential_vmap(lambda k: base(k, shape, dtype))(key)
-
-    return init
-
-
-_ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "relu": nn.relu,
-    "tanh": nn.tanh,
-    "elu": nn.elu,
-    "gelu": nn.gelu,
-    "silu": nn.silu,
-    "leaky_relu": nn.leaky_relu,
-}
-
-
-class MLP(nn.Module):
-    """Hidden layers only: Dense (+ LayerNorm) + activation, orthogonal(sqrt 2) init."""
-
-    hidden: Sequence[int]
-    activation: str = "relu"
-    layer_norm: bool = False
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        act = _ACTIVATIONS[self.activation]
-        for size in self.hidden:
-            x = nn.Dense(
-                size,
-                kernel_init=orthogonal(np.sqrt(2.0)),
-                bias_init=nn.initializers.zeros,
-            )(x)
-            if self.layer_norm:
-                x = nn.LayerNorm()(x)
-            x = act(x)
-        return x
+from agentic_jax.ppo.agents import AgentActorCritic
+from agentic_jax.ppo.layers import MLP, orthogonal
 
 
 class ActorCritic(nn.Module):
@@ -156,7 +106,7 @@ def make_network(
     `action_dim` is the actor's output width (Gaussian means, or logits for the "discrete"
     policy). `agent_block` (from the env's `agent_obs_block()`) is used when `config.actor` is
     "per_agent", "ippo" or "mappo"; `shared_blocks` (`(start, size)` spans every agent sees,
-    `agentic_jax.env.views.shared_obs_blocks`) by "ippo" and "mappo" (see
+    the env's `spec().shared_blocks`) by "ippo" and "mappo" (see
     `agentic_jax.ppo.agents`); `slot_block` (`(start, Q, P)` of the queue rows) makes their
     discrete choice logits per-slot scores.
 
@@ -164,8 +114,6 @@ def make_network(
     (config, action_dim) keeps the state's pytree structure identical across builders.
     """
     if config.actor in ("ippo", "mappo"):
-        from agentic_jax.ppo.agents import AgentActorCritic
-
         return AgentActorCritic(
             out_per_agent=action_dim // agent_block[1],
             agent_block=agent_block,
@@ -190,23 +138,3 @@ def make_network(
         agent_block=agent_block if config.actor == "per_agent" else None,
         discrete=config.policy == "discrete",
     )
-
-
-def policy_distribution(mean: jax.Array, log_std: jax.Array) -> distrax.MultivariateNormalDiag:
-    """Diagonal Gaussian over unclipped actions; `log_std` broadcasts against `mean`."""
-    return distrax.MultivariateNormalDiag(mean, jnp.broadcast_to(jnp.exp(log_std), mean.shape))
-
-
-def clip_action(
-    action: jax.Array, low: jax.Array, high: jax.Array, rescale: bool = False
-) -> jax.Array:
-    """What the environment receives from an unclipped policy sample.
-
-    `rescale=False` (SB3 on a raw Box): `clip(action, low, high)`.
-    `rescale=True` (SB3's advice of a [-1, 1] action space): the policy acts in [-1, 1] and
-    the env gets `low + (clip(action, -1, 1) + 1) / 2 * (high - low)`, so a zero-mean initial
-    policy sits in the middle of the Box instead of on its lower edge.
-    """
-    if rescale:
-        return low + (jnp.clip(action, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
-    return jnp.clip(action, low, high)

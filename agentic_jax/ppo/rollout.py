@@ -16,7 +16,7 @@ import numpy as np
 from flax import struct
 
 from agentic_jax.config import PPOConfig
-from agentic_jax.env.views import shared_obs_blocks
+from agentic_jax.env.spec import DeclaresSpec
 from agentic_jax.ppo.distributions import PolicyHead, make_head
 from agentic_jax.ppo.types import RunnerState, Transition
 
@@ -50,8 +50,10 @@ class BatchedEnv(Protocol):
 
 
 @struct.dataclass
-class EnvSpec:
-    """Static facts about an env read once at build time."""
+class EnvFacts:
+    """Static facts about an env read once at build time: what gymnax's API gives (shapes, Box
+    bounds, metric keys) and what the env declares in its `spec()`
+    (`agentic_jax.env.spec.EnvSpec`), if it has one."""
 
     obs_dim: int = struct.field(pytree_node=False)
     action_dim: int = struct.field(pytree_node=False)
@@ -60,14 +62,16 @@ class EnvSpec:
     episode_metric_keys: tuple[str, ...] = struct.field(pytree_node=False)
     # (start, n_agents, features per agent) of the per-agent observation block, or None
     agent_block: tuple[int, int, int] | None = struct.field(pytree_node=False, default=None)
-    # categories per action dimension of a discrete-action env (`action_nvec()`), or None
+    # categories per action dimension of a discrete-action env (`spec().nvec`), or None
     nvec: tuple[int, ...] | None = struct.field(pytree_node=False, default=None)
-    # (start, size) spans every agent sees (agentic_jax.env.views.shared_obs_blocks), or ()
+    # (start, size) spans every agent sees (`spec().shared_blocks`), or ()
     shared_blocks: tuple[tuple[int, int], ...] = struct.field(pytree_node=False, default=())
 
 
-def env_spec(env: Any, env_params: Any) -> EnvSpec:
-    """Shapes, Box bounds and `info["episode_metrics"]` keys of a gymnax Box-action env."""
+def env_spec(env: Any, env_params: Any) -> EnvFacts:
+    """Shapes, Box bounds and `info["episode_metrics"]` keys of a gymnax Box-action env, with
+    the per-agent block, the categories and the shared spans its `spec()` declares (an env
+    without one, `agentic_jax.env.spec.DeclaresSpec`, has none)."""
     space = env.action_space(env_params)
     if len(space.shape) != 1:
         raise ValueError(f"action space must be a 1-D Box, got shape {space.shape}")
@@ -83,22 +87,18 @@ def env_spec(env: Any, env_params: Any) -> EnvSpec:
     )
     info = out[5]
     metric_keys = tuple(sorted(info.get("episode_metrics", {}).keys()))
-    block = env.agent_obs_block() if hasattr(env, "agent_obs_block") else None
+    declared = env.spec() if isinstance(env, DeclaresSpec) else None
+    block = None if declared is None else declared.agent_block
     if block is not None:
-        block = tuple(int(b) for b in block)
         start, n_agents, n_features = block
         if action_dim % n_agents or start + n_agents * n_features > obs.shape[0]:
             raise ValueError(
-                f"agent_obs_block()={block} does not fit obs_dim={obs.shape[0]} and "
+                f"spec().agent_block={block} does not fit obs_dim={obs.shape[0]} and "
                 f"action_dim={action_dim} (need action_dim divisible by n_agents)"
             )
-    nvec = None
-    if getattr(env, "discrete_actions", False):
-        nvec = tuple(int(k) for k in env.action_nvec())
-    shared = ()
-    if block is not None and all(hasattr(env, a) for a in ("obs_mode", "max_tasks")):
-        shared = tuple(tuple(int(v) for v in b) for b in shared_obs_blocks(env))
-    return EnvSpec(int(obs.shape[0]), action_dim, low, high, metric_keys, block, nvec, shared)
+    nvec = None if declared is None else declared.nvec
+    shared = () if declared is None else declared.shared_blocks
+    return EnvFacts(int(obs.shape[0]), action_dim, low, high, metric_keys, block, nvec, shared)
 
 
 class VectorEnv(NamedTuple):
@@ -143,7 +143,7 @@ def vector_env(env: Any, n_envs: int) -> VectorEnv:
 
 
 def make_env_step(
-    config: PPOConfig, spec: EnvSpec, envs: VectorEnv, env_params: Any, head: PolicyHead
+    config: PPOConfig, spec: EnvFacts, envs: VectorEnv, env_params: Any, head: PolicyHead
 ) -> Callable[[RunnerState, Any], tuple[RunnerState, tuple[Transition, jax.Array, dict]]]:
     """The rollout scan's body: `env_step(rs, (noise [B, ...], env_randomness)) -> (rs, out)`.
 

@@ -31,21 +31,26 @@ from flax.training.train_state import TrainState
 
 from agentic_jax.config import PPOConfig
 from agentic_jax.ppo.agents import select_slot_block
-from agentic_jax.ppo.distributions import actor_output_dim, make_head
+from agentic_jax.ppo.distributions import (
+    actor_output_dim,
+    clip_action,
+    make_head,
+    policy_distribution,
+)
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
     bootstrap_truncation,
     compute_gae,
     explained_variance,
 )
-from agentic_jax.ppo.networks import clip_action, make_network, policy_distribution
+from agentic_jax.ppo.networks import make_network
 from agentic_jax.ppo.optimizer import (
     ent_coef_at,
     learning_rate_at,
     make_optimizer,
     progress_remaining,
 )
-from agentic_jax.ppo.rollout import EnvSpec, env_spec, make_collect, vector_env
+from agentic_jax.ppo.rollout import EnvFacts, env_spec, make_collect, vector_env
 from agentic_jax.ppo.sgd import make_sgd, sgd_metrics, tree_select
 from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, TrainOutput, Transition
 
@@ -104,7 +109,7 @@ def make_init(config: PPOConfig, env: Any, env_params: Any) -> Callable[..., Run
     return init
 
 
-def check_start(start: RunnerState, spec: EnvSpec) -> None:
+def check_start(start: RunnerState, spec: EnvFacts) -> None:
     """`ValueError` when a warm start's observation statistics do not fit this env's
     observations (a state trained elsewhere must be moved first: `ppo.transfer`)."""
     dim = start.obs_rms.mean.shape[-1]
@@ -115,14 +120,14 @@ def check_start(start: RunnerState, spec: EnvSpec) -> None:
         )
 
 
-def network_for(config: PPOConfig, spec: EnvSpec, env_name: str = "this env") -> Any:
+def network_for(config: PPOConfig, spec: EnvFacts, env_name: str = "this env") -> Any:
     """The network of `config` for an env described by `spec`; `ValueError` naming
     `ppo.actor` / `ppo.policy` (before anything is traced) when the env does not fit them."""
     make_head(config, spec)  # the policy head fits the env's actions
     if config.actor != "mlp" and spec.agent_block is None:
         raise ValueError(
-            f"ppo.actor={config.actor!r} needs an env with agent_obs_block(); {env_name} has "
-            "none (allowed: actor='mlp' for this env)"
+            f"ppo.actor={config.actor!r} needs an env whose spec() declares an agent_block; "
+            f"{env_name} has none (allowed: actor='mlp' for this env)"
         )
     slot_block = None
     if config.actor in ("ippo", "mappo"):

@@ -23,14 +23,14 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.config import PPOConfig
-from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
 from agentic_jax.ppo.agents import select_slot_block
-from agentic_jax.ppo.rollout import EnvSpec, env_spec
+from agentic_jax.ppo.rollout import EnvFacts, env_spec
 from agentic_jax.ppo.train import make_act, make_init, network_for
 from agentic_jax.ppo.types import RunnerState, RunningMeanStd
 
 
-def slot_blocks(src: EnvSpec, dst: EnvSpec) -> tuple[tuple | None, tuple | None]:
+def slot_blocks(src: EnvFacts, dst: EnvFacts) -> tuple[tuple | None, tuple | None]:
     """The queue-row blocks `(start, Q, P)` of both envs when the slot-scoring (select mode,
     discrete) actor reads them, else `(None, None)`."""
     a = select_slot_block(src.nvec, src.agent_block, src.shared_blocks)
@@ -38,7 +38,7 @@ def slot_blocks(src: EnvSpec, dst: EnvSpec) -> tuple[tuple | None, tuple | None]
     return (a, b) if a is not None and b is not None else (None, None)
 
 
-def check_transferable(config: PPOConfig, src: EnvSpec, dst: EnvSpec) -> None:
+def check_transferable(config: PPOConfig, src: EnvFacts, dst: EnvFacts) -> None:
     """`ValueError` naming the setting that stops a zero-shot transfer from `src` to `dst`.
 
     The per-agent features and the shared spans must keep their sizes; with the slot-scoring
@@ -48,7 +48,7 @@ def check_transferable(config: PPOConfig, src: EnvSpec, dst: EnvSpec) -> None:
         raise ValueError(f"zero-shot transfer needs ppo.actor='ippo' or 'mappo' (got "
                          f"{config.actor!r}: its parameters depend on n_agents)")
     if src.agent_block is None or dst.agent_block is None:
-        raise ValueError("zero-shot transfer needs envs with agent_obs_block()")
+        raise ValueError("zero-shot transfer needs envs whose spec() declares an agent block")
     sizes = [[size for _, size in spec.shared_blocks] for spec in (src, dst)]
     a, b = slot_blocks(src, dst) if config.policy == "discrete" else (None, None)
     if a is not None:  # the queue span may change size; its rows may not
@@ -68,7 +68,7 @@ def _pooled_rows(mean: jax.Array, var: jax.Array, start: int, rows: int, width: 
     return m.mean(0), v.mean(0) + m.var(0)
 
 
-def transfer_obs_rms(rms: RunningMeanStd, src: EnvSpec, dst: EnvSpec,
+def transfer_obs_rms(rms: RunningMeanStd, src: EnvFacts, dst: EnvFacts,
                      slot_scoring: bool = False) -> RunningMeanStd:
     """Observation statistics `[src.obs_dim]` mapped to `[dst.obs_dim]` (module docstring);
     with `slot_scoring` the queue rows are pooled over slots too (the queue may change size)."""

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from agentic_jax.compilation_cache import enable_compilation_cache
 from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.config.sweep import TRACED_ENV, TRACED_PPO
-from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
 from agentic_jax.ppo import METRIC_NAMES, RunnerState, make_act, make_init, make_update
 from agentic_jax.ppo.transfer import warm_start
 

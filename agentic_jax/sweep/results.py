@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from agentic_jax.config import load
-from agentic_jax.env.policies import evaluate_policy, heuristics_for
+from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
 from agentic_jax.sweep.engine import group_functions, member_slice
 from agentic_jax.sweep.files import SweepDir
 from agentic_jax.sweep.space import SweepPlan, plan_sweep

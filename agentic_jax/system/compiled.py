@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from agentic_jax.compilation_cache import enable_compilation_cache
 from agentic_jax.config import EnvConfig, PPOConfig
-from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
 from agentic_jax.parallel import (
     make_mesh,
     place,

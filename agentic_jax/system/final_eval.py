@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 from rich.console import Console
 
-from agentic_jax.env.policies import evaluate_heuristics
+from agentic_jax.env.evaluation import evaluate_heuristics
 from agentic_jax.system.callbacks import Callback, Step
 from agentic_jax.tables import eval_table
 from agentic_jax.training.checkpoint import CheckpointError, read_checkpoint

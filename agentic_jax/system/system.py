@@ -25,7 +25,7 @@ import jax
 import numpy as np
 
 from agentic_jax.config import PPOConfig, SystemConfig
-from agentic_jax.env.policies import evaluate_heuristics
+from agentic_jax.env.evaluation import evaluate_heuristics
 from agentic_jax.parallel import is_primary
 from agentic_jax.ppo import RunnerState
 from agentic_jax.system.callbacks import Callback

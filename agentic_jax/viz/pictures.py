@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import jax
 
-from agentic_jax.env.policies import Policy, heuristics_for
+from agentic_jax.env.evaluation import heuristics_for
+from agentic_jax.env.rules import Policy
 from agentic_jax.training.run_dir import HEURISTICS_FILE, read_records
 from agentic_jax.viz._mpl import save
 from agentic_jax.viz.collaboration import plot_collaboration
@@ -85,7 +86,7 @@ def write_pictures(system: AgenticRLSystem, out_dir: str | Path,
     Args:
         system: a trained (or loaded) :class:`AgenticRLSystem`.
         out_dir: where the PNG files go (created).
-        rules: rule names of :data:`agentic_jax.env.policies.RULES` (the table of the env's
+        rules: rule names of :data:`agentic_jax.env.rules.RULES` (the table of the env's
             action mode is used); each costs one compilation (a few seconds on a CPU).
         n_episodes: episodes per policy; the specialisation scores average over them.
         max_steps: a shorter episode window (default: the env's ``max_steps_in_episode``).

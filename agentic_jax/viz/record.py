@@ -7,7 +7,7 @@ the assignment (step 1 of the env's step order, recomputed with the env's own as
 so a task assigned and completed within one step is seen too), the state after the step, the
 collaborating pairs and the reward. Episodes come from the key alone: two policies recorded
 with one key meet the same agents, initial queue and per-step random numbers (as in
-:func:`agentic_jax.env.policies.evaluate_policy`).
+:func:`agentic_jax.env.evaluation.evaluate_policy`).
 
 :func:`extract` turns one recorded episode into NumPy arrays on the host (:class:`Episode`).
 Steps are counted from 1 as in the env (step ``t`` moves ``state.time`` from ``t-1`` to
@@ -26,9 +26,8 @@ import jax
 import numpy as np
 from flax import struct
 
-from agentic_jax.env import dynamics, select
 from agentic_jax.env.environment import MultiAgentTaskEnvironment
-from agentic_jax.env.policies import Policy
+from agentic_jax.env.rules import Policy
 from agentic_jax.env.types import EnvParams, EnvState, Tasks
 
 
@@ -58,12 +57,8 @@ class Recording:
 def _assign_and_pairs(env: MultiAgentTaskEnvironment, state: EnvState, action: chex.Array,
                       params: EnvParams) -> tuple[Tasks, chex.Array]:
     """The active slots after step 1 and the step's pairs, by the env's own rules."""
-    a = env.agent_major(action)
-    if env.action_mode == "select":  # static: the env's mode, not a traced value
-        assigned, _, _ = select.assign(state, a[:, 0])
-        return assigned.active, select.collaborating_pairs(a[:, 1])
-    assigned, _, _ = dynamics.assign(state, a[:, 0] > params.accept_threshold)
-    return assigned.active, dynamics.collaborating_pairs(a[:, 2], params.collaboration_threshold)
+    assignment = env.mode.assign(state, env.agent_major(action), params)
+    return assignment.state.active, assignment.pairs
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 4, 5))

@@ -1,6 +1,6 @@
 """Fixed evaluation episodes, the training clock and the learning curve of one run.
 
-Every system is evaluated with :func:`agentic_jax.env.policies.evaluate_policy` and ONE key,
+Every system is evaluated with :func:`agentic_jax.env.evaluation.evaluate_policy` and ONE key,
 so every system and every heuristic meets the same episodes (agents, initial queue, per-step
 random numbers). JAX policies run inside it; SB3/SBX models through
 :func:`agentic_jax.compat.policy.host_policy` (their NumPy ``predict`` via
@@ -18,7 +18,8 @@ from typing import Any
 import jax
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
-from agentic_jax.env.policies import HEURISTICS, Policy, evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
+from agentic_jax.env.rules import HEURISTICS, Policy
 
 METRICS = ("mean_reward", "std_reward", "completion_rate", "on_time_rate", "utilisation",
            "collaboration_frequency", "match", "drops")

@@ -14,7 +14,7 @@ from typing import Any
 import jax
 
 from agentic_jax.config import RunConfig
-from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
 from agentic_jax.ppo import make_act, make_init, make_update
 from head_to_head.episodes import Clock, Curve, FixedEpisodes, as_floats, run_record
 

@@ -27,7 +27,7 @@ from agentic_jax.compat.gymnasium import GymnasiumEnv
 from agentic_jax.compat.policy import host_policy, model_predict
 from agentic_jax.compat.sb3 import SB3VecEnv
 from agentic_jax.config import PPOConfig, RunConfig
-from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
 from head_to_head.episodes import (
     Clock,
     Curve,

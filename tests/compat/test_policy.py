@@ -9,7 +9,7 @@ import numpy as np
 
 from agentic_jax.compat.policy import host_policy, model_predict
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.env.policies import evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
 
 ENV = MultiAgentTaskEnvironment(n_agents=2, max_tasks=3, n_task_types=2)
 PARAMS = ENV.default_params.replace(max_steps_in_episode=6).with_collaboration_tradeoff()

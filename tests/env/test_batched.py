@@ -9,7 +9,6 @@ import pytest
 
 from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.env.batched import auto_reset_step, batch_reset_key
-from agentic_jax.env.dynamics import agent_major
 
 
 @pytest.mark.parametrize("obs_mode", ["seed", "extended"])
@@ -27,7 +26,7 @@ def test_batch_step_equals_vmapped_single_steps(obs_mode, tradeoff):
     np.testing.assert_array_equal(obs_b, obs_v)
 
     single = jax.vmap(
-        lambda u, ur, s, a: auto_reset_step(env, u, lambda: ur, s, agent_major(a, 3), params),
+        lambda u, ur, s, a: auto_reset_step(env, u, lambda: ur, s, env.agent_major(a), params),
         (1, 1, 0, 0),
     )
     truncations = 0

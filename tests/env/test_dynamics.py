@@ -8,12 +8,8 @@ import numpy as np
 import pytest
 from reference.builders import action, make_state
 
-from agentic_jax.env.dynamics import (
-    agent_major,
-    collaborating_pairs,
-    completion_probability,
-    step_draws,
-)
+from agentic_jax.env.dynamics import completion_probability, step_draws
+from agentic_jax.env.modes.seed import collaborating_pairs
 
 E = np.array(
     [[0.9, 0.2, 0.4], [0.3, 0.8, 0.5], [0.6, 0.7, 0.1], [0.2, 0.3, 0.95]], np.float32
@@ -27,21 +23,6 @@ def step(env, state, a, params, seed=0):
 
 
 # ---------------------------------------------------------------- action and pairs
-
-
-def test_agent_major_rows_are_agents_and_sanitized():
-    flat = jnp.array([0.1, 0.2, 0.3, jnp.nan, 1.5, -0.5], jnp.float32)
-    a = np.asarray(agent_major(flat, 2))
-    np.testing.assert_allclose(a, [[0.1, 0.2, 0.3], [0.0, 1.0, 0.0]])
-    batch = jnp.stack([flat, flat + 0.1], -1)  # (n*3, B): batch axis last
-    assert agent_major(batch, 2).shape == (2, 3, 2)
-
-
-def test_collaborating_pairs_are_ordered_strictly_above_threshold_without_self():
-    pairs = np.asarray(collaborating_pairs(jnp.array([0.8, 0.7, 0.9, 0.1]), 0.7))
-    expected = np.zeros((4, 4), bool)
-    expected[0, 2] = expected[2, 0] = True
-    np.testing.assert_array_equal(pairs, expected)
 
 
 def test_step_draws_layout(env, quiet_params):

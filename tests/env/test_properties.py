@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.env.dynamics import agent_major, collaborating_pairs, completion_probability
+from agentic_jax.env.dynamics import completion_probability
+from agentic_jax.env.modes.seed import collaborating_pairs
 
 # "collab" is the extended layout plus per-agent columns, so it covers both
 ENV = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5, n_task_types=2, max_active_per_agent=2,
@@ -36,9 +37,9 @@ def _rollout(env, params, key, actions):
     def body(carry, inputs):
         state, _ = carry
         k, a = inputs
-        pairs = collaborating_pairs(agent_major(a, env.n_agents)[:, 2],
+        pairs = collaborating_pairs(env.agent_major(a)[:, 2],
                                      params.collaboration_threshold)
-        effort = agent_major(a, env.n_agents)[:, 1]
+        effort = env.agent_major(a)[:, 1]
         _, p = completion_probability(state, effort, pairs, params)
         obs, state, reward, terminated, truncated, info = env.step(k, state, a, params)
         return (state, obs), (state, obs, reward, p, info["final_observation"])
@@ -99,7 +100,7 @@ def test_state_stays_valid_under_any_action(actions, seed, mode, tradeoff):
 @settings(max_examples=20, deadline=None)
 @given(a=arrays(np.float32, (ENV.num_actions,), elements=action_values))
 def test_sanitized_action_is_in_the_box(a):
-    clean = np.asarray(agent_major(jnp.asarray(a), ENV.n_agents))
+    clean = np.asarray(ENV.agent_major(jnp.asarray(a)))
     assert clean.shape == (ENV.n_agents, 3)
     assert np.isfinite(clean).all() and (clean >= 0).all() and (clean <= 1).all()
     assert (clean.ravel()[np.isnan(a)] == 0).all()

@@ -9,14 +9,8 @@ import pytest
 from reference.builders import make_state
 
 from agentic_jax.env import MultiAgentTaskEnvironment, rules
-from agentic_jax.env.policies import (
-    HEURISTICS,
-    RULES,
-    SELECT_RULES,
-    evaluate_heuristics,
-    evaluate_policy,
-    heuristics_for,
-)
+from agentic_jax.env.evaluation import evaluate_heuristics, evaluate_policy, heuristics_for
+from agentic_jax.env.rules import HEURISTICS, RULES, SELECT_RULES
 
 SHAPE = dict(n_agents=3, max_tasks=5, n_task_types=2, max_active_per_agent=2)
 
@@ -51,6 +45,19 @@ def test_tables_have_the_same_names_and_the_default_set_first():
     assert wanted <= set(RULES)
     assert {"expected_rate_collab", "expected_rate_helps"} <= set(RULES)
     assert heuristics_for("select") is SELECT_RULES and heuristics_for("seed") is RULES
+    assert all(HEURISTICS[name] is RULES[name] for name in HEURISTICS)  # a subset by name
+
+
+def test_a_new_rule_is_one_entry_in_one_module(monkeypatch):
+    """A rule built from the module's parts and added to the table is evaluated by name."""
+    idle_first = rules.seed_rule(rules.fifo_score, rules.idle, rules.never)
+    monkeypatch.setitem(RULES, "idle_first", idle_first)
+    env = MultiAgentTaskEnvironment(**SHAPE)
+    params = env.default_params.replace(max_steps_in_episode=30)
+    key = jax.random.key(3)
+    table = evaluate_heuristics(env, params, key, 8, ("idle_first",))
+    want = evaluate_policy(RULES["earliest_deadline"], env, params, key, 8)  # FIFO to idle
+    assert table["idle_first"]["mean_reward"] == float(want["mean_reward"])
 
 
 @pytest.mark.parametrize("name", list(SELECT_RULES))
@@ -139,12 +146,49 @@ def test_select_fifo_replays_the_seed_modes_always_accept():
     assert float(a["completion_rate"]) == float(b["completion_rate"]) > 0
 
 
-def test_evaluate_heuristics_uses_the_env_modes_table():
-    # the same evaluation as above (compiled once): the select env gets the select rule
-    key = jax.random.key(3)
-    table = evaluate_heuristics(SELECT_ENV, FIFO_PARAMS, key, 8, ("always_accept",))
-    want = evaluate_policy(SELECT_RULES["always_accept"], SELECT_ENV, FIFO_PARAMS, key, 8)
-    assert set(table) == {"always_accept"}
-    assert table["always_accept"]["mean_reward"] == float(want["mean_reward"])
-    with pytest.raises(ValueError, match="unknown heuristic"):
-        evaluate_heuristics(SELECT_ENV, FIFO_PARAMS, key, 4, ("fastest",))
+@pytest.fixture(scope="module")
+def default_table():
+    env = MultiAgentTaskEnvironment()
+    return evaluate_heuristics(env, env.default_params, jax.random.key(0), n_episodes=32)
+
+
+def test_defaults_make_a_hard_problem(default_table):
+    table = default_table
+    greedy, rand = table["expertise_greedy"], table["random"]
+    assert greedy["completion_rate"] > rand["completion_rate"] + 0.2
+    for name, row in table.items():
+        assert row["completion_rate"] < 0.9, name  # nobody completes nearly everything
+    assert greedy["match"] > table["always_accept"]["match"] + 0.03
+    assert greedy["mean_reward"] > table["least_loaded"]["mean_reward"] > rand["mean_reward"]
+
+
+def test_collaboration_variants_collect_the_free_bonus(default_table):
+    table = default_table
+    for base in ("always_accept", "expertise_greedy", "least_loaded"):
+        plain, collab = table[base], table[base + "_collab"]
+        assert plain["collaboration_frequency"] == 0.0
+        assert collab["collaboration_frequency"] == pytest.approx(1.0)
+        bonus = 0.5 * 4 * 3 * 200  # every ordered pair, every step
+        assert collab["mean_reward"] - plain["mean_reward"] == pytest.approx(bonus, rel=1e-4)
+        assert collab["completion_rate"] == pytest.approx(plain["completion_rate"])
+
+
+def test_expertise_greedy_gives_head_task_to_best_idle_agent():
+    env = MultiAgentTaskEnvironment(obs_mode="seed")
+    params = env.default_params
+    expertise = np.array([[0.2, 0.9, 0.5], [0.8, 0.1, 0.5], [0.9, 0.3, 0.5], [0.1, 0.2, 0.5]])
+    state = make_state(env, params, queue=[(1.0, 0.5, 10.0, 0), (1.0, 0.5, 10.0, 1)],
+                       active=[[], [], [(0.5, 0.5, 50.0, 2)], []], expertise=expertise)
+    a = np.asarray(HEURISTICS["expertise_greedy"](jax.random.key(0), state, params)).reshape(4, 3)
+    # Agent 2 is busy; best idle for type 0 is agent 1; then only agent 3 (index > 1) remains.
+    assert a[:, 0].tolist() == [0.0, 1.0, 0.0, 1.0]
+    assert (a[:, 1] == 1.0).all() and (a[:, 2] == 0.0).all()
+
+
+def test_least_loaded_accepts_with_lowest_load():
+    env = MultiAgentTaskEnvironment(obs_mode="seed")
+    params = env.default_params
+    state = make_state(env, params, active=[[(1.0, 0.5, 9.0, 0)], [(0.6, 0.5, 9.0, 0)], [],
+                                            [(0.5, 0.5, 9.0, 0)]])
+    a = np.asarray(HEURISTICS["least_loaded"](jax.random.key(0), state, params)).reshape(4, 3)
+    assert a[:, 0].tolist() == [0.0, 0.0, 1.0, 0.0]

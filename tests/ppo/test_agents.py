@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.env.views import shared_obs_blocks
 from agentic_jax.ppo import PPOConfig, env_spec, make_init, make_update
 from agentic_jax.ppo.agents import local_inputs
 from agentic_jax.ppo.train import network_for
@@ -24,23 +23,6 @@ from agentic_jax.ppo.transfer import (
 
 CONFIG = dict(n_envs=8, n_steps=8, batch_size=32, n_epochs=1, total_timesteps=8 * 8 * 2,
               net_arch={"pi": [16], "vf": [16]}, normalize_obs=True)
-
-
-@pytest.mark.parametrize("obs_mode", ["seed", "extended"])
-def test_shared_obs_blocks_are_the_queue_and_scalars(obs_mode):
-    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, obs_mode=obs_mode)
-    blocks = shared_obs_blocks(env)
-    start, n, feats = env.agent_obs_block()
-    (q_start, q_size), *rest = blocks
-    assert q_start == start + n * feats
-    tail = sum(size for _, size in rest)
-    assert q_start + q_size + n * n + tail == env.obs_size()  # then the matrix, then scalars
-    # the queue span holds the queue: its `valid` column matches the state's
-    obs, state = env.reset(jax.random.PRNGKey(0), env.default_params)
-    per_slot = q_size // env.max_tasks
-    valid_col = 3
-    rows = np.asarray(obs[q_start : q_start + q_size]).reshape(env.max_tasks, per_slot)
-    np.testing.assert_array_equal(rows[:, valid_col], np.asarray(state.queue.valid, np.float32))
 
 
 def test_local_inputs_are_own_team_id_and_shared():

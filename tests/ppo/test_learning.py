@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from agentic_jax.config import load
-from agentic_jax.env.policies import HEURISTICS, evaluate_policy
+from agentic_jax.env.evaluation import evaluate_policy
+from agentic_jax.env.rules import HEURISTICS
 from agentic_jax.ppo import make_act, make_train
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "quick.yaml"

@@ -9,7 +9,7 @@ from tiny_configs import TINY
 
 from agentic_jax.config import load
 from agentic_jax.ppo import make_init
-from agentic_jax.ppo.networks import orthogonal
+from agentic_jax.ppo.layers import orthogonal
 
 
 def _qr_operand_ranks(jaxpr) -> list[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,6 +11,7 @@ import numpy as np
 from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.ppo import (
     BatchedEnv,
+    PPOConfig,
     env_spec,
     gaussian_sample,
     make_collect,
@@ -42,8 +45,36 @@ def test_env_spec(count_env):
     np.testing.assert_array_equal(spec.action_high, [1.0, 1.0])
     assert spec.episode_metric_keys == ("steps",)
     assert spec.agent_block is None
+    assert spec.nvec is None and spec.shared_blocks == ()
     env = MultiAgentTaskEnvironment(n_agents=2, max_tasks=3)
     assert env_spec(env, env.default_params).agent_block == tuple(env.agent_obs_block())
+
+
+class DeclaresOneSharedBlock(MultiAgentTaskEnvironment):
+    """The project env, declaring only its queue rows as shared and the select mode's nvec."""
+
+    def spec(self):
+        declared = super().spec()
+        return dataclasses.replace(declared, shared_blocks=declared.shared_blocks[:1])
+
+
+def test_ppo_reads_what_the_env_declares():
+    env = DeclaresOneSharedBlock(n_agents=2, max_tasks=3, action_mode="select")
+    declared = env.spec()
+    facts = env_spec(env, env.default_params)
+    assert (facts.agent_block, facts.nvec) == (declared.agent_block, declared.nvec)
+    assert facts.shared_blocks == declared.shared_blocks
+    assert facts.shared_blocks != MultiAgentTaskEnvironment(n_agents=2, max_tasks=3).spec(
+    ).shared_blocks
+    # the network PPO builds reads the declared spans: the per-agent inputs lose 2 scalars
+    config = PPOConfig(actor="ippo", policy="discrete", n_envs=2, n_steps=2, batch_size=4,
+                       net_arch={"pi": [8], "vf": [8]})
+    full = MultiAgentTaskEnvironment(n_agents=2, max_tasks=3, action_mode="select")
+    widths = []
+    for e in (full, env):
+        params = make_init(config, e, e.default_params)(jax.random.PRNGKey(0)).train_state.params
+        widths.append(params["params"]["pi_body"]["Dense_0"]["kernel"].shape[0])
+    assert widths[0] - widths[1] == 2
 
 
 def test_vector_env_steps_every_copy_batch_first(count_env):

@@ -199,7 +199,7 @@ def test_per_agent_actor_shares_weights_across_agents():
 
 
 def test_per_agent_actor_needs_an_agent_block(tiny_config, pendulum):
-    with pytest.raises(ValueError, match="agent_obs_block"):
+    with pytest.raises(ValueError, match="agent_block"):
         make_init(tiny_config.replace(actor="per_agent"), *pendulum)
 
 

@@ -1,4 +1,4 @@
-"""The ``"select"`` action mode in plain Python, as a reference for :mod:`agentic_jax.env.select`.
+"""Plain-Python reference of the ``"select"`` action mode (:mod:`agentic_jax.env.modes.select`).
 
 :class:`NumpySelectEnv` is :class:`~reference.numpy_env.NumpyTaskEnv` with the select
 mode's action and assignment step, written the plain way: agents walk the queue (a list), the

@@ -7,7 +7,7 @@ import jax
 import pytest
 
 from agentic_jax.env.environment import MultiAgentTaskEnvironment
-from agentic_jax.env.policies import heuristics_for
+from agentic_jax.env.evaluation import heuristics_for
 from agentic_jax.viz import extract_all, record
 
 N_EPISODES = 8

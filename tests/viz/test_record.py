@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from agentic_jax.env.policies import heuristics_for
+from agentic_jax.env.evaluation import heuristics_for
 from agentic_jax.viz import extract, record
 
 N_EPISODES = 8  # as in conftest.py: the hand cases reuse its compilation

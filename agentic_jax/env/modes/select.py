@@ -8,8 +8,7 @@ integers (any dtype; floats are floored):
   subnormal floats as zero).
 * ``collaborate`` in ``{0, 1}``: request collaboration (a value above 0.5; NaN reads as 0).
 
-:meth:`MultiAgentTaskEnvironment.action_nvec` gives the categories per dimension,
-``(Q + 1, 2) * n_agents``.
+The categories per dimension (:meth:`SelectMode.nvec`) are ``(Q + 1, 2) * n_agents``.
 
 Assignment rule (step 1 of the seed's order; every other step is the seed mode's):
 
@@ -37,31 +36,13 @@ from __future__ import annotations
 import chex
 import jax
 import jax.numpy as jnp
-from gymnax.environments import spaces
 
 from agentic_jax.env import small_ops as small
-from agentic_jax.env.types import EnvState, Tasks
+from agentic_jax.env.modes.base import Assignment, MultiDiscrete
+from agentic_jax.env.rules import SELECT_RULES, Policy
+from agentic_jax.env.types import EnvParams, EnvState, Tasks
 
 FIELDS = 2  # (choice, collaborate) per agent
-
-
-class MultiDiscrete(spaces.Box):
-    """A gymnax ``Box`` of int32 categories: entry ``d`` takes values ``0 .. nvec[d] - 1``.
-
-    gymnax 1.x has ``Discrete`` (one category) and ``Box`` but no multi-discrete space; this
-    ``Box`` with integer bounds (``low = 0``, ``high = nvec - 1``) samples and checks integers.
-    """
-
-    def __init__(self, nvec: tuple[int, ...]):
-        self.nvec = tuple(int(k) for k in nvec)
-        super().__init__(0, jnp.asarray(self.nvec, jnp.int32) - 1, (len(self.nvec),), jnp.int32)
-
-    def sample(self, key: chex.PRNGKey) -> chex.Array:
-        return jax.random.randint(key, self.shape, 0, jnp.asarray(self.nvec, jnp.int32))
-
-    def contains(self, x: chex.Array) -> chex.Array:
-        x = jnp.asarray(x)
-        return super().contains(x) & jnp.all(x == jnp.floor(x))
 
 
 def sanitize(action: chex.Array, max_tasks: int, axis: int = 0) -> chex.Array:
@@ -69,7 +50,7 @@ def sanitize(action: chex.Array, max_tasks: int, axis: int = 0) -> chex.Array:
 
     ``axis`` is the action axis of ``action`` (``0`` for ``(n*2, *B)``, ``-1`` for
     ``(B, n*2)``). The result is finite, so it can be transposed by a product (see
-    :func:`agentic_jax.env.batched._env_last`).
+    :func:`agentic_jax.env.batched.batch_step_from_uniforms`).
     """
     a = jnp.asarray(action).astype(jnp.float32)
     axis = axis % a.ndim
@@ -81,16 +62,6 @@ def sanitize(action: chex.Array, max_tasks: int, axis: int = 0) -> chex.Array:
     choice = jnp.where(in_range, floor, float(max_tasks))
     collab = jnp.where(a > 0.5, 1.0, 0.0)
     return jnp.where(is_choice, choice, collab)
-
-
-def agent_major(action: chex.Array, n_agents: int, max_tasks: int) -> chex.Array:
-    """int32 ``(n, 2, *B)`` action from ``(n*2, *B)``, sanitized (see :func:`sanitize`)."""
-    return from_clean(sanitize(action, max_tasks), n_agents)
-
-
-def from_clean(clean: chex.Array, n_agents: int) -> chex.Array:
-    """int32 ``(n, 2, *B)`` from an already sanitized float ``(n*2, *B)``."""
-    return clean.astype(jnp.int32).reshape((n_agents, FIELDS) + clean.shape[1:])
 
 
 def winners(requests: chex.Array, choice: chex.Array, expertise: chex.Array) -> chex.Array:
@@ -139,7 +110,7 @@ def assign(state: EnvState, choice: chex.Array) -> tuple[EnvState, chex.Array, c
     """Step 1 in select mode for ``choice`` int ``(n, *B)`` (``Q`` = none).
 
     Returns the new state, the match reward ``(n, *B)`` and the match sum ``(*B)``, as
-    :func:`agentic_jax.env.dynamics.assign` does.
+    :func:`agentic_jax.env.modes.seed.assign` does.
     """
     Q = state.queue.valid.shape[0]
     free = ~state.active.valid  # (n, K, *B)
@@ -173,3 +144,35 @@ def collaborating_pairs(collaborate: chex.Array) -> chex.Array:
     n = collaborate.shape[0]
     others = small.trailing(~jnp.eye(n, dtype=bool), collaborate.ndim - 1)
     return wants[:, None] & wants[None, :] & others
+
+
+class SelectMode:
+    """The select action mode (module docstring)."""
+
+    name = "select"
+    fields = FIELDS
+    discrete = True
+
+    def sanitize(self, action: chex.Array, max_tasks: int, axis: int = 0) -> chex.Array:
+        return sanitize(action, max_tasks, axis)
+
+    def from_clean(self, clean: chex.Array, n_agents: int) -> chex.Array:
+        """int32 ``(n, 2, *B)`` from a sanitized float ``(n*2, *B)``."""
+        return clean.astype(jnp.int32).reshape((n_agents, FIELDS) + clean.shape[1:])
+
+    def nvec(self, n_agents: int, max_tasks: int) -> tuple[int, ...]:
+        """Agent ``i``'s choice is entry ``2i`` (slot, or ``max_tasks`` for none) and its
+        collaboration request ``2i + 1`` (0 or 1)."""
+        return (max_tasks + 1, 2) * n_agents
+
+    def space(self, n_agents: int, max_tasks: int) -> MultiDiscrete:
+        return MultiDiscrete(self.nvec(n_agents, max_tasks))
+
+    def assign(self, state: EnvState, a: chex.Array, params: EnvParams) -> Assignment:
+        state, reward, match = assign(state, a[:, 0])
+        effort = jnp.ones(a[:, 0].shape, jnp.float32)
+        return Assignment(state, reward, match, collaborating_pairs(a[:, 1]), effort)
+
+    @property
+    def rules(self) -> dict[str, Policy]:
+        return SELECT_RULES

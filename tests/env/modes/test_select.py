@@ -1,4 +1,4 @@
-"""The select action mode (agentic_jax.env.select): each agent picks a queued task, or none."""
+"""The select action mode (agentic_jax.env.modes.select): each agent picks a queued task or none."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from reference.builders import make_state
 
 from agentic_jax.config import EnvConfig
 from agentic_jax.env import MultiAgentTaskEnvironment
-from agentic_jax.env.select import MultiDiscrete
+from agentic_jax.env.modes import MultiDiscrete
 
 NONE = 10  # max_tasks of the env below: the "none" choice
 EXPERTISE = np.array([[0.5, 0.2, 0.1], [0.9, 0.2, 0.1], [0.9, 0.8, 0.1], [0.3, 0.2, 0.7]])

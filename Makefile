@@ -41,7 +41,7 @@ test-slow: setup
 bench: setup
 	$(BIN)/python benchmarks/env_throughput.py
 
-# the head-to-head against SB3/SBX PPO, quick preset (a few minutes; see the README)
+# the head-to-head against SB3/SBX PPO, quick preset (a few minutes; see docs/gymnasium_sb3.md)
 compare:
 	$(MAKE) setup EXTRAS=dev,baselines
 	$(BIN)/python benchmarks/compare.py --quick

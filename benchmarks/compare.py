@@ -1,7 +1,7 @@
 """Head-to-head: SB3 and SBX PPO (the seed's design) against our jitted PPO, one run, one machine.
 
     python benchmarks/compare.py --quick             # smoke run, a few minutes on 2 CPU cores
-    python benchmarks/compare.py --seeds 3           # the full run (hours; see the README)
+    python benchmarks/compare.py --seeds 3           # the full run (hours; docs/gymnasium_sb3.md)
     python benchmarks/compare.py --systems sb3,ours_seed --steps 262144
 
 Needs the baselines extra (`pip install -e ".[baselines]"`); a system whose library is missing
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's agentic_jax, installed or not
 
-from head_to_head.driver import main  # noqa: E402  (benchmarks/, the script's folder, is on sys.path)
+from head_to_head.driver import main  # noqa: E402  (the script's folder is on sys.path)
 
 if __name__ == "__main__":
     sys.exit(main(root=ROOT))

@@ -42,7 +42,7 @@ def test_one_compile_for_the_whole_sweep(swept):
 
 def test_members_match_single_runs_for_the_first_updates(swept):
     """Each member's first 3 updates equal the single run of its config (vmapped float
-    rounding only); the later drift is measured in the README."""
+    rounding only); the later drift is measured in docs/sweeps.md."""
     sweep, _, _, run_dir = swept
     records = [r for r in sweep.files.records("train") if r["update"] <= 3]
     base = sweep.members[0].config

@@ -25,9 +25,9 @@ from agentic_jax.env.policies import evaluate_policy, heuristics_for
 from agentic_jax.sweep.engine import group_functions, member_slice
 from agentic_jax.sweep.files import SweepDir
 from agentic_jax.sweep.space import SweepPlan, plan_sweep
-from agentic_jax.sweep.tracker import MemberTracker
 from agentic_jax.system.system import AgenticRLSystem
 from agentic_jax.training.checkpoint import read_checkpoint
+from agentic_jax.training.tracker import MemberTracker
 
 if TYPE_CHECKING:
     from agentic_jax.sweep.runner import Sweep

@@ -37,9 +37,9 @@ from agentic_jax.sweep.loop import train_call
 from agentic_jax.sweep.memory import Call, plan_calls
 from agentic_jax.sweep.results import write_results
 from agentic_jax.sweep.space import Member, SweepPlan, format_value, plan_sweep
-from agentic_jax.sweep.tracker import MemberTracker
 from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
 from agentic_jax.training.schedule import Schedule, final_eval_key, member_keys, run_keys
+from agentic_jax.training.tracker import MemberTracker
 
 CALLS_FILE = "calls.json"
 

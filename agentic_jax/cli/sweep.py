@@ -43,6 +43,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                             "with --resume only system.* keys)")
     sweep.add_argument("--run-dir", metavar="DIR",
                        help="output directory (default: runs/<config name>-sweep-<time>)")
+    sweep.add_argument("--overwrite", action="store_true",
+                       help="move a run or sweep already in --run-dir aside to "
+                            "DIR.old-<time> (never deleted) instead of refusing it")
     sweep.add_argument("--memory-budget-mb", type=float, default=None, metavar="MB",
                        help="device memory per compiled call (default: sweep.memory_budget_mb, "
                             "else half the free memory)")
@@ -56,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if args.memory_budget_mb is not None and args.memory_budget_mb <= 0:
         raise UsageError(f"--memory-budget-mb {args.memory_budget_mb} is invalid (allowed: > 0)")
     if args.resume is not None:
+        if args.overwrite:
+            raise UsageError("--overwrite cannot be combined with --resume (--resume continues "
+                             "the sweep in place)")
         run_dir = Path(args.resume)
         if not run_dir.is_dir():
             raise UsageError(f"sweep directory {str(run_dir)!r} does not exist")
@@ -72,17 +78,24 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(err)) from None
         print(f"resuming the sweep in {run_dir}")
     else:
+        from agentic_jax.sweep.files import SweepDir
+        from agentic_jax.training.guard import check_run_dir
+
         config = load(args.config, args.overrides)  # validated before anything is traced
         run_dir = args.run_dir
         if run_dir is None:
             stem = Path(args.config).stem
             run_dir = Path("runs") / f"{stem}-sweep-{time.strftime('%Y%m%d-%H%M%S')}"
-        sweep = Sweep(config, run_dir, memory_budget_mb=args.memory_budget_mb)
+        check_run_dir(SweepDir(run_dir), args.overwrite)  # before anything is built (and in run)
+        sweep = Sweep(config, run_dir, memory_budget_mb=args.memory_budget_mb,
+                      overwrite=args.overwrite)
         groups = {call.group for call in sweep.calls}
         print(f"sweep in {run_dir}: {len(sweep.members)} members ({len(sweep.plan.labels)} "
               f"settings x {config.sweep.seeds if config.sweep else 1} seeds) in "
               f"{len(groups)} compile(s), {len(sweep.calls)} call(s)")
     results = sweep.run()
+    if sweep.moved_aside is not None:
+        print(f"the earlier run or sweep in {run_dir} was moved to {sweep.moved_aside}")
     if results["table"]:
         print(results["table"])
     print(f"results in {run_dir}")

@@ -2,6 +2,7 @@
 
     SWEEP_DIR/config.yaml                 the config with its sweep: section
     SWEEP_DIR/members.csv                 index, label, seed, group, call and setting of each
+    SWEEP_DIR/calls.json                  the calls the members were planned into
     SWEEP_DIR/calls/<j>/checkpoints/<u>/  the call's members' training and best states (orbax)
     SWEEP_DIR/calls/<j>/final.npz         the best models on the final episodes (call done)
     SWEEP_DIR/metrics.jsonl               train and eval records, values per call member
@@ -9,6 +10,10 @@
     SWEEP_DIR/heuristics.json             the heuristics on the final episodes
     SWEEP_DIR/tensorboard/<label>/seed_<s>/  one TensorBoard run per member
     SWEEP_DIR/results.csv, results.json, results.md, *.png   the report (sweep.report)
+    SWEEP_DIR/.lock                       the writer's lock (`training/lock.py`)
+
+A sweep directory is guarded as a run directory is (`training/guard.py`): one writer at a
+time, an existing run or sweep refused unless resumed or moved aside.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from agentic_jax.config import RunConfig
+from agentic_jax.training.run_dir import RUN_FILES, step_dirs
 
 CONFIG_FILE = "config.yaml"
 MEMBERS_FILE = "members.csv"
@@ -32,7 +38,11 @@ EVAL_CSV = "evaluations.csv"
 HEURISTICS_FILE = "heuristics.json"
 TB_DIR = "tensorboard"
 CALLS_DIR = "calls"
+CALLS_FILE = "calls.json"
 FINAL_FILE = "final.npz"
+# the files whose presence means a directory holds a sweep (or a run)
+SWEEP_FILES = (CONFIG_FILE, MEMBERS_FILE, CALLS_FILE, CALLS_DIR, METRICS_FILE, EVAL_CSV,
+               HEURISTICS_FILE, TB_DIR, "results.csv", "results.json", "results.md")
 
 
 def json_value(v: Any) -> Any:
@@ -44,7 +54,10 @@ def json_value(v: Any) -> Any:
 
 
 class SweepDir:
-    """Paths of one sweep directory and the file operations the sweep does on it."""
+    """Paths of one sweep directory and the file operations the sweep does on it (and what
+    the guard reads: the kind, the command and API that resume it)."""
+
+    KIND, COMMAND, RESUME_API = "sweep", "sweep", "Sweep.resume"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -57,6 +70,29 @@ class SweepDir:
 
     def __repr__(self) -> str:
         return f"SweepDir({str(self.path)!r})"
+
+    def run_files(self) -> list[str]:
+        """Names of the sweep's (or a run's) files present (empty: it holds neither)."""
+        if not self.path.is_dir():
+            return []
+        names = dict.fromkeys((*SWEEP_FILES, *RUN_FILES))
+        return [name for name in names if (self.path / name).exists()]
+
+    def check_resumable(self) -> None:
+        """`FileNotFoundError` unless the directory holds a sweep to resume."""
+        if not self.config.is_file() or not (self.path / CALLS_FILE).is_file():
+            missing = self.config if not self.config.is_file() else self.path / CALLS_FILE
+            raise FileNotFoundError(f"{str(self.path)!r} holds no sweep ({missing.name} "
+                                    "missing)")
+
+    def kept_checkpoint(self) -> tuple[Path, int | None]:
+        """`(checkpoint directory, newest step or None)` of the newest call checkpointed."""
+        calls = sorted(int(p.name) for p in (self.path / CALLS_DIR).glob("*") if p.name.isdigit())
+        for call in reversed(calls):
+            steps = step_dirs(self.checkpoints(call))
+            if steps:
+                return self.checkpoints(call), steps[-1]
+        return self.checkpoints(calls[-1] if calls else 0), None
 
     def call(self, index: int) -> Path:
         return self.path / CALLS_DIR / str(index)

@@ -18,9 +18,9 @@ import numpy as np
 from agentic_jax.sweep.engine import GroupFunctions
 from agentic_jax.sweep.logs import SweepLogger
 from agentic_jax.sweep.memory import Call
-from agentic_jax.sweep.tracker import STOP_NON_FINITE, MemberTracker
 from agentic_jax.training.checkpoint import Checkpointer
 from agentic_jax.training.schedule import Schedule
+from agentic_jax.training.tracker import STOP_NON_FINITE, MemberTracker
 
 if TYPE_CHECKING:
     from agentic_jax.sweep.runner import Sweep

@@ -23,11 +23,11 @@ import numpy as np
 from agentic_jax.config import load
 from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
 from agentic_jax.sweep.engine import group_functions, member_slice
-from agentic_jax.sweep.files import SweepDir
+from agentic_jax.sweep.files import CALLS_FILE, SweepDir
 from agentic_jax.sweep.space import SweepPlan, plan_sweep
-from agentic_jax.sweep.tracker import MemberTracker
 from agentic_jax.system.system import AgenticRLSystem
 from agentic_jax.training.checkpoint import read_checkpoint
+from agentic_jax.training.tracker import MemberTracker
 
 if TYPE_CHECKING:
     from agentic_jax.sweep.runner import Sweep
@@ -154,7 +154,7 @@ def load_member(sweep_dir: str | Path, index_or_setting: int | str | Mapping[str
                                 "missing)")
     plan: SweepPlan = plan_sweep(load(files.config))
     member = plan.member(index_or_setting, seed)
-    calls = json.loads((files.path / "calls.json").read_text())
+    calls = json.loads((files.path / CALLS_FILE).read_text())
     call = next(c for c in calls if member.index in c["members"][:c["real"]])
     position = call["members"].index(member.index)
     group = plan.groups[member.group].config

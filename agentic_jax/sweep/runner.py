@@ -19,6 +19,7 @@ and the compiled program has no collectives. A call's size must divide over the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -31,17 +32,16 @@ from agentic_jax.config import RunConfig, SweepConfig, load
 from agentic_jax.config.sweep import TRACED_ENV
 from agentic_jax.parallel import make_mesh, member_shardings, place, resolve_device_count
 from agentic_jax.sweep.engine import GroupFunctions, group_functions
-from agentic_jax.sweep.files import SweepDir
+from agentic_jax.sweep.files import CALLS_FILE, SweepDir
 from agentic_jax.sweep.logs import SweepLogger
 from agentic_jax.sweep.loop import train_call
 from agentic_jax.sweep.memory import Call, plan_calls
 from agentic_jax.sweep.results import write_results
 from agentic_jax.sweep.space import Member, SweepPlan, format_value, plan_sweep
-from agentic_jax.sweep.tracker import MemberTracker
 from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
+from agentic_jax.training.guard import RunClaim
 from agentic_jax.training.schedule import Schedule, final_eval_key, member_keys, run_keys
-
-CALLS_FILE = "calls.json"
+from agentic_jax.training.tracker import MemberTracker
 
 
 class Sweep:
@@ -56,13 +56,21 @@ class Sweep:
         calls: the calls (a resumed sweep keeps the ones it was planned with).
         report, plots: the modules that write the results (default: `agentic_jax.sweep.report`
             and `agentic_jax.sweep.plots`; see `results.write_results`).
+        overwrite: when `run_dir` holds a run or a sweep, `run` moves it aside to
+            `DIR.old-<time>` (never deletes it) instead of refusing.
+
+    The directory is guarded as a run's (`training/guard.py`): `run` refuses one that holds a
+    run or a sweep (`RunExistsError`) unless it was resumed (`Sweep.resume`) or `overwrite`
+    is set, and one process at a time writes it (`RunLockedError`; the lock is held from
+    `resume` or the start of `run` until `run` returns); a file-system failure ends it in one
+    `RunDirError` line naming the checkpoint kept.
     """
 
     def __init__(self, config: RunConfig | Mapping[str, Any] | str | Path,
                  run_dir: str | Path | None = None, overrides: Iterable[str] = (), *,
                  memory_budget_mb: float | None = None,
                  calls: tuple[Call, ...] | None = None, report: Any = None,
-                 plots: Any = None) -> None:
+                 plots: Any = None, overwrite: bool = False) -> None:
         if not isinstance(config, RunConfig):
             config = load(config, overrides)
         if config.sweep is None:
@@ -73,6 +81,7 @@ class Sweep:
         budget = None if memory_budget_mb is None else int(memory_budget_mb * 2**20)
         self.calls = calls if calls is not None else plan_calls(self.plan, budget)
         self.files = None if run_dir is None else SweepDir(run_dir)
+        self.claim = None if self.files is None else RunClaim(self.files, overwrite)
         self.eval_key = run_keys(config.system.seed)[1]
         self.final_key = final_eval_key(self.eval_key)
         self.finals: dict[int, dict[str, np.ndarray]] = {}
@@ -88,15 +97,17 @@ class Sweep:
         its newest intact checkpoint, and the records a killed process wrote after it are
         dropped, so the results equal an uninterrupted sweep's."""
         files = SweepDir(run_dir)
-        if not files.config.is_file():
-            raise FileNotFoundError(f"{str(run_dir)!r} holds no sweep ({files.config.name} "
-                                    "missing)")
-        config = load(files.config, [f"system.{k}={json.dumps(v)}"
-                                     for k, v in system_overrides.items()])
-        calls = tuple(Call(c["index"], c["group"], tuple(c["members"]), c["real"])
-                      for c in json.loads((files.path / CALLS_FILE).read_text()))
-        sweep = cls(config, run_dir, calls=calls, report=report, plots=plots)
-        sweep._resuming = True
+        claim = RunClaim.for_resume(files)  # held until `run` returns; the files rewind then
+        try:
+            config = load(files.config, [f"system.{k}={json.dumps(v)}"
+                                         for k, v in system_overrides.items()])
+            calls = tuple(Call(c["index"], c["group"], tuple(c["members"]), c["real"])
+                          for c in json.loads((files.path / CALLS_FILE).read_text()))
+            sweep = cls(config, run_dir, calls=calls, report=report, plots=plots)
+        except BaseException:
+            claim.release()
+            raise
+        sweep.claim, sweep._resuming = claim, True
         return sweep
 
     @property
@@ -111,7 +122,24 @@ class Sweep:
 
     # ---- running ---------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        """Train every call not done yet, then write the results (see `results`)."""
+        """Train every call not done yet, then write the results (see `results`).
+
+        Raises:
+            RunExistsError: the directory holds a run or a sweep this one did not resume.
+            RunLockedError: another process is writing the directory.
+            RunDirError: the file system refused a write (read-only, no space); what was
+                saved before is intact and resumable.
+        """
+        writing = contextlib.nullcontext() if self.claim is None else self.claim.writing()
+        with writing:  # checked before anything is written or compiled
+            return self._run()
+
+    @property
+    def moved_aside(self) -> Path | None:
+        """Where `overwrite` moved an earlier run or sweep, once it did."""
+        return None if self.claim is None else self.claim.moved_to
+
+    def _run(self) -> dict[str, Any]:
         self._start_files()
         system = self.config.system
         total = sum(Schedule.of(m.config).max_timesteps for m in self.members)
@@ -133,10 +161,6 @@ class Sweep:
             return
         if self._resuming:
             return
-        if self.files.config.exists():
-            raise ValueError(f"{str(self.files.path)!r} holds a sweep already (continue it with "
-                             "`agentic-jax sweep --resume DIR`, or choose another --run-dir)")
-        self.files.path.mkdir(parents=True, exist_ok=True)
         (self.files.path / CALLS_FILE).write_text(json.dumps(
             [{"index": c.index, "group": c.group, "members": list(c.members), "real": c.real}
              for c in self.calls]))

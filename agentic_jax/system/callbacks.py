@@ -22,8 +22,8 @@ import numpy as np
 
 from agentic_jax.config import SystemConfig
 from agentic_jax.system.plots import plot_learning_curve
-from agentic_jax.system.tracker import STOP_MAX_TIMESTEPS, EvalTracker
 from agentic_jax.training.checkpoint import Checkpointer
+from agentic_jax.training.tracker import STOP_MAX_TIMESTEPS, EvalTracker
 
 
 @dataclasses.dataclass

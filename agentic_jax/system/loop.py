@@ -27,8 +27,8 @@ from agentic_jax.system.callbacks import (
     StopAtBudget,
 )
 from agentic_jax.system.logging import RunLogger
-from agentic_jax.system.tracker import STOP_MAX_TIMESTEPS
 from agentic_jax.training.checkpoint import Checkpointer
+from agentic_jax.training.tracker import STOP_MAX_TIMESTEPS
 
 if TYPE_CHECKING:
     from agentic_jax.system.system import AgenticRLSystem

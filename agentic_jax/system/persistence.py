@@ -20,7 +20,6 @@ from agentic_jax.config import RunConfig, SystemConfig, load
 from agentic_jax.config.system import LOGGING_SWITCHES
 from agentic_jax.parallel import is_primary
 from agentic_jax.ppo.transfer import warm_start
-from agentic_jax.system.tracker import EvalTracker
 from agentic_jax.training.checkpoint import (
     Checkpointer,
     CheckpointError,
@@ -30,6 +29,7 @@ from agentic_jax.training.checkpoint import (
 from agentic_jax.training.errors import RunExistsError, check_writable
 from agentic_jax.training.guard import RunClaim, best_model_saved, move_aside
 from agentic_jax.training.run_dir import RunDir
+from agentic_jax.training.tracker import EvalTracker
 
 ConfigSource = RunConfig | Mapping[str, Any] | str | Path | None
 

@@ -33,10 +33,10 @@ from agentic_jax.system.compiled import Compiled, compiled_functions
 from agentic_jax.system.final_eval import FinalEvaluation
 from agentic_jax.system.loop import default_callbacks, run_chunks
 from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_config
-from agentic_jax.system.tracker import EvalTracker
 from agentic_jax.training.guard import RunClaim, close_all
 from agentic_jax.training.run_dir import RunDir
 from agentic_jax.training.schedule import Schedule, run_keys
+from agentic_jax.training.tracker import EvalTracker
 
 
 class AgenticRLSystem(Persistence):

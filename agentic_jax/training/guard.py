@@ -1,16 +1,19 @@
-"""Who may write a run directory, and what a failure while writing it leaves.
+"""Who may write a run (or sweep) directory, and what a failure while writing it leaves.
 
-A run directory holds one run. Training into one that already holds a run is refused unless
-the run is continued (`resume`) or `overwrite` moves the earlier run aside to
-`RUN_DIR.old-<time>` (never deleted); one process at a time writes it (`RunLock`). File-system
+A directory holds one run or one sweep. Training into one that already holds one is refused
+unless it is continued (`resume`) or `overwrite` moves the earlier one aside to
+`DIR.old-<time>` (never deleted); one process at a time writes it (`RunLock`). File-system
 failures while training (read-only, not a directory, disk full) end it with one `RunDirError`
 line naming the problem and the checkpoint that is kept; background threads' copies of the
 same failure are silenced.
 
-    check_run_dir(path, overwrite)   # before anything is built: cheap checks, writes nothing
-    claim = RunClaim(RunDir(path), overwrite)
+    check_run_dir(files, overwrite)  # before anything is built: cheap checks, writes nothing
+    claim = RunClaim(files, overwrite)
     with claim.writing():            # lock; refuse or move aside; one-line errors; unlock
-        ...
+
+`files` is the directory's layout: a `RunDir` (runs) or a `SweepDir` (sweeps). The guard reads
+`path`, `KIND` ("run"/"sweep"), `COMMAND` (the CLI command), `RESUME_API`, `run_files()`,
+`check_resumable()` and `kept_checkpoint()` from it.
 """
 
 from __future__ import annotations
@@ -34,20 +37,21 @@ from agentic_jax.training.run_dir import RunDir, step_dirs
 
 
 def refuse_existing_run(files: RunDir) -> None:
-    """`RunExistsError` naming the choices when `files` already holds a run."""
+    """`RunExistsError` naming the choices when `files` already holds a run (or a sweep)."""
     found = files.run_files()
     if found:
         path, shown = str(files.path), ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
         raise RunExistsError(
-            f"{path!r} already holds a run ({shown}): continue it with --resume "
-            f"{path} (AgenticRLSystem.resume), train into a new --run-dir, or pass --overwrite "
+            f"{path!r} already holds a {files.KIND} ({shown}): continue it with --resume "
+            f"{path} ({files.RESUME_API}), train into a new --run-dir, or pass --overwrite "
             f"(overwrite=True) to move it aside to {files.path.name}.old-<time>")
 
 
-def check_run_dir(path: str | Path, overwrite: bool = False) -> None:
+def check_run_dir(path: str | Path | RunDir, overwrite: bool = False) -> None:
     """The checks `RunClaim` makes, read-only, for reporting them before anything is built:
-    a file or read-only place, a live writer, an earlier run (unless `overwrite`)."""
-    files = RunDir(path)
+    a file or read-only place, a live writer, an earlier run (unless `overwrite`). `path`: a
+    run directory's path, or a directory layout (`RunDir`, `SweepDir`)."""
+    files = RunDir(path) if isinstance(path, (str, Path)) else path
     check_writable(files.path)
     if files.path.is_dir():
         RunLock(files.path).probe()
@@ -85,12 +89,11 @@ class RunClaim:
 
     @classmethod
     def for_resume(cls, files: RunDir) -> RunClaim:
-        """The held claim of a run to continue: a live writer is named first, then a missing
-        `checkpoints/` (`CheckpointError`), then a directory that cannot be written."""
+        """The held claim of a run to continue: a live writer is named first, then a
+        directory with nothing to resume (`files.check_resumable()`), then one that cannot be
+        written."""
         RunLock(files.path).probe()
-        if not files.checkpoints.is_dir():
-            raise CheckpointError(f"{str(files.path)!r} has no {files.checkpoints.name}/ to "
-                                  "resume from (start it again with --overwrite)")
+        files.check_resumable()
         return cls(files, resume=True).acquire()
 
     def acquire(self) -> RunClaim:
@@ -142,12 +145,11 @@ class RunClaim:
 
     def describe_kept(self) -> str:
         """Which checkpoint a failure leaves, and how to continue from it."""
-        directory = self.files.checkpoints
-        steps = step_dirs(directory)
-        if not steps:
+        directory, step = self.files.kept_checkpoint()
+        if step is None:
             return f"no checkpoint was written to {directory} yet"
-        return (f"checkpoint {steps[-1]} in {directory} is kept; fix that and continue with "
-                f"`agentic-jax train --resume {self.files.path}`")
+        return (f"checkpoint {step} in {directory} is kept; fix that and continue with "
+                f"`agentic-jax {self.files.COMMAND} --resume {self.files.path}`")
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[RunClaim]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agentic_jax.config import RunConfig
+from agentic_jax.training.checkpoint import CheckpointError
 
 CONFIG_FILE = "config.yaml"
 CHECKPOINT_DIR = "checkpoints"
@@ -43,7 +44,10 @@ RUN_FILES = (CONFIG_FILE, CHECKPOINT_DIR, BEST_DIR, METRICS_FILE, EVAL_CSV, HEUR
 
 
 class RunDir:
-    """Paths of one run directory and the file operations the system does on it."""
+    """Paths of one run directory and the file operations the system does on it (and what
+    the guard, `training/guard.py`, reads: the kind, the command and API that resume it)."""
+
+    KIND, COMMAND, RESUME_API = "run", "train", "AgenticRLSystem.resume"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -65,6 +69,17 @@ class RunDir:
         if not self.path.is_dir():
             return []
         return [name for name in RUN_FILES if (self.path / name).exists()]
+
+    def check_resumable(self) -> None:
+        """`CheckpointError` unless the directory has a `checkpoints/` to resume from."""
+        if not self.checkpoints.is_dir():
+            raise CheckpointError(f"{str(self.path)!r} has no {self.checkpoints.name}/ to "
+                                  "resume from (start it again with --overwrite)")
+
+    def kept_checkpoint(self) -> tuple[Path, int | None]:
+        """`(checkpoint directory, newest step or None)`: what a failure leaves to resume."""
+        steps = step_dirs(self.checkpoints)
+        return self.checkpoints, steps[-1] if steps else None
 
     def best_model_path(self) -> Path | None:
         """The best model's step directory, or None before one was saved."""

@@ -71,4 +71,5 @@ def test_a_sweep_writes_results_table_and_plots(config_file, tmp_path, capsys):
         assert (run_dir / name).stat().st_size > 0, name
     assert "ppo.learning_rate=0.001" in (run_dir / "results.md").read_text()
     assert main(["sweep", "--config", str(config_file), "--run-dir", str(run_dir)]) == 2
-    assert "holds a sweep already" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "already holds a sweep" in err and "--resume" in err and "--overwrite" in err

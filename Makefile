@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # extras installed into .venv; `make test` and `make compare` add `baselines` (gymnasium, SB3,
-# CPU torch, sbx-rl: about 50 s and 200 MB more) so the adapter and SB3 tests run rather than skip
+# CPU torch, sbx-rl: about 50 s and 200 MB more) so the adapter and SB3 tests run rather than
+# skip, and `make test` adds `marl` (JaxMARL, for agentic_jax.compat.jaxmarl)
 EXTRAS ?= dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
@@ -32,7 +33,7 @@ env-demo: setup
 # two pytest-xdist workers: most tests wait on single-threaded XLA compiles, so two at once use
 # both cores (9 min 10 s with all four notebooks; one process took 9 min 30 s without three of them)
 test:
-	$(MAKE) setup EXTRAS=dev,baselines
+	$(MAKE) setup EXTRAS=dev,baselines,marl
 	$(BIN)/python -m pytest -q -n 2
 
 test-slow: setup

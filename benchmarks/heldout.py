@@ -1,0 +1,187 @@
+"""Held-out settings: does a recipe beat the best rule where nobody tuned it?
+
+    python benchmarks/heldout.py --config configs/select.yaml            # every setting, 5 seeds
+    python benchmarks/heldout.py --config configs/select.yaml --settings 0,3 --seeds 3
+    python benchmarks/heldout.py --quick --out /tmp/heldout               # toy budget, 2 settings
+    python benchmarks/heldout.py --draw                                   # rewrite the draw file
+
+The settings are `configs/heldout.yaml`: a fixed-seed draw (`--draw`, seed 2026) from
+`agentic_jax.env.family.SettingsFamily` (team size 4..16, 2..6 task types, every float a user
+would vary), committed once and never used for tuning. For each setting the recipe's config
+with that `env:` is trained from scratch as one sweep of `--seeds` seeds (`run_sweep`), and the
+sweep's own report (rliable) compares every seed's best model with every rule of the action
+mode on the same final episodes: the IQM of the returns with its 95% CI, the paired margin over
+the best rule with its CI, and the completion rate. The collaboration frequency of each seed's
+policy is measured on `--episodes` episodes of one fixed key. The summary says in how many
+settings the margin's CI lies above zero.
+
+Results: benchmarks/results/heldout/<tag>/result.{json,md} and meta.json (`--tag`, default the
+config's name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's agentic_jax, installed or not
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+from results_dir import add_arguments, result_dir  # noqa: E402
+
+from agentic_jax.config import load  # noqa: E402
+from agentic_jax.env.evaluation import heuristics_for  # noqa: E402
+from agentic_jax.env.family import SettingsFamily  # noqa: E402
+from agentic_jax.sweep import load_member, run_sweep  # noqa: E402
+
+SETTINGS_FILE = ROOT / "configs" / "heldout.yaml"
+DRAW_SEED, DRAW_COUNT = 2026, 12
+COLLAB_KEY = 20261204  # the episodes the collaboration frequency is measured on
+HEADER = f"""\
+# Held-out environment settings: {DRAW_COUNT} draws (seed {DRAW_SEED}) from
+# agentic_jax.env.family.SettingsFamily, written by `python benchmarks/heldout.py --draw`.
+# Never used for tuning: recipes are tuned elsewhere and judged here
+# (`python benchmarks/heldout.py --config RECIPE`). Each entry overrides the recipe's env: section.
+# tests/benchmarks/test_heldout.py fails if this file differs from the draw.
+"""
+QUICK = {"ppo.n_envs": 8, "ppo.n_steps": 16, "ppo.batch_size": 64, "ppo.n_epochs": 1,
+         "ppo.net_arch": {"pi": [16], "vf": [16]}, "ppo.total_timesteps": 512,
+         "system.eval_freq": 256, "system.checkpoint_freq": 512,
+         "system.n_eval_episodes": 8, "system.final_eval_episodes": 8}
+
+
+def draw_text() -> str:
+    """The settings file's text: the header and the draw as a YAML list."""
+    settings = SettingsFamily().draw(DRAW_SEED, DRAW_COUNT)
+    return HEADER + yaml.safe_dump({"settings": settings}, sort_keys=False)
+
+
+def read_settings(path: Path = SETTINGS_FILE) -> list[dict[str, Any]]:
+    return yaml.safe_load(path.read_text())["settings"]
+
+
+def setting_config(recipe: dict, setting: dict, seeds: int, final_episodes: int,
+                   quick: bool) -> dict:
+    """The sweep config of one held-out setting: the recipe, its env replaced by the
+    setting's values, every rule of the action mode as the reference, `seeds` seeds."""
+    sections = json.loads(json.dumps(recipe))
+    sections["env"].update(setting)
+    for dotted, value in (QUICK if quick else {}).items():
+        section, key = dotted.split(".")
+        sections[section][key] = value
+    rules = list(heuristics_for(sections["env"]["action_mode"]))
+    sections["system"].update(heuristics=rules, progress=False, verbose=False,
+                              tensorboard=False, plot=False)
+    if not quick:
+        sections["system"]["final_eval_episodes"] = final_episodes
+    sections.pop("sweep", None)
+    sections["sweep"] = {"seeds": seeds}
+    return sections
+
+
+def evaluate_setting(index: int, sections: dict, workdir: Path, episodes: int) -> dict:
+    """Train one setting's sweep and read its report row, plus each seed's collaboration."""
+    run_dir = workdir / f"setting_{index:02d}"
+    out = run_sweep(sections, run_dir=run_dir)
+    row = next(r for r in out["rows"] if r["kind"] == "setting")
+    label = row["setting"]
+    returns = np.asarray(out["final_returns"][label])           # (seeds, episodes)
+    best = np.asarray(out["heuristic_returns"][row["best_heuristic"]])
+    margins = (returns - best[None, :]).mean(axis=1)             # paired, per seed
+    key = jax.random.key(COLLAB_KEY)
+    collab = [float(load_member(run_dir, i).evaluate(episodes, key)["collaboration_frequency"])
+              for i in range(returns.shape[0])]
+    return {"index": index, "setting": sections["env"], "best_rule": row["best_heuristic"],
+            "best_rule_mean": row["best_heuristic_mean"], "iqm": row["iqm"],
+            "iqm_ci": [row["iqm_ci_low"], row["iqm_ci_high"]],
+            "margin": row["paired_margin_mean"],
+            "margin_ci": [row["paired_margin_ci_low"], row["paired_margin_ci_high"]],
+            "margin_per_seed": margins.tolist(),
+            "relative_margin": row["paired_margin_mean"] / abs(row["best_heuristic_mean"]),
+            "completion": row["completion_mean"], "collaboration_per_seed": collab,
+            "beats_rule": bool(row["paired_margin_ci_low"] is not None
+                               and row["paired_margin_ci_low"] > 0)}
+
+
+def markdown(result: dict) -> str:
+    rows = result["rows"]
+    beaten = sum(r["beats_rule"] for r in rows)
+    lines = [f"# Held-out settings: {result['recipe']} against the best rule of each setting", "",
+             f"{len(rows)} settings x {result['seeds']} seeds; paired margin over the best rule "
+             f"on the same final episodes, 95% CI (rliable). The CI lies above zero in "
+             f"**{beaten} of {len(rows)}** settings.", "",
+             "| # | n | types | sharing | cost | best rule | margin [95% CI] | rel. | completion "
+             "| collab. freq. |", "|" + "---|" * 10]
+    for r in rows:
+        s = r["setting"]
+        low, high = r["margin_ci"]
+        lines.append(
+            f"| {r['index']} | {s['n_agents']} | {s['n_task_types']} | "
+            f"{s['collaboration_sharing']:.2f} | {s['collaboration_cost']:.2f} | "
+            f"{r['best_rule']} | {r['margin']:+.1f} [{low:+.1f}, {high:+.1f}] | "
+            f"{r['relative_margin']:+.1%} | {r['completion']:.3f} | "
+            f"{np.mean(r['collaboration_per_seed']):.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="configs/select.yaml", help="the recipe")
+    parser.add_argument("--settings", default=None, help="comma-separated indices (default all)")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--final-episodes", type=int, default=256)
+    parser.add_argument("--episodes", type=int, default=64,
+                        help="episodes of the collaboration-frequency measurement")
+    parser.add_argument("--quick", action="store_true", help="toy budget, the first 2 settings")
+    parser.add_argument("--draw", action="store_true", help=f"rewrite {SETTINGS_FILE.name}")
+    add_arguments(parser, "heldout", None, default="the recipe's file name")
+    args = parser.parse_args(argv)
+    if args.draw:
+        SETTINGS_FILE.write_text(draw_text())
+        print(f"heldout: wrote {SETTINGS_FILE}")
+        return 0
+    settings = read_settings()
+    if args.settings is not None:
+        try:
+            chosen = [int(i) for i in args.settings.split(",")]
+        except ValueError:
+            parser.error(f"--settings {args.settings!r}: comma-separated integers")
+        bad = [i for i in chosen if not 0 <= i < len(settings)]
+        if bad:
+            parser.error(f"--settings: {bad} not in 0..{len(settings) - 1}")
+    else:
+        chosen = [0, 1] if args.quick else list(range(len(settings)))
+    if args.seeds < 1:
+        parser.error(f"--seeds {args.seeds}: at least 1")
+    recipe = load(args.config).to_dict()  # a bad recipe is one line here, before training
+    out = args.out
+    if out is None and args.quick:
+        out = Path(tempfile.mkdtemp(prefix="heldout-quick-"))
+    tag = args.tag or Path(args.config).stem
+    folder = result_dir("heldout", tag, out,
+                        what=f"{tag} on the held-out settings against each setting's best rule")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="heldout-runs-") as workdir:
+        for i in chosen:
+            sections = setting_config(recipe, settings[i], args.seeds, args.final_episodes,
+                                      args.quick)
+            rows.append(evaluate_setting(i, sections, Path(workdir), args.episodes))
+            print(f"heldout: setting {i}: margin {rows[-1]['margin']:+.1f} "
+                  f"{rows[-1]['margin_ci']}", flush=True)
+    result = {"recipe": args.config, "seeds": args.seeds, "quick": args.quick, "rows": rows}
+    (folder / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    (folder / "result.md").write_text(markdown(result))
+    print(markdown(result))
+    print(f"heldout: results in {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -49,14 +49,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
+
     from agentic_jax.config import load, parse_override
     from agentic_jax.sweep import Sweep
     from agentic_jax.system import CheckpointError
 
-    if args.memory_budget_mb is not None and args.memory_budget_mb <= 0:
-        raise UsageError(f"--memory-budget-mb {args.memory_budget_mb} is invalid (allowed: > 0)")
+    if args.memory_budget_mb is not None and not (math.isfinite(args.memory_budget_mb)
+                                                  and args.memory_budget_mb > 0):
+        raise UsageError(f"--memory-budget-mb {args.memory_budget_mb} is invalid (allowed: a "
+                         "finite number of MB > 0)")
     if args.resume is not None:
         run_dir = Path(args.resume)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UsageError(f"--resume {str(run_dir)!r} is a file, not a sweep directory")
         if not run_dir.is_dir():
             raise UsageError(f"sweep directory {str(run_dir)!r} does not exist")
         overrides = {}

@@ -116,10 +116,17 @@ def run(args: argparse.Namespace) -> int:
 
         config = load(args.config, args.overrides)  # validated before anything is traced
         if args.team_size is not None:
+            if args.team_size < 1:
+                raise UsageError(f"--team-size {args.team_size} is invalid (allowed: a "
+                                 f"multiple of env.n_agents={config.env.n_agents}, >= 1)")
             try:
                 config = config.replace(env=config.env.scaled(args.team_size))
             except ValueError as err:
                 raise UsageError(f"--team-size {args.team_size}: {err}") from None
+            config.validate()  # the scaled sizes within their bounds
+        from agentic_jax.cli.memory_check import check_run_fits
+
+        check_run_fits(config)  # from shapes: before anything is allocated or written
         run_dir = args.run_dir
         if run_dir is None and several:
             raise UsageError("--run-dir is required with several processes (each one names "

@@ -95,6 +95,30 @@ def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_p
     # resuming a finished run does no more training
     assert main(["train", "--resume", str(run_dir)]) == 0
 
+    # --init-from a step whose data file is truncated: one line, exit 2, nothing changed
+    import hashlib
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    step = max((copy / "checkpoints").iterdir(), key=lambda p: int(p.name)
+               if p.name.isdigit() else -1)
+    data = max((f for f in step.rglob("*") if f.is_file()), key=lambda f: f.stat().st_size)
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+
+    def sums():
+        return {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in copy.rglob("*")
+                if f.is_file()}
+
+    before = sums()
+    capsys.readouterr()
+    new = tmp_path / "new"
+    assert main(["train", "--config", str(config_file), "--run-dir", str(new),
+                 "--init-from", str(step)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "warning:" not in line]
+    assert len(err) == 1 and f"--init-from {str(step)!r}: no readable checkpoint" in err[0]
+    assert sums() == before and not new.exists()
+
 
 
 def test_init_from_continues_a_smaller_teams_run(tmp_path, capsys):

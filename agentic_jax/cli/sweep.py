@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from agentic_jax.cli.errors import UsageError
+from agentic_jax.cli.errors import UsageError, is_sweep_dir
 
 NAME = "sweep"
 
@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--resume {str(run_dir)!r} is a file, not a sweep directory")
         if not run_dir.is_dir():
             raise UsageError(f"sweep directory {str(run_dir)!r} does not exist")
+        if not is_sweep_dir(run_dir):
+            raise UsageError(f"{str(run_dir)!r} is not a sweep directory (no members.csv; a "
+                             f"training run continues with `agentic-jax train --resume "
+                             f"{run_dir}`)")
         overrides = {}
         for item in args.overrides:
             section, key, value = parse_override(item)
@@ -83,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
         if run_dir is None:
             stem = Path(args.config).stem
             run_dir = Path("runs") / f"{stem}-sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+        if (Path(run_dir) / "config.yaml").is_file() and not is_sweep_dir(run_dir):
+            raise UsageError(f"{str(run_dir)!r} holds a training run, not a sweep: choose "
+                             "another --run-dir (the run continues with `agentic-jax train "
+                             f"--resume {run_dir}`)")
         sweep = Sweep(config, run_dir, memory_budget_mb=args.memory_budget_mb)
         groups = {call.group for call in sweep.calls}
         print(f"sweep in {run_dir}: {len(sweep.members)} members ({len(sweep.plan.labels)} "

@@ -25,8 +25,11 @@ def _is_number(value: Any) -> bool:
 def interval(low: float | None, high: float | None, low_open: bool = False,
              high_open: bool = False) -> str:
     """``[low, high]`` with open ends where asked and where a bound is missing."""
-    lo = "-inf" if low is None else f"{low:g}"
-    hi = "inf" if high is None else f"{high:g}"
+    def text(bound: float) -> str:  # ints in full (1048576, not 1.04858e+06)
+        return str(bound) if isinstance(bound, int) else f"{bound:g}"
+
+    lo = "-inf" if low is None else text(low)
+    hi = "inf" if high is None else text(high)
     left = "(" if low_open or low is None else "["
     right = ")" if high_open or high is None else "]"
     return f"{left}{lo}, {hi}{right}"
@@ -35,9 +38,12 @@ def interval(low: float | None, high: float | None, low_open: bool = False,
 def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """`value` as an int in `[low, high]`; `ValueError` naming `name` otherwise."""
     allowed = f"an int in {interval(low, high)}"
-    if not _is_number(value) or float(value) != int(float(value)):
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = int(value)  # exact: a float round trip would change ints above 2**53
+    elif not _is_number(value) or not math.isfinite(float(value)) or not float(value).is_integer():
         raise ValueError(f"{name}={value!r} must be an int (allowed: {allowed})")
-    value = int(float(value))
+    else:
+        value = int(float(value))
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{name}={value} is out of range (allowed: {allowed})")
     return value

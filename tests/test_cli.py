@@ -95,6 +95,30 @@ def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_p
     # resuming a finished run does no more training
     assert main(["train", "--resume", str(run_dir)]) == 0
 
+    # --init-from a step whose data file is truncated: one line, exit 2, nothing changed
+    import hashlib
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    step = max((copy / "checkpoints").iterdir(), key=lambda p: int(p.name)
+               if p.name.isdigit() else -1)
+    data = max((f for f in step.rglob("*") if f.is_file()), key=lambda f: f.stat().st_size)
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+
+    def sums():
+        return {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in copy.rglob("*")
+                if f.is_file()}
+
+    before = sums()
+    capsys.readouterr()
+    new = tmp_path / "new"
+    assert main(["train", "--config", str(config_file), "--run-dir", str(new),
+                 "--init-from", str(step)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "warning:" not in line]
+    assert len(err) == 1 and f"--init-from {str(step)!r}: no readable checkpoint" in err[0]
+    assert sums() == before and not new.exists()
+
 
 
 def test_init_from_continues_a_smaller_teams_run(tmp_path, capsys):
@@ -152,3 +176,30 @@ def test_yaml_syntax_error_keeps_its_line_number(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith(f"agentic-jax: error: {bad}:4:") and "not valid YAML" in err
+
+
+def test_init_from_an_mlp_run_of_the_same_shapes_warm_starts(tmp_path, capsys):
+    """Issue 28: an mlp-actor run of the same team size was refused with a "zero-shot
+    transfer" message; the same shapes need no transfer. A different network is refused
+    naming only the settings that differ."""
+    from agentic_jax.system import AgenticRLSystem
+
+    config = {"env": {"max_steps_in_episode": 8},
+              "ppo": {**TINY["ppo"], "total_timesteps": 64},
+              "system": {**TINY["system"], "eval_freq": 10**6, "checkpoint_freq": 64,
+                         "heuristics": [], "final_eval_episodes": None}}
+    path = tmp_path / "mlp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    first, second = tmp_path / "first", tmp_path / "second"
+    argv = ["train", "--config", str(path), "--no-pictures", "--run-dir"]
+    assert main([*argv, str(first)]) == 0
+    assert main([*argv, str(second), "--init-from", str(first)]) == 0
+    assert f"warm start from {first}" in capsys.readouterr().out
+    source, target = (AgenticRLSystem.load(run / "checkpoints") for run in (first, second))
+    assert target.started_from == {"path": str(first), "updates": source.update_step,
+                                   "timesteps": source.num_timesteps, "n_agents": 4}
+    third = tmp_path / "third"
+    assert main([*argv, str(third), "--init-from", str(first),
+                 "--set", "ppo.net_arch=[16]"]) == 2
+    err = capsys.readouterr().err
+    assert "ppo.net_arch" in err and "ppo.actor" not in err and "zero-shot" not in err, err

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agentic_jax.cli.errors import UsageError
+from agentic_jax.cli.errors import UsageError, is_sweep_dir
 
 NAME = "evaluate"
 
@@ -17,6 +17,7 @@ examples:
   agentic-jax evaluate runs/select --rules all        # beside every rule of its action mode
   agentic-jax evaluate runs/quick --plots             # and the pictures in runs/quick/pictures
   agentic-jax evaluate runs/quick --plots figs --plot-rules random expertise_greedy
+  agentic-jax evaluate runs/sweep --member 3          # member 3 of a sweep (members.csv)
 
 --plots draws the learned policy beside the rules on the same episodes (agentic_jax.viz):
 schedule_<policy>.png, specialisation.png (+ specialisation.json, the scores), load.png and
@@ -34,6 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("path", metavar="RUN_DIR_OR_CHECKPOINT",
                           help="a run directory (uses best_model/, else checkpoints/), a "
                                "checkpoint directory, or one numbered checkpoint step")
+    evaluate.add_argument("--member", type=int, default=None, metavar="I",
+                          help="with a sweep directory: evaluate its member I (the index in "
+                               "members.csv; agentic_jax.sweep.load_member)")
     evaluate.add_argument("--episodes", type=int, default=64, metavar="N",
                           help="evaluation episodes (default: 64)")
     evaluate.add_argument("--seed", type=int, default=None,
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     from agentic_jax.env.evaluation import evaluate_heuristics, heuristics_for
     from agentic_jax.env.rules import HEURISTICS, RULES
-    from agentic_jax.system import AgenticRLSystem, CheckpointError
+    from agentic_jax.system import CheckpointError
     from agentic_jax.tables import markdown_table
 
     if args.episodes < 1:
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         raise UsageError(f"{str(path)!r} does not exist")
     try:
-        system = AgenticRLSystem.load(path)
+        system = _load(path, args.member)
     except CheckpointError as err:
         raise UsageError(str(err)) from None
     if args.rules == ["all"]:
@@ -89,6 +93,26 @@ def run(args: argparse.Namespace) -> int:
     if args.plots is not None:
         _draw(args, path, system, key)
     return 0
+
+
+def _load(path: Path, member: int | None):
+    """The run at `path`, or member `member` of the sweep there."""
+    from agentic_jax.system import AgenticRLSystem
+
+    if not is_sweep_dir(path):
+        if member is not None:
+            raise UsageError(f"--member {member}: {str(path)!r} is not a sweep directory")
+        return AgenticRLSystem.load(path)
+    if member is None:
+        raise UsageError(f"{str(path)!r} is a sweep directory: evaluate one member with "
+                         f"`agentic-jax evaluate {path} --member I` (I from members.csv), or "
+                         "load it with agentic_jax.sweep.load_member(DIR, I)")
+    from agentic_jax.sweep import load_member
+
+    try:
+        return load_member(path, member)
+    except (KeyError, IndexError) as err:
+        raise UsageError(f"--member {member}: not a member of {str(path)!r} ({err})") from None
 
 
 def _draw(args: argparse.Namespace, path: Path, system, key) -> None:

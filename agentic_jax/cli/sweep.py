@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from agentic_jax.cli.errors import UsageError
+from agentic_jax.cli.errors import UsageError, is_sweep_dir
 
 NAME = "sweep"
 
@@ -52,19 +52,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
+
     from agentic_jax.config import load, parse_override
     from agentic_jax.sweep import Sweep
     from agentic_jax.system import CheckpointError
 
-    if args.memory_budget_mb is not None and args.memory_budget_mb <= 0:
-        raise UsageError(f"--memory-budget-mb {args.memory_budget_mb} is invalid (allowed: > 0)")
+    if args.memory_budget_mb is not None and not (math.isfinite(args.memory_budget_mb)
+                                                  and args.memory_budget_mb > 0):
+        raise UsageError(f"--memory-budget-mb {args.memory_budget_mb} is invalid (allowed: a "
+                         "finite number of MB > 0)")
     if args.resume is not None:
         if args.overwrite:
             raise UsageError("--overwrite cannot be combined with --resume (--resume continues "
                              "the sweep in place)")
         run_dir = Path(args.resume)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise UsageError(f"--resume {str(run_dir)!r} is a file, not a sweep directory")
         if not run_dir.is_dir():
             raise UsageError(f"sweep directory {str(run_dir)!r} does not exist")
+        if not is_sweep_dir(run_dir):
+            raise UsageError(f"{str(run_dir)!r} is not a sweep directory (no members.csv; a "
+                             f"training run continues with `agentic-jax train --resume "
+                             f"{run_dir}`)")
         overrides = {}
         for item in args.overrides:
             section, key, value = parse_override(item)
@@ -86,6 +96,10 @@ def run(args: argparse.Namespace) -> int:
         if run_dir is None:
             stem = Path(args.config).stem
             run_dir = Path("runs") / f"{stem}-sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+        if (Path(run_dir) / "config.yaml").is_file() and not is_sweep_dir(run_dir):
+            raise UsageError(f"{str(run_dir)!r} holds a training run, not a sweep: choose "
+                             "another --run-dir (the run continues with `agentic-jax train "
+                             f"--resume {run_dir}`)")
         check_run_dir(SweepDir(run_dir), args.overwrite)  # before anything is built (and in run)
         sweep = Sweep(config, run_dir, memory_budget_mb=args.memory_budget_mb,
                       overwrite=args.overwrite)

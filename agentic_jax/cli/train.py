@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentic_jax.cli.errors import UsageError
+from agentic_jax.cli.errors import UsageError, is_sweep_dir
 
 if TYPE_CHECKING:
     from agentic_jax.system import AgenticRLSystem
@@ -116,23 +116,34 @@ def run(args: argparse.Namespace) -> int:
 
         config = load(args.config, args.overrides)  # validated before anything is traced
         if args.team_size is not None:
+            if args.team_size < 1:
+                raise UsageError(f"--team-size {args.team_size} is invalid (allowed: a "
+                                 f"multiple of env.n_agents={config.env.n_agents}, >= 1)")
             try:
                 config = config.replace(env=config.env.scaled(args.team_size))
             except ValueError as err:
                 raise UsageError(f"--team-size {args.team_size}: {err}") from None
+            config.validate()  # the scaled sizes within their bounds
+        from agentic_jax.cli.memory_check import check_run_fits
+
+        check_run_fits(config)  # from shapes: before anything is allocated or written
         run_dir = args.run_dir
         if run_dir is None and several:
             raise UsageError("--run-dir is required with several processes (each one names "
                              "the same directory, on a disk they share)")
         if run_dir is None:
             run_dir = Path("runs") / f"{Path(args.config).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if is_sweep_dir(run_dir) and not args.overwrite:
+            raise UsageError(f"{str(run_dir)!r} holds a sweep: continue it with `agentic-jax "
+                             f"sweep --resume {run_dir}`, or choose another --run-dir")
         if not several or distributed.is_primary():  # process 0 owns the run's files
             check_run_dir(run_dir, args.overwrite)  # before anything is built (and in train)
         if args.init_from is not None and not Path(args.init_from).exists():
             raise UsageError(f"--init-from {args.init_from!r}: no such run or checkpoint")
+        source = None if args.init_from is None else _init_source(args.init_from)
         system = AgenticRLSystem(config, run_dir, overwrite=args.overwrite)
-        if args.init_from is not None:
-            system.start_from(AgenticRLSystem.load(args.init_from, devices=1))
+        if source is not None:
+            system.start_from(source)
             print(f"warm start from {args.init_from} (its network, Adam state and obs "
                   "statistics)")
         print(f"training in {run_dir}: {system.ppo.n_envs} envs x {system.ppo.n_steps} steps "
@@ -170,6 +181,23 @@ def _pictures(system: AgenticRLSystem, result: dict) -> None:
         print(f"pictures not drawn: {type(err).__name__}: {err}", file=sys.stderr)
 
 
+def _init_source(path: str) -> AgenticRLSystem:
+    """The system `--init-from PATH` starts from; `UsageError` (one line) when PATH is a sweep
+    directory or holds no readable checkpoint (a truncated or corrupt step, say)."""
+    from agentic_jax.system import AgenticRLSystem
+
+    if is_sweep_dir(path):
+        raise UsageError(f"--init-from {path!r} is a sweep directory, not a run: save one "
+                         f"member as a run (agentic_jax.sweep.load_member({path!r}, I)"
+                         ".save(PATH)) and pass --init-from PATH")
+    try:
+        return AgenticRLSystem.load(path, devices=1)
+    except Exception as err:  # noqa: BLE001 - any failure to read it: the path is unusable
+        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise UsageError(f"--init-from {path!r}: no readable checkpoint there ({text}); pass "
+                         "a run directory, its checkpoints/ or an intact step") from None
+
+
 def _resume(args: argparse.Namespace) -> AgenticRLSystem:
     """The system continuing `--resume RUN_DIR` (its system.* overrides applied)."""
     from agentic_jax.config import parse_override
@@ -180,6 +208,9 @@ def _resume(args: argparse.Namespace) -> AgenticRLSystem:
         raise UsageError(f"run directory {str(run_dir)!r} does not exist")
     if not run_dir.is_dir():
         raise UsageError(f"--resume {str(run_dir)!r} is a file, not a run directory")
+    if is_sweep_dir(run_dir):
+        raise UsageError(f"{str(run_dir)!r} is a sweep directory: continue it with "
+                         f"`agentic-jax sweep --resume {run_dir}`")
     if args.run_dir is not None and Path(args.run_dir).resolve() != run_dir.resolve():
         raise UsageError(f"--run-dir {args.run_dir!r} differs from --resume {str(run_dir)!r}: "
                          "a resumed run continues in its own directory")

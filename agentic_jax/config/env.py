@@ -6,10 +6,16 @@ from __future__ import annotations
 import dataclasses
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
+from agentic_jax.validation import check_int
 
 # Constructor arguments of MultiAgentTaskEnvironment; every other `env:` key is an EnvParams field.
 SHAPE_FIELDS = ("n_agents", "max_tasks", "n_task_types", "max_active_per_agent", "obs_mode",
                 "action_mode")
+# Upper bounds on the env's counts, checked before anything is built or allocated (generous
+# for an accelerator: the memory estimate of a run refuses what does not fit the device).
+SIZE_BOUNDS = {"n_agents": 1024, "max_tasks": 4096, "n_task_types": 256,
+               "max_active_per_agent": 256}
+PARAM_BOUNDS = {"max_steps_in_episode": (1, 10**6), "max_arrivals_per_step": (0, 4096)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +41,10 @@ class EnvConfig:
 
     def validate(self) -> EnvConfig:
         """Raise `ValueError` naming the bad setting; return self."""
+        for name, high in SIZE_BOUNDS.items():
+            check_int(f"env.{name}", getattr(self, name), 1, high)
+        for name, (low, high) in PARAM_BOUNDS.items():
+            check_int(f"env.{name}", getattr(self.params, name), low, high)
         self.make_env()
         return self
 

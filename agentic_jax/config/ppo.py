@@ -18,6 +18,10 @@ ENT_COEF_SCHEDULES = ("constant", "linear")
 ACTORS = ("mlp", "per_agent", "ippo", "mappo")
 POLICIES = ("gaussian", "discrete")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
+# Upper bounds on counts, checked before anything is allocated (generous for accelerators).
+SIZE_BOUNDS = {"n_envs": 2**20, "n_steps": 2**20, "batch_size": 2**30, "n_epochs": 10**4,
+               "total_timesteps": 10**13}
+MAX_LAYER, MAX_DEPTH = 2**16, 64
 BOOL_FIELDS = ("sequential_select", "shared_trunk", "layer_norm", "normalize_obs",
                "normalize_advantage", "rescale_actions")
 
@@ -174,7 +178,7 @@ class PPOConfig:
             if not isinstance(getattr(self, name), int):
                 raise ValueError(f"ppo.{name}={getattr(self, name)!r} must be an int "
                                  "(allowed: an int >= 1)")
-            check_int(f"ppo.{name}", getattr(self, name), low=1)
+            check_int(f"ppo.{name}", getattr(self, name), 1, SIZE_BOUNDS[name])
         if self.buffer_size % self.batch_size != 0:
             raise ValueError(
                 f"ppo.batch_size={self.batch_size} must divide n_envs * n_steps = "
@@ -216,4 +220,7 @@ class PPOConfig:
             if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
                 raise ValueError(f"ppo.net_arch.{head}={list(sizes)!r} must be a list of "
                                  "positive ints (allowed: >= 1)")
+            if len(sizes) > MAX_DEPTH or max(sizes, default=0) > MAX_LAYER:
+                raise ValueError(f"ppo.net_arch.{head}={list(sizes)!r} is too large (allowed: "
+                                 f"at most {MAX_DEPTH} layers of at most {MAX_LAYER} units)")
         return self

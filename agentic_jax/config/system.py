@@ -7,6 +7,10 @@ import dataclasses
 from agentic_jax.env.rules import HEURISTICS, RULES
 from agentic_jax.validation import check_bool, check_float, check_int
 
+# Upper bounds on counts, checked before anything is allocated (generous for accelerators).
+SIZE_BOUNDS = {"n_eval_episodes": 2**20, "final_eval_episodes": 2**20, "max_to_keep": 10**4,
+               "seed": 2**32 - 1, "devices": 2**16, "eval_freq": 10**13,
+               "checkpoint_freq": 10**13, "max_timesteps": 10**13}
 LOGGING_SWITCHES = ("progress", "verbose", "tensorboard", "plot", "async_checkpointing")
 
 
@@ -82,13 +86,14 @@ class SystemConfig:
     def validate(self) -> SystemConfig:
         """Raise `ValueError` naming the field and its allowed values for any bad setting."""
         for name in ("eval_freq", "n_eval_episodes", "checkpoint_freq", "max_to_keep"):
-            check_int(f"system.{name}", getattr(self, name), low=1)
-        check_int("system.seed", self.seed, low=0)
+            check_int(f"system.{name}", getattr(self, name), 1, SIZE_BOUNDS[name])
+        check_int("system.seed", self.seed, 0, SIZE_BOUNDS["seed"])
         if self.final_eval_episodes is not None:
-            check_int("system.final_eval_episodes", self.final_eval_episodes, low=1)
+            check_int("system.final_eval_episodes", self.final_eval_episodes, 1,
+                      SIZE_BOUNDS["final_eval_episodes"])
         for name in ("max_timesteps", "plateau_patience", "decline_patience"):
             if getattr(self, name) is not None:
-                check_int(f"system.{name}", getattr(self, name), low=1)
+                check_int(f"system.{name}", getattr(self, name), 1, SIZE_BOUNDS.get(name))
         check_float("system.min_delta", self.min_delta, low=0.0)
         check_float("system.decline_fraction", self.decline_fraction, low=0.0)
         if self.target_completion_rate is not None:
@@ -99,7 +104,7 @@ class SystemConfig:
             raise ValueError(f"system.heuristics={self.heuristics!r} must be a list of heuristic "
                              f"names (allowed: {', '.join(RULES)})")
         if self.devices is not None:
-            check_int("system.devices", self.devices, low=0)
+            check_int("system.devices", self.devices, 0, SIZE_BOUNDS["devices"])
         for name in LOGGING_SWITCHES:
             check_bool(f"system.{name}", getattr(self, name))
         return self

@@ -38,6 +38,12 @@ def slot_blocks(src: EnvFacts, dst: EnvFacts) -> tuple[tuple | None, tuple | Non
     return (a, b) if a is not None and b is not None else (None, None)
 
 
+def same_layout(src: EnvFacts, dst: EnvFacts) -> bool:
+    """Whether both envs have the same observation and action layout (any actor transfers)."""
+    fields = ("obs_dim", "action_dim", "nvec", "agent_block", "shared_blocks")
+    return all(getattr(src, f) == getattr(dst, f) for f in fields)
+
+
 def check_transferable(config: PPOConfig, src: EnvFacts, dst: EnvFacts) -> None:
     """`ValueError` naming the setting that stops a zero-shot transfer from `src` to `dst`.
 
@@ -45,8 +51,12 @@ def check_transferable(config: PPOConfig, src: EnvFacts, dst: EnvFacts) -> None:
     actor (select mode, discrete head) the number of queue slots may change too.
     """
     if config.actor not in ("ippo", "mappo"):
-        raise ValueError(f"zero-shot transfer needs ppo.actor='ippo' or 'mappo' (got "
-                         f"{config.actor!r}: its parameters depend on n_agents)")
+        if same_layout(src, dst):  # the same env shapes: the parameters act unchanged
+            return
+        raise ValueError(f"ppo.actor={config.actor!r} cannot move to another team size or "
+                         f"observation layout (its parameters depend on them: {src.obs_dim} -> "
+                         f"{dst.obs_dim} inputs); warm-starting across sizes needs "
+                         "ppo.actor='ippo' or 'mappo'")
     if src.agent_block is None or dst.agent_block is None:
         raise ValueError("zero-shot transfer needs envs whose spec() declares an agent block")
     sizes = [[size for _, size in spec.shared_blocks] for spec in (src, dst)]
@@ -104,11 +114,13 @@ def state_mover(
     check_transferable(config, src, dst)
     network = network_for(config, dst, type(dst_env).__name__)
     slot_scoring = config.policy == "discrete"
+    per_agent = config.actor in ("ippo", "mappo")  # else the same layout: statistics kept
 
     def move(runner_state: RunnerState) -> RunnerState:
+        rms = runner_state.obs_rms
         return runner_state.replace(
             train_state=runner_state.train_state.replace(apply_fn=network.apply),
-            obs_rms=transfer_obs_rms(runner_state.obs_rms, src, dst, slot_scoring),
+            obs_rms=transfer_obs_rms(rms, src, dst, slot_scoring) if per_agent else rms,
         )
 
     return move

@@ -142,11 +142,12 @@ class Persistence:
         shapes = [jax.tree.map(lambda x: (x.shape, x.dtype), p)
                   for p in (template, source.params)]
         if shapes[0] != shapes[1]:
-            fields = ("actor", "policy", "net_arch")
-            raise ValueError(
-                "start_from: the source's network differs from this config's ("
-                + ", ".join(f"ppo.{f}: {getattr(source.ppo, f)!r} -> {getattr(self.ppo, f)!r}"
-                            for f in fields) + ")")
+            fields = ("actor", "policy", "net_arch", "shared_trunk", "layer_norm")
+            differ = [f"ppo.{f}: {getattr(source.ppo, f)!r} -> {getattr(self.ppo, f)!r}"
+                      for f in fields if getattr(source.ppo, f) != getattr(self.ppo, f)]
+            raise ValueError("start_from: the source's network differs from this config's ("
+                             + (", ".join(differ) or "its parameter shapes") + "): warm-start "
+                             "from a run trained with this config's ppo network settings")
         self.runner_state = jax.jit(start)(self.keys[0], source.runner_state)
         path = source.loaded_from or (None if source.run_dir is None else str(source.run_dir))
         self.started_from = {"path": path, "updates": source.update_step,

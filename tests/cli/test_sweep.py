@@ -73,3 +73,34 @@ def test_a_sweep_writes_results_table_and_plots(config_file, tmp_path, capsys):
     assert main(["sweep", "--config", str(config_file), "--run-dir", str(run_dir)]) == 2
     err = capsys.readouterr().err
     assert "already holds a sweep" in err and "--resume" in err and "--overwrite" in err
+    # results files are as readable as every other file (they were written 0600)
+    modes = {f.name: f.stat().st_mode & 0o777 for f in run_dir.iterdir() if f.is_file()}
+    assert modes["results.csv"] == modes["results.json"] == modes["config.yaml"], modes
+    # a sweep directory where a run is expected: each message names what works
+    cases = [
+        (["train", "--config", str(config_file), "--init-from", str(run_dir)],
+         "is a sweep directory, not a run: save one member as a run"),
+        (["train", "--config", str(config_file), "--run-dir", str(run_dir)],
+         f"holds a sweep: continue it with `agentic-jax sweep --resume {run_dir}`"),
+        (["train", "--resume", str(run_dir)],
+         f"is a sweep directory: continue it with `agentic-jax sweep --resume {run_dir}`"),
+        (["evaluate", str(run_dir)], f"`agentic-jax evaluate {run_dir} --member I`"),
+    ]
+    for argv, message in cases:
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = [line for line in capsys.readouterr().err.splitlines() if "warning:" not in line]
+        assert len(err) == 1 and message in err[0], err
+    assert main(["evaluate", str(run_dir), "--member", "1", "--episodes", "2"]) == 0
+    assert "| learned |" in capsys.readouterr().out
+
+
+def test_a_training_run_is_not_called_a_sweep(config_file, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(TINY_SWEEP))
+    assert main(["sweep", "--config", str(config_file), "--run-dir", str(run_dir)]) == 2
+    assert "holds a training run, not a sweep" in capsys.readouterr().err
+    assert main(["sweep", "--resume", str(run_dir)]) == 2
+    assert f"`agentic-jax train --resume {run_dir}`" in capsys.readouterr().err
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml"]

@@ -22,7 +22,7 @@ def test_default_checkpoint_freq_is_seed_value():
         ({"target_completion_rate": 1.5}, r"system\.target_completion_rate.*\[0, 1\]"),
         ({"heuristics": ("oracle",)}, r"system\.heuristics"),
         ({"tensorboard": "yes"}, r"system\.tensorboard"),
-        ({"devices": -1}, r"system\.devices=-1 is out of range \(allowed: an int in \[0, inf\)"),
+        ({"devices": -1}, r"system\.devices=-1 is out of range \(allowed: an int in \[0, 65536\]"),
         ({"devices": 1.5}, r"system\.devices=1\.5 must be an int"),
     ],
 )

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 def _draw(args: argparse.Namespace, path: Path, system, key) -> None:
     """The pictures of `--plots` (`agentic_jax.viz.write_pictures`)."""
     from agentic_jax.env.policies import heuristics_for
-    from agentic_jax.training.run_dir import METRICS_FILE
+    from agentic_jax.training.store import METRICS_FILE
     from agentic_jax.viz import write_pictures
     from agentic_jax.viz.pictures import DEFAULT_RULES
 

@@ -21,6 +21,7 @@ from rich.console import Console
 from agentic_jax.config import SystemConfig
 from agentic_jax.system.callbacks import Callback, Step
 from agentic_jax.tables import eval_table
+from agentic_jax.training.store import write_atomic
 
 FINAL_FILE = "final_evaluation.json"
 
@@ -70,10 +71,8 @@ class FinalEvaluation(Callback):
         self.result = {"update": update, "episodes": n, "learned": learned,
                        "heuristics": heuristics}
         if self.path is not None:  # one process of several writes
-            path = self.path / FINAL_FILE
-            tmp = path.with_name(f".{FINAL_FILE}.tmp")
-            tmp.write_text(json.dumps(self.result, indent=1))
-            tmp.replace(path)  # whole or absent, as the run directory's other files
+            # whole or absent, as the run directory's other files
+            write_atomic(self.path / FINAL_FILE, json.dumps(self.result, indent=1))
         if self.config.verbose:
             title = (f"final evaluation of the best model (update {update}) on {n} fresh "
                      "episodes")

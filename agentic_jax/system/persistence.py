@@ -21,7 +21,7 @@ from agentic_jax.parallel import is_primary
 from agentic_jax.ppo.transfer import warm_start
 from agentic_jax.training.checkpoint import Checkpointer, Snapshot, read_checkpoint
 from agentic_jax.training.guard import RunClaim, best_model_saved
-from agentic_jax.training.run_dir import RunDir
+from agentic_jax.training.store import RunDir
 from agentic_jax.training.tracker import EvalTracker
 
 ConfigSource = RunConfig | Mapping[str, Any] | str | Path | None

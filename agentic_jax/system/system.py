@@ -9,7 +9,7 @@ intervals, and the keys derived from the seed, are the run's `Schedule`
 Checkpoints hold the whole `RunnerState` (params, optimiser state, env states, RNG key,
 counters, observation normaliser), the config and the callback state, so
 `AgenticRLSystem.resume(run_dir).train()` ends bit-identical (on CPU) to the run that was
-never interrupted. The run directory's files are listed in `training/run_dir.py`; saving, loading
+never interrupted. The run directory's files are listed in `training/store.py`; saving, loading
 and resuming are in `system/persistence.py`. `system.devices` splits the envs over a device
 mesh (`agentic_jax.parallel`); the loop and callbacks are the same on any device count.
 """
@@ -43,8 +43,8 @@ from agentic_jax.system.loop import run_chunks
 from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_config
 from agentic_jax.training.checkpoint import Checkpointer, CheckpointError, read_checkpoint
 from agentic_jax.training.guard import RunClaim, close_all
-from agentic_jax.training.run_dir import RunDir
 from agentic_jax.training.schedule import Schedule, final_eval_key, run_keys
+from agentic_jax.training.store import RunDir
 from agentic_jax.training.tracker import EvalTracker
 
 

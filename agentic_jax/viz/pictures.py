@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import jax
 
 from agentic_jax.env.policies import Policy, heuristics_for
-from agentic_jax.training.run_dir import HEURISTICS_FILE, read_records
+from agentic_jax.training.store import HEURISTICS_FILE, read_records
 from agentic_jax.viz._mpl import save
 from agentic_jax.viz.collaboration import plot_collaboration
 from agentic_jax.viz.load import plot_load

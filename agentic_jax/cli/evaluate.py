@@ -118,7 +118,7 @@ def _load(path: Path, member: int | None):
 def _draw(args: argparse.Namespace, path: Path, system, key) -> None:
     """The pictures of `--plots` (`agentic_jax.viz.write_pictures`)."""
     from agentic_jax.env.evaluation import heuristics_for
-    from agentic_jax.training.run_dir import METRICS_FILE
+    from agentic_jax.training.store import METRICS_FILE
     from agentic_jax.viz import write_pictures
     from agentic_jax.viz.pictures import DEFAULT_RULES
 

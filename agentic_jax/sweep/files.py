@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,13 @@ from typing import Any
 import numpy as np
 
 from agentic_jax.config import RunConfig
-from agentic_jax.training.run_dir import RUN_FILES, step_dirs
+from agentic_jax.training.store import (
+    RUN_FILES,
+    read_records,
+    set_aside_newer,
+    step_dirs,
+    write_atomic,
+)
 
 CONFIG_FILE = "config.yaml"
 MEMBERS_FILE = "members.csv"
@@ -105,7 +110,7 @@ class SweepDir:
 
     def write_config(self, config: RunConfig) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(config.to_yaml())
+        write_atomic(self.config, config.to_yaml())
 
     def write_members(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """`members.csv`: one row per member."""
@@ -123,17 +128,7 @@ class SweepDir:
 
     def records(self, kind: str | None = None, call: int | None = None) -> list[dict[str, Any]]:
         """The records of `metrics.jsonl` (of one `kind` and `call` when given)."""
-        if not self.metrics.exists():
-            return []
-        out = []
-        for line in self.metrics.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:  # a line cut by a kill
-                continue
-            if (kind is None or rec["kind"] == kind) and (call is None or rec["call"] == call):
-                out.append(rec)
-        return out
+        return [r for r in read_records(self.path, kind) if call is None or r["call"] == call]
 
     def append_evaluations(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append rows to `evaluations.csv` (the header once)."""
@@ -151,18 +146,12 @@ class SweepDir:
         newer checkpoints aside, so the resumed call writes the same files again."""
         kept = [r for r in self.records() if r["call"] < call
                 or (r["call"] == call and r["update"] <= update)]
-        tmp = self.metrics.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        tmp.replace(self.metrics)
+        write_atomic(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))
         rows = self._read_evaluations()
         self.evaluations.unlink(missing_ok=True)
         self.append_evaluations([r for r in rows if int(r["call"]) < call
                                  or (int(r["call"]) == call and int(r["update"]) <= update)])
-        set_aside = self.call(call) / "corrupt_checkpoints"
-        for path in sorted(self.checkpoints(call).glob("*")):
-            if path.is_dir() and path.name.isdigit() and int(path.name) > update:
-                set_aside.mkdir(parents=True, exist_ok=True)
-                path.rename(set_aside / f"{path.name}-{int(time.time())}")
+        set_aside_newer(self.checkpoints(call), update, self.call(call) / "corrupt_checkpoints")
 
     def _read_evaluations(self) -> list[dict[str, str]]:
         if not self.evaluations.exists():
@@ -187,4 +176,4 @@ class SweepDir:
             return {k: data[k] for k in data.files}
 
     def write_heuristics(self, rows: Mapping[str, Mapping[str, float]]) -> None:
-        self.heuristics.write_text(json.dumps(rows, indent=1))
+        write_atomic(self.heuristics, json.dumps(rows, indent=1))

@@ -10,33 +10,38 @@ chunk, and none of it is a Python loop over members except writing their log fil
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
 
+from agentic_jax.config import RunConfig
 from agentic_jax.sweep.engine import GroupFunctions
 from agentic_jax.sweep.logs import SweepLogger
 from agentic_jax.sweep.memory import Call
+from agentic_jax.sweep.space import Member
 from agentic_jax.training.checkpoint import Checkpointer
 from agentic_jax.training.schedule import Schedule
 from agentic_jax.training.tracker import STOP_NON_FINITE, MemberTracker
 
-if TYPE_CHECKING:
-    from agentic_jax.sweep.runner import Sweep
 
-
-def train_call(sweep: Sweep, call: Call, fns: GroupFunctions, tree: dict[str, Any],
-               tracker: MemberTracker, update: int, env_values: dict[str, np.ndarray],
-               logger: SweepLogger, checkpointer: Checkpointer | None, done_before: int = 0
-               ) -> dict[str, Any]:
+def train_call(config: RunConfig, members: Sequence[Member], eval_key: jax.Array, call: Call,
+               fns: GroupFunctions, tree: dict[str, Any], tracker: MemberTracker, update: int,
+               env_values: dict[str, np.ndarray], logger: SweepLogger,
+               checkpointer: Checkpointer | None, done_before: int = 0) -> dict[str, Any]:
     """Train the call's members from `update` until each stopped; return `{"state", "best"}`
-    (the tracker is updated in place). `done_before`: member env steps of the calls before
-    (for the progress bar)."""
-    config = sweep.plan.groups[call.group].config
+    (the tracker is updated in place).
+
+    Args:
+        config: the call's shape group config (its schedule and stopping rules).
+        members: the call's real members (`call.real`, in call order).
+        eval_key: the sweep's evaluation key (the same episodes for every member).
+        done_before: member env steps of the calls before (for the progress bar).
+    """
     system, schedule = config.system, Schedule.of(config)
     buffer, max_updates = schedule.buffer_size, schedule.max_updates
-    members = [sweep.members[i] for i in call.members[:call.real]]
+    members = list(members)
     real = np.arange(call.size) < call.real
     evaluate = fns.evaluate(system.n_eval_episodes)
     state, best = tree["state"], tree["best"]
@@ -59,7 +64,7 @@ def train_call(sweep: Sweep, call: Call, fns: GroupFunctions, tree: dict[str, An
         evaluation = is_best = None
         if schedule.evaluates_at(update):
             evaluated = tracker.active.copy()
-            evaluation = jax.device_get(evaluate(state, sweep.eval_key, env_values))
+            evaluation = jax.device_get(evaluate(state, eval_key, env_values))
             is_best = tracker.record(system, update, np.asarray(evaluation["mean_reward"]),
                                      np.asarray(evaluation["completion_rate"])) & real
             best = fns.select(is_best, state, best)

@@ -13,24 +13,39 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jax
 import numpy as np
 
-from agentic_jax.config import load
+from agentic_jax.config import RunConfig, load
 from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
 from agentic_jax.sweep.engine import group_functions, member_slice
 from agentic_jax.sweep.files import CALLS_FILE, SweepDir
-from agentic_jax.sweep.space import SweepPlan, plan_sweep
+from agentic_jax.sweep.memory import Call
+from agentic_jax.sweep.space import Member, SweepPlan, plan_sweep
 from agentic_jax.system.system import AgenticRLSystem
 from agentic_jax.training.checkpoint import read_checkpoint
 from agentic_jax.training.tracker import MemberTracker
 
-if TYPE_CHECKING:
-    from agentic_jax.sweep.runner import Sweep
+
+class Sweep(Protocol):
+    """What the results read of a sweep (`agentic_jax.sweep.Sweep` is one; named here so
+    that the results do not import the runner, which imports them)."""
+
+    config: RunConfig
+    plan: SweepPlan
+    calls: Sequence[Call]
+    files: SweepDir | None
+    final_key: jax.Array
+
+    @property
+    def members(self) -> tuple[Member, ...]: ...
+
+    def final(self, call: int) -> dict[str, np.ndarray]: ...
+
 
 TABLE_FILE = "results.md"
 CURVES_PLOT = "learning_curves.png"

@@ -241,8 +241,9 @@ class Sweep:
             checkpointer = Checkpointer(self.files.checkpoints(call.index), system.max_to_keep,
                                         system.async_checkpointing)
         try:
-            tree = train_call(self, call, fns, tree, tracker, update, env_values, logger,
-                              checkpointer, self.done_steps)
+            members = [self.members[i] for i in call.members[:call.real]]
+            tree = train_call(config, members, self.eval_key, call, fns, tree, tracker, update,
+                              env_values, logger, checkpointer, self.done_steps)
         finally:
             if checkpointer is not None:
                 checkpointer.close()

@@ -11,19 +11,17 @@ console.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 import jax
 from rich.console import Console
 
-from agentic_jax.env.evaluation import evaluate_heuristics
+from agentic_jax.config import SystemConfig
 from agentic_jax.system.callbacks import Callback, Step
 from agentic_jax.tables import eval_table
-from agentic_jax.training.checkpoint import CheckpointError, read_checkpoint
-from agentic_jax.training.schedule import final_eval_key
-
-if TYPE_CHECKING:
-    from agentic_jax.system.system import AgenticRLSystem
+from agentic_jax.training.store import write_atomic
 
 FINAL_FILE = "final_evaluation.json"
 
@@ -31,12 +29,26 @@ FINAL_FILE = "final_evaluation.json"
 class FinalEvaluation(Callback):
     """Keeps the best evaluated state and evaluates it on the final episodes at the end.
 
+    Args:
+        evaluate: `evaluate(n)(state, key) -> metrics` (e.g. `Compiled.evaluate`).
+        heuristics: `heuristics(key, n) -> {name: metrics}`, the baselines on the same
+            episodes.
+        key: the final episodes' key (`training.schedule.final_eval_key`).
+        config: `final_eval_episodes` (None: no final evaluation), `verbose`.
+        best_state: `() -> (update, state)` of the best model when training saw no new best
+            (a resumed run: its stored best model, else the current state).
+        path: the run directory to write `final_evaluation.json` into, or None.
+
     `result` (None until training ended) holds `update` (of the best model), `episodes`,
     `learned` (its metrics) and `heuristics` (theirs on the same episodes).
     """
 
-    def __init__(self, system: AgenticRLSystem) -> None:
-        self.system = system
+    def __init__(self, evaluate: Callable[[int], Callable[[Any, jax.Array], Mapping[str, Any]]],
+                 heuristics: Callable[[jax.Array, int], dict[str, dict[str, float]]],
+                 key: jax.Array, config: SystemConfig,
+                 best_state: Callable[[], tuple[int, Any]], path: Path | None) -> None:
+        self.evaluate, self.heuristics, self.key, self.config = evaluate, heuristics, key, config
+        self._stored_best, self.path = best_state, path
         self.result: dict[str, Any] | None = None
         self._best: tuple[int, Any] | None = None
 
@@ -45,41 +57,23 @@ class FinalEvaluation(Callback):
             self._best = (step.update, step.runner_state)  # a reference: no copy, no sync
 
     def best_state(self) -> tuple[int, Any]:
-        """`(update, state)` of the best model: kept in memory, else the run's `best_model/`
-        (a resumed run), else the current state."""
-        if self._best is not None:
-            return self._best
-        system = self.system
-        if system.files is not None and system.files.best_model.is_dir():
-            try:
-                snapshot = read_checkpoint(system.files.best_model)
-            except (CheckpointError, FileNotFoundError):
-                snapshot = None
-            if snapshot is not None:
-                template = jax.eval_shape(system.compiled.init, system.keys[0])
-                return snapshot.step, snapshot.state(template, system.config.to_dict())
-        return system.update_step, system.runner_state
+        """`(update, state)` of the best model: kept in memory, else `best_state()`."""
+        return self._best if self._best is not None else self._stored_best()
 
     def on_train_end(self) -> None:
-        system = self.system
-        cfg = system.system_config
-        n = cfg.final_eval_episodes
+        n = self.config.final_eval_episodes
         if n is None:
             return
         update, state = self.best_state()
-        key = final_eval_key(system.keys[1])
-        metrics = system.compiled.evaluate(n)(state, key)
+        metrics = self.evaluate(n)(state, self.key)
         learned = {k: float(v) for k, v in jax.device_get(metrics).items()}
-        heuristics = (evaluate_heuristics(system.env, system.env_params, key, n,
-                                          tuple(cfg.heuristics)) if cfg.heuristics else {})
+        heuristics = self.heuristics(self.key, n)
         self.result = {"update": update, "episodes": n, "learned": learned,
                        "heuristics": heuristics}
-        if system.writer is not None:  # one process of several writes
-            path = system.files.path / FINAL_FILE
-            tmp = path.with_name(f".{FINAL_FILE}.tmp")
-            tmp.write_text(json.dumps(self.result, indent=1))
-            tmp.replace(path)  # whole or absent, as the run directory's other files
-        if cfg.verbose:
+        if self.path is not None:  # one process of several writes
+            # whole or absent, as the run directory's other files
+            write_atomic(self.path / FINAL_FILE, json.dumps(self.result, indent=1))
+        if self.config.verbose:
             title = (f"final evaluation of the best model (update {update}) on {n} fresh "
                      "episodes")
             Console().print(eval_table({"learned": learned, **heuristics}, title))

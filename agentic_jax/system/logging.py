@@ -25,7 +25,7 @@ from rich.progress import (
 
 from agentic_jax.system.callbacks import Callback, Step
 from agentic_jax.tables import eval_table
-from agentic_jax.training.run_dir import RunDir, read_records, write_eval_csv
+from agentic_jax.training.store import RunDir, read_records, write_eval_csv
 
 
 def _json_value(v: Any) -> Any:

@@ -28,7 +28,7 @@ from agentic_jax.training.checkpoint import (
 )
 from agentic_jax.training.errors import RunExistsError, check_writable
 from agentic_jax.training.guard import RunClaim, best_model_saved, move_aside
-from agentic_jax.training.run_dir import RunDir
+from agentic_jax.training.store import RunDir
 from agentic_jax.training.tracker import EvalTracker
 
 ConfigSource = RunConfig | Mapping[str, Any] | str | Path | None

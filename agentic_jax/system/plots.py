@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from agentic_jax.training.run_dir import PLOT_FILE, read_records
+from agentic_jax.training.store import PLOT_FILE, read_records
 
 # colours of the rules: tab10 without its blue (training) and grey; the evaluation is black
 RULE_COLOURS = ("tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",

@@ -9,7 +9,7 @@ intervals, and the keys derived from the seed, are the run's `Schedule`
 Checkpoints hold the whole `RunnerState` (params, optimiser state, env states, RNG key,
 counters, observation normaliser), the config and the callback state, so
 `AgenticRLSystem.resume(run_dir).train()` ends bit-identical (on CPU) to the run that was
-never interrupted. The run directory's files are listed in `training/run_dir.py`; saving, loading
+never interrupted. The run directory's files are listed in `training/store.py`; saving, loading
 and resuming are in `system/persistence.py`. `system.devices` splits the envs over a device
 mesh (`agentic_jax.parallel`); the loop and callbacks are the same on any device count.
 """
@@ -28,14 +28,23 @@ from agentic_jax.config import PPOConfig, SystemConfig
 from agentic_jax.env.evaluation import evaluate_heuristics
 from agentic_jax.parallel import is_primary
 from agentic_jax.ppo import RunnerState
-from agentic_jax.system.callbacks import Callback
+from agentic_jax.system.callbacks import (
+    BestModelCallback,
+    Callback,
+    CheckpointCallback,
+    EvalCallback,
+    PlotCallback,
+    StopAtBudget,
+)
 from agentic_jax.system.compiled import Compiled, compiled_functions
 from agentic_jax.system.final_eval import FinalEvaluation
-from agentic_jax.system.loop import default_callbacks, run_chunks
+from agentic_jax.system.logging import RunLogger
+from agentic_jax.system.loop import run_chunks
 from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_config
+from agentic_jax.training.checkpoint import Checkpointer, CheckpointError, read_checkpoint
 from agentic_jax.training.guard import RunClaim, close_all
-from agentic_jax.training.run_dir import RunDir
-from agentic_jax.training.schedule import Schedule, run_keys
+from agentic_jax.training.schedule import Schedule, final_eval_key, run_keys
+from agentic_jax.training.store import RunDir
 from agentic_jax.training.tracker import EvalTracker
 
 
@@ -225,11 +234,15 @@ class AgenticRLSystem(Persistence):
         if self.writer is not None:
             self.writer.write_config(self.config)
         reference = self._reference()
-        logger, checkpoints, own = default_callbacks(self, reference)
-        final = FinalEvaluation(self)  # the best model on fresh episodes, at the end
+        logger, checkpoints, own = self._callbacks(reference)
+        final = FinalEvaluation(  # the best model on fresh episodes, at the end
+            self.compiled.evaluate, self._heuristics_on, final_eval_key(self.keys[1]), cfg,
+            self._stored_best, None if self.writer is None else self.files.path)
         callbacks = [*own, final, *extra]
         try:
-            run_chunks(self, callbacks, checkpoints)
+            for state in run_chunks(self.runner_state, self.tracker, self.schedule,
+                                    self.compiled.chunk, callbacks, checkpoints):
+                self._runner_state = state  # the last finite state, whatever ends training
             logger.message(f"stopped: {self.tracker.describe_stop(cfg)}")
         finally:
             closing_error = close_all(callbacks)  # every one closed; an earlier error wins
@@ -254,6 +267,48 @@ class AgenticRLSystem(Persistence):
             "final_eval": final.result,
             "started_from": self.started_from,
         }
+
+    def _callbacks(self, reference: Mapping[str, Mapping[str, float]]
+                   ) -> tuple[RunLogger, CheckpointCallback | None, list[Callback]]:
+        """The system's own callbacks, in the order the loop calls them: the logger,
+        evaluation (stopping rules), the update budget, then with a run directory the
+        checkpoints, the best model and the plot; returned as `(logger, checkpoints or None,
+        callbacks)`."""
+        cfg, rs, files, schedule = self.system_config, self.runner_state, self.files, self.schedule
+        stores: list[Callback] = []
+        checkpoints = None
+        if files is not None:
+            checkpoints = CheckpointCallback(
+                Checkpointer(files.checkpoints, cfg.max_to_keep, cfg.async_checkpointing),
+                schedule.checkpoint_every, self.checkpoint_meta)
+            best = Checkpointer(files.best_model, 1, cfg.async_checkpointing)
+            stores = [checkpoints, BestModelCallback(best, self.checkpoint_meta)]
+            if cfg.plot and self.writer is not None:
+                stores.append(PlotCallback(files.path, reference))
+        # quiet: the processes but the first of a multi-process run (no writer)
+        quiet = self.writer is None and files is not None
+        logger = RunLogger(self.writer, schedule.max_timesteps, int(rs.timestep),
+                           int(rs.update_step), cfg.progress and not quiet,
+                           cfg.verbose and not quiet, cfg.tensorboard, reference)
+        evaluation = EvalCallback(self.compiled.evaluate(cfg.n_eval_episodes), self.keys[1],
+                                  schedule.eval_every, cfg, logger.log_eval)
+        return logger, checkpoints, [logger, evaluation, StopAtBudget(), *stores]
+
+    def _heuristics_on(self, key: jax.Array, n: int) -> dict[str, dict[str, float]]:
+        names = tuple(self.system_config.heuristics)
+        return evaluate_heuristics(self.env, self.env_params, key, n, names) if names else {}
+
+    def _stored_best(self) -> tuple[int, Any]:
+        """`(update, state)` of the run's `best_model/` (a resumed run), else the current."""
+        if self.files is not None and self.files.best_model.is_dir():
+            try:
+                snapshot = read_checkpoint(self.files.best_model)
+            except (CheckpointError, FileNotFoundError):
+                snapshot = None
+            if snapshot is not None:
+                template = jax.eval_shape(self.compiled.init, self.keys[0])
+                return snapshot.step, snapshot.state(template, self.config.to_dict())
+        return self.update_step, self.runner_state
 
     def checkpoint_meta(self) -> dict[str, Any]:
         """Checkpoint metadata: the config, the callback state, the observation size and, after

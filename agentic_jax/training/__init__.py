@@ -2,9 +2,10 @@
 
 Modules: `schedule` (intervals in updates, the evaluation and final keys), `tracker` (best
 model and stopping rules, vectorised over members), `checkpoint`/`leaves` (orbax checkpoints
-of whole states), `run_dir` (a run directory's files, atomic writes, rewinding on resume),
-`lock`/`guard`/`errors` (one writer per directory, refusing an existing one, file-system
-failures as one line) and `orbax_logs` (quieting orbax's copies of a reported failure).
+of whole states), `store` (a run directory's files; atomic writes, records and rewinding on
+resume, for runs and sweeps), `lock`/`guard`/`errors` (one writer per directory, refusing an
+existing one, file-system failures as one line) and `orbax_logs` (quieting orbax's copies of
+a reported failure).
 
 Imports run one way: `env` <- `ppo` <- `training` <- `system`/`sweep` <- `cli`; nothing here
 imports the facades.

@@ -33,7 +33,7 @@ from agentic_jax.training.errors import (
     file_system_problem,
 )
 from agentic_jax.training.lock import RunLock
-from agentic_jax.training.run_dir import RunDir, step_dirs
+from agentic_jax.training.store import RunDir, step_dirs
 
 
 def refuse_existing_run(files: RunDir) -> None:

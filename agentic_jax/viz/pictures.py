@@ -25,7 +25,7 @@ import jax
 
 from agentic_jax.env.evaluation import heuristics_for
 from agentic_jax.env.rules import Policy
-from agentic_jax.training.run_dir import HEURISTICS_FILE, read_records
+from agentic_jax.training.store import HEURISTICS_FILE, read_records
 from agentic_jax.viz._mpl import save
 from agentic_jax.viz.collaboration import plot_collaboration
 from agentic_jax.viz.load import plot_load

@@ -16,7 +16,7 @@ from kill_helpers import kill_after_checkpoint
 from tiny_configs import TINY
 
 from agentic_jax.system import AgenticRLSystem
-from agentic_jax.training.run_dir import read_records
+from agentic_jax.training.store import read_records
 
 from .forced import REPO, forced_env
 

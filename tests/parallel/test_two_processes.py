@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from agentic_jax.system import AgenticRLSystem
-from agentic_jax.training.run_dir import read_records
+from agentic_jax.training.store import read_records
 
 from .forced import HERE, REPO, forced_env, run_forced
 from .two_processes import config

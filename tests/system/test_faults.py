@@ -40,7 +40,7 @@ from fault_helpers import (
 from agentic_jax.cli import main
 from agentic_jax.system import AgenticRLSystem, CheckpointError, RunExistsError, RunLockedError
 from agentic_jax.system.compiled import compiled_functions
-from agentic_jax.training.run_dir import read_records, step_dirs
+from agentic_jax.training.store import read_records, step_dirs
 
 from .conftest import tiny_config
 

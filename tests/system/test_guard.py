@@ -9,7 +9,7 @@ import pytest
 from agentic_jax.system import CheckpointError, RunDirError, RunExistsError, RunLockedError
 from agentic_jax.training.guard import RunClaim, best_model_saved, check_run_dir
 from agentic_jax.training.lock import RunLock
-from agentic_jax.training.run_dir import RunDir
+from agentic_jax.training.store import RunDir
 
 
 def test_one_lock_per_directory_even_in_one_process(tmp_path):

@@ -16,7 +16,7 @@ from kill_helpers import checkpoint_steps, kill_after_checkpoint
 
 from agentic_jax.cli import main
 from agentic_jax.system import AgenticRLSystem
-from agentic_jax.training.run_dir import read_records
+from agentic_jax.training.store import read_records
 
 from .conftest import tiny_config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from agentic_jax.config import load
-from agentic_jax.training.run_dir import RunDir, read_records, truncate_records
+from agentic_jax.training.store import RunDir, read_records, truncate_records
 
 
 def _records(run_dir, last):

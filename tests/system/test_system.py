@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from agentic_jax.system import AgenticRLSystem
-from agentic_jax.training.run_dir import read_records
+from agentic_jax.training.store import read_records
 
 from .conftest import tiny_config
 

@@ -11,7 +11,9 @@
     RUN_DIR/.lock                the writer's lock (`training/lock.py`)
 
 Whole-file writes go to a temporary file renamed over the old one, so a crash or a full disk
-leaves either the old file or the new one, never a cut one.
+leaves either the old file or the new one, never a cut one. The helpers below (atomic writes,
+reading the records, setting newer checkpoints aside on a resume) serve sweep directories too
+(`agentic_jax.sweep.files.SweepDir`, its own layout).
 """
 
 from __future__ import annotations

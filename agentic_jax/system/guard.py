@@ -38,10 +38,11 @@ def refuse_existing_run(files: RunDir) -> None:
     found = files.run_files()
     if found:
         path, shown = str(files.path), ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        resume = (f"continue it with --resume {path} (AgenticRLSystem.resume), "
+                  if step_dirs(files.checkpoints) else "it has no checkpoint to resume from: ")
         raise RunExistsError(
-            f"{path!r} already holds a run ({shown}): continue it with --resume "
-            f"{path} (AgenticRLSystem.resume), train into a new --run-dir, or pass --overwrite "
-            f"(overwrite=True) to move it aside to {files.path.name}.old-<time>")
+            f"{path!r} already holds a run ({shown}): {resume}train into a new --run-dir, or "
+            f"pass --overwrite (overwrite=True) to move it aside to {files.path.name}.old-<time>")
 
 
 def check_run_dir(path: str | Path, overwrite: bool = False) -> None:

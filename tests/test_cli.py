@@ -58,7 +58,7 @@ def test_help_mentions_every_command(capsys):
         (["env-demo", "--envs", "0"], "--envs 0 is invalid"),
         (["train", "--resume", "{tmp}", "--run-dir", "{tmp}/other"], "differs from --resume"),
         (["train", "--resume", "{tmp}", "--overwrite"], "--overwrite cannot be combined"),
-        (["train", "--resume", "{tmp}"], "no checkpoints/ to resume from"),
+        (["train", "--resume", "{tmp}"], "no checkpoint in checkpoints/ to resume from"),
         (["train", "--resume", "{tmp}", "--init-from", "{tmp}"], "--init-from starts a new"),
         (["train", "--config", "{cfg}", "--init-from", "no/run"], "no such run or checkpoint"),
         (["train", "--resume", "{tmp}", "--team-size", "8"], "--team-size starts a new"),

@@ -71,10 +71,6 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--resume {str(run_dir)!r} is a file, not a sweep directory")
         if not run_dir.is_dir():
             raise UsageError(f"sweep directory {str(run_dir)!r} does not exist")
-        if not is_sweep_dir(run_dir):
-            raise UsageError(f"{str(run_dir)!r} is not a sweep directory (no members.csv; a "
-                             f"training run continues with `agentic-jax train --resume "
-                             f"{run_dir}`)")
         overrides = {}
         for item in args.overrides:
             section, key, value = parse_override(item)
@@ -82,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"--set {item!r}: with --resume only system.KEY=VALUE "
                                  "overrides are allowed (the sweep keeps its members)")
             overrides[key] = value
+        if not is_sweep_dir(run_dir):
+            raise UsageError(f"{str(run_dir)!r} is not a sweep directory (no members.csv; a "
+                             f"training run continues with `agentic-jax train --resume "
+                             f"{run_dir}`)")
         try:
             sweep = Sweep.resume(run_dir, **overrides)
         except CheckpointError as err:

@@ -41,10 +41,15 @@ def refuse_existing_run(files: RunDir) -> None:
     found = files.run_files()
     if found:
         path, shown = str(files.path), ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
+        try:
+            files.check_resumable()
+            resume = f"continue it with --resume {path} ({files.RESUME_API}), "
+        except (CheckpointError, FileNotFoundError):
+            resume = "it has nothing to resume from: "
         raise RunExistsError(
-            f"{path!r} already holds a {files.KIND} ({shown}): continue it with --resume "
-            f"{path} ({files.RESUME_API}), train into a new --run-dir, or pass --overwrite "
-            f"(overwrite=True) to move it aside to {files.path.name}.old-<time>")
+            f"{path!r} already holds a {files.KIND} ({shown}): {resume}train into a new "
+            f"--run-dir, or pass --overwrite (overwrite=True) to move it aside to "
+            f"{files.path.name}.old-<time>")
 
 
 def check_run_dir(path: str | Path | RunDir, overwrite: bool = False) -> None:

@@ -73,10 +73,11 @@ class RunDir:
         return [name for name in RUN_FILES if (self.path / name).exists()]
 
     def check_resumable(self) -> None:
-        """`CheckpointError` unless the directory has a `checkpoints/` to resume from."""
-        if not self.checkpoints.is_dir():
-            raise CheckpointError(f"{str(self.path)!r} has no {self.checkpoints.name}/ to "
-                                  "resume from (start it again with --overwrite)")
+        """`CheckpointError` unless the directory has a checkpoint to resume from."""
+        if not step_dirs(self.checkpoints):
+            raise CheckpointError(f"{str(self.path)!r} has no checkpoint in "
+                                  f"{self.checkpoints.name}/ to resume from (start it again "
+                                  "with --overwrite)")
 
     def kept_checkpoint(self) -> tuple[Path, int | None]:
         """`(checkpoint directory, newest step or None)`: what a failure leaves to resume."""

@@ -76,3 +76,17 @@ def test_messages_name_what_to_do(argv, message, tmp_path, capsys):
     assert len(lines) == 1 and lines[0].startswith("agentic-jax: error:"), err
     assert message in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_resume_is_advised_only_when_a_checkpoint_exists(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("env: {}\n")  # a run killed before its first checkpoint
+    argv = ["train", "--config", str(CONFIGS / "quick.yaml"), "--run-dir", str(run_dir)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "no checkpoint to resume from" in err and "--resume" not in err
+    (run_dir / "checkpoints" / "4").mkdir(parents=True)
+    assert main(argv) == 2
+    assert f"continue it with --resume {run_dir}" in capsys.readouterr().err
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoints", "config.yaml"]

@@ -22,7 +22,7 @@ def config_file(tmp_path):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--devices", "-1"], "system.devices=-1 is out of range (allowed: an int in [0, inf))"),
+    (["--devices", "-1"], "system.devices=-1 is out of range (allowed: an int in [0, 65536])"),
     (["--devices", "3"], "system.devices=3 is out of range (allowed: an int in [0, 1]"),
     (["--num-processes", "2", "--process-id", "2"],
      "--process-id=2 is out of range (allowed: an int in [0, 1])"),

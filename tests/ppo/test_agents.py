@@ -128,13 +128,16 @@ def test_warm_start_continues_training_with_another_team_size(two_agents_trained
         make_init(config, env3, p3)(jax.random.PRNGKey(1), start=rs)
 
 
-def test_transfer_needs_a_per_agent_actor():
+def test_transfer_across_sizes_needs_a_per_agent_actor():
     from agentic_jax.ppo.transfer import check_transferable
 
     env = MultiAgentTaskEnvironment(n_agents=2, max_tasks=4)
     spec = env_spec(env, env.default_params)
+    check_transferable(PPOConfig(actor="per_agent"), spec, spec)  # same shapes: any actor
+    bigger = MultiAgentTaskEnvironment(n_agents=4, max_tasks=4)
     with pytest.raises(ValueError, match="ppo.actor='ippo' or 'mappo'"):
-        check_transferable(PPOConfig(actor="per_agent"), spec, spec)
+        check_transferable(PPOConfig(actor="per_agent"), spec,
+                           env_spec(bigger, bigger.default_params))
     other = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5)
     with pytest.raises(ValueError, match="max_tasks"):
         check_transferable(PPOConfig(actor="ippo"), spec, env_spec(other, other.default_params))

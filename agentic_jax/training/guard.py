@@ -45,7 +45,7 @@ def refuse_existing_run(files: RunDir) -> None:
             files.check_resumable()
             resume = f"continue it with --resume {path} ({files.RESUME_API}), "
         except (CheckpointError, FileNotFoundError):
-            resume = "it has nothing to resume from: "
+            resume = "it has no checkpoint to resume from: "
         raise RunExistsError(
             f"{path!r} already holds a {files.KIND} ({shown}): {resume}train into a new "
             f"--run-dir, or pass --overwrite (overwrite=True) to move it aside to "

@@ -20,15 +20,18 @@ def _sizes(config: RunConfig) -> str:
 
 
 def check_run_fits(config: RunConfig) -> int:
-    """The estimated bytes of a run of `config`; `UsageError` when it exceeds free memory."""
+    """The estimated bytes per device of a run of `config` (the envs, and so the rollout, are
+    split over `system.devices`); `UsageError` when it exceeds the first device's free memory."""
+    from agentic_jax.parallel import resolve_device_count
     from agentic_jax.sweep.memory import BUDGET_FRACTION, default_budget, member_bytes
 
     free = int(default_budget() / BUDGET_FRACTION)
+    devices = max(1, resolve_device_count(config.system.devices))
     env, _ = config.env.make_env()
     # the rollout's observations alone, a lower bound computed without tracing anything
-    need = config.ppo.n_envs * config.ppo.n_steps * env.obs_size() * 4 * 2
+    need = config.ppo.n_envs * config.ppo.n_steps * env.obs_size() * 4 * 2 // devices
     if need <= free:
-        need = member_bytes(config)
+        need = member_bytes(config) // devices
     if need > free:
         raise UsageError(f"this run needs about {need / 2**20:,.0f} MB ({_sizes(config)}), more "
                          f"than the {free / 2**20:,.0f} MB free: make these sizes smaller")

@@ -7,11 +7,11 @@ import functools
 import importlib.metadata
 import json
 import os
-import platform
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import results_dir
 from results_dir import result_dir
 
 from agentic_jax.config import RunConfig, load
@@ -25,23 +25,14 @@ INSTALL_HINT = "install the baselines extra: pip install -e '.[baselines]'"
 
 
 def machine() -> dict[str, Any]:
-    """The processor, core count, platform and the versions of every library involved."""
-    processor = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                processor = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """`results_dir.machine()` plus the versions of every library involved and XLA_FLAGS."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
-    return {"processor": processor, "cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "versions": versions,
+    return {**results_dir.machine(), "versions": versions,
             "XLA_FLAGS": os.environ.get("XLA_FLAGS", "")}
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from kill_helpers import kill_after_checkpoint
 
@@ -20,6 +21,10 @@ from .conftest import tiny_sweep
 REPO = Path(__file__).resolve().parents[2]
 
 
+# the default suite has the same check in tests/sweep/test_faults.py (a second writer refused,
+# then the killed first one resumed and compared with an uninterrupted sweep); this one kills
+# through a subprocess of the Python API rather than the CLI
+@pytest.mark.slow
 def test_sigkill_then_resume_gives_the_same_results(tmp_path):
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(tiny_sweep()))

@@ -154,6 +154,9 @@ def arrive(
     """Step 6. New tasks ``(M, *B)`` join the tail; returns state, arrivals and drops."""
     Q = state.queue.valid.shape[0]
     arrives = u < params.arrival_rate  # (M, *B)
+    if arrives.shape[0] == 0:  # max_arrivals_per_step=0: the initial workload only
+        none = jnp.zeros(arrives.shape[1:], jnp.int32)
+        return state, none, none
     position = state.queue_length + small.exclusive_cumsum(arrives)  # (M, *B)
     lands = arrives & (position < Q)
     queue = state.queue

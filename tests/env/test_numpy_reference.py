@@ -206,3 +206,20 @@ def test_episode_metrics_is_the_jax_function():
     _, state = jax.jit(env.reset_env)(jax.random.key(0), env.default_params)
     ref = NumpyTaskEnv()
     assert set(ref.episode_metrics()) == set(episode_metrics(state))
+
+
+def test_no_arrivals_replays_and_drains_the_initial_tasks():
+    """`max_arrivals_per_step=0` (a fixed workload; the fuzz of the CLI found it crashing):
+    nothing arrives, and the NumPy reference replays the JAX env step for step."""
+    params = EnvParams(max_arrivals_per_step=0)
+    env = MultiAgentTaskEnvironment(obs_mode="extended", **SHAPES["small"])
+    ref = NumpyTaskEnv(obs_mode="extended", params=params, **SHAPES["small"])
+    actions = _actions(np.random.default_rng(0), env.n_agents, N_STEPS)
+    u0, obs0, _, outs = _rollout_jax(env, params, jax.random.key(0), actions)
+    obs, _ = ref.reset(uniforms=u0)
+    _close(obs, obs0, "reset obs")
+    for t in range(N_STEPS):
+        obs, reward, _, _, _ = ref.step(actions[t], uniforms=outs["u"][t])
+        _close(reward, outs["reward"][t], f"reward at step {t + 1}")
+        _close(obs, outs["obs"][t], f"obs at step {t + 1}")
+    assert ref.counters["dropped"] == 0 and ref.counters["assigned"] > 0

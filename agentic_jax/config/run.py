@@ -75,16 +75,8 @@ class RunConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     def differences(self, other: RunConfig, ignore: Iterable[str] = ()) -> list[str]:
-        """The settings that differ from `other`'s, as `"section.key: A vs B"` in field order,
-        leaving out the dotted names in `ignore` (e.g. `"system.progress"`)."""
-        mine, theirs, skip = self.to_dict(), other.to_dict(), set(ignore)
-        found = []
-        for section in dict.fromkeys([*mine, *theirs]):
-            a, b = mine.get(section) or {}, theirs.get(section) or {}
-            for key in dict.fromkeys([*a, *b]):
-                if f"{section}.{key}" not in skip and a.get(key) != b.get(key):
-                    found.append(f"{section}.{key}: {a.get(key)!r} vs {b.get(key)!r}")
-        return found
+        """The settings that differ from `other`'s (`config_differences` of both dicts)."""
+        return config_differences(self.to_dict(), other.to_dict(), ignore=ignore)
 
     @classmethod
     def from_dict(cls, sections: Mapping[str, Any]) -> RunConfig:
@@ -129,6 +121,23 @@ def load(source: str | Path | Mapping[str, Any] | None = None,
         sweep=SweepConfig.parse(sections["sweep"]) if "sweep" in sections else None,
     )
     return config.validate()
+
+
+def config_differences(mine: Mapping[str, Any], theirs: Mapping[str, Any],
+                       sections: Iterable[str] | None = None,
+                       ignore: Iterable[str] = ()) -> list[str]:
+    """The settings of two config dicts (as `RunConfig.to_dict` writes) that differ, as
+    `"section.key: A vs B"` in field order: every section, or only `sections`, leaving out the
+    dotted names in `ignore` (e.g. `"system.progress"`)."""
+    skip = set(ignore)
+    names = dict.fromkeys([*mine, *theirs]) if sections is None else sections
+    found = []
+    for section in names:
+        a, b = mine.get(section) or {}, theirs.get(section) or {}
+        for key in dict.fromkeys([*a, *b]):
+            if f"{section}.{key}" not in skip and a.get(key) != b.get(key):
+                found.append(f"{section}.{key}: {a.get(key)!r} vs {b.get(key)!r}")
+    return found
 
 
 def parse_override(item: str, sections: Iterable[str] = SECTIONS) -> tuple[str, str, Any]:

@@ -26,6 +26,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from agentic_jax.config.run import config_differences
 from agentic_jax.parallel import host_copy
 from agentic_jax.training.leaves import (
     CheckpointMismatchError,
@@ -243,10 +244,6 @@ def _has_steps(path: Path) -> bool:
 
 
 def _config_diff(saved: Mapping[str, Any], current: Mapping[str, Any]) -> str:
-    diffs = []
-    for section in ("env", "ppo"):
-        a, b = saved.get(section, {}), current.get(section, {})
-        for key in sorted(set(a) | set(b)):
-            if a.get(key) != b.get(key):
-                diffs.append(f"{section}.{key}: checkpoint {a.get(key)!r} vs {b.get(key)!r}")
-    return "; ".join(diffs) if diffs else "same env/ppo settings"
+    """The env/ppo settings the checkpoint (first) and the current config differ in."""
+    diffs = config_differences(saved, current, sections=("env", "ppo"))
+    return "checkpoint vs now: " + "; ".join(diffs) if diffs else "same env/ppo settings"

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 from gymnax.environments import spaces
 
+from agentic_jax.env import small_ops as small
 from agentic_jax.env.rules import Policy
 from agentic_jax.env.types import EnvParams, EnvState
 
@@ -72,6 +73,14 @@ class ActionMode(Protocol):
     def rules(self) -> dict[str, Policy]:
         """The mode's rules (heuristics), by name."""
         ...
+
+
+def mutual_pairs(wants: chex.Array) -> chex.Array:
+    """``(n, n, *B)`` bool: the ordered pairs ``i != j`` of agents that both want to
+    collaborate (``wants`` bool ``(n, *B)``); what every mode's requests come down to."""
+    n = wants.shape[0]
+    others = small.trailing(~jnp.eye(n, dtype=bool), wants.ndim - 1)
+    return wants[:, None] & wants[None, :] & others
 
 
 class MultiDiscrete(spaces.Box):

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from gymnax.environments import spaces
 
 from agentic_jax.env import small_ops as small
-from agentic_jax.env.modes.base import Assignment
+from agentic_jax.env.modes.base import Assignment, mutual_pairs
 from agentic_jax.env.rules import RULES, Policy
 from agentic_jax.env.types import EnvParams, EnvState
 
@@ -60,10 +60,7 @@ def assign(state: EnvState, wants: chex.Array) -> tuple[EnvState, chex.Array, ch
 
 def collaborating_pairs(requests: chex.Array, threshold: chex.Array) -> chex.Array:
     """``(n, n, *B)`` bool: ordered pairs ``i != j`` with both requests above ``threshold``."""
-    wants = requests > threshold
-    n = requests.shape[0]
-    others = small.trailing(~jnp.eye(n, dtype=bool), requests.ndim - 1)
-    return wants[:, None] & wants[None, :] & others
+    return mutual_pairs(requests > threshold)
 
 
 class SeedMode:

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.env import small_ops as small
-from agentic_jax.env.modes.base import Assignment, MultiDiscrete
+from agentic_jax.env.modes.base import Assignment, MultiDiscrete, mutual_pairs
 from agentic_jax.env.rules import SELECT_RULES, Policy
 from agentic_jax.env.types import EnvParams, EnvState, Tasks
 
@@ -140,10 +140,7 @@ def assign(state: EnvState, choice: chex.Array) -> tuple[EnvState, chex.Array, c
 
 def collaborating_pairs(collaborate: chex.Array) -> chex.Array:
     """``(n, n, *B)`` bool: ordered pairs ``i != j`` that both request (``collaborate > 0``)."""
-    wants = collaborate > 0
-    n = collaborate.shape[0]
-    others = small.trailing(~jnp.eye(n, dtype=bool), collaborate.ndim - 1)
-    return wants[:, None] & wants[None, :] & others
+    return mutual_pairs(collaborate > 0)
 
 
 class SelectMode:

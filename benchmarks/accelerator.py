@@ -75,14 +75,9 @@ def device_name() -> str:
 
 def recipe(path: Path, sizes: dict, n_agents: int | None = None, **system: Any):
     """The config at `path` scaled to `n_agents`, with the size's shrink and `system` applied."""
-    run = load(path)
-    sections = run.to_dict()
-    for dotted, value in sizes["shrink"].items():
-        section, key = dotted.split(".")
-        sections[section][key] = value
-    sections["system"].update(progress=False, verbose=False, tensorboard=False, plot=False,
-                              **system)
-    run = load(sections)
+    quiet = {"progress": False, "verbose": False, "tensorboard": False, "plot": False}
+    settings = {**sizes["shrink"], **{f"system.{k}": v for k, v in {**quiet, **system}.items()}}
+    run = load(path, [f"{k}={json.dumps(v)}" for k, v in settings.items()])  # JSON is YAML
     if n_agents is not None and n_agents != run.env.n_agents:
         run = run.replace(env=run.env.scaled(n_agents))
     return run

@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from results_dir import add_arguments, result_dir  # noqa: E402
 
-from agentic_jax.config import load  # noqa: E402
+from agentic_jax.config import RunConfig, SweepConfig, load  # noqa: E402
 from agentic_jax.env.evaluation import heuristics_for  # noqa: E402
 from agentic_jax.env.family import SettingsFamily  # noqa: E402
 from agentic_jax.sweep import load_member, run_sweep  # noqa: E402
@@ -67,29 +67,25 @@ def read_settings(path: Path = SETTINGS_FILE) -> list[dict[str, Any]]:
     return yaml.safe_load(path.read_text())["settings"]
 
 
-def setting_config(recipe: dict, setting: dict, seeds: int, final_episodes: int,
-                   quick: bool) -> dict:
+def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes: int,
+                   quick: bool) -> RunConfig:
     """The sweep config of one held-out setting: the recipe, its env replaced by the
-    setting's values, every rule of the action mode as the reference, `seeds` seeds."""
-    sections = json.loads(json.dumps(recipe))
-    sections["env"].update(setting)
-    for dotted, value in (QUICK if quick else {}).items():
-        section, key = dotted.split(".")
-        sections[section][key] = value
-    rules = list(heuristics_for(sections["env"]["action_mode"]))
-    sections["system"].update(heuristics=rules, progress=False, verbose=False,
-                              tensorboard=False, plot=False)
+    setting's values, every rule of the action mode as the reference, `seeds` seeds (the
+    recipe's own sweep section, if any, is dropped)."""
+    rules = list(heuristics_for(load(recipe).env.action_mode))
+    settings = {**{f"env.{k}": v for k, v in setting.items()}, **(QUICK if quick else {}),
+                "system.heuristics": rules, "system.progress": False, "system.verbose": False,
+                "system.tensorboard": False, "system.plot": False}
     if not quick:
-        sections["system"]["final_eval_episodes"] = final_episodes
-    sections.pop("sweep", None)
-    sections["sweep"] = {"seeds": seeds}
-    return sections
+        settings["system.final_eval_episodes"] = final_episodes
+    config = load(recipe, [f"{k}={json.dumps(v)}" for k, v in settings.items()])
+    return config.replace(sweep=SweepConfig(seeds=seeds))
 
 
-def evaluate_setting(index: int, sections: dict, workdir: Path, episodes: int) -> dict:
+def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int) -> dict:
     """Train one setting's sweep and read its report row, plus each seed's collaboration."""
     run_dir = workdir / f"setting_{index:02d}"
-    out = run_sweep(sections, run_dir=run_dir)
+    out = run_sweep(config, run_dir=run_dir)
     row = next(r for r in out["rows"] if r["kind"] == "setting")
     label = row["setting"]
     returns = np.asarray(out["final_returns"][label])           # (seeds, episodes)
@@ -98,7 +94,7 @@ def evaluate_setting(index: int, sections: dict, workdir: Path, episodes: int) -
     key = jax.random.key(COLLAB_KEY)
     collab = [float(load_member(run_dir, i).evaluate(episodes, key)["collaboration_frequency"])
               for i in range(returns.shape[0])]
-    return {"index": index, "setting": sections["env"], "best_rule": row["best_heuristic"],
+    return {"index": index, "setting": config.to_dict()["env"], "best_rule": row["best_heuristic"],
             "best_rule_mean": row["best_heuristic_mean"], "iqm": row["iqm"],
             "iqm_ci": [row["iqm_ci_low"], row["iqm_ci_high"]],
             "margin": row["paired_margin_mean"],
@@ -160,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [0, 1] if args.quick else list(range(len(settings)))
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds}: at least 1")
-    recipe = load(args.config).to_dict()  # a bad recipe is one line here, before training
+    load(args.config)  # a bad recipe is one line here, before training
     out = args.out
     if out is None and args.quick:
         out = Path(tempfile.mkdtemp(prefix="heldout-quick-"))
@@ -170,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="heldout-runs-") as workdir:
         for i in chosen:
-            sections = setting_config(recipe, settings[i], args.seeds, args.final_episodes,
-                                      args.quick)
-            rows.append(evaluate_setting(i, sections, Path(workdir), args.episodes))
+            config = setting_config(args.config, settings[i], args.seeds, args.final_episodes,
+                                    args.quick)
+            rows.append(evaluate_setting(i, config, Path(workdir), args.episodes))
             print(f"heldout: setting {i}: margin {rows[-1]['margin']:+.1f} "
                   f"{rows[-1]['margin_ci']}", flush=True)
     result = {"recipe": args.config, "seeds": args.seeds, "quick": args.quick, "rows": rows}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from agentic_jax.env.modes.base import ActionMode, Assignment, MultiDiscrete
 from agentic_jax.env.modes.seed import SeedMode
+from agentic_jax.env.modes.seed_discrete import SeedDiscreteMode
 from agentic_jax.env.modes.select import SelectMode
 
 _REGISTRY: dict[str, ActionMode] = {}
@@ -40,6 +41,7 @@ def get(name: str) -> ActionMode:
 
 SEED = register(SeedMode())
 SELECT = register(SelectMode())
+SEED_DISCRETE = register(SeedDiscreteMode())
 
-__all__ = ["SEED", "SELECT", "ActionMode", "Assignment", "MultiDiscrete", "get", "names",
-           "register", "unregister"]
+__all__ = ["SEED", "SEED_DISCRETE", "SELECT", "ActionMode", "Assignment", "MultiDiscrete", "get",
+           "names", "register", "unregister"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import chex
 import jax.numpy as jnp
 
+from agentic_jax.env import randomize
 from agentic_jax.env import small_ops as small
 from agentic_jax.env.types import EnvParams, EnvState
 
@@ -52,7 +53,9 @@ def shared_obs_blocks(obs_mode: str, n_agents: int, max_tasks: int,
 
 
 def get_obs(state: EnvState, params: EnvParams, obs_mode: str) -> chex.Array:
-    """The observation of ``state`` in ``obs_mode`` (one of :data:`OBS_MODES`)."""
+    """The observation of ``state`` in ``obs_mode`` (one of :data:`OBS_MODES`), scaled by the
+    state's drawn setting where ``params.randomize`` is on."""
+    params = randomize.in_effect(params, state.setting)
     if obs_mode == "seed":
         return seed_obs(state)
     return extended_obs(state, params, collab=obs_mode == "collab")

@@ -79,8 +79,8 @@ def test_step_and_observation_equal_the_fixed_env_at_the_drawn_setting(obs_mode,
     params = _family_params(env)
     fixed_env = _env(obs_mode=obs_mode, action_mode=action_mode)
     _, state = env.reset(jax.random.PRNGKey(5), params)
-    fixed = params.replace(randomize=(), **{name: float(v) for (name, _, _), v
-                                            in zip(params.randomize, np.asarray(state.setting))})
+    drawn = zip(params.randomize, np.asarray(state.setting), strict=True)
+    fixed = params.replace(randomize=(), **{name: float(v) for (name, _, _), v in drawn})
     plain = state.replace(setting=None)
     step, step_fixed = jax.jit(env.step_from_uniforms), jax.jit(fixed_env.step_from_uniforms)
     rng = np.random.default_rng(0)

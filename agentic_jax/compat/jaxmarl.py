@@ -74,8 +74,7 @@ class JaxMARLEnv(MultiAgentEnv):
         self.reward = reward
         self.fields = self.spec.action_size // n_agents
         self.nvec = None if self.spec.nvec is None else self.spec.nvec[: self.fields]
-        obs_dim = local_inputs(jnp.zeros(self.spec.obs_size), self.spec.agent_block,
-                               self.spec.shared_blocks).shape[-1]
+        obs_dim = self._local(jnp.zeros(self.spec.obs_size)).shape[-1]
         self.observation_spaces = {a: Box(-jnp.inf, jnp.inf, (obs_dim,)) for a in self.agents}
         if self.nvec is None:
             space = Box(0.0, 1.0, (self.fields,))
@@ -155,8 +154,13 @@ class JaxMARLEnv(MultiAgentEnv):
         return self.decode(stacked).T.reshape(-1)
 
     def _split_obs(self, obs: jax.Array) -> dict[str, jax.Array]:
-        rows = local_inputs(obs, self.spec.agent_block, self.spec.shared_blocks)
+        rows = self._local(obs)
         return {a: rows[i] for i, a in enumerate(self.agents)}
+
+    def _local(self, obs: jax.Array) -> jax.Array:
+        """Each agent's local input `[n, ...]` (with its per-slot rows where declared)."""
+        return local_inputs(obs, self.spec.agent_block, self.spec.shared_blocks,
+                            agent_slot_block=self.spec.agent_slot_block)
 
 
 def make(config: str | Path | None = None, **kwargs: Any) -> JaxMARLEnv:

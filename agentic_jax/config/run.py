@@ -31,7 +31,8 @@ from agentic_jax.config.ppo import NetArch, PPOConfig
 from agentic_jax.config.sweep import SweepConfig
 from agentic_jax.config.system import SystemConfig
 from agentic_jax.config.yaml_file import DuplicateKeyError, parse_yaml, read_yaml
-from agentic_jax.env import EnvParams
+from agentic_jax.env import EnvParams, randomize
+from agentic_jax.env.types import SettingRanges
 
 SECTIONS = ("env", "ppo", "system", "sweep")
 
@@ -198,6 +199,8 @@ def _convert(name: str, value: Any, kind: Any) -> Any:
     args = typing.get_args(kind)
     if type(None) in args:  # `X | None`
         return None if value is None else _convert(name, value, args[0])
+    if kind == SettingRanges:  # env.randomize: family, a list of fields or field: [low, high]
+        return randomize.parse(name, value)
     if kind is NetArch:
         arch = NetArch.parse(value)
         for head in ("pi", "vf"):

@@ -2,11 +2,13 @@
 
 Modules: ``types`` (state and parameters), ``tasks`` (random generators and the reset state),
 ``dynamics`` (the step rules), ``modes`` (the action modes: ``seed``, ``select`` where each
-agent picks a queued task, and a registry by name), ``observations``, ``metrics``, ``batched``
+agent picks a queued task, and a registry by name), ``observations`` (with ``slot_features``,
+the per-agent, per-slot features of the "slots" layout), ``metrics``, ``batched``
 (auto-reset and the env-axis-last engine), ``environment`` (the gymnax class), ``spec`` (what
 the environment declares to a learner), ``rules`` (the heuristics of both action modes and
-their tables), ``evaluation`` (evaluating a policy over episodes) and ``small_ops``
-(reductions over tiny axes).
+their tables), ``evaluation`` (evaluating a policy over episodes), ``family`` (the ranges a
+research user varies, and fixed-seed draws from them), ``randomize`` (training over those
+ranges: float params drawn at every reset) and ``small_ops`` (reductions over tiny axes).
 """
 
 from agentic_jax.env.batched import batch_reset_key

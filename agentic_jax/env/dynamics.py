@@ -45,8 +45,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from agentic_jax.env import randomize, tasks
 from agentic_jax.env import small_ops as small
-from agentic_jax.env import tasks
 from agentic_jax.env.metrics import episode_metrics
 from agentic_jax.env.modes import ActionMode
 from agentic_jax.env.types import EnvParams, EnvState, Tasks
@@ -180,13 +180,15 @@ def transition(
         state: the state before the step, batch axes last.
         a: the sanitized per-agent action ``(n, fields, *B)``
             (:meth:`MultiAgentTaskEnvironment.agent_major`).
-        params: the environment parameters.
+        params: the environment parameters (with ``params.randomize``, the state's drawn
+            ``setting`` replaces those fields).
         mode: the action mode (static).
 
     Returns:
         ``(state, reward (*B), terminated (*B), info)`` with ``info["agent_rewards"]``
         ``(n, *B)`` and ``info["episode_metrics"]`` (see :func:`episode_metrics`).
     """
+    params = randomize.in_effect(params, state.setting)
     n, K, M = a.shape[0], state.active.valid.shape[1], params.max_arrivals_per_step
     B = u.shape[1:]
     u_complete = u[: n * K].reshape((n, K) + B)

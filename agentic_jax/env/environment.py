@@ -51,7 +51,10 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
             ``"extended"`` (the training default) which adds what the seed's layout hides from a
             learner — the task type, every expertise, time left to deadlines, the agent's own
             active tasks — with values scaled to about ``[0, 1]``; ``"collab"`` adds per agent
-            its active tasks per type and the other agents' best expertise per type.
+            its active tasks per type and the other agents' best expertise per type; ``"slots"``
+            has no size that depends on ``n_task_types``: per agent and queue slot its
+            expertise for the slot's type, the best teammate's, its rank and its load after
+            taking it (:mod:`agentic_jax.env.slot_features`) replace type one-hots and expertise.
         action_mode: a registered action mode's name (:mod:`agentic_jax.env.modes`), held as
             :attr:`mode`. ``"seed"`` (default): the seed's float action ``(n_agents * 3,)`` of
             ``(accept, effort, collaborate)`` thresholds, the queue head first-come
@@ -275,6 +278,8 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
             action_mode=self.action_mode,
             action_size=self.num_actions,
             nvec=self.mode.nvec(self.n_agents, self.max_tasks),
+            agent_slot_block=observations.agent_slot_obs_block(self.obs_mode, self.n_agents,
+                                                               self.max_tasks),
         )
 
     def observation_space(self, params: EnvParams) -> spaces.Box:

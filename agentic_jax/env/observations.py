@@ -1,5 +1,7 @@
-"""The flat observation layouts of the environment: the seed's, the extended one, and "collab"
-(extended plus what a per-agent collaboration decision depends on).
+"""The flat observation layouts of the environment: the seed's, the extended one, "collab"
+(extended plus what a per-agent collaboration decision depends on) and "slots" (no size that
+depends on the number of task types: per agent and queue slot, what the agent would bring to
+the slot's task, :mod:`agentic_jax.env.slot_features`, instead of type one-hots and expertise).
 
 Each reads an :class:`EnvState` with any batch axes ``B`` last and returns float32
 ``(obs_size, *B)``. Each opens with one row of features per agent, agent after agent (see
@@ -11,50 +13,77 @@ from __future__ import annotations
 import chex
 import jax.numpy as jnp
 
+from agentic_jax.env import randomize, slot_features
 from agentic_jax.env import small_ops as small
 from agentic_jax.env.types import EnvParams, EnvState
 
-OBS_MODES = ("seed", "extended", "collab")
+OBS_MODES = ("seed", "extended", "collab", "slots")
+AGENT_FEATURES = 7  # the per-agent features every layout opens its rows with
 
 
 def obs_size(obs_mode: str, n_agents: int, max_tasks: int, n_task_types: int) -> int:
     """Length of the flat observation in ``obs_mode``."""
-    n, Q, T = n_agents, max_tasks, n_task_types
+    n, Q = n_agents, max_tasks
     per_agent = agent_obs_block(obs_mode, n_agents, n_task_types)[2]
     if obs_mode == "seed":
         return n * per_agent + Q * 5 + n * n
-    return n * per_agent + Q * (4 + T) + n * n + 2
+    slots = agent_slot_obs_block(obs_mode, n_agents, max_tasks)
+    per_agent_slot = 0 if slots is None else n * Q * slots[3]
+    return n * per_agent + per_agent_slot + Q * _per_slot(obs_mode, n_task_types) + n * n + 2
+
+
+def _per_slot(obs_mode: str, n_task_types: int) -> int:
+    """Floats per queue row: 5 seed, 4 + T extended and collab, 4 slots (no type one-hot)."""
+    return {"seed": 5, "slots": 4}.get(obs_mode, 4 + n_task_types)
 
 
 def agent_obs_block(obs_mode: str, n_agents: int, n_task_types: int) -> tuple[int, int, int]:
     """``(start, n_agents, features per agent)`` of the per-agent rows opening the observation.
 
-    7 features per agent in the seed's layout, ``7 + T`` in the extended one, ``7 + 3T`` in
-    "collab".
+    7 features per agent in the seed's layout and in "slots", ``7 + T`` in the extended one,
+    ``7 + 3T`` in "collab".
     """
-    per_agent = {"seed": 7, "extended": 7 + n_task_types, "collab": 7 + 3 * n_task_types}[obs_mode]
+    T = n_task_types
+    per_agent = {"seed": 7, "extended": 7 + T, "collab": 7 + 3 * T, "slots": 7}[obs_mode]
     return 0, n_agents, per_agent
+
+
+def agent_slot_obs_block(obs_mode: str, n_agents: int,
+                         max_tasks: int) -> tuple[int, int, int, int] | None:
+    """``(start, n_agents, max_tasks, features)`` of the per-agent, per-queue-slot features
+    (agent-major, then slot; :data:`slot_features.FEATURES`) right after the agent rows, in
+    the "slots" layout; None in the others."""
+    if obs_mode != "slots":
+        return None
+    return n_agents * AGENT_FEATURES, n_agents, max_tasks, len(slot_features.FEATURES)
 
 
 def shared_obs_blocks(obs_mode: str, n_agents: int, max_tasks: int,
                       n_task_types: int) -> tuple[tuple[int, int], ...]:
     """``(start, size)`` spans of the observation that every agent sees and whose sizes do not
     depend on ``n_agents``: the queue rows (``max_tasks * 5`` seed, ``max_tasks * (4 + T)``
-    extended and collab) and, outside the seed's layout, the episode progress and queue fill
-    (2 floats, the last two). The n-by-n collaboration matrix between them is not one.
+    extended and collab, ``max_tasks * 4`` slots) and, outside the seed's layout, the episode
+    progress and queue fill (2 floats, the last two). The n-by-n collaboration matrix between
+    them is not one; nor is the "slots" layout's per-agent, per-slot block
+    (:func:`agent_slot_obs_block`), which sits between the agent rows and the queue rows.
     """
     start, n, per_agent = agent_obs_block(obs_mode, n_agents, n_task_types)
-    per_slot = 5 if obs_mode == "seed" else 4 + n_task_types
-    queue = (start + n * per_agent, max_tasks * per_slot)
+    slots = agent_slot_obs_block(obs_mode, n_agents, max_tasks)
+    queue_start = start + n * per_agent + (0 if slots is None else n * max_tasks * slots[3])
+    queue = (queue_start, max_tasks * _per_slot(obs_mode, n_task_types))
     if obs_mode == "seed":
         return (queue,)
     return queue, (obs_size(obs_mode, n_agents, max_tasks, n_task_types) - 2, 2)
 
 
 def get_obs(state: EnvState, params: EnvParams, obs_mode: str) -> chex.Array:
-    """The observation of ``state`` in ``obs_mode`` (one of :data:`OBS_MODES`)."""
+    """The observation of ``state`` in ``obs_mode`` (one of :data:`OBS_MODES`), scaled by the
+    state's drawn setting where ``params.randomize`` is on."""
+    params = randomize.in_effect(params, state.setting)
     if obs_mode == "seed":
         return seed_obs(state)
+    if obs_mode == "slots":
+        return slots_obs(state, params)
     return extended_obs(state, params, collab=obs_mode == "collab")
 
 
@@ -113,13 +142,41 @@ def extended_obs(state: EnvState, params: EnvParams, collab: bool = False) -> ch
     """
     bn = state.time.ndim
     K = state.active.valid.shape[1]
-    Q = state.queue.valid.shape[0]
     T = state.expertise.shape[1]
+    agents = [_agent_rows(state), state.expertise]
+    type_ids = small.trailing(jnp.arange(T), bn)
+    if collab:
+        of_type = state.active.valid[:, :, None] & (state.active.task_type[:, :, None] == type_ids)
+        agents += [small.sum_axis(of_type.astype(jnp.float32), 1) / K, best_of_others(state)]
+    agents = jnp.concatenate(agents, 1)
+    q = state.queue
+    types = (q.task_type[:, None] == type_ids) * q.valid.astype(jnp.float32)[:, None]
+    queue = jnp.concatenate([_queue_rows(state, params), types], 1)
+    return _flat(agents, queue, *_tail(state, params), batch_ndim=bn)
+
+
+def slots_obs(state: EnvState, params: EnvParams) -> chex.Array:
+    """The "slots" layout: no size depends on the number of task types ``T``.
+
+    Per agent (7): the extended layout's first seven. Per agent and queue slot (4, agent-major):
+    :func:`slot_features.agent_slot_features` (own expertise for the slot's type, the best
+    teammate's, the agent's rank in the team for it, its load over capacity after taking it).
+    Per queue slot (4): the extended layout's without the type one-hot. Then the collaboration
+    matrix, the episode progress and the queue fill, as in the extended layout.
+    """
+    per_slot = slot_features.agent_slot_features(state)
+    return _flat(_agent_rows(state), per_slot, _queue_rows(state, params),
+                 *_tail(state, params), batch_ndim=state.time.ndim)
+
+
+def _agent_rows(state: EnvState) -> chex.Array:
+    """``(n, 7, *B)``: capacity, load, completed/step, success rate, collaborations/step,
+    active slots in use / K, overdue active tasks / K."""
+    K = state.active.valid.shape[1]
     now = state.time.astype(jnp.float32)
     steps = jnp.maximum(state.time, 1).astype(jnp.float32)
-    max_steps = jnp.asarray(params.max_steps_in_episode, jnp.float32)
     active_overdue = state.active.valid & (now > state.active.deadline)
-    per_agent = jnp.stack(
+    return jnp.stack(
         [
             state.capacity,
             state.current_load,
@@ -131,30 +188,28 @@ def extended_obs(state: EnvState, params: EnvParams, collab: bool = False) -> ch
         ],
         1,
     )
-    agents = [per_agent, state.expertise]
-    type_ids = small.trailing(jnp.arange(T), bn)
-    if collab:
-        of_type = state.active.valid[:, :, None] & (state.active.task_type[:, :, None] == type_ids)
-        agents += [small.sum_axis(of_type.astype(jnp.float32), 1) / K, best_of_others(state)]
-    agents = jnp.concatenate(agents, 1)
+
+
+def _queue_rows(state: EnvState, params: EnvParams) -> chex.Array:
+    """``(Q, 4, *B)``: complexity / complexity_max, priority, time left / deadline_max, valid."""
     q = state.queue
     valid = q.valid.astype(jnp.float32)
-    time_left = (q.deadline - now) / params.deadline_max * valid
-    types = (q.task_type[:, None] == type_ids) * valid[:, None]
-    per_slot = jnp.stack([q.complexity / params.complexity_max, q.priority, time_left, valid], 1)
-    queue = jnp.concatenate([per_slot, types], 1)
+    time_left = (q.deadline - state.time.astype(jnp.float32)) / params.deadline_max * valid
+    return jnp.stack([q.complexity / params.complexity_max, q.priority, time_left, valid], 1)
+
+
+def _tail(state: EnvState, params: EnvParams) -> tuple[chex.Array, chex.Array]:
+    """The collaboration matrix as the share of steps each pair collaborated, and the episode
+    progress and queue fill."""
+    Q = state.queue.valid.shape[0]
+    max_steps = jnp.asarray(params.max_steps_in_episode, jnp.float32)
     log_growth = jnp.log(jnp.maximum(params.collaboration_growth, 1.0 + 1e-6))
     matrix = jnp.log(state.collaboration_matrix) / (max_steps * log_growth)
     scalars = jnp.stack([state.time / max_steps, state.queue_length / Q])
-    return _flat(agents, queue, matrix, scalars, batch_ndim=bn)
+    return matrix, scalars
 
 
 def best_of_others(state: EnvState) -> chex.Array:
     """``(n, T, *B)``: per agent and type, the highest expertise among the other agents (0 for
-    a lone agent): the largest and second-largest per type, the second where the agent holds
-    the largest (ties give both the same value, so that is still the others' best)."""
-    expertise = state.expertise
-    if expertise.shape[0] == 1:
-        return jnp.zeros_like(expertise)
-    top2 = jnp.sort(expertise, axis=0)[-2:]
-    return jnp.where(expertise == top2[1], top2[0], top2[1])
+    a lone agent); see :func:`slot_features.best_of_others`."""
+    return slot_features.best_of_others(state.expertise)

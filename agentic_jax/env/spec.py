@@ -27,6 +27,9 @@ class EnvSpec:
         action_size: entries of the flat action, ``n_agents * fields``.
         nvec: categories per action entry of a discrete action mode; None for continuous
             (float box) actions.
+        agent_slot_block: ``(start, n_agents, max_tasks, features)``: per agent, one row of
+            features per queue slot (agent-major, then slot), e.g. the agent's expertise for
+            the slot's task; None when the layout has none.
     """
 
     obs_mode: str
@@ -37,6 +40,7 @@ class EnvSpec:
     action_mode: str
     action_size: int
     nvec: tuple[int, ...] | None
+    agent_slot_block: tuple[int, int, int, int] | None = None
 
     @property
     def discrete(self) -> bool:

@@ -11,6 +11,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from agentic_jax.env import randomize
 from agentic_jax.env.types import EnvParams, EnvState, EpisodeCounters, Tasks
 
 TASK_DRAWS = 4  # uniforms per task: complexity, priority, deadline, type
@@ -81,8 +82,10 @@ def sample_agents(
 
 
 def reset_draws(n_agents: int, n_task_types: int, params: EnvParams) -> int:
-    """Uniforms :func:`initial_state` uses: the agents, then ``initial_tasks`` queued tasks."""
-    return agent_draws(n_agents, n_task_types) + params.initial_tasks * TASK_DRAWS
+    """Uniforms :func:`initial_state` uses: the agents, ``initial_tasks`` queued tasks, then
+    the randomized settings (:mod:`agentic_jax.env.randomize`; none by default)."""
+    return (agent_draws(n_agents, n_task_types) + params.initial_tasks * TASK_DRAWS
+            + randomize.draws(params))
 
 
 def initial_state(
@@ -93,16 +96,23 @@ def initial_state(
     max_tasks: int,
     max_active_per_agent: int,
 ) -> EnvState:
-    """A fresh episode from uniforms ``u`` ``(reset_draws, *B)``: new agents, the initial queue.
+    """A fresh episode from uniforms ``u`` ``(reset_draws, *B)``: new agents, the initial queue
+    and, with ``params.randomize``, a new setting that the agents and tasks are drawn under.
 
     The state has the batch axes ``B`` last, like ``u``.
     """
     n, T, Q, K = n_agents, n_task_types, max_tasks, max_active_per_agent
     B = u.shape[1:]
     n_agent_draws = agent_draws(n, T)
+    n_task_draws = params.initial_tasks * TASK_DRAWS
+    setting = None
+    if params.randomize:
+        setting = randomize.draw(u[n_agent_draws + n_task_draws :], params)
+        params = randomize.in_effect(params, setting)
     capacity, success, expertise = sample_agents(u[:n_agent_draws], n, T, params)
     initial = sample_tasks(
-        u[n_agent_draws:].reshape((-1, TASK_DRAWS) + B), jnp.zeros(B), T, params
+        u[n_agent_draws : n_agent_draws + n_task_draws].reshape((-1, TASK_DRAWS) + B),
+        jnp.zeros(B), T, params,
     )
     queue = jax.tree.map(
         lambda empty, x: empty.at[: x.shape[0]].set(x), Tasks.empty((Q,) + B), initial
@@ -121,4 +131,5 @@ def initial_state(
         collaboration_matrix=jnp.ones((n, n) + B, jnp.float32),
         counters=counters,
         time=jnp.zeros(B, jnp.int32),
+        setting=setting,
     )

@@ -12,6 +12,7 @@ works as usual and puts the batch wherever ``vmap`` is told to.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import fields
 
 import chex
@@ -20,6 +21,9 @@ from flax import struct
 
 from agentic_jax.env import small_ops
 from agentic_jax.validation import check_float, check_int
+
+# `(field, low, high)` per float EnvParams field drawn at every reset (EnvParams.randomize)
+SettingRanges = tuple[tuple[str, float, float], ...]
 
 
 @struct.dataclass
@@ -62,6 +66,9 @@ class EnvParams:
     # Collaboration trade-off (opt-in; both 0 in the seed's rules).
     collaboration_sharing: float = 0.0  # share of the best partner's expertise lent to a task
     collaboration_cost: float = 0.0  # share of capacity a collaborating agent gives up
+    # Training over a family of settings (opt-in; see agentic_jax.env.randomize): each listed
+    # float field is drawn uniformly from [low, high] at every reset, per environment copy.
+    randomize: SettingRanges = struct.field(pytree_node=False, default=())
 
     def with_collaboration_tradeoff(
         self, sharing: float = 1.0, cost: float = 0.3, bonus: float = 0.0
@@ -101,7 +108,46 @@ class EnvParams:
                      "overdue_penalty"):
             self._check(name, 0.0, None)
         self._check("collaboration_growth", 1.0, None)
+        if self.randomize:
+            self._check_randomize()
         return self
+
+    def _check_randomize(self) -> None:
+        """Every listed field a float field, once, with ``low <= high``, and every draw valid:
+        the corners (all lows, all highs, each ``_min`` at its high with its ``_max`` at its
+        low) pass :meth:`validate`."""
+        floats = self.float_fields()
+        seen: set[str] = set()
+        for entry in self.randomize:
+            if not isinstance(entry, tuple) or len(entry) != 3:
+                raise ValueError(f"EnvParams.randomize: {entry!r} is not a (field, low, high) "
+                                 "triple")
+            name, low, high = entry
+            if name not in floats:
+                raise ValueError(f"EnvParams.randomize: {name!r} is not a float EnvParams field "
+                                 f"(allowed: {', '.join(floats)})")
+            if name in seen:
+                raise ValueError(f"EnvParams.randomize: {name!r} is listed twice")
+            seen.add(name)
+            low = check_float(f"EnvParams.randomize {name} low", low)
+            high = check_float(f"EnvParams.randomize {name} high", high)
+            if low > high:
+                raise ValueError(f"EnvParams.randomize: empty range for {name}: "
+                                 f"low {low} > high {high}")
+        lows = {name: low for name, low, _ in self.randomize}
+        highs = {name: high for name, _, high in self.randomize}
+        tight = {name: highs[name] if name.endswith("_min") else lows[name] for name in lows}
+        for corner in (lows, highs, tight):
+            try:
+                self.replace(randomize=(), **corner).validate()
+            except ValueError as err:
+                raise ValueError(f"EnvParams.randomize: a draw can be invalid: {err}") from None
+
+    @classmethod
+    def float_fields(cls) -> tuple[str, ...]:
+        """The float fields (traced; the ones ``randomize`` and a sweep may vary)."""
+        hints = typing.get_type_hints(cls)
+        return tuple(f.name for f in fields(cls) if hints[f.name] is float)
 
     def _check(self, name: str, low: float, high: float | None) -> float:
         return check_float(f"EnvParams.{name}", getattr(self, name), low, high)
@@ -171,6 +217,9 @@ class EnvState:
     collaboration_matrix: chex.Array  # (n, n) grows by `collaboration_growth` per collaboration
     counters: EpisodeCounters
     time: chex.Array  # int32 steps taken since reset
+    # (F, *B) this episode's draws of the EnvParams.randomize fields, in its order; None when
+    # nothing is randomized (the state then has exactly the leaves it had before the option)
+    setting: chex.Array | None = None
 
     @property
     def queue_length(self) -> chex.Array:

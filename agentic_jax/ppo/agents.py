@@ -10,7 +10,14 @@ the team mean is the mean of those rows over agents, the agent id is the scalar
 different `n` the ids interpolate in `[0, 1]`), and `shared` is the concatenation of the
 observation spans every agent sees whose sizes do not depend on `n` (the queue rows and the
 episode scalars, the env's `spec().shared_blocks`). The n-by-n collaboration matrix is
-not an actor input (its size depends on `n`).
+not an actor input (its size depends on `n`). Where the env declares per-agent, per-slot rows
+(`spec().agent_slot_block`, `(start, n, Q, P')`: what agent `i` would bring to slot `j`'s
+task), agent `i`'s rows follow its `own_i` (`[Q * P']`; the slot-scoring actor below reads
+them per slot, and its `x_i` gets their mean over slots `[P']`).
+
+The slot-scoring actor (select mode, discrete head) scores slot `j` for agent `i` from its
+hidden state and the slot's queue row `s_j`, with `z_ij` (agent `i`'s row for slot `j`)
+beside it where declared.
 
 One actor MLP (`net_arch.pi`) maps each `x_i` to agent `i`'s slice of the action: its
 `out_per_agent` Gaussian means (with one shared log-std per action field) or logits (for the
@@ -46,14 +53,25 @@ def slot_features(obs: jax.Array, slot_block: tuple[int, int, int]) -> jax.Array
         obs.shape[:-1] + (n_slots, per_slot))
 
 
+def agent_slot_features(obs: jax.Array,
+                        agent_slot_block: tuple[int, int, int, int]) -> jax.Array:
+    """The per-agent, per-slot rows `[..., n, Q, P']` of `obs [..., obs_dim]`."""
+    start, n, n_slots, per_slot = agent_slot_block
+    return obs[..., start : start + n * n_slots * per_slot].reshape(
+        obs.shape[:-1] + (n, n_slots, per_slot))
+
+
 def local_inputs(
     obs: jax.Array, agent_block: tuple[int, int, int], shared_blocks: tuple[tuple[int, int], ...],
     slot_block: tuple[int, int, int] | None = None,
+    agent_slot_block: tuple[int, int, int, int] | None = None,
 ) -> jax.Array:
-    """The agents' local inputs `[..., n, 2F + 1 + S]` from `obs [..., obs_dim]`.
+    """The agents' local inputs `[..., n, 2F + 1 + S]` from `obs [..., obs_dim]`
+    (`[..., n, 2F + 1 + Z + S]` with `agent_slot_block`: each agent's own slot rows, `Z`).
 
     With `slot_block` (the slot-scoring actor) the queue span is replaced by the mean of its
-    rows `[P]`, so `S` no longer depends on the number of queue slots either.
+    rows `[P]`, and the agent's slot rows by their mean `[P']`, so no size depends on the
+    number of queue slots either.
     """
     start, n, n_features = agent_block
     batch = obs.shape[:-1]
@@ -62,6 +80,10 @@ def local_inputs(
     ids = jnp.arange(n, dtype=obs.dtype) / max(n - 1, 1)
     ids = jnp.broadcast_to(ids[:, None], batch + (n, 1))
     parts = [own, team, ids]
+    if agent_slot_block is not None:
+        rows = agent_slot_features(obs, agent_slot_block)  # [..., n, Q, P']
+        parts.append(rows.mean(-2) if slot_block is not None
+                     else rows.reshape(batch + (n, -1)))
     if slot_block is not None:
         queue_mean = slot_features(obs, slot_block).mean(-2)
         parts.append(jnp.broadcast_to(queue_mean[..., None, :], batch + (n, slot_block[2])))
@@ -92,6 +114,7 @@ class AgentActorCritic(nn.Module):
     log_std_init: float = 0.0
     slot_block: tuple[int, int, int] | None = None
     slot_hidden: int = 32
+    agent_slot_block: tuple[int, int, int, int] | None = None
 
     def setup(self) -> None:
         self.pi_body = MLP(self.pi_arch, self.activation, self.layer_norm)
@@ -119,13 +142,17 @@ class AgentActorCritic(nn.Module):
 
     def actor(self, obs: jax.Array) -> tuple[jax.Array, ...]:
         n = self.agent_block[1]
-        x = local_inputs(obs, self.agent_block, self.shared_blocks, self.slot_block)
+        x = self._local(obs)
         h = self.pi_body(x)  # [..., n, H]
         out = self.pi_head(h)  # [..., n, out_per_agent]
         if self.slot_block is not None:
-            # additive attention: logit of agent i for slot j = v . act(W h_i + U s_j)
-            slots = slot_features(obs, self.slot_block)  # [..., Q, P]
-            pair = self.agent_key(h)[..., :, None, :] + self.slot_key(slots)[..., None, :, :]
+            # additive attention: logit of agent i for slot j = v . act(W h_i + U [s_j, z_ij])
+            slots = slot_features(obs, self.slot_block)[..., None, :, :]  # [..., 1, Q, P]
+            if self.agent_slot_block is not None:
+                rows = agent_slot_features(obs, self.agent_slot_block)  # [..., n, Q, P']
+                slots = jnp.concatenate(
+                    [jnp.broadcast_to(slots, rows.shape[:-1] + slots.shape[-1:]), rows], -1)
+            pair = self.agent_key(h)[..., :, None, :] + self.slot_key(slots)
             scores = self.slot_score(nn.relu(pair))[..., 0]  # [..., n, Q]
             out = jnp.concatenate([scores, out], -1)  # [..., n, Q + 3]: slots, none, collab
         out = out.reshape(obs.shape[:-1] + (n * self.out_per_agent,))
@@ -136,8 +163,11 @@ class AgentActorCritic(nn.Module):
     def critic(self, obs: jax.Array) -> jax.Array:
         if self.centralised_critic:
             return self.vf_head(self.vf_body(obs))[..., 0]
-        x = local_inputs(obs, self.agent_block, self.shared_blocks, self.slot_block)
-        return self.vf_head(self.vf_body(x))[..., 0].mean(-1)
+        return self.vf_head(self.vf_body(self._local(obs)))[..., 0].mean(-1)
+
+    def _local(self, obs: jax.Array) -> jax.Array:
+        return local_inputs(obs, self.agent_block, self.shared_blocks, self.slot_block,
+                            self.agent_slot_block)
 
     def __call__(self, obs: jax.Array) -> tuple[jax.Array, ...]:
         return *self.actor(obs), self.critic(obs)

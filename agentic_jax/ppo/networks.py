@@ -100,6 +100,7 @@ def make_network(
     agent_block: tuple[int, int, int] | None = None,
     shared_blocks: tuple[tuple[int, int], ...] = (),
     slot_block: tuple[int, int, int] | None = None,
+    agent_slot_block: tuple[int, int, int, int] | None = None,
 ) -> nn.Module:
     """The actor-critic module described by `config`.
 
@@ -108,7 +109,8 @@ def make_network(
     "per_agent", "ippo" or "mappo"; `shared_blocks` (`(start, size)` spans every agent sees,
     the env's `spec().shared_blocks`) by "ippo" and "mappo" (see
     `agentic_jax.ppo.agents`); `slot_block` (`(start, Q, P)` of the queue rows) makes their
-    discrete choice logits per-slot scores.
+    discrete choice logits per-slot scores; `agent_slot_block` (`(start, n, Q, P')`, the
+    env's per-agent, per-slot rows) is read by their actors and critics.
 
     Cached: `network.apply` is a static field of the train state, so one module object per
     (config, action_dim) keeps the state's pytree structure identical across builders.
@@ -126,6 +128,7 @@ def make_network(
             layer_norm=config.layer_norm,
             log_std_init=config.log_std_init,
             slot_block=slot_block if config.policy == "discrete" else None,
+            agent_slot_block=agent_slot_block,
         )
     return ActorCritic(
         action_dim=action_dim,

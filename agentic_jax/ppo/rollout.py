@@ -66,6 +66,10 @@ class EnvFacts:
     nvec: tuple[int, ...] | None = struct.field(pytree_node=False, default=None)
     # (start, size) spans every agent sees (`spec().shared_blocks`), or ()
     shared_blocks: tuple[tuple[int, int], ...] = struct.field(pytree_node=False, default=())
+    # (start, n_agents, slots, features) of per-agent, per-queue-slot rows
+    # (`spec().agent_slot_block`), or None
+    agent_slot_block: tuple[int, int, int, int] | None = struct.field(pytree_node=False,
+                                                                      default=None)
 
 
 def env_spec(env: Any, env_params: Any) -> EnvFacts:
@@ -98,7 +102,9 @@ def env_spec(env: Any, env_params: Any) -> EnvFacts:
             )
     nvec = None if declared is None else declared.nvec
     shared = () if declared is None else declared.shared_blocks
-    return EnvFacts(int(obs.shape[0]), action_dim, low, high, metric_keys, block, nvec, shared)
+    slots = getattr(declared, "agent_slot_block", None)
+    return EnvFacts(int(obs.shape[0]), action_dim, low, high, metric_keys, block, nvec, shared,
+                    slots)
 
 
 class VectorEnv(NamedTuple):

@@ -133,7 +133,7 @@ def network_for(config: PPOConfig, spec: EnvFacts, env_name: str = "this env") -
     if config.actor in ("ippo", "mappo"):
         slot_block = select_slot_block(spec.nvec, spec.agent_block, spec.shared_blocks)
     return make_network(config, actor_output_dim(config, spec), spec.agent_block,
-                        spec.shared_blocks, slot_block)
+                        spec.shared_blocks, slot_block, spec.agent_slot_block)
 
 
 def critic_values(

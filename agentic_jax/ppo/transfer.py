@@ -9,7 +9,8 @@ module is rebuilt for the new env (its `agent_block` names the new `n`) and, wit
 `normalize_obs`, the observation statistics are mapped to the new layout: each per-agent
 feature gets the statistics pooled over the trained team's agents, the shared spans (queue,
 episode scalars) keep theirs (with slot scoring, each queue feature gets the statistics pooled
-over the trained queue's slots), and the rest (the n-by-n collaboration matrix, read only by a
+over the trained queue's slots), per-agent, per-slot rows (the "slots" layout) get theirs
+pooled over agents and slots, and the rest (the n-by-n collaboration matrix, read only by a
 centralised critic) gets mean 0 / variance 1.
 """
 
@@ -63,7 +64,9 @@ def check_transferable(config: PPOConfig, src: EnvFacts, dst: EnvFacts) -> None:
     a, b = slot_blocks(src, dst) if config.policy == "discrete" else (None, None)
     if a is not None:  # the queue span may change size; its rows may not
         sizes = [[blk[2]] + sz[1:] for blk, sz in zip((a, b), sizes, strict=True)]
-    if src.agent_block[2] != dst.agent_block[2] or sizes[0] != sizes[1]:
+    rows = [None if spec.agent_slot_block is None else spec.agent_slot_block[3]
+            for spec in (src, dst)]  # per-slot rows: the same width (their count may change)
+    if src.agent_block[2] != dst.agent_block[2] or sizes[0] != sizes[1] or rows[0] != rows[1]:
         raise ValueError(
             "zero-shot transfer needs the same per-agent features and shared spans (same "
             f"obs_mode, n_task_types, max_tasks): got agent_block {src.agent_block} -> "
@@ -99,6 +102,12 @@ def transfer_obs_rms(rms: RunningMeanStd, src: EnvFacts, dst: EnvFacts,
     for (s, size), (d, _) in blocks:
         mean = mean.at[d : d + size].set(rms.mean[s : s + size])
         var = var.at[d : d + size].set(rms.var[s : s + size])
+    if src.agent_slot_block is not None and dst.agent_slot_block is not None:
+        s, n, q, width = src.agent_slot_block
+        d, n_d, q_d, _ = dst.agent_slot_block
+        z_mean, z_var = _pooled_rows(rms.mean, rms.var, s, n * q, width)
+        mean = mean.at[d : d + n_d * q_d * width].set(jnp.tile(z_mean, n_d * q_d))
+        var = var.at[d : d + n_d * q_d * width].set(jnp.tile(z_var, n_d * q_d))
     return RunningMeanStd(mean, var, rms.count)
 
 

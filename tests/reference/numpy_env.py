@@ -53,7 +53,10 @@ class Task:
 
 
 def _params_dict(params: EnvParams) -> dict[str, float]:
-    return {f.name: float(getattr(params, f.name)) for f in fields(params)}
+    """The numeric fields; the reference has no settings family (``randomize`` must be off)."""
+    assert not params.randomize, "the NumPy reference does not draw settings (randomize=())"
+    return {f.name: float(getattr(params, f.name)) for f in fields(params)
+            if f.name != "randomize"}
 
 
 class NumpyTaskEnv:

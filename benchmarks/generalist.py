@@ -1,0 +1,191 @@
+"""One generalist, trained once over the settings family, judged zero-shot on held-out settings.
+
+    python benchmarks/generalist.py                                   # settings 0,1,2
+    python benchmarks/generalist.py --settings 0,4 --timesteps 655360 --variants family,fixed
+    python benchmarks/generalist.py --quick --out /tmp/generalist      # toy budget
+
+The recipe (`--config`, default configs/select.yaml) is trained once per variant with
+`env.obs_mode=slots` (per-slot features: one actor for any number of task types) at the
+recipe's own team size: `family` with `env.randomize=family` (every env copy draws its float
+`EnvParams` from `agentic_jax.env.family.FLOAT_RANGES` at each reset), `fixed` at the recipe's
+setting only (the control). The final parameters act unchanged (`ppo.transfer`) on each chosen
+setting of configs/heldout.yaml (its team size, task types and queue), never seen in
+training, and are compared with every rule of the action mode on the same `--episodes`
+episodes (one evaluation key): the paired margin over the setting's best rule (mean over
+episodes, 95% percentile-bootstrap CI over episodes), its completion rate and collaboration
+frequency. One training seed per variant: the CI is over episodes, not over training runs.
+
+Results: benchmarks/results/generalist/<tag>/result.{json,md} and meta.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's agentic_jax, installed or not
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+from heldout import read_settings  # noqa: E402
+from results_dir import add_arguments, result_dir  # noqa: E402
+
+from agentic_jax.config import RunConfig, load  # noqa: E402
+from agentic_jax.env.evaluation import evaluate_policy, heuristics_for  # noqa: E402
+from agentic_jax.ppo import make_train  # noqa: E402
+from agentic_jax.ppo.transfer import evaluate_transfer  # noqa: E402
+
+EVAL_KEY = 20261205  # the episodes every policy of a setting meets
+VARIANTS = {"family": ["env.randomize=family"], "fixed": []}
+QUICK = ["ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_size=64", "ppo.n_epochs=1",
+         "ppo.net_arch={pi: [16], vf: [16]}"]
+BOOTSTRAP = 2000
+
+
+def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool) -> RunConfig:
+    """The recipe with per-slot observations, the variant's settings and the budget."""
+    overrides = ["env.obs_mode=slots", *VARIANTS[variant], *(QUICK if quick else [])]
+    if timesteps is not None:
+        overrides.append(f"ppo.total_timesteps={timesteps}")
+    return load(recipe, overrides)
+
+
+def setting_config(recipe: str, setting: dict) -> RunConfig:
+    """The recipe's env replaced by a held-out setting (per-slot observations, no draws)."""
+    overrides = ["env.obs_mode=slots", "env.randomize=none"]
+    overrides += [f"env.{k}={json.dumps(v)}" for k, v in setting.items()]
+    return load(recipe, overrides)
+
+
+def paired_ci(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """95% percentile-bootstrap CI of the mean of paired differences (over episodes)."""
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, diff.size, (BOOTSTRAP, diff.size))].mean(1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def evaluate_setting(index: int, setting: dict, trained: dict, recipe: str,
+                     episodes: int) -> dict:
+    """Every variant's learned team and every rule on the same episodes of one setting."""
+    config = setting_config(recipe, setting)
+    env, params = config.env.make_env()
+    key = jax.random.key(EVAL_KEY)
+    rules = {}
+    for name, policy in heuristics_for(env.action_mode).items():
+        out = evaluate_policy(policy, env, params, key, episodes, return_episode_rewards=True)
+        rules[name] = {"returns": np.asarray(out["episode_rewards"]),
+                       "completion": float(out["completion_rate"]),
+                       "collaboration": float(out["collaboration_frequency"])}
+    best = max(rules, key=lambda name: rules[name]["returns"].mean())
+    best_returns = rules[best]["returns"]
+    row = {"index": index, "n_agents": config.env.n_agents,
+           "n_task_types": config.env.n_task_types,
+           "sharing": float(config.env.params.collaboration_sharing),
+           "cost": float(config.env.params.collaboration_cost), "best_rule": best,
+           "best_rule_mean": float(best_returns.mean()),
+           "best_rule_completion": rules[best]["completion"],
+           "best_rule_collaboration": rules[best]["collaboration"], "variants": {}}
+    for variant, (src_config, runner_state) in trained.items():
+        src_env, src_params = src_config.env.make_env()
+        out = evaluate_transfer(src_config.ppo, runner_state, src_env, src_params, env, params,
+                                key, episodes)
+        returns = np.asarray(out["episode_rewards"])
+        diff = returns - best_returns
+        low, high = paired_ci(diff)
+        row["variants"][variant] = {
+            "mean": float(returns.mean()), "margin": float(diff.mean()),
+            "margin_ci": [low, high], "relative": float(diff.mean() / abs(best_returns.mean())),
+            "completion": float(out["completion_rate"]),
+            "collaboration": float(out["collaboration_frequency"])}
+    return row
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# Generalist: {result['recipe']} trained once, zero-shot on held-out settings",
+             "", f"Trained with `env.obs_mode=slots` at the recipe's setting, "
+             f"{result['timesteps']} steps, one seed per variant (`family`: "
+             "`env.randomize=family`; `fixed`: the recipe's setting only). Each held-out "
+             f"setting: {result['episodes']} episodes shared by every policy; paired margin "
+             "over the setting's best rule, 95% bootstrap CI over episodes.", "",
+             "| # | n | types | sharing | cost | best rule (mean, compl., collab.) | variant | "
+             "margin [95% CI] | rel. | completion | collab. |", "|" + "---|" * 11]
+    for r in result["rows"]:
+        for variant, v in r["variants"].items():
+            low, high = v["margin_ci"]
+            lines.append(
+                f"| {r['index']} | {r['n_agents']} | {r['n_task_types']} | {r['sharing']:.2f} "
+                f"| {r['cost']:.2f} | {r['best_rule']} ({r['best_rule_mean']:.1f}, "
+                f"{r['best_rule_completion']:.3f}, {r['best_rule_collaboration']:.3f}) | "
+                f"{variant} | {v['margin']:+.1f} [{low:+.1f}, {high:+.1f}] | "
+                f"{v['relative']:+.1%} | {v['completion']:.3f} | {v['collaboration']:.3f} |")
+    lines += ["", "Training time (s, including compilation): " + ", ".join(
+        f"{k} {v:.0f}" for k, v in result["train_seconds"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="configs/select.yaml", help="the recipe")
+    parser.add_argument("--settings", default="0,1,2", help="comma-separated held-out indices")
+    parser.add_argument("--variants", default="family,fixed",
+                        help=f"comma-separated, of {', '.join(VARIANTS)}")
+    parser.add_argument("--timesteps", type=int, default=None,
+                        help="training steps (default: the recipe's)")
+    parser.add_argument("--episodes", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0, help="the training seed")
+    parser.add_argument("--quick", action="store_true", help="toy budget and network")
+    add_arguments(parser, "generalist", None, default="the recipe's file name")
+    args = parser.parse_args(argv)
+    settings = read_settings()
+    try:
+        chosen = [int(i) for i in args.settings.split(",")]
+    except ValueError:
+        parser.error(f"--settings {args.settings!r}: comma-separated integers")
+    bad = [i for i in chosen if not 0 <= i < len(settings)]
+    if bad:
+        parser.error(f"--settings: {bad} not in 0..{len(settings) - 1}")
+    variants = args.variants.split(",")
+    if not variants or any(v not in VARIANTS for v in variants):
+        parser.error(f"--variants {args.variants!r}: comma-separated, of {', '.join(VARIANTS)}")
+    if args.episodes < 1:
+        parser.error(f"--episodes {args.episodes}: at least 1")
+    timesteps = 512 if args.quick and args.timesteps is None else args.timesteps
+    configs = {v: train_config(args.config, v, timesteps, args.quick) for v in variants}
+    for i in chosen:
+        setting_config(args.config, settings[i])  # a bad setting is one line, before training
+    trained, seconds = {}, {}
+    for variant, config in configs.items():
+        env, params = config.env.make_env()
+        start = time.perf_counter()
+        out = jax.jit(make_train(config.ppo, env, params))(jax.random.PRNGKey(args.seed))
+        jax.block_until_ready(out.runner_state)
+        seconds[variant] = time.perf_counter() - start
+        trained[variant] = (config, out.runner_state)
+        print(f"generalist: trained {variant} in {seconds[variant]:.0f} s", flush=True)
+    rows = []
+    for i in chosen:
+        rows.append(evaluate_setting(i, settings[i], trained, args.config, args.episodes))
+        print(f"generalist: setting {i}: " + ", ".join(
+            f"{v} {r['margin']:+.1f} {r['margin_ci']}" for v, r in rows[-1]["variants"].items()),
+            flush=True)
+    result = {"recipe": args.config, "timesteps": configs[variants[0]].ppo.total_timesteps,
+              "episodes": args.episodes, "seed": args.seed, "quick": args.quick,
+              "train_seconds": seconds, "rows": rows}
+    tag = args.tag or Path(args.config).stem
+    folder = result_dir("generalist", tag, args.out,
+                        what=f"{tag} trained once over the settings family, zero-shot on "
+                             "held-out settings against each setting's best rule")
+    (folder / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    (folder / "result.md").write_text(markdown(result))
+    print(markdown(result))
+    print(f"generalist: results in {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

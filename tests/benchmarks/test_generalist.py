@@ -1,0 +1,67 @@
+"""benchmarks/generalist.py: one training over the settings family, judged zero-shot on held-out
+settings against each setting's best rule."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import generalist
+import numpy as np
+import pytest
+
+from agentic_jax.env.family import FLOAT_RANGES
+
+RECIPE = str(generalist.ROOT / "configs" / "select.yaml")
+
+
+def test_training_draws_from_the_family_and_the_held_out_settings_do_not():
+    family = generalist.train_config(RECIPE, "family", 4096, quick=True)
+    fixed = generalist.train_config(RECIPE, "fixed", 4096, quick=True)
+    assert [name for name, _, _ in family.env.params.randomize] == list(FLOAT_RANGES)
+    assert fixed.env.params.randomize == () and family.ppo.total_timesteps == 4096
+    assert family.env.obs_mode == fixed.env.obs_mode == "slots"
+    setting = generalist.read_settings()[10]
+    held_out = generalist.setting_config(RECIPE, setting)
+    assert held_out.env.params.randomize == () and held_out.env.obs_mode == "slots"
+    assert held_out.env.n_task_types == setting["n_task_types"]
+    assert float(held_out.env.params.arrival_rate) == setting["arrival_rate"]
+
+
+def test_paired_ci_brackets_the_mean_and_narrows_with_more_episodes():
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(5.0, 10.0, 16), rng.normal(5.0, 10.0, 1024)
+    for diff in (small, large):
+        low, high = generalist.paired_ci(diff)
+        assert low <= diff.mean() <= high
+    assert np.diff(generalist.paired_ci(large)) < np.diff(generalist.paired_ci(small))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--settings", "0,99"], "--settings: [99] not in 0..11"),
+    (["--settings", "a"], "--settings 'a': comma-separated integers"),
+    (["--variants", "family,other"], "--variants 'family,other': comma-separated"),
+    (["--episodes", "0"], "--episodes 0: at least 1"),
+])
+def test_bad_arguments_are_one_line(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        generalist.main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_run_reports_each_variant_on_each_setting(tmp_path):
+    script = Path(generalist.__file__)
+    done = subprocess.run([sys.executable, str(script), "--quick", "--settings", "10",
+                           "--episodes", "4", "--out", str(tmp_path)], capture_output=True,
+                          text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    (row,) = result["rows"]
+    assert row["index"] == 10 and set(row["variants"]) == {"family", "fixed"}
+    for v in row["variants"].values():
+        assert v["margin_ci"][0] <= v["margin"] <= v["margin_ci"][1]
+    assert "zero-shot on held-out settings" in (tmp_path / "result.md").read_text()

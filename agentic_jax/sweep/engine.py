@@ -5,6 +5,7 @@
     rs = fns.init_from(small_env_config)(keys, hparams, env_values, small_rs)  # warm start
     rs, metrics, ok = fns.chunk(K)(rs, env_values, active [M])   # metrics: {name: [M, K]}
     evaluation = fns.evaluate(n)(rs, key, env_values)            # {name: [M]}, returns [M, n]
+    program = fns.program(env_values, key, n)    # the same, as the chunk loop drives them
 
 The traced settings are leaves: the PPO hyperparameters live in `RunnerState.hparams`, the env's
 float settings are passed as `env_values` and put into the group's `EnvParams` inside the
@@ -160,6 +161,11 @@ class GroupFunctions:
             self._chunks[length] = jax.jit(chunk)
         return self._chunks[length]
 
+    def program(self, env_values: Values, key: jax.Array, n_episodes: int) -> MemberProgram:
+        """These functions as the chunk loop's `Program` (`training.loop`) for the members of
+        `env_values`, evaluating on `n_episodes` episodes of `key`."""
+        return MemberProgram(self, env_values, key, n_episodes)
+
     def trace_count(self, length: int) -> int:
         """How many times the chunk of `length` updates was traced (compiled)."""
         return self._traces.get(length, 0)
@@ -180,6 +186,26 @@ class GroupFunctions:
 
             self._evaluations[n_episodes] = jax.jit(over_members(one, self.loop, (0, None, 0)))
         return self._evaluations[n_episodes]
+
+
+class MemberProgram:
+    """A shape group's functions as the chunk loop's `Program`, for one call's members (their
+    traced env settings bound); a new best state is selected on the device."""
+
+    def __init__(self, fns: GroupFunctions, env_values: Values, key: jax.Array,
+                 n_episodes: int) -> None:
+        self.fns, self.env_values, self.key = fns, env_values, key
+        self._evaluate = fns.evaluate(n_episodes)
+
+    def chunk(self, length: int) -> Callable[[RunnerState, Any], tuple]:
+        chunk = self.fns.chunk(length)
+        return lambda rs, active: chunk(rs, self.env_values, active)
+
+    def evaluate(self, rs: RunnerState) -> dict[str, Any]:
+        return jax.device_get(self._evaluate(rs, self.key, self.env_values))
+
+    def select(self, is_best: Any, rs: RunnerState, best: RunnerState) -> RunnerState:
+        return self.fns.select(is_best, rs, best)
 
 
 @functools.lru_cache(maxsize=16)

@@ -9,8 +9,9 @@ of the system layer, for all its members at once: chunks of `K` updates (`K` div
 evaluation and checkpoint intervals), an evaluation of every member on the same fixed episodes
 (common random numbers), the best state per member (a device-side select), the stopping rules
 per member (a stopped member keeps its state), orbax checkpoints of the call's whole state, the
-records, TensorBoard and the progress bar between chunks. A call ends with the final evaluation
-of its best models; then `results` hands the per-member numbers to the report.
+records, TensorBoard and the progress bar between chunks: the chunk loop of runs and sweeps,
+`training.loop`. A call ends with the final evaluation of its best models
+(`training.final_eval`, as a run's); then `results` hands the per-member numbers to the report.
 
 On several devices (`system.devices`, default all) a call's member axis is split over the mesh
 (`parallel.member_shardings`): members are independent, so each device trains its own members
@@ -39,6 +40,7 @@ from agentic_jax.sweep.memory import Call, plan_calls
 from agentic_jax.sweep.results import write_results
 from agentic_jax.sweep.space import Member, SweepPlan, format_value, plan_sweep
 from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
+from agentic_jax.training.final_eval import final_evaluation
 from agentic_jax.training.guard import RunClaim
 from agentic_jax.training.schedule import Schedule, final_eval_key, member_keys, run_keys
 from agentic_jax.training.tracker import MemberTracker
@@ -255,8 +257,10 @@ class Sweep:
     def _final_evaluation(self, call: Call, fns: GroupFunctions, best: Any,
                           tracker: MemberTracker, env_values: dict) -> None:
         system = self.plan.groups[call.group].config.system
-        n = system.final_eval_episodes or system.n_eval_episodes
-        out = jax.device_get(fns.evaluate(n)(best, self.final_key, env_values))
+        n = system.final_eval_episodes or system.n_eval_episodes  # the report needs one
+        evaluate = fns.evaluate(n)
+        out = final_evaluation(lambda states, key: evaluate(states, key, env_values), best,
+                               self.final_key, n)["learned"]
         real = slice(0, call.real)
         arrays = {"members": np.asarray(call.members[real]),
                   "best_update": tracker.best_update[real],

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from agentic_jax.compilation_cache import enable_compilation_cache
 from agentic_jax.config import EnvConfig, PPOConfig
@@ -30,7 +31,7 @@ from agentic_jax.parallel import (
     resolve_device_count,
     runner_state_shardings,
 )
-from agentic_jax.ppo import RunnerState, make_act, make_init, make_update
+from agentic_jax.ppo import METRIC_NAMES, RunnerState, make_act, make_init, make_update
 
 ChunkFn = Callable[[RunnerState], tuple[RunnerState, dict[str, jax.Array], jax.Array]]
 EvaluateFn = Callable[[RunnerState, jax.Array], dict[str, jax.Array]]
@@ -70,10 +71,12 @@ class Compiled:
         self._traces: dict[int, int] = {}
 
     def chunk(self, length: int) -> ChunkFn:
-        """Jitted `chunk(rs) -> (rs, metrics, params_finite)`: `length` PPO updates in one scan.
+        """Jitted `chunk(rs) -> (rs, metrics, ok)`: `length` PPO updates in one scan, with the
+        outputs of a one-member sweep (`training.loop.Program`).
 
-        `metrics` maps each update metric (and `update`, the update counter) to a `[length]`
-        array; `params_finite` is a scalar bool, False when a network parameter is NaN/inf.
+        `metrics` maps each update metric (and `update`, the update counter) to a
+        `[1, length]` array; `ok` is `[1]` bool, False when a loss or a network parameter is
+        NaN/inf.
         """
         if length not in self._chunks:
             update = self._update
@@ -87,8 +90,10 @@ class Compiled:
 
                 rs, metrics = jax.lax.scan(body, rs, None, length=length)
                 leaves = jax.tree.leaves(rs.train_state.params)
-                finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-                return rs, metrics, finite
+                finite = [jnp.all(jnp.isfinite(x)) for x in leaves]
+                finite += [jnp.all(jnp.isfinite(metrics[name])) for name in METRIC_NAMES]
+                metrics = {name: values[None] for name, values in metrics.items()}
+                return rs, metrics, jnp.all(jnp.stack(finite))[None]
 
             out = None if self.mesh is None else (self.shardings, replicated(self.mesh),
                                                   replicated(self.mesh))
@@ -144,6 +149,29 @@ class Compiled:
                 # a state read from a checkpoint (the best model) is placed first
                 self._evaluations[n_episodes] = lambda rs, key: jitted(self.place(rs), key)
         return self._evaluations[n_episodes]
+
+
+class RunProgram:
+    """A run's compiled functions (`Compiled`, or anything with its `chunk` and `evaluate`) as
+    the chunk loop's `Program` (`training.loop`): one member, its state without a member axis,
+    its outputs with one; evaluations on `n_episodes` episodes of `key`."""
+
+    def __init__(self, compiled: Compiled, key: jax.Array, n_episodes: int) -> None:
+        self.compiled, self.key = compiled, key
+        self._evaluate = compiled.evaluate(n_episodes)
+
+    def chunk(self, length: int) -> Callable[[RunnerState, np.ndarray], tuple]:
+        chunk = self.compiled.chunk(length)
+        return lambda rs, active: chunk(rs)  # called only while the member trains
+
+    def evaluate(self, rs: RunnerState) -> dict[str, np.ndarray]:
+        metrics = jax.device_get(self._evaluate(rs, self.key))
+        return {name: np.asarray(value)[None] for name, value in metrics.items()}
+
+    @staticmethod
+    def select(is_best: np.ndarray, rs: RunnerState, best: RunnerState | None
+               ) -> RunnerState | None:
+        return rs if is_best[0] else best  # a reference: no copy, no device work
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,10 +1,11 @@
 """`AgenticRLSystem`: a run's config, state and files; it trains, acts, evaluates, saves, loads.
 
-Training runs in compiled chunks: one jitted call scans `K` PPO updates (`system/compiled.py`),
-and between chunks the loop (`system/loop.py`) drives the callbacks (`system/callbacks.py`):
-logging, evaluation and the stopping rules, checkpoints, the best model. `K` and the other
-intervals, and the keys derived from the seed, are the run's `Schedule`
-(`training/schedule.py`).
+Training runs in compiled chunks: one jitted call scans `K` PPO updates (`system/compiled.py`)
+and the chunk loop of runs and sweeps (`training/loop.py`, a run is one member) evaluates, keeps
+the best state and applies the stopping rules; between chunks the run drives its callbacks
+(`system/callbacks.py`: logging, checkpoints, the best model, the caller's own). `K` and the
+other intervals, and the keys derived from the seed, are the run's `Schedule`
+(`training/schedule.py`); the best model's final evaluation is `training/final_eval.py`'s.
 
 Checkpoints hold the whole `RunnerState` (params, optimiser state, env states, RNG key,
 counters, observation normaliser), the config and the callback state, so
@@ -32,17 +33,16 @@ from agentic_jax.system.callbacks import (
     BestModelCallback,
     Callback,
     CheckpointCallback,
-    EvalCallback,
     PlotCallback,
-    StopAtBudget,
+    Step,
 )
-from agentic_jax.system.compiled import Compiled, compiled_functions
-from agentic_jax.system.final_eval import FinalEvaluation
+from agentic_jax.system.compiled import Compiled, RunProgram, compiled_functions
 from agentic_jax.system.logging import RunLogger
-from agentic_jax.system.loop import run_chunks
 from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_config
 from agentic_jax.training.checkpoint import Checkpointer, CheckpointError, read_checkpoint
+from agentic_jax.training.final_eval import final_evaluation, report_final
 from agentic_jax.training.guard import RunClaim, close_all
+from agentic_jax.training.loop import Chunk, NonFiniteError, non_finite, train_chunks
 from agentic_jax.training.schedule import Schedule, final_eval_key, run_keys
 from agentic_jax.training.store import RunDir
 from agentic_jax.training.tracker import EvalTracker
@@ -234,15 +234,31 @@ class AgenticRLSystem(Persistence):
         if self.writer is not None:
             self.writer.write_config(self.config)
         reference = self._reference()
-        logger, checkpoints, own = self._callbacks(reference)
-        final = FinalEvaluation(  # the best model on fresh episodes, at the end
-            self.compiled.evaluate, self._heuristics_on, final_eval_key(self.keys[1]), cfg,
-            self._stored_best, None if self.writer is None else self.files.path)
-        callbacks = [*own, final, *extra]
+        logger, checkpoints, callbacks = self._callbacks(reference)
+        callbacks += extra
+        steps: list[Step] = []  # the current chunk's, built before its callbacks run
+
+        def ready(chunk: Chunk) -> None:
+            self._runner_state = chunk.state  # the last finite state, whatever ends training
+            steps[:] = [self._step(chunk)]
+            for callback in callbacks:
+                callback.on_chunk_ready(steps[0])
+
+        def diverged(members: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
+            problem = non_finite({k: v[0] for k, v in metrics.items()}, params_finite=False)
+            kept = "" if checkpoints is None else f"; {checkpoints.describe_kept()}"
+            raise NonFiniteError(f"training stopped: {problem}{kept}. Lower the learning "
+                                 "rate or check the reward scale.")
+
+        best = None
         try:
-            for state in run_chunks(self.runner_state, self.tracker, self.schedule,
-                                    self.compiled.chunk, callbacks, checkpoints):
-                self._runner_state = state  # the last finite state, whatever ends training
+            for chunk in train_chunks(
+                    self.runner_state, None, self.tracker.members, self.schedule,
+                    RunProgram(self.compiled, self.keys[1], cfg.n_eval_episodes), cfg,
+                    update=self.update_step, ready=ready, on_non_finite=diverged):
+                best = chunk.best
+                for callback in callbacks:
+                    callback.on_chunk_end(steps[0])
             logger.message(f"stopped: {self.tracker.describe_stop(cfg)}")
         finally:
             closing_error = close_all(callbacks)  # every one closed; an earlier error wins
@@ -251,7 +267,8 @@ class AgenticRLSystem(Persistence):
         sps = logger.steps_per_second(self.num_timesteps)
         for callback in callbacks:
             callback.on_train_end()
-        best = None if self.files is None else self.files.best_model_path()
+        final = self._final_evaluation(best)
+        best_path = None if self.files is None else self.files.best_model_path()
         moved = None if self._claim is None else self._claim.moved_to
         return {
             "stop_reason": self.tracker.stop_reason,
@@ -262,18 +279,43 @@ class AgenticRLSystem(Persistence):
             "last_eval": self.tracker.history[-1] if self.tracker.history else None,
             "steps_per_second": sps,
             "run_dir": None if self.files is None else str(self.files.path),
-            "best_model": None if best is None else str(best),
+            "best_model": None if best_path is None else str(best_path),
             "moved_aside": None if moved is None else str(moved),
-            "final_eval": final.result,
+            "final_eval": final,
             "started_from": self.started_from,
         }
 
+    def _step(self, chunk: Chunk) -> Step:
+        """The run's view of a chunk of its one member; its evaluation joins the history."""
+        metrics = {name: values[0] for name, values in chunk.metrics.items()}
+        step = Step(chunk.update, int(metrics["timestep"][-1]), chunk.state, metrics,
+                    final=chunk.update >= self.schedule.max_updates, tracker=self.tracker)
+        if chunk.evaluation is not None:
+            step.evaluation = {k: float(v[0]) for k, v in chunk.evaluation.items()}
+            step.is_best = bool(chunk.is_best[0])
+            self.tracker.history.append({"update": step.update, "timestep": step.timestep,
+                                         **step.evaluation})
+        return step
+
+    def _final_evaluation(self, best: RunnerState | None) -> dict[str, Any] | None:
+        """The best model (`best`, else the stored one) on the final episodes, beside the
+        heuristics; written to `final_evaluation.json` (None: `final_eval_episodes` unset)."""
+        cfg, n = self.system_config, self.system_config.final_eval_episodes
+        if n is None:
+            return None
+        update, state = (self.tracker.best_update, best) if best is not None else \
+            self._stored_best()
+        result = {"update": update, **final_evaluation(
+            self.compiled.evaluate(n), state, final_eval_key(self.keys[1]), n,
+            self._heuristics_on)}
+        report_final(result, None if self.writer is None else self.files.path, cfg.verbose)
+        return result
+
     def _callbacks(self, reference: Mapping[str, Mapping[str, float]]
                    ) -> tuple[RunLogger, CheckpointCallback | None, list[Callback]]:
-        """The system's own callbacks, in the order the loop calls them: the logger,
-        evaluation (stopping rules), the update budget, then with a run directory the
-        checkpoints, the best model and the plot; returned as `(logger, checkpoints or None,
-        callbacks)`."""
+        """The system's own callbacks, in the order the run calls them: the logger, then with
+        a run directory the checkpoints, the best model and the plot; returned as
+        `(logger, checkpoints or None, callbacks)`."""
         cfg, rs, files, schedule = self.system_config, self.runner_state, self.files, self.schedule
         stores: list[Callback] = []
         checkpoints = None
@@ -290,9 +332,7 @@ class AgenticRLSystem(Persistence):
         logger = RunLogger(self.writer, schedule.max_timesteps, int(rs.timestep),
                            int(rs.update_step), cfg.progress and not quiet,
                            cfg.verbose and not quiet, cfg.tensorboard, reference)
-        evaluation = EvalCallback(self.compiled.evaluate(cfg.n_eval_episodes), self.keys[1],
-                                  schedule.eval_every, cfg, logger.log_eval)
-        return logger, checkpoints, [logger, evaluation, StopAtBudget(), *stores]
+        return logger, checkpoints, [logger, *stores]
 
     def _heuristics_on(self, key: jax.Array, n: int) -> dict[str, dict[str, float]]:
         names = tuple(self.system_config.heuristics)

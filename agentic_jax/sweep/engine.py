@@ -19,7 +19,7 @@ the single run's program, once per member, inside the same compiled call).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -27,12 +27,10 @@ import jax.numpy as jnp
 
 from agentic_jax.compilation_cache import enable_compilation_cache
 from agentic_jax.config import EnvConfig, PPOConfig
-from agentic_jax.config.sweep import TRACED_ENV, TRACED_PPO
-from agentic_jax.env.evaluation import evaluate_policy
-from agentic_jax.ppo import METRIC_NAMES, RunnerState, make_act, make_init, make_update
+from agentic_jax.config.sweep import TRACED_ENV
+from agentic_jax.ppo import RunnerState
 from agentic_jax.ppo.transfer import warm_start
-
-Values = Mapping[str, jax.Array]  # setting name -> [M] values of the members
+from agentic_jax.training.member import Values, member_functions
 
 
 def tree_where(mask: jax.Array, a: Any, b: Any) -> Any:
@@ -73,10 +71,12 @@ def member_slice(tree: Any, i: int) -> Any:
 
 
 class GroupFunctions:
-    """The compiled, member-batched init, chunk, evaluation and select of one config.
+    """The compiled, member-batched init, chunk, evaluation and select of one config: the
+    one-member functions (`training.member`, a run's too) over the member axis.
 
     Attributes:
         loop: `"vmap"` or `"map"` (see `over_members`).
+        one: the per-member functions (`MemberFunctions`).
         env, env_params: the environment and the group's `EnvParams` (traced fields are
             replaced per member).
         init: jitted `init(keys [M], hparams, env_values) -> RunnerState [M, ...]`.
@@ -86,12 +86,10 @@ class GroupFunctions:
     def __init__(self, env_config: EnvConfig, ppo: PPOConfig, loop: str = "vmap") -> None:
         if loop not in ("vmap", "map"):
             raise ValueError(f"member loop {loop!r} (allowed: vmap, map)")
-        self.env, self.env_params = env_config.make_env()
+        self.one = member_functions(env_config, ppo)
+        self.env, self.env_params = self.one.env, self.one.env_params
         self.ppo, self.loop = ppo, loop
-        self._init = make_init(ppo, self.env, self.env_params)
-        self._update = make_update(ppo, self.env, self.env_params)
-        self._act = make_act(ppo, self.env, self.env_params)
-        self.init = jax.jit(over_members(self._init_one, loop, (0, 0, 0)))
+        self.init = jax.jit(over_members(self.one.init, loop, (0, 0, 0)))
         self.select = jax.jit(tree_where)
         self._chunks: dict[int, Callable] = {}
         self._evaluations: dict[int, Callable] = {}
@@ -100,10 +98,7 @@ class GroupFunctions:
 
     def params_of(self, env_values: Values) -> Any:
         """The group's `EnvParams` with one member's traced values (under `vmap`)."""
-        return self.env_params.replace(**env_values)
-
-    def _init_one(self, key: jax.Array, hparams: Values, env_values: Values) -> RunnerState:
-        return self._init(key, hparams, self.params_of(env_values))
+        return self.one.params_of(env_values)
 
     def init_from(self, src_env_config: EnvConfig) -> Callable[..., RunnerState]:
         """Jitted `init_from(keys [M], hparams, env_values, states [M, ...]) -> RunnerState`:
@@ -125,12 +120,12 @@ class GroupFunctions:
         keys = jax.eval_shape(lambda: jax.vmap(jax.random.key)(jnp.zeros(n_members, jnp.int32)))
         hp = {name: jax.ShapeDtypeStruct((n_members,), jnp.float32) for name in self.hparam_names}
         ev = {name: jax.ShapeDtypeStruct((n_members,), jnp.float32) for name in TRACED_ENV}
-        return jax.eval_shape(jax.vmap(self._init_one), keys, hp, ev)
+        return jax.eval_shape(jax.vmap(self.one.init), keys, hp, ev)
 
     @property
     def hparam_names(self) -> tuple[str, ...]:
         """The traced PPO hyperparameters of this config (those enabled in it)."""
-        return tuple(n for n in TRACED_PPO if getattr(self.ppo, n) is not None)
+        return self.one.hparam_names
 
     def chunk(self, length: int) -> Callable[..., tuple[RunnerState, dict, jax.Array]]:
         """Jitted `chunk(rs, env_values, active) -> (rs, metrics, ok)`: `length` PPO updates
@@ -138,20 +133,7 @@ class GroupFunctions:
         `[M, length]`; `ok [M]` is False where a loss or parameter went non-finite (that member
         keeps its state from before the chunk, as does every member not `active`)."""
         if length not in self._chunks:
-            update = self._update
-
-            def one(rs: RunnerState, env_values: Values):
-                params = self.params_of(env_values)
-
-                def body(r, _):
-                    r, metrics = update(r, params)
-                    return r, {**metrics, "update": r.update_step}
-
-                rs, metrics = jax.lax.scan(body, rs, None, length=length)
-                leaves = jax.tree.leaves(rs.train_state.params)
-                finite = [jnp.all(jnp.isfinite(x)) for x in leaves]
-                finite += [jnp.all(jnp.isfinite(metrics[name])) for name in METRIC_NAMES]
-                return rs, metrics, jnp.all(jnp.stack(finite))
+            one = self.one.chunk(length)
 
             def chunk(rs: RunnerState, env_values: Values, active: jax.Array):
                 self._traces[length] = self._traces.get(length, 0) + 1  # once per trace
@@ -175,15 +157,7 @@ class GroupFunctions:
         policy on the SAME `n_episodes` episodes of `key` (common random numbers). Metrics
         are `[M]` means; `episode_rewards` is `[M, n_episodes]`."""
         if n_episodes not in self._evaluations:
-            env, act = self.env, self._act
-
-            def one(rs: RunnerState, key: jax.Array, env_values: Values):
-                def policy(k, state, params):
-                    return act(rs, env.get_obs(state, params), deterministic=True)
-
-                return evaluate_policy(policy, env, self.params_of(env_values), key, n_episodes,
-                                       return_episode_rewards=True)
-
+            one = self.one.evaluate(n_episodes, episode_rewards=True)
             self._evaluations[n_episodes] = jax.jit(over_members(one, self.loop, (0, None, 0)))
         return self._evaluations[n_episodes]
 

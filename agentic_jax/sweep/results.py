@@ -177,14 +177,10 @@ def load_member(sweep_dir: str | Path, index_or_setting: int | str | Mapping[str
     snapshot = read_checkpoint(files.checkpoints(call["index"]))
     shape = fns.state_shape(len(call["members"]))
     tree = snapshot.state({"state": shape, "best": shape}, group.to_dict())
-    system = AgenticRLSystem(member.config)
-    template = jax.eval_shape(system.compiled.init, system.keys[0])
-    leaves = jax.tree.leaves(member_slice(tree["best"], position))
-    system.runner_state = jax.tree.unflatten(jax.tree.structure(template), leaves)
     history = [{"update": r["update"], "timestep": r["timestep"],
                 **{k: v[r["members"].index(member.index)] for k, v in r.items()
                    if isinstance(v, list) and k not in ("members", "best", "active")}}
                for r in files.records("eval", call["index"])]
-    tracker = MemberTracker.from_dict(snapshot.meta["tracker"])
-    system.tracker = tracker.member(position, history)
-    return system
+    tracker = MemberTracker.from_dict(snapshot.meta["tracker"]).member(position, history)
+    return AgenticRLSystem.from_state(member.config, member_slice(tree["best"], position),
+                                      tracker)

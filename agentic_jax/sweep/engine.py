@@ -26,8 +26,9 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.compilation_cache import enable_compilation_cache
-from agentic_jax.config import EnvConfig, PPOConfig
+from agentic_jax.config import EnvConfig, PPOConfig, RunConfig
 from agentic_jax.config.sweep import TRACED_ENV
+from agentic_jax.parallel import resolve_device_count
 from agentic_jax.ppo import RunnerState
 from agentic_jax.ppo.transfer import warm_start
 from agentic_jax.training.member import Values, member_functions
@@ -52,6 +53,7 @@ def over_members(fn: Callable, loop: str, in_axes: tuple[int | None, ...]) -> Ca
     if loop == "vmap":
         return jax.vmap(fn, in_axes=in_axes)
 
+    @functools.wraps(fn)  # its programs keep the member function's name (timings.json)
     def mapped(*args):
         batched = tuple(a for a, axis in zip(args, in_axes, strict=True) if axis == 0)
 
@@ -180,6 +182,24 @@ class MemberProgram:
 
     def select(self, is_best: Any, rs: RunnerState, best: RunnerState) -> RunnerState:
         return self.fns.select(is_best, rs, best)
+
+
+def member_loop(config: RunConfig) -> str:
+    """The member loop a sweep of `config` runs (`sweep.member_loop`, `auto` resolved).
+
+    Raises:
+        ValueError: `map` with several devices (its members run one at a time, so they cannot
+            be split over a mesh).
+    """
+    loop = config.sweep.member_loop if config.sweep is not None else "auto"
+    devices = resolve_device_count(config.system.devices)
+    if loop == "auto":
+        return "map" if devices == 1 and jax.default_backend() == "cpu" else "vmap"
+    if loop == "map" and devices > 1:
+        raise ValueError(f"sweep.member_loop=map runs the members one at a time and cannot "
+                         f"split them over {devices} devices (allowed with system.devices="
+                         f"{devices}: vmap or auto; or set system.devices=1)")
+    return loop
 
 
 @functools.lru_cache(maxsize=16)

@@ -20,13 +20,15 @@ from agentic_jax.sweep.space import Member
 from agentic_jax.training.checkpoint import Checkpointer
 from agentic_jax.training.loop import train_chunks
 from agentic_jax.training.schedule import Schedule
+from agentic_jax.training.timings import Timings
 from agentic_jax.training.tracker import MemberTracker
 
 
 def train_call(config: RunConfig, members: Sequence[Member], eval_key: jax.Array, call: Call,
                fns: GroupFunctions, tree: dict[str, Any], tracker: MemberTracker, update: int,
                env_values: dict[str, np.ndarray], logger: SweepLogger,
-               checkpointer: Checkpointer | None, done_before: int = 0) -> dict[str, Any]:
+               checkpointer: Checkpointer | None, done_before: int = 0,
+               timings: Timings | None = None) -> dict[str, Any]:
     """Train the call's members from `update` until each stopped; return `{"state", "best"}`
     (the tracker is updated in place).
 
@@ -35,14 +37,16 @@ def train_call(config: RunConfig, members: Sequence[Member], eval_key: jax.Array
         members: the call's real members (`call.real`, in call order).
         eval_key: the sweep's evaluation key (the same episodes for every member).
         done_before: member env steps of the calls before (for the progress bar).
+        timings: where the phases go (`training.timings`), or None.
     """
+    timings = timings or Timings()
     schedule, n = Schedule.of(config), call.real
     buffer, max_updates = schedule.buffer_size, schedule.max_updates
     members = list(members)
     real = np.arange(call.size) < n
     program = fns.program(env_values, eval_key, config.system.n_eval_episodes)
     for chunk in train_chunks(tree["state"], tree["best"], tracker, schedule, program,
-                              config.system, update=update, real=real):
+                              config.system, update=update, real=real, timings=timings):
         tree = {"state": chunk.state, "best": chunk.best}
         logger.log_chunk(call.index, members, chunk.start + 1, buffer,
                          {k: v[:n] for k, v in chunk.metrics.items()}, chunk.trained[:n])
@@ -55,7 +59,8 @@ def train_call(config: RunConfig, members: Sequence[Member], eval_key: jax.Array
                                          or not running.any()):
             meta = {"config": config.to_dict(), "call": call.index,
                     "members": list(call.members), "tracker": tracker.to_dict()}
-            checkpointer.save(chunk.update, tree, meta)
+            with timings.phase("checkpoints"):
+                checkpointer.save(chunk.update, tree, meta)
         done = np.where(running, chunk.update, max_updates)[:n].sum() * buffer
         logger.progress(call.index, done_before + int(done), int(running.sum()))
     return tree

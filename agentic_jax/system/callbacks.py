@@ -62,7 +62,10 @@ class Step:
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing. `phase`: the `training.timings` phase its time
+    counts to."""
+
+    phase = "host"
 
     def on_chunk_ready(self, step: Step) -> None:
         """The chunk's results arrived; the next chunk is dispatched after this returns."""
@@ -86,6 +89,8 @@ class CheckpointCallback(Callback):
         meta: `meta() -> dict`, the JSON metadata saved with each checkpoint (config,
             callback state), read at save time.
     """
+
+    phase = "checkpoints"
 
     def __init__(self, checkpointer: Checkpointer, every: int,
                  meta: Callable[[], dict[str, Any]]) -> None:
@@ -116,6 +121,8 @@ class BestModelCallback(Callback):
     the `CheckpointCallback`): a killed run recomputes it identically, and it costs one orbax
     write per checkpoint rather than one per improvement.
     """
+
+    phase = "checkpoints"
 
     def __init__(self, checkpointer: Checkpointer, meta: Callable[[], dict[str, Any]]) -> None:
         self.checkpointer, self.meta = checkpointer, meta

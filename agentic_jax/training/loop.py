@@ -25,6 +25,7 @@ import numpy as np
 from agentic_jax.config import SystemConfig
 from agentic_jax.ppo import METRIC_NAMES
 from agentic_jax.training.schedule import Schedule
+from agentic_jax.training.timings import Timings
 from agentic_jax.training.tracker import STOP_NON_FINITE, MemberTracker
 
 Metrics = dict[str, np.ndarray]
@@ -97,8 +98,8 @@ def train_chunks(state: Any, best: Any, tracker: MemberTracker, schedule: Schedu
                  program: Program, rules: SystemConfig, *, update: int,
                  real: np.ndarray | None = None,
                  ready: Callable[[Chunk], None] | None = None,
-                 on_non_finite: Callable[[np.ndarray, Metrics], None] | None = None
-                 ) -> Iterator[Chunk]:
+                 on_non_finite: Callable[[np.ndarray, Metrics], None] | None = None,
+                 timings: Timings | None = None) -> Iterator[Chunk]:
     """Train `state` from `update` until every member stopped, yielding each chunk.
 
     Args:
@@ -115,12 +116,15 @@ def train_chunks(state: Any, best: Any, tracker: MemberTracker, schedule: Schedu
         on_non_finite: `(members [M] bool, metrics)` when chunks went non-finite; it may raise
             to end training (the chunk is not yielded); otherwise those members stop with
             `non_finite` and keep their last finite state.
+        timings: where the loop's phases go (`updates`, `evaluations`, `host`: the caller's
+            work between chunks, and the host's idle wait for results), or None.
 
     Yields:
         `Chunk`s, after the next chunk was dispatched. Stopping every member in the caller
         (`Chunk.stop`) ends training after that chunk.
     """
     real = np.ones(tracker.active.shape, bool) if real is None else np.asarray(real, bool)
+    timings = timings or Timings()  # not recording: the phases are kept and dropped
     if update >= schedule.max_updates:
         tracker.finish(update)
 
@@ -128,13 +132,15 @@ def train_chunks(state: Any, best: Any, tracker: MemberTracker, schedule: Schedu
         if not (tracker.active & real).any():
             return None
         length = schedule.chunk_length(at)
-        return at, length, program.chunk(length)(state, tracker.active & real)
+        with timings.phase("updates"):
+            return at, length, program.chunk(length)(state, tracker.active & real)
 
     pending = dispatch(update)
     while pending is not None:
         start, length, (new, metrics, ok) = pending
         trained = tracker.active & real
-        metrics, ok = jax.device_get((metrics, ok))
+        with timings.phase("updates"), timings.waiting():
+            metrics, ok = jax.device_get((metrics, ok))
         ok = np.broadcast_to(np.asarray(ok, bool), trained.shape)
         update = start + length
         if (trained & ~ok).any():
@@ -145,19 +151,21 @@ def train_chunks(state: Any, best: Any, tracker: MemberTracker, schedule: Schedu
         state = new
         chunk = Chunk(start, update, state, best, metrics, trained, tracker)
         if schedule.evaluates_at(update):
-            chunk.evaluated = tracker.active & real
-            chunk.evaluation = program.evaluate(state)
-            chunk.is_best = tracker.record(rules, update,
-                                           np.asarray(chunk.evaluation["mean_reward"], float),
-                                           np.asarray(chunk.evaluation["completion_rate"],
-                                                      float)) & real
-            best = chunk.best = program.select(chunk.is_best, state, best)
+            with timings.phase("evaluations"):
+                chunk.evaluated = tracker.active & real
+                chunk.evaluation = program.evaluate(state)
+                chunk.is_best = tracker.record(
+                    rules, update, np.asarray(chunk.evaluation["mean_reward"], float),
+                    np.asarray(chunk.evaluation["completion_rate"], float)) & real
+                best = chunk.best = program.select(chunk.is_best, state, best)
         if update >= schedule.max_updates:
             tracker.finish(update)
         if ready is not None:
-            ready(chunk)
+            with timings.phase("host"):
+                ready(chunk)
         pending = dispatch(update)
-        yield chunk
+        with timings.phase("host"):
+            yield chunk
         if not (tracker.active & real).any():
             pending = None  # the caller stopped training: the dispatched chunk is dropped
 

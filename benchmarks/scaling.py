@@ -114,7 +114,7 @@ def measure(devices: int, args: argparse.Namespace) -> dict:
     return {"devices": devices, "env_steps_per_s": env_rate, "env_times_s": env_times,
             "train_steps_per_s": train_rate, "train_times_s": train_times,
             "train_first_call_s": compile_s,
-            "final_policy_loss": float(np.asarray(metrics["policy_loss"])[-1]),
+            "final_policy_loss": float(np.asarray(metrics["policy_loss"])[0, -1]),
             "grad_steps": grads}
 
 

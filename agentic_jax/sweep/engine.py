@@ -5,6 +5,7 @@
     rs = fns.init_from(small_env_config)(keys, hparams, env_values, small_rs)  # warm start
     rs, metrics, ok = fns.chunk(K)(rs, env_values, active [M])   # metrics: {name: [M, K]}
     evaluation = fns.evaluate(n)(rs, key, env_values)            # {name: [M]}, returns [M, n]
+    program = fns.program(env_values, key, n)    # the same, as the chunk loop drives them
 
 The traced settings are leaves: the PPO hyperparameters live in `RunnerState.hparams`, the env's
 float settings are passed as `env_values` and put into the group's `EnvParams` inside the
@@ -18,20 +19,19 @@ the single run's program, once per member, inside the same compiled call).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from agentic_jax.compilation_cache import enable_compilation_cache
-from agentic_jax.config import EnvConfig, PPOConfig
-from agentic_jax.config.sweep import TRACED_ENV, TRACED_PPO
-from agentic_jax.env.evaluation import evaluate_policy
-from agentic_jax.ppo import METRIC_NAMES, RunnerState, make_act, make_init, make_update
+from agentic_jax.config import EnvConfig, PPOConfig, RunConfig
+from agentic_jax.config.sweep import TRACED_ENV
+from agentic_jax.parallel import resolve_device_count
+from agentic_jax.ppo import RunnerState
 from agentic_jax.ppo.transfer import warm_start
-
-Values = Mapping[str, jax.Array]  # setting name -> [M] values of the members
+from agentic_jax.training.member import Values, member_functions
 
 
 def tree_where(mask: jax.Array, a: Any, b: Any) -> Any:
@@ -53,6 +53,7 @@ def over_members(fn: Callable, loop: str, in_axes: tuple[int | None, ...]) -> Ca
     if loop == "vmap":
         return jax.vmap(fn, in_axes=in_axes)
 
+    @functools.wraps(fn)  # its programs keep the member function's name (timings.json)
     def mapped(*args):
         batched = tuple(a for a, axis in zip(args, in_axes, strict=True) if axis == 0)
 
@@ -72,10 +73,12 @@ def member_slice(tree: Any, i: int) -> Any:
 
 
 class GroupFunctions:
-    """The compiled, member-batched init, chunk, evaluation and select of one config.
+    """The compiled, member-batched init, chunk, evaluation and select of one config: the
+    one-member functions (`training.member`, a run's too) over the member axis.
 
     Attributes:
         loop: `"vmap"` or `"map"` (see `over_members`).
+        one: the per-member functions (`MemberFunctions`).
         env, env_params: the environment and the group's `EnvParams` (traced fields are
             replaced per member).
         init: jitted `init(keys [M], hparams, env_values) -> RunnerState [M, ...]`.
@@ -85,12 +88,10 @@ class GroupFunctions:
     def __init__(self, env_config: EnvConfig, ppo: PPOConfig, loop: str = "vmap") -> None:
         if loop not in ("vmap", "map"):
             raise ValueError(f"member loop {loop!r} (allowed: vmap, map)")
-        self.env, self.env_params = env_config.make_env()
+        self.one = member_functions(env_config, ppo)
+        self.env, self.env_params = self.one.env, self.one.env_params
         self.ppo, self.loop = ppo, loop
-        self._init = make_init(ppo, self.env, self.env_params)
-        self._update = make_update(ppo, self.env, self.env_params)
-        self._act = make_act(ppo, self.env, self.env_params)
-        self.init = jax.jit(over_members(self._init_one, loop, (0, 0, 0)))
+        self.init = jax.jit(over_members(self.one.init, loop, (0, 0, 0)))
         self.select = jax.jit(tree_where)
         self._chunks: dict[int, Callable] = {}
         self._evaluations: dict[int, Callable] = {}
@@ -99,10 +100,7 @@ class GroupFunctions:
 
     def params_of(self, env_values: Values) -> Any:
         """The group's `EnvParams` with one member's traced values (under `vmap`)."""
-        return self.env_params.replace(**env_values)
-
-    def _init_one(self, key: jax.Array, hparams: Values, env_values: Values) -> RunnerState:
-        return self._init(key, hparams, self.params_of(env_values))
+        return self.one.params_of(env_values)
 
     def init_from(self, src_env_config: EnvConfig) -> Callable[..., RunnerState]:
         """Jitted `init_from(keys [M], hparams, env_values, states [M, ...]) -> RunnerState`:
@@ -124,12 +122,12 @@ class GroupFunctions:
         keys = jax.eval_shape(lambda: jax.vmap(jax.random.key)(jnp.zeros(n_members, jnp.int32)))
         hp = {name: jax.ShapeDtypeStruct((n_members,), jnp.float32) for name in self.hparam_names}
         ev = {name: jax.ShapeDtypeStruct((n_members,), jnp.float32) for name in TRACED_ENV}
-        return jax.eval_shape(jax.vmap(self._init_one), keys, hp, ev)
+        return jax.eval_shape(jax.vmap(self.one.init), keys, hp, ev)
 
     @property
     def hparam_names(self) -> tuple[str, ...]:
         """The traced PPO hyperparameters of this config (those enabled in it)."""
-        return tuple(n for n in TRACED_PPO if getattr(self.ppo, n) is not None)
+        return self.one.hparam_names
 
     def chunk(self, length: int) -> Callable[..., tuple[RunnerState, dict, jax.Array]]:
         """Jitted `chunk(rs, env_values, active) -> (rs, metrics, ok)`: `length` PPO updates
@@ -137,20 +135,7 @@ class GroupFunctions:
         `[M, length]`; `ok [M]` is False where a loss or parameter went non-finite (that member
         keeps its state from before the chunk, as does every member not `active`)."""
         if length not in self._chunks:
-            update = self._update
-
-            def one(rs: RunnerState, env_values: Values):
-                params = self.params_of(env_values)
-
-                def body(r, _):
-                    r, metrics = update(r, params)
-                    return r, {**metrics, "update": r.update_step}
-
-                rs, metrics = jax.lax.scan(body, rs, None, length=length)
-                leaves = jax.tree.leaves(rs.train_state.params)
-                finite = [jnp.all(jnp.isfinite(x)) for x in leaves]
-                finite += [jnp.all(jnp.isfinite(metrics[name])) for name in METRIC_NAMES]
-                return rs, metrics, jnp.all(jnp.stack(finite))
+            one = self.one.chunk(length)
 
             def chunk(rs: RunnerState, env_values: Values, active: jax.Array):
                 self._traces[length] = self._traces.get(length, 0) + 1  # once per trace
@@ -159,6 +144,11 @@ class GroupFunctions:
 
             self._chunks[length] = jax.jit(chunk)
         return self._chunks[length]
+
+    def program(self, env_values: Values, key: jax.Array, n_episodes: int) -> MemberProgram:
+        """These functions as the chunk loop's `Program` (`training.loop`) for the members of
+        `env_values`, evaluating on `n_episodes` episodes of `key`."""
+        return MemberProgram(self, env_values, key, n_episodes)
 
     def trace_count(self, length: int) -> int:
         """How many times the chunk of `length` updates was traced (compiled)."""
@@ -169,17 +159,47 @@ class GroupFunctions:
         policy on the SAME `n_episodes` episodes of `key` (common random numbers). Metrics
         are `[M]` means; `episode_rewards` is `[M, n_episodes]`."""
         if n_episodes not in self._evaluations:
-            env, act = self.env, self._act
-
-            def one(rs: RunnerState, key: jax.Array, env_values: Values):
-                def policy(k, state, params):
-                    return act(rs, env.get_obs(state, params), deterministic=True)
-
-                return evaluate_policy(policy, env, self.params_of(env_values), key, n_episodes,
-                                       return_episode_rewards=True)
-
+            one = self.one.evaluate(n_episodes, episode_rewards=True)
             self._evaluations[n_episodes] = jax.jit(over_members(one, self.loop, (0, None, 0)))
         return self._evaluations[n_episodes]
+
+
+class MemberProgram:
+    """A shape group's functions as the chunk loop's `Program`, for one call's members (their
+    traced env settings bound); a new best state is selected on the device."""
+
+    def __init__(self, fns: GroupFunctions, env_values: Values, key: jax.Array,
+                 n_episodes: int) -> None:
+        self.fns, self.env_values, self.key = fns, env_values, key
+        self._evaluate = fns.evaluate(n_episodes)
+
+    def chunk(self, length: int) -> Callable[[RunnerState, Any], tuple]:
+        chunk = self.fns.chunk(length)
+        return lambda rs, active: chunk(rs, self.env_values, active)
+
+    def evaluate(self, rs: RunnerState) -> dict[str, Any]:
+        return jax.device_get(self._evaluate(rs, self.key, self.env_values))
+
+    def select(self, is_best: Any, rs: RunnerState, best: RunnerState) -> RunnerState:
+        return self.fns.select(is_best, rs, best)
+
+
+def member_loop(config: RunConfig) -> str:
+    """The member loop a sweep of `config` runs (`sweep.member_loop`, `auto` resolved).
+
+    Raises:
+        ValueError: `map` with several devices (its members run one at a time, so they cannot
+            be split over a mesh).
+    """
+    loop = config.sweep.member_loop if config.sweep is not None else "auto"
+    devices = resolve_device_count(config.system.devices)
+    if loop == "auto":
+        return "map" if devices == 1 and jax.default_backend() == "cpu" else "vmap"
+    if loop == "map" and devices > 1:
+        raise ValueError(f"sweep.member_loop=map runs the members one at a time and cannot "
+                         f"split them over {devices} devices (allowed with system.devices="
+                         f"{devices}: vmap or auto; or set system.devices=1)")
+    return loop
 
 
 @functools.lru_cache(maxsize=16)

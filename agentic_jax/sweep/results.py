@@ -62,7 +62,8 @@ def member_finals(sweep: Sweep) -> dict[int, dict[str, Any]]:
     return out
 
 
-def report_inputs(sweep: Sweep) -> tuple[dict, dict, dict]:
+def report_inputs(sweep: Sweep, heuristics: dict[str, np.ndarray] | None = None
+                  ) -> tuple[dict, dict, dict]:
     """`(final_returns, heuristic_returns, completion)` as the report takes them: per label
     `(n_seeds, n_episodes)` and `(n_seeds,)`, per heuristic `(n_episodes,)`."""
     finals = member_finals(sweep)
@@ -71,7 +72,8 @@ def report_inputs(sweep: Sweep) -> tuple[dict, dict, dict]:
         members = [m.index for m in sweep.members if m.label == label]
         final_returns[label] = np.stack([finals[i]["episode_rewards"] for i in members])
         completion[label] = np.array([finals[i]["completion_rate"] for i in members])
-    return final_returns, heuristic_returns(sweep), completion
+    return final_returns, (heuristic_returns(sweep) if heuristics is None else heuristics), \
+        completion
 
 
 def heuristic_returns(sweep: Sweep) -> dict[str, np.ndarray]:
@@ -118,7 +120,8 @@ def learning_curves(sweep: Sweep) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return curves
 
 
-def write_results(sweep: Sweep, report: Any = None, plots: Any = None) -> dict[str, Any]:
+def write_results(sweep: Sweep, report: Any = None, plots: Any = None,
+                  heuristics: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Hand the sweep's numbers to the report module (`agentic_jax.sweep.report`, or `report`)
     and its plots (`agentic_jax.sweep.plots`, or `plots`).
 
@@ -128,7 +131,7 @@ def write_results(sweep: Sweep, report: Any = None, plots: Any = None) -> dict[s
     """
     report = report or getattr(sweep, "report", None) or _module("report")
     plots = plots or getattr(sweep, "plots", None) or _module("plots")
-    final_returns, heuristics, completion = report_inputs(sweep)
+    final_returns, heuristics, completion = report_inputs(sweep, heuristics)
     rows = report.summarize(final_returns, heuristics, completion)
     curves = learning_curves(sweep)
     table = None
@@ -177,14 +180,10 @@ def load_member(sweep_dir: str | Path, index_or_setting: int | str | Mapping[str
     snapshot = read_checkpoint(files.checkpoints(call["index"]))
     shape = fns.state_shape(len(call["members"]))
     tree = snapshot.state({"state": shape, "best": shape}, group.to_dict())
-    system = AgenticRLSystem(member.config)
-    template = jax.eval_shape(system.compiled.init, system.keys[0])
-    leaves = jax.tree.leaves(member_slice(tree["best"], position))
-    system.runner_state = jax.tree.unflatten(jax.tree.structure(template), leaves)
     history = [{"update": r["update"], "timestep": r["timestep"],
                 **{k: v[r["members"].index(member.index)] for k, v in r.items()
                    if isinstance(v, list) and k not in ("members", "best", "active")}}
                for r in files.records("eval", call["index"])]
-    tracker = MemberTracker.from_dict(snapshot.meta["tracker"])
-    system.tracker = tracker.member(position, history)
-    return system
+    tracker = MemberTracker.from_dict(snapshot.meta["tracker"]).member(position, history)
+    return AgenticRLSystem.from_state(member.config, member_slice(tree["best"], position),
+                                      tracker)

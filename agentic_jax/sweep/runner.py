@@ -9,8 +9,9 @@ of the system layer, for all its members at once: chunks of `K` updates (`K` div
 evaluation and checkpoint intervals), an evaluation of every member on the same fixed episodes
 (common random numbers), the best state per member (a device-side select), the stopping rules
 per member (a stopped member keeps its state), orbax checkpoints of the call's whole state, the
-records, TensorBoard and the progress bar between chunks. A call ends with the final evaluation
-of its best models; then `results` hands the per-member numbers to the report.
+records, TensorBoard and the progress bar between chunks: the chunk loop of runs and sweeps,
+`training.loop`. A call ends with the final evaluation of its best models
+(`training.final_eval`, as a run's); then `results` hands the per-member numbers to the report.
 
 On several devices (`system.devices`, default all) a call's member axis is split over the mesh
 (`parallel.member_shardings`): members are independent, so each device trains its own members
@@ -25,22 +26,24 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
+from rich.console import Console
 
 from agentic_jax.config import RunConfig, SweepConfig, load
 from agentic_jax.config.sweep import TRACED_ENV
 from agentic_jax.parallel import make_mesh, member_shardings, place, resolve_device_count
-from agentic_jax.sweep.engine import GroupFunctions, group_functions
+from agentic_jax.sweep.engine import GroupFunctions, group_functions, member_loop
 from agentic_jax.sweep.files import CALLS_FILE, SweepDir
 from agentic_jax.sweep.logs import SweepLogger
 from agentic_jax.sweep.loop import train_call
 from agentic_jax.sweep.memory import Call, plan_calls
-from agentic_jax.sweep.results import write_results
+from agentic_jax.sweep.results import heuristic_returns, write_results
 from agentic_jax.sweep.space import Member, SweepPlan, format_value, plan_sweep
 from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
+from agentic_jax.training.final_eval import final_evaluation
 from agentic_jax.training.guard import RunClaim
 from agentic_jax.training.schedule import Schedule, final_eval_key, member_keys, run_keys
+from agentic_jax.training.timings import Timings
 from agentic_jax.training.tracker import MemberTracker
 
 
@@ -88,6 +91,7 @@ class Sweep:
         self.states: dict[int, Any] = {}  # call -> {"state", "best"} (see `_run_call`)
         self.report, self.plots = report, plots
         self.done_steps = 0  # member env steps of the calls done (progress bar)
+        self.timings = Timings()  # where `run`'s time went (`timings.json`)
         self._resuming = False
 
     @classmethod
@@ -131,8 +135,16 @@ class Sweep:
                 saved before is intact and resumable.
         """
         writing = contextlib.nullcontext() if self.claim is None else self.claim.writing()
+        self.timings = Timings()
         with writing:  # checked before anything is written or compiled
-            return self._run()
+            with self.timings.recording():
+                result = self._run()
+            if self.files is not None:
+                self.timings.write(self.files.path)
+        result["timings"] = self.timings.to_dict()
+        if self.config.system.verbose:
+            Console().print(self.timings.summary())
+        return result
 
     @property
     def moved_aside(self) -> Path | None:
@@ -154,7 +166,10 @@ class Sweep:
                 self.done_steps += self._call_steps(call)
         finally:
             logger.close()
-        return write_results(self)
+        with self.timings.phase("rules"):
+            heuristics = heuristic_returns(self)
+        with self.timings.phase("host"):
+            return write_results(self, heuristics=heuristics)
 
     def _start_files(self) -> None:
         if self.files is None:
@@ -227,14 +242,16 @@ class Sweep:
         to_mesh = self.placement(call, fns)
         keys, hparams, env_values = self.inputs(call, fns)
         env_values = to_mesh(env_values)
-        restored = self._restore(call, fns, logger)
-        if restored is None:
-            state = fns.init(keys, hparams, env_values)
-            tree, tracker, update = {"state": state, "best": state}, MemberTracker.create(
-                call.size), 0
-        else:
-            tree, tracker, update = restored
-        tree = to_mesh(tree)
+        with self.timings.phase("checkpoints"):
+            restored = self._restore(call, fns, logger)
+        with self.timings.phase("init"):
+            if restored is None:
+                state = fns.init(keys, hparams, env_values)
+                tree, tracker, update = {"state": state, "best": state}, MemberTracker.create(
+                    call.size), 0
+            else:
+                tree, tracker, update = restored
+            tree = to_mesh(tree)
         checkpointer = None
         if self.files is not None:
             system = config.system
@@ -243,20 +260,24 @@ class Sweep:
         try:
             members = [self.members[i] for i in call.members[:call.real]]
             tree = train_call(config, members, self.eval_key, call, fns, tree, tracker, update,
-                              env_values, logger, checkpointer, self.done_steps)
+                              env_values, logger, checkpointer, self.done_steps, self.timings)
         finally:
             if checkpointer is not None:
-                checkpointer.close()
+                with self.timings.phase("checkpoints"):
+                    checkpointer.close()
         if self.files is not None:
             self.states.clear()  # on the device: keep the last call's only (its files hold all)
         self.states[call.index] = tree
-        self._final_evaluation(call, fns, tree["best"], tracker, env_values)
+        with self.timings.phase("final_evaluation"):
+            self._final_evaluation(call, fns, tree["best"], tracker, env_values)
 
     def _final_evaluation(self, call: Call, fns: GroupFunctions, best: Any,
                           tracker: MemberTracker, env_values: dict) -> None:
         system = self.plan.groups[call.group].config.system
-        n = system.final_eval_episodes or system.n_eval_episodes
-        out = jax.device_get(fns.evaluate(n)(best, self.final_key, env_values))
+        n = system.final_eval_episodes or system.n_eval_episodes  # the report needs one
+        evaluate = fns.evaluate(n)
+        out = final_evaluation(lambda states, key: evaluate(states, key, env_values), best,
+                               self.final_key, n)["learned"]
         real = slice(0, call.real)
         arrays = {"members": np.asarray(call.members[real]),
                   "best_update": tracker.best_update[real],
@@ -276,24 +297,6 @@ class Sweep:
         if final is None:
             raise ValueError(f"call {call} of the sweep has not finished")
         return final
-
-
-def member_loop(config: RunConfig) -> str:
-    """The member loop a sweep of `config` runs (`sweep.member_loop`, `auto` resolved).
-
-    Raises:
-        ValueError: `map` with several devices (its members run one at a time, so they cannot
-            be split over a mesh).
-    """
-    loop = config.sweep.member_loop if config.sweep is not None else "auto"
-    devices = resolve_device_count(config.system.devices)
-    if loop == "auto":
-        return "map" if devices == 1 and jax.default_backend() == "cpu" else "vmap"
-    if loop == "map" and devices > 1:
-        raise ValueError(f"sweep.member_loop=map runs the members one at a time and cannot "
-                         f"split them over {devices} devices (allowed with system.devices="
-                         f"{devices}: vmap or auto; or set system.devices=1)")
-    return loop
 
 
 def run_sweep(config: RunConfig | Mapping[str, Any] | str | Path,

@@ -1,13 +1,13 @@
-"""What the training loop drives between compiled chunks: evaluation, best model, checkpoints,
-the update budget and the learning-curve plot, as small callback objects (SB3's callbacks,
-Brax's `progress_fn`).
+"""What a run does between compiled chunks besides training: checkpoints, the best model and
+the learning-curve plot, as small callback objects (SB3's callbacks, Brax's `progress_fn`);
+`train(callbacks=...)` adds the caller's own.
 
-For every chunk the loop builds a `Step` and calls, in list order, `on_chunk_ready` on each
-callback (device work to overlap with the next chunk, which is dispatched right after), then
-`on_chunk_end` (host work). A callback stops training with `step.stop(reason)` and may leave
-flags on the step for the callbacks after it (`is_best`, `checkpointed`). `close` always runs
-when training ends, after an error too; `on_train_end` follows it once a stopping rule ended
-the run (so every file is complete).
+The chunk loop (`training.loop`) evaluates, keeps the best state and applies the stopping rules;
+for every chunk the run builds a `Step` and calls, in list order, `on_chunk_ready` on each
+callback (before the next chunk is dispatched), then `on_chunk_end` (host work while it runs).
+A callback stops training with `step.stop(reason)` and may leave a flag on the step for the
+callbacks after it (`checkpointed`). `close` always runs when training ends, after an error
+too; `on_train_end` follows it once a stopping rule ended the run (so every file is complete).
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
-from agentic_jax.config import SystemConfig
 from agentic_jax.system.plots import plot_learning_curve
 from agentic_jax.training.checkpoint import Checkpointer
-from agentic_jax.training.tracker import STOP_MAX_TIMESTEPS, EvalTracker
+from agentic_jax.training.tracker import EvalTracker
 
 
 @dataclasses.dataclass
@@ -37,8 +35,8 @@ class Step:
         metrics: the chunk's per-update metrics, `[K]` host arrays (`update`, `timestep`, ...).
         final: the update budget is spent.
         tracker: the run's evaluation tracker; its `stop_reason` ends training after the chunk.
-        evaluation: the evaluation metrics, when `EvalCallback` evaluated at this chunk.
-        is_best: set by `EvalCallback`: that evaluation is the best so far.
+        evaluation: the evaluation metrics, when the loop evaluated after this chunk.
+        is_best: that evaluation is the best so far.
         checkpointed: set by `CheckpointCallback` when it saved this chunk's state.
     """
 
@@ -64,7 +62,10 @@ class Step:
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing. `phase`: the `training.timings` phase its time
+    counts to."""
+
+    phase = "host"
 
     def on_chunk_ready(self, step: Step) -> None:
         """The chunk's results arrived; the next chunk is dispatched after this returns."""
@@ -79,54 +80,6 @@ class Callback:
         """Training ended by a stopping rule; every callback is closed (not after an error)."""
 
 
-class EvalCallback(Callback):
-    """Evaluate every `every` updates and after the last one; record it in the tracker (new
-    best, stopping rules) and log it.
-
-    Args:
-        evaluate: `evaluate(runner_state, key) -> metrics` (e.g. `Compiled.evaluate(n)`),
-            dispatched before the next chunk so that both run on the device together.
-        key: every evaluation uses this one key: the same episodes each time (and the same
-            as the heuristic baselines'), so scores differ only by the policy and the best
-            model is not the one that met the easiest draws.
-        every: evaluation interval in updates.
-        config: the stopping rules' settings.
-        log: `log(update, timestep, metrics, is_best)` called with each result, or None.
-    """
-
-    def __init__(self, evaluate: Callable[[Any, jax.Array], Mapping[str, Any]], key: jax.Array,
-                 every: int, config: SystemConfig,
-                 log: Callable[[int, int, dict[str, float], bool], None] | None = None) -> None:
-        self.evaluate, self.key, self.every = evaluate, key, every
-        self.config, self.log = config, log
-        self._pending: Mapping[str, Any] | None = None
-
-    def on_chunk_ready(self, step: Step) -> None:
-        self._pending = None
-        if step.update % self.every == 0 or step.final:
-            self._pending = self.evaluate(step.runner_state, self.key)  # stays on the device
-
-    def on_chunk_end(self, step: Step) -> None:
-        if self._pending is None:
-            return
-        metrics = {k: float(v) for k, v in jax.device_get(self._pending).items()}
-        self._pending = None
-        is_best, reason = step.tracker.record(self.config, step.update, step.timestep, metrics)
-        step.evaluation, step.is_best = metrics, is_best
-        if reason is not None:
-            step.stop(reason)
-        if self.log is not None:
-            self.log(step.update, step.timestep, metrics, is_best)
-
-
-class StopAtBudget(Callback):
-    """Stop with `max_timesteps` once the update budget is spent."""
-
-    def on_chunk_end(self, step: Step) -> None:
-        if step.final:
-            step.stop(STOP_MAX_TIMESTEPS)
-
-
 class CheckpointCallback(Callback):
     """Save the whole runner state every `every` updates and when training stops.
 
@@ -136,6 +89,8 @@ class CheckpointCallback(Callback):
         meta: `meta() -> dict`, the JSON metadata saved with each checkpoint (config,
             callback state), read at save time.
     """
+
+    phase = "checkpoints"
 
     def __init__(self, checkpointer: Checkpointer, every: int,
                  meta: Callable[[], dict[str, Any]]) -> None:
@@ -166,6 +121,8 @@ class BestModelCallback(Callback):
     the `CheckpointCallback`): a killed run recomputes it identically, and it costs one orbax
     write per checkpoint rather than one per improvement.
     """
+
+    phase = "checkpoints"
 
     def __init__(self, checkpointer: Checkpointer, meta: Callable[[], dict[str, Any]]) -> None:
         self.checkpointer, self.meta = checkpointer, meta

@@ -5,6 +5,9 @@ sections and the device count, so every system of one configuration shares one s
 functions, and a training chunk of a given length is traced once per configuration.
 `Compiled.trace_count(length)` says how often it was.
 
+They jit a sweep member's functions (`training.member`), the env's float settings passed as
+arguments, so a run computes what a one-seed sweep of its config does, bit for bit.
+
 On one device the functions are plain `jit`s (the single-device program, unchanged). On N
 devices (`agentic_jax.parallel`) the same functions are `jit`s with the training state's
 shardings as their in/out shardings: the envs, the rollout and so the minibatches are split
@@ -18,11 +21,10 @@ import functools
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
+import numpy as np
 
 from agentic_jax.compilation_cache import enable_compilation_cache
 from agentic_jax.config import EnvConfig, PPOConfig
-from agentic_jax.env.evaluation import evaluate_policy
 from agentic_jax.parallel import (
     make_mesh,
     place,
@@ -30,7 +32,8 @@ from agentic_jax.parallel import (
     resolve_device_count,
     runner_state_shardings,
 )
-from agentic_jax.ppo import RunnerState, make_act, make_init, make_update
+from agentic_jax.ppo import RunnerState
+from agentic_jax.training.member import member_functions
 
 ChunkFn = Callable[[RunnerState], tuple[RunnerState, dict[str, jax.Array], jax.Array]]
 EvaluateFn = Callable[[RunnerState, jax.Array], dict[str, jax.Array]]
@@ -44,7 +47,9 @@ class Compiled:
         devices: the number of devices the state is split over.
         mesh: their `Mesh` (None on one device: no shardings at all).
         shardings: the `RunnerState` of `NamedSharding`s (None on one device).
-        init: jitted `init(key) -> RunnerState` (placed on the mesh).
+        one: the one-member functions (`training.member`) these jit, a sweep's too.
+        env_values: the traced env settings every program takes as arguments.
+        init: jitted `init(key, hparams=None) -> RunnerState` (placed on the mesh).
         act: jitted `act(runner_state, obs, key=None, deterministic=True) -> env action`.
 
     Raises:
@@ -52,47 +57,45 @@ class Compiled:
     """
 
     def __init__(self, env_config: EnvConfig, ppo: PPOConfig, devices: int = 1) -> None:
-        self.env, self.env_params = env_config.make_env()
+        self.one = member_functions(env_config, ppo)
+        self.env, self.env_params = self.one.env, self.one.env_params
         self.ppo = ppo
         self.devices = devices
-        init = make_init(ppo, self.env, self.env_params)
+        self.env_values = self.one.env_values()  # arguments of every program, as a sweep's
         self.mesh = self.shardings = None
         if devices > 1:
             self.mesh = make_mesh(devices)
-            shape = jax.eval_shape(init, jax.random.key(0))
+            shape = jax.eval_shape(self.one.init, jax.random.key(0), None, self.env_values)
             self.shardings = runner_state_shardings(shape, self.mesh)  # checks n_envs first
-        self.init = self._jit(init, (None,), self.shardings)
-        self._update = make_update(ppo, self.env, self.env_params)
-        self._act = make_act(ppo, self.env, self.env_params)
-        self.act = jax.jit(self._act, static_argnames=("deterministic",))
+            self.env_values = jax.device_put(self.env_values, replicated(self.mesh))
+        init = self._jit(self.one.init, (None, None, None), self.shardings)
+        self.init = lambda key, hparams=None: init(key, hparams, self.env_values)
+        self.act = jax.jit(self.one.act, static_argnames=("deterministic",))
         self._chunks: dict[int, ChunkFn] = {}
         self._evaluations: dict[int, EvaluateFn] = {}
         self._traces: dict[int, int] = {}
 
     def chunk(self, length: int) -> ChunkFn:
-        """Jitted `chunk(rs) -> (rs, metrics, params_finite)`: `length` PPO updates in one scan.
+        """Jitted `chunk(rs) -> (rs, metrics, ok)`: `length` PPO updates in one scan (the
+        one-member program of `training.member`, a sweep's), with the outputs of a one-member
+        sweep (`training.loop.Program`).
 
-        `metrics` maps each update metric (and `update`, the update counter) to a `[length]`
-        array; `params_finite` is a scalar bool, False when a network parameter is NaN/inf.
+        `metrics` maps each update metric (and `update`, the update counter) to a
+        `[1, length]` array; `ok` is `[1]` bool, False when a loss or a network parameter is
+        NaN/inf.
         """
         if length not in self._chunks:
-            update = self._update
+            one = self.one.chunk(length)
 
-            def chunk(rs: RunnerState):
+            def chunk(rs: RunnerState, env_values: dict[str, jax.Array]):
                 self._traces[length] = self._traces.get(length, 0) + 1  # runs once per trace
-
-                def body(rs, _):
-                    rs, metrics = update(rs)
-                    return rs, {**metrics, "update": rs.update_step}
-
-                rs, metrics = jax.lax.scan(body, rs, None, length=length)
-                leaves = jax.tree.leaves(rs.train_state.params)
-                finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-                return rs, metrics, finite
+                rs, metrics, ok = one(rs, env_values)
+                return rs, {name: values[None] for name, values in metrics.items()}, ok[None]
 
             out = None if self.mesh is None else (self.shardings, replicated(self.mesh),
                                                   replicated(self.mesh))
-            self._chunks[length] = self._jit(chunk, (self.shardings,), out, split_sgd=True)
+            jitted = self._jit(chunk, (self.shardings, None), out, split_sgd=True)
+            self._chunks[length] = lambda rs: jitted(rs, self.env_values)
         return self._chunks[length]
 
     def _jit(self, fn: Callable, in_shardings: tuple, out_shardings: object,
@@ -129,21 +132,39 @@ class Compiled:
         """Jitted `evaluate(rs, key) -> metrics`: the deterministic policy on `n_episodes`
         fresh episodes, run in parallel by `evaluate_policy`."""
         if n_episodes not in self._evaluations:
-            env, env_params, act = self.env, self.env_params, self._act
-
-            def run(rs: RunnerState, key: jax.Array) -> dict[str, jax.Array]:
-                def policy(k, state, params):
-                    return act(rs, env.get_obs(state, params), deterministic=True)
-
-                return evaluate_policy(policy, env, env_params, key, n_episodes)
-
+            one = self.one.evaluate(n_episodes)
             if self.mesh is None:
-                self._evaluations[n_episodes] = jax.jit(run)
+                jitted = jax.jit(one)
+                self._evaluations[n_episodes] = lambda rs, key: jitted(rs, key, self.env_values)
             else:
-                jitted = self._jit(run, (self.shardings, None), replicated(self.mesh))
+                jitted = self._jit(one, (self.shardings, None, None), replicated(self.mesh))
                 # a state read from a checkpoint (the best model) is placed first
-                self._evaluations[n_episodes] = lambda rs, key: jitted(self.place(rs), key)
+                self._evaluations[n_episodes] = lambda rs, key: jitted(self.place(rs), key,
+                                                                       self.env_values)
         return self._evaluations[n_episodes]
+
+
+class RunProgram:
+    """A run's compiled functions (`Compiled`, or anything with its `chunk` and `evaluate`) as
+    the chunk loop's `Program` (`training.loop`): one member, its state without a member axis,
+    its outputs with one; evaluations on `n_episodes` episodes of `key`."""
+
+    def __init__(self, compiled: Compiled, key: jax.Array, n_episodes: int) -> None:
+        self.compiled, self.key = compiled, key
+        self._evaluate = compiled.evaluate(n_episodes)
+
+    def chunk(self, length: int) -> Callable[[RunnerState, np.ndarray], tuple]:
+        chunk = self.compiled.chunk(length)
+        return lambda rs, active: chunk(rs)  # called only while the member trains
+
+    def evaluate(self, rs: RunnerState) -> dict[str, np.ndarray]:
+        metrics = jax.device_get(self._evaluate(rs, self.key))
+        return {name: np.asarray(value)[None] for name, value in metrics.items()}
+
+    @staticmethod
+    def select(is_best: np.ndarray, rs: RunnerState, best: RunnerState | None
+               ) -> RunnerState | None:
+        return rs if is_best[0] else best  # a reference: no copy, no device work
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,8 +1,7 @@
 """Run logs: `metrics.jsonl`, `evaluations.csv`, TensorBoard events and a rich progress bar.
 
-`RunLogger` is the callback that logs each chunk's per-update metrics (one `device_get` of
-`[K]` arrays); `EvalCallback` hands it each evaluation. All of it runs on the host between
-compiled chunks.
+`RunLogger` is the callback that logs each chunk's per-update metrics (`[K]` host arrays) and
+the evaluation after it, if any. All of it runs on the host while the next chunk trains.
 """
 
 from __future__ import annotations
@@ -95,6 +94,8 @@ class RunLogger(Callback):
 
     def on_chunk_end(self, step: Step) -> None:
         self.log_train(step.metrics)
+        if step.evaluation is not None:
+            self.log_eval(step.update, step.timestep, step.evaluation, step.is_best)
 
     def log_train(self, metrics: dict[str, np.ndarray]) -> None:
         """Per-update metrics of one chunk: a dict of `[K]` host arrays."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import jax
+import numpy as np
 from jax.experimental import multihost_utils
 
 from agentic_jax.config import RunConfig, SystemConfig, load
@@ -118,6 +119,33 @@ class Persistence:
         self.tracker = EvalTracker.from_dict(snapshot.meta["callbacks"])
         self.started_from = snapshot.meta.get("started_from")
         return self
+
+    @classmethod
+    def from_state(cls, config: ConfigSource, state: Any,
+                   tracker: EvalTracker | None = None) -> Self:
+        """A system of `config` holding `state`: a `RunnerState` of this config's shapes, or
+        any tree of the same leaves in the same order (e.g. one member of a sweep's state,
+        `agentic_jax.sweep.load_member`), and `tracker`'s evaluation record.
+
+        Raises:
+            ValueError: `state`'s leaves are not those of this config's state (count or
+                shapes).
+        """
+        system = cls(config)
+        template = jax.eval_shape(system.compiled.init, system.keys[0])
+        leaves, wanted = jax.tree.leaves(state), jax.tree.leaves(template)
+        shapes = [tuple(np.shape(x)) for x in leaves], [tuple(x.shape) for x in wanted]
+        if shapes[0] != shapes[1]:
+            pairs = enumerate(zip(*shapes, strict=False))  # the shorter list's length
+            first = next((i for i, (a, b) in pairs if a != b), min(map(len, shapes)))
+            raise ValueError(f"from_state: the state does not fit this config's ({len(leaves)} "
+                             f"arrays vs {len(wanted)}; array {first} differs): pass a state "
+                             "trained with this config's env and ppo sections")
+        system._runner_state = system.compiled.place(
+            jax.tree.unflatten(jax.tree.structure(template), leaves))
+        if tracker is not None:
+            system.tracker = tracker
+        return system
 
     def start_from(self, source: Any) -> Self:
         """Warm start (a curriculum: train small, continue large): this untrained system starts

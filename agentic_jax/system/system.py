@@ -1,23 +1,24 @@
 """`AgenticRLSystem`: a run's config, state and files; it trains, acts, evaluates, saves, loads.
 
-Training runs in compiled chunks: one jitted call scans `K` PPO updates (`system/compiled.py`),
-and between chunks the loop (`system/loop.py`) drives the callbacks (`system/callbacks.py`):
-logging, evaluation and the stopping rules, checkpoints, the best model. `K` and the other
-intervals, and the keys derived from the seed, are the run's `Schedule`
-(`training/schedule.py`).
+Training runs in compiled chunks: one jitted call scans `K` PPO updates (`system/compiled.py`)
+and the chunk loop of runs and sweeps (`training/loop.py`, a run is one member) evaluates, keeps
+the best state and applies the stopping rules; between chunks the run drives its callbacks
+(`system/callbacks.py`: logging, checkpoints, the best model, the caller's own). `K` and the
+other intervals, and the keys derived from the seed, are the run's `Schedule`
+(`training/schedule.py`); the best model's final evaluation is `training/final_eval.py`'s.
 
 Checkpoints hold the whole `RunnerState` (params, optimiser state, env states, RNG key,
 counters, observation normaliser), the config and the callback state, so
 `AgenticRLSystem.resume(run_dir).train()` ends bit-identical (on CPU) to the run that was
-never interrupted. The run directory's files are listed in `training/store.py`; saving, loading
-and resuming are in `system/persistence.py`. `system.devices` splits the envs over a device
-mesh (`agentic_jax.parallel`); the loop and callbacks are the same on any device count.
+never interrupted. The run directory's files are listed in `training/store.py`; training is in
+`system/trainer.py`, saving, loading and resuming in `system/persistence.py`. `system.devices`
+splits the envs over a device mesh (`agentic_jax.parallel`); the loop and callbacks are the
+same on any device count.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +29,16 @@ from agentic_jax.config import PPOConfig, SystemConfig
 from agentic_jax.env.evaluation import evaluate_heuristics
 from agentic_jax.parallel import is_primary
 from agentic_jax.ppo import RunnerState
-from agentic_jax.system.callbacks import (
-    BestModelCallback,
-    Callback,
-    CheckpointCallback,
-    EvalCallback,
-    PlotCallback,
-    StopAtBudget,
-)
 from agentic_jax.system.compiled import Compiled, compiled_functions
-from agentic_jax.system.final_eval import FinalEvaluation
-from agentic_jax.system.logging import RunLogger
-from agentic_jax.system.loop import run_chunks
 from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_config
-from agentic_jax.training.checkpoint import Checkpointer, CheckpointError, read_checkpoint
-from agentic_jax.training.guard import RunClaim, close_all
-from agentic_jax.training.schedule import Schedule, final_eval_key, run_keys
+from agentic_jax.system.trainer import Trainer
+from agentic_jax.training.guard import RunClaim
+from agentic_jax.training.schedule import Schedule, run_keys
 from agentic_jax.training.store import RunDir
 from agentic_jax.training.tracker import EvalTracker
 
 
-class AgenticRLSystem(Persistence):
+class AgenticRLSystem(Trainer, Persistence):
     """Builds the environment and PPO from a config and trains with callbacks.
 
     Args:
@@ -200,115 +190,6 @@ class AgenticRLSystem(Persistence):
             if stored is None and self.writer is not None:
                 self.writer.write_heuristics(self.heuristics)
         return self.heuristics
-
-    # ---- training ------------------------------------------------------------------------
-    def train(self, callbacks: Sequence[Callback] = ()) -> dict[str, Any]:
-        """Train until a stopping rule fires; return a summary.
-
-        Args:
-            callbacks: more callbacks, run after the system's own at every chunk.
-
-        Returns:
-            dict with `stop_reason` ("max_timesteps", "plateau", "target_completion_rate",
-            "decline"), `stop_message`, `timesteps`, `updates`, `best_mean_reward`,
-            `last_eval`, `steps_per_second` (this call's steps over this call's time),
-            `run_dir`, `best_model` and `moved_aside` (where `overwrite` moved an earlier
-            run) as paths, or None; `final_eval`: the best model on
-            `system.final_eval_episodes` fresh episodes beside the heuristics (or None).
-
-        Raises:
-            RunExistsError: `run_dir` holds a run this system did not resume (continue it
-                with `AgenticRLSystem.resume`, or pass `overwrite=True` to move it aside).
-            RunLockedError: another process is writing `run_dir`.
-            RunDirError: the file system refused a write (read-only, not a directory, no
-                space); what was saved before is intact and resumable.
-            NonFiniteError (a RuntimeError): a loss or parameter became NaN/inf; the last good
-                checkpoint is left as it was.
-        """
-        writing = contextlib.nullcontext() if self._claim is None else self._claim.writing()
-        with writing:  # checked before anything is written or compiled
-            return self._train([*callbacks])
-
-    def _train(self, extra: list[Callback]) -> dict[str, Any]:
-        cfg = self.system_config
-        if self.writer is not None:
-            self.writer.write_config(self.config)
-        reference = self._reference()
-        logger, checkpoints, own = self._callbacks(reference)
-        final = FinalEvaluation(  # the best model on fresh episodes, at the end
-            self.compiled.evaluate, self._heuristics_on, final_eval_key(self.keys[1]), cfg,
-            self._stored_best, None if self.writer is None else self.files.path)
-        callbacks = [*own, final, *extra]
-        try:
-            for state in run_chunks(self.runner_state, self.tracker, self.schedule,
-                                    self.compiled.chunk, callbacks, checkpoints):
-                self._runner_state = state  # the last finite state, whatever ends training
-            logger.message(f"stopped: {self.tracker.describe_stop(cfg)}")
-        finally:
-            closing_error = close_all(callbacks)  # every one closed; an earlier error wins
-        if closing_error is not None:
-            raise closing_error
-        sps = logger.steps_per_second(self.num_timesteps)
-        for callback in callbacks:
-            callback.on_train_end()
-        best = None if self.files is None else self.files.best_model_path()
-        moved = None if self._claim is None else self._claim.moved_to
-        return {
-            "stop_reason": self.tracker.stop_reason,
-            "stop_message": self.tracker.describe_stop(cfg),
-            "timesteps": self.num_timesteps,
-            "updates": self.update_step,
-            "best_mean_reward": self.tracker.best_reward,
-            "last_eval": self.tracker.history[-1] if self.tracker.history else None,
-            "steps_per_second": sps,
-            "run_dir": None if self.files is None else str(self.files.path),
-            "best_model": None if best is None else str(best),
-            "moved_aside": None if moved is None else str(moved),
-            "final_eval": final.result,
-            "started_from": self.started_from,
-        }
-
-    def _callbacks(self, reference: Mapping[str, Mapping[str, float]]
-                   ) -> tuple[RunLogger, CheckpointCallback | None, list[Callback]]:
-        """The system's own callbacks, in the order the loop calls them: the logger,
-        evaluation (stopping rules), the update budget, then with a run directory the
-        checkpoints, the best model and the plot; returned as `(logger, checkpoints or None,
-        callbacks)`."""
-        cfg, rs, files, schedule = self.system_config, self.runner_state, self.files, self.schedule
-        stores: list[Callback] = []
-        checkpoints = None
-        if files is not None:
-            checkpoints = CheckpointCallback(
-                Checkpointer(files.checkpoints, cfg.max_to_keep, cfg.async_checkpointing),
-                schedule.checkpoint_every, self.checkpoint_meta)
-            best = Checkpointer(files.best_model, 1, cfg.async_checkpointing)
-            stores = [checkpoints, BestModelCallback(best, self.checkpoint_meta)]
-            if cfg.plot and self.writer is not None:
-                stores.append(PlotCallback(files.path, reference))
-        # quiet: the processes but the first of a multi-process run (no writer)
-        quiet = self.writer is None and files is not None
-        logger = RunLogger(self.writer, schedule.max_timesteps, int(rs.timestep),
-                           int(rs.update_step), cfg.progress and not quiet,
-                           cfg.verbose and not quiet, cfg.tensorboard, reference)
-        evaluation = EvalCallback(self.compiled.evaluate(cfg.n_eval_episodes), self.keys[1],
-                                  schedule.eval_every, cfg, logger.log_eval)
-        return logger, checkpoints, [logger, evaluation, StopAtBudget(), *stores]
-
-    def _heuristics_on(self, key: jax.Array, n: int) -> dict[str, dict[str, float]]:
-        names = tuple(self.system_config.heuristics)
-        return evaluate_heuristics(self.env, self.env_params, key, n, names) if names else {}
-
-    def _stored_best(self) -> tuple[int, Any]:
-        """`(update, state)` of the run's `best_model/` (a resumed run), else the current."""
-        if self.files is not None and self.files.best_model.is_dir():
-            try:
-                snapshot = read_checkpoint(self.files.best_model)
-            except (CheckpointError, FileNotFoundError):
-                snapshot = None
-            if snapshot is not None:
-                template = jax.eval_shape(self.compiled.init, self.keys[0])
-                return snapshot.step, snapshot.state(template, self.config.to_dict())
-        return self.update_step, self.runner_state
 
     def checkpoint_meta(self) -> dict[str, Any]:
         """Checkpoint metadata: the config, the callback state, the observation size and, after

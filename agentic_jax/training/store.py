@@ -8,6 +8,8 @@
     RUN_DIR/heuristics.json      the heuristic baselines, evaluated once
     RUN_DIR/tensorboard/         TensorBoard event files
     RUN_DIR/learning_curve.png   training and evaluation reward against env steps
+    RUN_DIR/final_evaluation.json  the best model on fresh episodes (`training/final_eval.py`)
+    RUN_DIR/timings.json         where the time went: phases, compiles (`training/timings.py`)
     RUN_DIR/.lock                the writer's lock (`training/lock.py`)
 
 Whole-file writes go to a temporary file renamed over the old one, so a crash or a full disk

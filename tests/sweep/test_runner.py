@@ -52,7 +52,8 @@ def test_members_match_single_runs_for_the_first_updates(swept):
         rs = single.compiled.init(jax.random.key(member.seed), member.hparams())
         rs, first, _ = chunk(rs)
         rs, second, _ = chunk(rs)
-        metrics = jax.device_get({k: np.concatenate([first[k], second[k]]) for k in first})
+        metrics = jax.device_get({k: np.concatenate([first[k][0], second[k][0]])
+                                  for k in first})
         for rec in records:
             j, u = rec["members"].index(member.index), rec["update"] - 1
             for name in ("policy_loss", "value_loss", "entropy", "approx_kl", "episode_return",

@@ -1,19 +1,14 @@
-"""Callbacks on hand-made chunks; then stopping rules and injected callbacks in `train()`."""
+"""Callbacks on hand-made steps; then stopping rules and injected callbacks in `train()` (the
+loop itself: tests/training/test_loop.py)."""
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 import pytest
 
 from agentic_jax.config import load
-from agentic_jax.system import AgenticRLSystem, Callback, EvalTracker, Step, SystemConfig
-from agentic_jax.system.callbacks import (
-    BestModelCallback,
-    CheckpointCallback,
-    EvalCallback,
-    StopAtBudget,
-)
+from agentic_jax.system import AgenticRLSystem, Callback, EvalTracker, Step
+from agentic_jax.system.callbacks import BestModelCallback, CheckpointCallback
 from agentic_jax.system.compiled import compiled_functions
 
 
@@ -33,34 +28,16 @@ class FakeCheckpointer:
         self.closed = True
 
 
-def test_eval_callback_evaluates_when_due_records_and_logs():
-    keys, logged = [], []
-
-    def evaluate(rs, key):
-        keys.append(key)
-        return {"mean_reward": np.float32(len(keys)), "completion_rate": np.float32(0.0)}
-
-    tracker = EvalTracker()
-    callback = EvalCallback(evaluate, jax.random.key(0), every=2, config=SystemConfig(),
-                            log=lambda *args: logged.append(args))
-    for update in (1, 2, 3):
-        step = _step(update, final=update == 3, tracker=tracker)
-        callback.on_chunk_ready(step)
-        callback.on_chunk_end(step)
-    assert len(keys) == 2  # update 2 (due) and 3 (final)
-    assert [h["update"] for h in tracker.history] == [2, 3]
-    assert [args[:2] for args in logged] == [(2, 128), (3, 192)]
-    assert step.evaluation == {"mean_reward": 2.0, "completion_rate": 0.0} and step.is_best
-
-
-def test_budget_checkpoint_and_best_model_order():
+def test_checkpoint_and_best_model_order():
     tracker = EvalTracker()
     checkpoints, best = FakeCheckpointer(), FakeCheckpointer()
-    callbacks = [StopAtBudget(), CheckpointCallback(checkpoints, every=4, meta=lambda: {"m": 1}),
+    callbacks = [CheckpointCallback(checkpoints, every=4, meta=lambda: {"m": 1}),
                  BestModelCallback(best, meta=lambda: {"m": 2})]
     for update in (2, 4, 6):
         step = _step(update, final=update == 6, tracker=tracker)
         step.is_best = update == 2
+        if step.final:
+            step.stop("max_timesteps")  # as the loop stops a run at its budget
         for callback in callbacks:
             callback.on_chunk_end(step)
     assert tracker.stop_reason == "max_timesteps"

@@ -7,26 +7,28 @@ import json
 import jax
 import numpy as np
 
-from agentic_jax.config import SystemConfig
-from agentic_jax.system import AgenticRLSystem, EvalTracker, Step
-from agentic_jax.system.callbacks import EvalCallback
-from agentic_jax.system.final_eval import FINAL_FILE
+from agentic_jax.system import AgenticRLSystem
+from agentic_jax.system.compiled import RunProgram
+from agentic_jax.training.final_eval import FINAL_FILE
 from agentic_jax.training.schedule import final_eval_key
 
 
 def test_every_evaluation_meets_the_same_episodes(tiny):
     keys = []
 
-    def evaluate(rs, key):
-        keys.append(np.asarray(jax.random.key_data(key)))
-        return {"mean_reward": 0.0, "completion_rate": 0.0}
+    class RecordingKeys:
+        def evaluate(self, n):
+            def run(rs, key):
+                keys.append(np.asarray(jax.random.key_data(key)))
+                return {"mean_reward": 0.0, "completion_rate": 0.0}
 
-    callback = EvalCallback(evaluate, jax.random.key(3), every=1, config=SystemConfig())
-    tracker = EvalTracker()
-    for update in (1, 2, 3):
-        step = Step(update, 64 * update, None, {}, update == 3, tracker)
-        callback.on_chunk_ready(step)
-        callback.on_chunk_end(step)
+            return run
+
+    program = RunProgram(RecordingKeys(), jax.random.key(3), 4)
+    for _ in range(3):
+        metrics = program.evaluate(None)  # one member's: [1] arrays
+        assert {k: v.tolist() for k, v in metrics.items()} == {"mean_reward": [0.0],
+                                                               "completion_rate": [0.0]}
     assert len(keys) == 3 and all(np.array_equal(k, keys[0]) for k in keys)
 
     system = AgenticRLSystem(tiny())

@@ -14,23 +14,13 @@ from kill_helpers import checkpoint_steps
 from agentic_jax.config import load
 from agentic_jax.system import AgenticRLSystem, NonFiniteError
 from agentic_jax.system.compiled import compiled_functions
-from agentic_jax.system.loop import non_finite
 
 from .conftest import tiny_config
 
 
-def test_non_finite_names_the_first_bad_metric():
-    metrics = {name: np.zeros(2) for name in ("policy_loss", "value_loss", "entropy",
-                                              "approx_kl", "clip_fraction")}
-    metrics["update"] = np.array([5, 6])
-    assert non_finite(metrics, True) is None
-    assert non_finite(metrics, False) == "non-finite network parameters after update 6"
-    metrics["entropy"] = np.array([0.0, np.inf])
-    assert non_finite(metrics, True) == "non-finite entropy (inf) at update 6"
-
-
 class PoisonAfter:
-    """Wraps a config's compiled functions; the chunk ending at `update` returns NaN params."""
+    """Wraps a config's compiled functions; the chunk ending at `update` returns NaN params and
+    a NaN value loss (its `[1, K]` metrics of one member)."""
 
     def __init__(self, config, update):
         self.base, self.update = compiled_functions(config.env, config.ppo), update
@@ -46,7 +36,8 @@ class PoisonAfter:
             if int(rs.update_step) >= self.update:
                 params = jax.tree.map(lambda x: x * jnp.nan, rs.train_state.params)
                 rs = rs.replace(train_state=rs.train_state.replace(params=params))
-                metrics = {**metrics, "value_loss": metrics["value_loss"].at[-1].set(jnp.nan)}
+                loss = metrics["value_loss"].at[0, -1].set(jnp.nan)
+                metrics = {**metrics, "value_loss": loss}
                 finite = jnp.asarray(False)
             return rs, metrics, finite
 

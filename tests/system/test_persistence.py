@@ -111,3 +111,21 @@ def test_resume_refuses_a_checkpoint_of_another_run(two_runs, tmp_path):
     assert len(err.splitlines()) == 1 and "not written by the run" in err
     assert "Traceback" not in cli.stderr
     assert checksums(victim) == before
+
+
+def test_from_state_holds_the_state_or_names_the_mismatch():
+    """`from_state` builds a system around a state (a sweep member's, `load_member`), checked
+    against the config's shapes before anything is compiled with it."""
+    import jax
+    import numpy as np
+
+    source = AgenticRLSystem(tiny_config())
+    state = jax.tree.map(lambda x: x, source.runner_state)
+    system = AgenticRLSystem.from_state(tiny_config(), state)
+    for a, b in zip(jax.tree.leaves(system.params), jax.tree.leaves(source.params), strict=True):
+        np.testing.assert_array_equal(a, b)
+    wider = copy.deepcopy(TINY)
+    wider["ppo"]["net_arch"] = {"pi": [16], "vf": [8]}
+    mismatch = r"does not fit this config's \(\d+ arrays vs \d+; array \d+ differs\)"
+    with pytest.raises(ValueError, match=mismatch):
+        AgenticRLSystem.from_state(wider, state)

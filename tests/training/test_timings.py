@@ -1,0 +1,88 @@
+"""Where the time goes: exclusive phases on a fake clock-free workload, and every run and sweep
+records its phases and compiles to `timings.json`, with no program compiled twice."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import pytest
+from compile_cache import share_compilation_cache
+from tiny_configs import TINY
+
+from agentic_jax.config import load
+from agentic_jax.sweep import Sweep
+from agentic_jax.system import AgenticRLSystem
+from agentic_jax.training.timings import PHASES, TIMINGS_FILE, Timings
+
+# a config no other test compiles (n_epochs), so its compiles happen here
+FRESH = copy.deepcopy(TINY)
+FRESH["ppo"]["n_epochs"] = 2
+FRESH["system"]["final_eval_episodes"] = FRESH["system"]["n_eval_episodes"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compilation_cache(tmp_path_factory):
+    return share_compilation_cache(tmp_path_factory)
+
+
+def test_phases_are_exclusive_and_compiles_are_counted_by_program():
+    timings = Timings()
+    with timings.recording():
+        with timings.phase("host"):
+            time.sleep(0.05)
+            with timings.phase("checkpoints"):
+                time.sleep(0.1)
+                jax.jit(lambda x: x * 3 + 1)(jnp.arange(7.0)).block_until_ready()
+    d = timings.to_dict()
+    assert 0.1 <= d["phases"]["checkpoints"] < 0.1 + d["wall"] - 0.15
+    assert 0.05 <= d["phases"]["host"] < 0.1  # its inner phase is not counted twice
+    assert d["compiles"]["jit(<lambda>)"]["count"] == 1
+    total = d["compile"] + sum(d["phases"].values()) + d["other"]
+    assert total == pytest.approx(d["wall"], abs=1e-6)
+    assert "time:" in timings.summary() and "checkpoints" in timings.summary()
+
+
+class Report:
+    """A stand-in for the sweep's report and plots modules (no statistics, no figures)."""
+
+    def summarize(self, final_returns, heuristic_returns, completion):
+        return [{"setting": label} for label in final_returns]
+
+    def write_results(self, sweep_dir, rows):
+        return "| setting |"
+
+    def plot_learning_curves(self, path, curves, reference=None):
+        pass
+
+    def plot_performance_profile(self, path, final_returns, reference=None):
+        pass
+
+
+def _our_programs(compiles):
+    return {name: c["count"] for name, c in compiles.items()
+            if name in ("jit(chunk)", "jit(evaluate)", "jit(init)", "jit(tree_where)")}
+
+
+def test_a_run_records_its_phases_and_compiles_each_program_once(tmp_path):
+    result = AgenticRLSystem(load(copy.deepcopy(FRESH)), tmp_path / "run").train()
+    stored = json.loads((tmp_path / "run" / TIMINGS_FILE).read_text())
+    assert stored == json.loads(json.dumps(result["timings"]))
+    assert set(PHASES) <= set(stored["phases"]) and stored["phases"]["updates"] > 0
+    assert _our_programs(stored["compiles"]) == {"jit(chunk)": 1, "jit(evaluate)": 1,
+                                                 "jit(init)": 1}
+    again = AgenticRLSystem(load(copy.deepcopy(FRESH))).train()  # shares the compiled ones
+    assert _our_programs(again["timings"]["compiles"]) == {}
+
+
+def test_a_sweep_records_its_phases_and_compiles_each_program_once(tmp_path):
+    config = {**copy.deepcopy(FRESH), "sweep": {"seeds": 2, "member_loop": "map"}}
+    config["ppo"]["n_epochs"] = 3  # not the run's config
+    result = Sweep(load(config), tmp_path / "sweep", report=Report(), plots=Report()).run()
+    stored = json.loads((tmp_path / "sweep" / TIMINGS_FILE).read_text())
+    assert stored["phases"]["updates"] > 0 and stored["phases"]["rules"] > 0
+    assert _our_programs(result["timings"]["compiles"]) == {
+        "jit(chunk)": 1, "jit(evaluate)": 1, "jit(init)": 1, "jit(tree_where)": 1}

@@ -101,8 +101,10 @@ def _greedy(state, params, taken) -> chex.Array:
     """From the whole team, drop the agent whose leaving raises the rate most, while it does
     (ties drop unless collaboration pays a bonus); then the empty set if that is better."""
     n = state.capacity.shape[0]
-    rate = lambda m: team_rate(state, params, taken, m)  # noqa: E731
     bonus = params.collaboration_bonus > 0
+
+    def rate(wants):
+        return team_rate(state, params, taken, wants)
 
     def drop(wants, _):
         without = wants[None] & ~jnp.eye(n, dtype=bool)  # (n, n): row i = wants less i

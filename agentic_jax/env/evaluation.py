@@ -148,6 +148,8 @@ def evaluate_rules(
     if not isinstance(n_episodes, int) or n_episodes < 1:
         raise ValueError(f"n_episodes={n_episodes!r} is invalid; allowed: an integer >= 1")
     policies = env.mode.rules
+    if isinstance(names, str):
+        raise ValueError(f"names={names!r} is one string; allowed: a tuple of rule names")
     names = tuple(HEURISTICS) if names is None else tuple(names)
     unknown = [n for n in names if n not in policies]
     if unknown:

@@ -73,6 +73,8 @@ def test_evaluate_heuristics_uses_the_env_modes_table():
     assert table["always_accept"]["mean_reward"] == float(want["mean_reward"])
     with pytest.raises(ValueError, match="unknown heuristic"):
         evaluate_heuristics(SELECT_ENV, FIFO_PARAMS, key, 4, ("fastest",))
+    with pytest.raises(ValueError, match="one string"):
+        evaluate_heuristics(SELECT_ENV, FIFO_PARAMS, key, 4, "random")
 
 
 RULE_SAMPLE = ("random", "always_accept", "least_loaded", "expected_rate_helps", "wspt",

@@ -1,6 +1,8 @@
 """The rules (heuristics) of both action modes on fixed episodes, per environment setting.
 
 Every rule meets the same episodes (one key) in a setting, so their returns compare pairwise.
+Lists every rule of the mode's table (``--rules`` for a few); they run through one compiled
+program per mode (``evaluate_heuristics``), so the settings and rules add no compilation.
 Prints a markdown table (rule x setting: mean return and completion rate); with --tag it also
 writes it to benchmarks/results/rules_table/<tag>/result.md (the measured one: --tag select).
 
@@ -16,14 +18,14 @@ import jax
 from results_dir import add_arguments, result_dir
 
 from agentic_jax.env import EnvParams, MultiAgentTaskEnvironment
-from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
+from agentic_jax.env.evaluation import evaluate_heuristics, heuristics_for
 
 # name -> EnvParams overrides. All use the collaboration trade-off (no free bonus) at a sharing
 # level; "load" settings add arrivals and tighten deadlines.
 TRADEOFF = dict(collaboration_cost=0.3, collaboration_bonus=0.0)
 # Busier than the defaults (2 arrivals every step), tighter deadlines, and wider priority and
 # expertise ranges, so that which task is taken first, and by whom, matters. Only non-static
-# fields change, so every setting reuses a rule's one compiled evaluation.
+# fields change, so every setting reuses the one compiled evaluation.
 BUSY = dict(arrival_rate=1.0, deadline_min=3.0, deadline_max=12.0, priority_min=0.05,
             expertise_min=0.0)
 SETTINGS: dict[str, dict] = {
@@ -37,14 +39,13 @@ SETTINGS: dict[str, dict] = {
 
 def run(action_mode: str, names: list[str] | None, episodes: int, settings: list[str]):
     env = MultiAgentTaskEnvironment(action_mode=action_mode)
-    table = heuristics_for(action_mode)
-    names = names or list(table)
+    names = tuple(names or heuristics_for(action_mode))
     rows: dict[str, dict[str, tuple[float, float]]] = {n: {} for n in names}
     for setting in settings:
         params = env.validate_params(EnvParams(**SETTINGS[setting]))
-        for name in names:
-            m = evaluate_policy(table[name], env, params, jax.random.key(0), episodes)
-            rows[name][setting] = (float(m["mean_reward"]), float(m["completion_rate"]))
+        table = evaluate_heuristics(env, params, jax.random.key(0), episodes, names)
+        for name, m in table.items():
+            rows[name][setting] = (m["mean_reward"], m["completion_rate"])
     return rows
 
 

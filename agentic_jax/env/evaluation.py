@@ -1,11 +1,18 @@
 """Evaluating a policy over whole episodes: learned policies and the rules alike.
 
 A policy is a :data:`~agentic_jax.env.rules.Policy`, ``policy(key, state, params) -> action``
-of one environment copy. :func:`evaluate_policy` runs a batch of episodes of one policy;
-:func:`evaluate_heuristics` does so for rules of the environment's action mode by name.
+of one environment copy. :func:`evaluate_policy` runs a batch of episodes of one policy.
+:func:`evaluate_rules` (and :func:`evaluate_heuristics`, its host floats) runs rules of the
+environment's action mode by name through ONE compiled program per ``(env, n_episodes,
+episode length)``: the program holds the mode's whole rules table and takes the rule's index
+as a traced argument (:func:`switch_policy`), so asking for more rules, or other ones, adds
+run time and no compilation. :func:`evaluate_indexed` is that program's body for any tuple of
+policies, e.g. a learned policy and the rules in one program.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import chex
 import jax
@@ -55,7 +62,8 @@ def evaluate_policy(
     return summary
 
 
-def _evaluate(policy, env, params, key, n_episodes, steps):
+def _episodes(policy, env, params, key, n_episodes, steps):
+    """``(summary, returns (n_episodes,))`` of ``policy`` on the episodes of ``key``."""
     reset_key, run_key = jax.random.split(key)
     _, states = jax.vmap(env.reset_env, (0, None))(jax.random.split(reset_key, n_episodes), params)
 
@@ -75,7 +83,85 @@ def _evaluate(policy, env, params, key, n_episodes, steps):
     return summary, metrics["episode_return"]
 
 
-_evaluate = jax.jit(_evaluate, static_argnums=(0, 1, 4, 5))
+_evaluate = jax.jit(_episodes, static_argnums=(0, 1, 4, 5))
+
+
+def switch_policy(policies: Sequence[Policy], index: chex.Array) -> Policy:
+    """The policy ``policies[index]``, chosen inside the program: ``index`` is a traced int32
+    scalar and ``lax.switch`` runs only the chosen branch. Every policy must return actions
+    of one shape and dtype (those of the action mode)."""
+    branches = tuple(policies)
+
+    def policy(key, state, params):
+        return jax.lax.switch(index, branches, key, state, params)
+
+    return policy
+
+
+def evaluate_indexed(
+    policies: Sequence[Policy],
+    index: chex.Array,
+    env: MultiAgentTaskEnvironment,
+    params: EnvParams,
+    key: chex.PRNGKey,
+    n_episodes: int = 64,
+    return_episode_rewards: bool = False,
+) -> dict[str, chex.Array]:
+    """:func:`evaluate_policy` of ``policies[index]``, with ``index`` traced.
+
+    Traceable (call it inside ``jit``, ``policies`` closing over traced values such as network
+    parameters): one compilation serves every index, e.g. index 0 a learned policy and
+    ``1 ..`` the rules, all on the same episodes of ``key``. ``index`` is clamped into range
+    by ``lax.switch``.
+    """
+    steps = int(params.max_steps_in_episode)
+    summary, returns = _episodes(switch_policy(policies, index), env, params, key, n_episodes,
+                                 steps)
+    if return_episode_rewards:
+        summary["episode_rewards"] = returns
+    return summary
+
+
+def _table_program(table, env, index, params, key, n_episodes, steps):
+    return _episodes(switch_policy(table, index), env, params, key, n_episodes, steps)
+
+
+_table_program = jax.jit(_table_program, static_argnums=(0, 1, 5, 6))
+
+
+def evaluate_rules(
+    env: MultiAgentTaskEnvironment,
+    params: EnvParams,
+    key: chex.PRNGKey,
+    n_episodes: int = 64,
+    names: Sequence[str] | None = None,
+    return_episode_rewards: bool = False,
+) -> dict[str, dict[str, chex.Array]]:
+    """``{rule name: metrics}`` as :func:`evaluate_policy` returns them (device arrays), for
+    the :data:`~agentic_jax.env.rules.HEURISTICS` names or ``names`` (any of the mode's table).
+
+    Every rule meets the same episodes of ``key`` and equals its own ``evaluate_policy``. The
+    rules run one after another through one compiled program over the mode's whole table
+    (``env.mode.rules``), the rule chosen by a traced index; the results are not waited for.
+    """
+    env.validate_params(params)
+    if not isinstance(n_episodes, int) or n_episodes < 1:
+        raise ValueError(f"n_episodes={n_episodes!r} is invalid; allowed: an integer >= 1")
+    policies = env.mode.rules
+    if isinstance(names, str):
+        raise ValueError(f"names={names!r} is one string; allowed: a tuple of rule names")
+    names = tuple(HEURISTICS) if names is None else tuple(names)
+    unknown = [n for n in names if n not in policies]
+    if unknown:
+        raise ValueError(f"unknown heuristic(s) {unknown}; allowed: {', '.join(policies)}")
+    table, position = tuple(policies.values()), {name: i for i, name in enumerate(policies)}
+    steps = int(params.max_steps_in_episode)
+    out = {}
+    for name in names:
+        index = jnp.asarray(position[name], jnp.int32)
+        summary, returns = _table_program(table, env, index, params, key, n_episodes, steps)
+        out[name] = {**summary, "episode_rewards": returns} if return_episode_rewards else summary
+    return out
 
 
 def evaluate_heuristics(
@@ -88,16 +174,9 @@ def evaluate_heuristics(
     """``{heuristic name: metrics}`` for the :data:`~agentic_jax.env.rules.HEURISTICS` names (or
     ``names``, any of the mode's table), as Python floats.
 
-    The rules are those of the environment's action mode (``env.mode.rules``).
+    The rules are those of the environment's action mode (``env.mode.rules``), run by
+    :func:`evaluate_rules` (one compiled program for the whole table, one transfer at the end).
     """
-    env.validate_params(params)
-    policies = env.mode.rules
-    names = tuple(HEURISTICS) if names is None else names
-    unknown = [n for n in names if n not in policies]
-    if unknown:
-        raise ValueError(f"unknown heuristic(s) {unknown}; allowed: {', '.join(policies)}")
-    table = {}
-    for name in names:
-        metrics = evaluate_policy(policies[name], env, params, key, n_episodes)
-        table[name] = {k: float(v) for k, v in metrics.items()}
-    return table
+    table = evaluate_rules(env, params, key, n_episodes, names)
+    host = jax.device_get(table)  # one transfer (its dicts come back in sorted key order)
+    return {name: {k: float(host[name][k]) for k in table[name]} for name in table}

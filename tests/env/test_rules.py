@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from reference.builders import make_state
 
-from agentic_jax.env import MultiAgentTaskEnvironment, rules
+from agentic_jax.env import MultiAgentTaskEnvironment, Tasks, rules
 from agentic_jax.env.evaluation import evaluate_heuristics, evaluate_policy, heuristics_for
 from agentic_jax.env.rules import HEURISTICS, RULES, SELECT_RULES
 
@@ -121,7 +121,7 @@ def test_collaboration_helps_per_agent():
     base = env.default_params
     state = make_state(env, base, active=[[(1.0, 0.5, 9.0, 0)], [(1.0, 0.5, 9.0, 1)], []],
                        expertise=[[0.2, 0.9], [0.3, 0.9], [0.95, 0.1]], capacity=[1, 1, 1])
-    none = jnp.full((3,), -1)
+    none = Tasks.empty((3,))  # nobody takes a task this step
     # the seed's rules: free bonus, no cost -> everyone
     assert rules.collaboration_helps(state, base, none).tolist() == [True, True, True]
     tradeoff = base.with_collaboration_tradeoff(sharing=1.0, cost=0.3)

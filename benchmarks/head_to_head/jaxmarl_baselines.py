@@ -27,7 +27,7 @@ import contextlib
 import dataclasses
 import importlib.metadata
 import importlib.util
-import io
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -249,11 +249,26 @@ def quiet_import_jaxmarl() -> None:
     """Import jaxmarl without its import-time prints; ``BaselineError`` naming what to install
     when it is missing (before :func:`check_versions` asks for its version)."""
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with _stdout_silenced():
             import jaxmarl  # noqa: F401
     except ImportError as err:
         raise BaselineError(f"jaxmarl cannot be imported ({one_line(err)}): pip install "
                             f"'jaxmarl>=0.2' (or {INSTALL})") from None
+
+
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """File descriptor 1 to /dev/null (jaxmarl 0.2 prints on import past ``sys.stdout``)."""
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
 
 
 def interpreter_ok() -> None:

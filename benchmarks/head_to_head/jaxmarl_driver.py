@@ -77,11 +77,26 @@ def check(s: Settings) -> dict[str, Any]:
         else:
             modules[method] = jb.load_module(s.checkout, method)
             c = jb.baseline_config(s.checkout, method, budget)
+            _build(method, modules[method], c, config)
             rollout = c["NUM_ENVS"] * c["NUM_STEPS"]
         if budget % rollout:
             raise ValueError(f"--steps {budget} must be a multiple of {method}'s rollout "
                              f"(envs x steps = {rollout}), so every method trains equally long")
     return modules
+
+
+def _build(method: str, module: Any, config: dict[str, Any], run_config: RunConfig) -> None:
+    """Call the baseline's ``make_train`` on our env once (nothing is traced or compiled), so
+    a baseline that cannot take our env fails here, as one line."""
+    from agentic_jax.compat.jaxmarl import JaxMARLEnv  # the marl extra: only for their methods
+
+    env, params = run_config.env.make_env()
+    try:
+        with jb.patched(module, JaxMARLEnv(env=env, params=params)):
+            module.make_train(dict(config))
+    except Exception as err:  # noqa: BLE001 (their code failing on our env: one line)
+        raise jb.BaselineError(f"{jb.BASELINES[method].file} failed on our env: "
+                               f"{jb.one_line(err)}") from None
 
 
 class Episodes:

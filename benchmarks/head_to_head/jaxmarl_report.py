@@ -92,8 +92,8 @@ def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
 
 
 def plot(results: Mapping[str, Any], stats: Mapping[str, Any], path: Path) -> None:
-    """Training-episode team return against env steps, mean over seeds, one line per method,
-    with the best rule's mean on the fixed episodes."""
+    """Training-episode team return against env steps, mean over seeds, one line per method
+    (from its first ended episode), with the best rule's mean on the fixed episodes."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -104,7 +104,9 @@ def plot(results: Mapping[str, Any], stats: Mapping[str, Any], path: Path) -> No
         curves = [r["curve"] for r in v["runs"]]
         n = min(len(c["steps"]) for c in curves)
         mean = np.mean([c["team_return"][:n] for c in curves], axis=0)
-        ax.plot(curves[0]["steps"][:n], mean, label=f"{m} ({len(curves)} seed(s))")
+        # both trainers log 0 until an episode has ended: leave those updates out
+        first = int(np.argmax(mean != 0.0)) if np.any(mean != 0.0) else n
+        ax.plot(curves[0]["steps"][first:n], mean[first:], label=f"{m} ({len(curves)} seed(s))")
     ax.axhline(stats["best_rule_mean"], color="black", ls=":",
                label=f"best rule {stats['best_rule']} (fixed episodes)")
     ax.set_xlabel("env steps")

@@ -1,0 +1,108 @@
+"""``benchmarks/jaxmarl_head_to_head.py``: options, checks, run, files (see that script's doc)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import results_dir
+from results_dir import result_dir
+
+from head_to_head import jaxmarl_report
+from head_to_head.jaxmarl_baselines import BaselineError, quiet_import_jaxmarl
+from head_to_head.jaxmarl_driver import METHODS, Settings, check, run
+
+BENCHMARK = "jaxmarl_head_to_head"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jaxmarl_head_to_head.py",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--jaxmarl", type=Path, default=None, metavar="PATH",
+                   help="a JaxMARL checkout (the folder with baselines/ and jaxmarl/); needed "
+                        "for the jaxmarl_* methods")
+    p.add_argument("--config", type=Path, default=Path("configs/select.yaml"),
+                   help="our recipe; its env: section is every method's env "
+                        "(default: configs/select.yaml)")
+    p.add_argument("--methods", default=",".join(METHODS),
+                   help=f"comma-separated, from {', '.join(METHODS)} (default: all)")
+    p.add_argument("--seeds", type=int, default=5, metavar="N",
+                   help="training seeds 0..N-1 per method (default: 5)")
+    p.add_argument("--steps", type=int, default=None, metavar="N",
+                   help="env steps per run (default: the recipe's total_timesteps)")
+    p.add_argument("--episodes", type=int, default=64, metavar="N",
+                   help="fixed evaluation episodes (default: 64)")
+    p.add_argument("--eval-seed", type=int, default=12345, metavar="S",
+                   help="seed of the one evaluation key (default: 12345)")
+    results_dir.add_arguments(p, BENCHMARK, "cpu")
+    return p
+
+
+def settings(args: argparse.Namespace, root: Path) -> Settings:
+    """Resolve the options (paths relative to ``root``); ``ValueError`` naming the option."""
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"--methods: unknown {unknown} (allowed: {', '.join(METHODS)})")
+    for flag, value in (("--seeds", args.seeds), ("--steps", args.steps or 1),
+                        ("--episodes", args.episodes)):
+        if value < 1:
+            raise ValueError(f"{flag} {value} is invalid (allowed: an int >= 1)")
+    config = root / args.config
+    if not config.is_file():
+        raise ValueError(f"--config {str(config)!r} does not exist (run from the repository "
+                         "root or pass --config)")
+    needs_checkout = any(METHODS[m][1] is None for m in methods)
+    if needs_checkout and args.jaxmarl is None:
+        raise BaselineError("the jaxmarl_* methods need a JaxMARL checkout: pass --jaxmarl PATH "
+                            "(git clone https://github.com/FLAIROx/JaxMARL), or --methods "
+                            "ours_ippo,ours_mappo")
+    checkout = (root / args.jaxmarl).resolve() if args.jaxmarl is not None else None
+    return Settings(checkout=checkout, config=config, methods=methods, seeds=args.seeds,
+                    steps=args.steps, episodes=args.episodes, eval_seed=args.eval_seed)
+
+
+def write(results: dict, stats: dict, folder: Path) -> None:
+    """result.json (everything), result.md and result.png in ``folder``."""
+    machine = results_dir.machine()
+    payload = {"machine": machine, **results, "statistics": stats}
+    text = json.dumps(payload, indent=1, default=_plain)
+    (folder / "result.json").write_text(text + "\n")
+    (folder / "result.md").write_text(jaxmarl_report.markdown(results, stats, machine))
+    jaxmarl_report.plot(results, stats, folder / "result.png")
+
+
+def _plain(value):
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def main(argv: Sequence[str] | None = None, root: Path | None = None) -> int:
+    """Parse, check, run, write. Bad input (options, checkout, dependencies, versions, a
+    baseline that raises) prints one line and returns 2, before anything is compiled."""
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        s = settings(args, root or Path.cwd())
+        if any(METHODS[m][1] is None for m in s.methods):
+            quiet_import_jaxmarl()
+        modules = check(s)
+        results = run(s, modules, log=lambda line: print(line, flush=True))
+    except (BaselineError, ValueError) as err:
+        print(f"{p.prog}: error: {err}", file=sys.stderr)
+        return 2
+    stats = jaxmarl_report.statistics_of(results)
+    what = (f"JaxMARL IPPO/MAPPO baselines (unmodified) vs our recipe, same env "
+            f"({s.config.name}), {s.seeds} seed(s), {stats['throughput'][s.methods[0]]['steps']:,}"
+            " env steps: paired margin over the best rule, env steps/s, compile time")
+    folder = result_dir(BENCHMARK, args.tag, args.out and (root or Path.cwd()) / args.out,
+                        what=what)
+    write(results, stats, folder)
+    print(jaxmarl_report.markdown(results, stats, results_dir.machine()))
+    print(f"results: {folder}/result.json, result.md, result.png and meta.json")
+    return 0

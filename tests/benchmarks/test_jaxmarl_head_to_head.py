@@ -1,0 +1,196 @@
+"""The JaxMARL head-to-head (benchmarks/jaxmarl_head_to_head.py): its bad-input paths (one line,
+exit 2, nothing compiled), the carried-state evaluator meeting the same episodes as
+`evaluate_policy`, the outside patches, and the statistics on hand-made results. The full run
+on a real JaxMARL checkout is in the slow suite (JAXMARL_CHECKOUT=PATH pytest -m slow)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from head_to_head import jaxmarl_baselines as jb
+from head_to_head.jaxmarl_main import main
+from head_to_head.jaxmarl_report import markdown, plot, statistics_of
+from head_to_head.recurrent import evaluate_carried
+
+from agentic_jax.config import load
+from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {"env": {"n_agents": 3, "max_tasks": 5, "action_mode": "select",
+                "max_steps_in_episode": 8}}
+CONFIG_YAML = "NUM_ENVS: 16\nNUM_STEPS: 128\nLR: 2e-3\n"
+
+
+def fake_checkout(tmp_path: Path, version: str | None = None, ippo_source: str = "") -> Path:
+    """A folder shaped like a JaxMARL checkout: version file, both baselines and configs."""
+    if version is None:
+        version = importlib.metadata.version("jaxmarl")
+    (tmp_path / "jaxmarl").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "jaxmarl/__init__.py").write_text(f'__version__ = "{version}"\n')
+    for name, baseline in jb.BASELINES.items():
+        for rel, text in ((baseline.file, ippo_source if name == "jaxmarl_ippo" else ""),
+                          (baseline.config, CONFIG_YAML)):
+            (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / rel).write_text(text)
+    return tmp_path
+
+
+def bad(capsys, *argv) -> str:
+    """Run the script's main on ``argv``: it must exit 2 with exactly one line, no traceback."""
+    assert main([*argv, "--steps", "4096"], root=ROOT) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+@pytest.fixture(autouse=True)
+def _has_jaxmarl():
+    pytest.importorskip("jaxmarl")
+
+
+def test_no_checkout_given_or_missing_or_not_a_checkout(capsys, tmp_path):
+    assert "pass --jaxmarl PATH" in bad(capsys)
+    assert "does not exist" in bad(capsys, "--jaxmarl", str(tmp_path / "nope"))
+    err = bad(capsys, "--jaxmarl", str(tmp_path))
+    assert "is not a JaxMARL checkout (no jaxmarl/__init__.py)" in err
+
+
+def test_mismatched_version_names_what_to_install(capsys, tmp_path):
+    err = bad(capsys, "--jaxmarl", str(fake_checkout(tmp_path, version="9.9.9")))
+    assert "JaxMARL 9.9.9" in err and "pip install 'jaxmarl==9.9.9'" in err
+
+
+def test_missing_dependency_names_its_pip_package(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "hydra", None)  # `import hydra` fails as if not installed
+    checkout = fake_checkout(tmp_path, ippo_source="import hydra\n")
+    err = bad(capsys, "--jaxmarl", str(checkout))
+    assert "ippo_ff_mpe.py needs the module 'hydra': pip install hydra-core" in err
+
+
+def test_baseline_that_raises_on_our_env_is_one_line(capsys, tmp_path):
+    source = "def make_train(config):\n    raise RuntimeError('boom\\nsecond line')\n"
+    err = bad(capsys, "--jaxmarl", str(fake_checkout(tmp_path, ippo_source=source)),
+              "--methods", "jaxmarl_ippo")
+    assert "ippo_ff_mpe.py failed on our env: RuntimeError: boom" in err
+    source = "x = 1\n"  # imports, but is no baseline
+    err = bad(capsys, "--jaxmarl", str(fake_checkout(tmp_path, ippo_source=source)),
+              "--methods", "jaxmarl_ippo")
+    assert "defines no make_train" in err
+
+
+def test_bad_options_are_one_line(capsys):
+    assert "unknown ['nope']" in bad(capsys, "--methods", "nope")
+    assert "--seeds 0 is invalid" in bad(capsys, "--methods", "ours_ippo", "--seeds", "0")
+    assert "does not exist" in bad(capsys, "--methods", "ours_ippo", "--config", "no.yaml")
+
+
+def test_budget_must_fill_whole_rollouts(capsys):
+    assert main(["--methods", "ours_ippo", "--steps", "3000"], root=ROOT) == 2
+    assert "multiple of" in capsys.readouterr().err
+
+
+def counting_policy(env):
+    """A policy whose choice depends on the step: stateless (the state's clock) and carried (its
+    own counter) versions act alike, so they must score alike on the same episodes."""
+    none, n = env.max_tasks, env.n_agents
+
+    def action(t):
+        choice = jnp.where(t % 3 == 0, none, t % env.max_tasks)
+        return jnp.tile(jnp.stack([choice, t % 2]), n).astype(jnp.int32)
+
+    def stateless(key, state, params):
+        return action(state.time)
+
+    def carried(count, key, state, params):
+        return count + 1, action(count)
+
+    return stateless, carried
+
+
+def test_evaluate_carried_meets_the_same_episodes_as_evaluate_policy():
+    env, params = load(TINY).env.make_env()
+    key = jax.random.key(3)
+    rule = heuristics_for(env.action_mode)["expected_rate_helps"]
+    want = evaluate_policy(rule, env, params, key, 5, return_episode_rewards=True)
+    got = evaluate_carried(lambda c, k, s, p: (c, rule(k, s, p)), jnp.zeros(()), env, params,
+                           key, 5)
+    # the same episodes up to float32 rounding (XLA may fuse the two programs' sums apart)
+    np.testing.assert_allclose(got["episode_rewards"], want["episode_rewards"], rtol=1e-6)
+    stateless, carried = counting_policy(env)
+    want = evaluate_policy(stateless, env, params, key, 5, return_episode_rewards=True)
+    got = evaluate_carried(carried, jnp.int32(0), env, params, key, 5)
+    np.testing.assert_allclose(got["episode_rewards"], want["episode_rewards"], rtol=1e-6)
+    assert float(got["completion_rate"]) == pytest.approx(float(want["completion_rate"]))
+    assert float(jnp.std(want["episode_rewards"])) > 0  # the episodes differ from each other
+    with pytest.raises(ValueError, match="n_episodes=0"):
+        evaluate_carried(carried, jnp.int32(0), env, params, key, 0)
+
+
+def test_patched_make_and_recorder_are_restored():
+    import jaxmarl
+
+    from agentic_jax.compat.jaxmarl import JaxMARLEnv
+
+    class Module:
+        wandb = "real wandb"
+
+    marl, original = JaxMARLEnv(TINY), jaxmarl.make
+    with jb.patched(Module, marl) as recorder:
+        assert jaxmarl.make(jb.ENV_NAME) is marl
+        with pytest.raises(ValueError, match="takes no ENV_KWARGS"):
+            jaxmarl.make(jb.ENV_NAME, num_agents=2)
+        Module.wandb.log({"returns": 2.0, "loss": {"nested": 1}})
+    assert recorder.records == [{"returns": np.asarray(2.0)}]
+    assert jaxmarl.make is original and Module.wandb == "real wandb"
+    assert jb.log_scale(Module, marl) == 1.0
+
+
+def results(ours, theirs, rule, seeds=4):
+    rng = np.random.default_rng(0)
+
+    def method(mean):
+        runs = [{"episode_rewards": (mean + rng.normal(0, 1, 16)).tolist(),
+                 "completion_rate": 0.5, "steps_per_s": 1000.0 + i, "run_s": 10.0,
+                 "steps": 8192, "curve": {"steps": [4096, 8192], "team_return": [0.0, mean]}}
+                for i in range(seeds)]
+        return {"label": "x", "compile_s": 3.0, "runs": runs}
+
+    return {"settings": {"config": "configs/select.yaml"},
+            "episodes": {"n_episodes": 16, "eval_seed": 1,
+                         "rules": {"good": [rule] * 16, "bad": [rule - 50.0] * 16}},
+            "methods": {"ours_ippo": method(ours), "jaxmarl_ippo": method(theirs)}}
+
+
+def test_statistics_margins_and_differences(tmp_path):
+    stats = statistics_of(results(ours=120.0, theirs=90.0, rule=100.0))
+    assert stats["best_rule"] == "good"
+    assert stats["margins"]["ours_ippo"]["iqm"] == pytest.approx(20.0, abs=1.0)
+    assert stats["margins"]["jaxmarl_ippo"]["iqm"] == pytest.approx(-10.0, abs=1.0)
+    diff = stats["differences"]["ours_ippo - jaxmarl_ippo"]
+    assert diff["iqm"] == pytest.approx(30.0, abs=1.5) and diff["not_below_zero"]
+    assert not statistics_of(results(90.0, 120.0, 100.0))["differences"][
+        "ours_ippo - jaxmarl_ippo"]["not_below_zero"]
+    machine = {"processor": "cpu", "cpu_count": 2}
+    text = markdown(results(120.0, 90.0, 100.0), stats, machine)
+    assert "| ours_ippo | 4 | 8,192 |" in text and "CI not below 0" in text
+    plot(results(120.0, 90.0, 100.0), stats, tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_full_run_on_a_real_checkout(tmp_path):
+    checkout = os.environ.get("JAXMARL_CHECKOUT")
+    if not checkout:
+        pytest.skip("set JAXMARL_CHECKOUT to a JaxMARL checkout")
+    argv = ["--jaxmarl", checkout, "--seeds", "1", "--steps", "4096", "--episodes", "4",
+            "--out", str(tmp_path)]
+    assert main(argv, root=ROOT) == 0
+    assert {"result.json", "result.md", "result.png", "meta.json"} <= {
+        p.name for p in tmp_path.iterdir()}

@@ -195,3 +195,24 @@ def test_bad_randomize_settings_fail_in_one_line_naming_them(value, message):
     with pytest.raises(ValueError, match=message) as err:
         load(None, [f"env.randomize={value}"])
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("action_mode", ["select", "seed"])
+def test_rules_decide_with_the_copys_drawn_setting(action_mode):
+    """A rule in a randomized copy acts as in an env with the drawn values as fixed params:
+    the collaboration choices read the drawn sharing, cost and bonus, not the base params."""
+    env = _env(obs_mode="extended", action_mode=action_mode)
+    params = _family_params(env)
+    rules = env.mode.rules
+    names = [n for n in ("expected_rate_helps", "wspt_team", "expected_rate_team",
+                         "expertise_greedy_helps") if n in rules]
+    keys = jax.random.split(jax.random.PRNGKey(11), 8)
+    for key in keys:
+        _, state = env.reset(key, params)
+        drawn = zip(params.randomize, np.asarray(state.setting), strict=True)
+        fixed = params.replace(randomize=(), **{name: float(v) for (name, _, _), v in drawn})
+        for name in names:
+            act = jax.jit(rules[name])
+            got = act(key, state, params)
+            want = act(key, state.replace(setting=None), fixed)
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want), err_msg=name)

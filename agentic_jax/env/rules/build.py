@@ -4,7 +4,8 @@ action mode, and the uniform random rules.
 A rule is a pure function ``rule(key, state, params) -> action`` of one environment copy
 (:data:`Policy`). Seed-mode actions are float32 ``(n*3,)`` of ``(accept, effort,
 collaborate)``; select-mode actions are int32 ``(n*2,)`` of ``(choice, collaborate)``
-(:mod:`agentic_jax.env.modes.select`). Rules work at full effort.
+(:mod:`agentic_jax.env.modes.select`). Rules work at full effort. Under ``env.randomize`` a rule
+reads its copy's drawn setting (:func:`agentic_jax.env.randomize.in_effect`), as the step does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from agentic_jax.env.randomize import in_effect
 from agentic_jax.env.rules.scores import has_slot
 from agentic_jax.env.types import EnvParams, EnvState, Tasks
 
@@ -68,7 +70,7 @@ def select_rule(score: Score, eligible: Eligible, collab: Collab,
         if pairs is not None:
             ok = ok & pairs(state, scores)
         choice = greedy_choice(scores, ok)
-        wants = collab(state, params, taken_tasks(state, choice))
+        wants = collab(state, in_effect(params, state.setting), taken_tasks(state, choice))
         return jnp.stack([choice, wants.astype(jnp.int32)], -1).ravel()
 
     return rule
@@ -102,7 +104,8 @@ def seed_accept_rule(eligible: Eligible, collab: Collab) -> Policy:
         takes = accept & has_slot(state)
         rank = jnp.cumsum(takes) - takes
         slot = jnp.where(takes & (rank < state.queue_length), rank, -1)
-        return seed_action(accept, collab(state, params, taken_tasks(state, slot)))
+        return seed_action(accept, collab(state, in_effect(params, state.setting),
+                                         taken_tasks(state, slot)))
 
     return rule
 
@@ -134,6 +137,7 @@ def seed_rule(score: Score, eligible: Eligible, collab: Collab,
 
         init = (jnp.zeros(n, bool), jnp.asarray(-1), jnp.full((n,), -1, jnp.int32))
         (accept, _, slot), _ = jax.lax.scan(pick, init, jnp.arange(min(n, Q)))
-        return seed_action(accept, collab(state, params, taken_tasks(state, slot)))
+        return seed_action(accept, collab(state, in_effect(params, state.setting),
+                                         taken_tasks(state, slot)))
 
     return rule

@@ -141,8 +141,11 @@ def baseline_config(checkout: Path, name: str, total_timesteps: int) -> dict[str
 
     Read with OmegaConf, as their hydra ``main`` does (PyYAML would read ``2e-3`` as a string).
     """
-    from omegaconf import OmegaConf
-
+    try:
+        from omegaconf import OmegaConf
+    except ModuleNotFoundError:
+        raise BaselineError(f"reading {BASELINES[name].config} needs the module 'omegaconf': "
+                            f"pip install omegaconf (or {INSTALL})") from None
     config = OmegaConf.to_container(OmegaConf.load(checkout / BASELINES[name].config))
     config.update(ENV_NAME=ENV_NAME, ENV_KWARGS={}, TOTAL_TIMESTEPS=int(total_timesteps),
                   WANDB_MODE="disabled")

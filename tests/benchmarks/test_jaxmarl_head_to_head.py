@@ -74,6 +74,14 @@ def test_missing_dependency_names_its_pip_package(capsys, tmp_path, monkeypatch)
     assert "ippo_ff_mpe.py needs the module 'hydra': pip install hydra-core" in err
 
 
+def test_missing_config_reader_names_its_pip_package(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "omegaconf", None)
+    source = "def make_train(config):\n    return None\n"
+    err = bad(capsys, "--jaxmarl", str(fake_checkout(tmp_path, ippo_source=source)),
+              "--methods", "jaxmarl_ippo")
+    assert "needs the module 'omegaconf': pip install omegaconf" in err
+
+
 def test_baseline_that_raises_on_our_env_is_one_line(capsys, tmp_path):
     source = "def make_train(config):\n    raise RuntimeError('boom\\nsecond line')\n"
     err = bad(capsys, "--jaxmarl", str(fake_checkout(tmp_path, ippo_source=source)),

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from heldout import read_settings  # noqa: E402
-from results_dir import add_arguments, result_dir  # noqa: E402
+from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, load  # noqa: E402
 from agentic_jax.env.evaluation import evaluate_policy, heuristics_for  # noqa: E402
@@ -180,10 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = result_dir("generalist", tag, args.out,
                         what=f"{tag} trained once over the settings family, zero-shot on "
                              "held-out settings against each setting's best rule")
-    (folder / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-    (folder / "result.md").write_text(markdown(result))
-    print(markdown(result))
-    print(f"generalist: results in {folder}")
+    write_result(folder, "generalist", result, markdown(result))
     return 0
 
 

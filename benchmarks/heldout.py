@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's agentic_jax, installed or not
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
-from results_dir import add_arguments, result_dir  # noqa: E402
+from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, SweepConfig, load  # noqa: E402
 from agentic_jax.env.evaluation import heuristics_for  # noqa: E402
@@ -172,10 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"heldout: setting {i}: margin {rows[-1]['margin']:+.1f} "
                   f"{rows[-1]['margin_ci']}", flush=True)
     result = {"recipe": args.config, "seeds": args.seeds, "quick": args.quick, "rows": rows}
-    (folder / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-    (folder / "result.md").write_text(markdown(result))
-    print(markdown(result))
-    print(f"heldout: results in {folder}")
+    write_result(folder, "heldout", result, markdown(result))
     return 0
 
 

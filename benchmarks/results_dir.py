@@ -46,6 +46,15 @@ def result_dir(benchmark: str, tag: str, out: Path | None = None, what: str | No
     return folder
 
 
+def write_result(folder: Path, benchmark: str, result: dict[str, Any], markdown: str) -> None:
+    """Write ``result.json`` and ``result.md`` into ``folder`` and print the markdown and where
+    it went."""
+    (folder / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    (folder / "result.md").write_text(markdown)
+    print(markdown)
+    print(f"{benchmark}: results in {folder}")
+
+
 def meta() -> dict[str, Any]:
     """The command line, UTC date, machine and git commit of this process."""
     return {

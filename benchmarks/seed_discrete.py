@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's agentic_jax, installed or not
 
 import numpy as np  # noqa: E402
 from heldout import evaluate_setting, setting_config  # noqa: E402
-from results_dir import add_arguments, result_dir  # noqa: E402
+from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import load  # noqa: E402
 from agentic_jax.config.run import parse_override  # noqa: E402
@@ -108,10 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     means = {r["setting"]: r["mean"] for r in report if r["kind"] == "heuristic"}
     result = {"recipe": args.config, "seeds": args.seeds, "final_episodes": args.final_episodes,
               "overrides": args.set, "row": row, "rules": means, "curve": learning}
-    (folder / "result.json").write_text(json.dumps(result, indent=1) + "\n")
-    (folder / "result.md").write_text(markdown(result))
-    print(markdown(result))
-    print(f"seed_discrete: results in {folder}")
+    write_result(folder, "seed_discrete", result, markdown(result))
     return 0
 
 

@@ -107,7 +107,7 @@ def test_joint_sampling_frequencies_match_the_probabilities():
     """3 agents on 1 slot, with pair terms strong enough that agent 2 mostly answers agent 0's
     request: every joint action is drawn as often as its probability says, and the
     probabilities sum to 1."""
-    n, n_slots, dim, draws = 3, 1, 1, 60_000
+    n, n_slots, draws = 3, 1, 60_000  # D = 1: features (alpha, u, v) per agent and choice
     nvec = select_nvec(n, n_slots)
     head = sequential_select_head(nvec, "sequential")
     flat = jnp.asarray([0.3, -0.2, 0.0, 0.5, 0.1, 0.0, 0.4, 0.0, 0.0, -1.5, -0.3, 0.0])

@@ -173,6 +173,11 @@ def test_the_actor_gives_request_features_per_agent_and_choice():
     logits, features = ts.apply_fn(ts.params, obs[None], method="actor")
     dim = ts.params["params"]["request_u"]["kernel"].shape[-1]
     assert logits.shape == (1, 3 * (4 + 3)) and features.shape == (1, 3, 5, 1 + 2 * dim)
+    # no parameter depends on the team or queue size: a trained actor runs at any n
+    other = MultiAgentTaskEnvironment(n_agents=5, max_tasks=6, action_mode="select")
+    shapes = jax.tree.map(jnp.shape, make_init(config, other, other.default_params)(
+        jax.random.key(0)).train_state.params)
+    assert shapes == jax.tree.map(jnp.shape, ts.params)
     # at initialisation the pair terms are small: every agent's request starts near even odds
     for asks in itertools.product((0, 1), repeat=3):
         actions = jnp.asarray([[4, asks[0], 4, asks[1], 4, asks[2]]], jnp.float32)

@@ -12,8 +12,12 @@ with that `env:` is trained from scratch as one sweep of `--seeds` seeds (`run_s
 sweep's own report (rliable) compares every seed's best model with every rule of the action
 mode on the same final episodes: the IQM of the returns with its 95% CI, the paired margin over
 the best rule with its CI, and the completion rate. The collaboration frequency of each seed's
-policy is measured on `--episodes` episodes of one fixed key. The summary says in how many
-settings the margin's CI lies above zero.
+policy is measured on `--episodes` episodes of one fixed key, and on the same episodes each
+seed's policy is run again with its collaboration requests switched off (every other output
+unchanged): the paired margin of collaborating, with a 95% bootstrap CI over episodes (the issue's
+ablation "beats the same policy with collaboration switched off"). The summary says in how many
+settings the margin's CI lies above zero. `--set KEY=VALUE` changes the recipe (e.g.
+`--set ppo.collaboration=sequential`) before each setting's env is applied.
 
 Results: benchmarks/results/heldout/<tag>/result.{json,md} and meta.json (`--tag`, default the
 config's name).
@@ -37,8 +41,9 @@ import yaml  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, SweepConfig, load  # noqa: E402
-from agentic_jax.env.evaluation import heuristics_for  # noqa: E402
+from agentic_jax.env.evaluation import evaluate_indexed, heuristics_for  # noqa: E402
 from agentic_jax.env.family import SettingsFamily  # noqa: E402
+from agentic_jax.ppo import make_act  # noqa: E402
 from agentic_jax.sweep import load_member, run_sweep  # noqa: E402
 
 SETTINGS_FILE = ROOT / "configs" / "heldout.yaml"
@@ -67,8 +72,42 @@ def read_settings(path: Path = SETTINGS_FILE) -> list[dict[str, Any]]:
     return yaml.safe_load(path.read_text())["settings"]
 
 
+# an action of the mode with every collaboration request set to "no" (flat per-env action)
+NO_COLLABORATION = {
+    "select": lambda a: a.reshape(-1, 2).at[:, 1].set(0).ravel(),  # (choice, collaborate)
+    "seed": lambda a: a.reshape(-1, 3).at[:, 2].set(0.0).ravel(),  # (accept, effort, collab.)
+    "seed_discrete": lambda a: a - a % 2,  # category 2 * accept + collaborate
+}
+
+
+def collaboration_ablation(system: Any, episodes: int, key: jax.Array) -> np.ndarray:
+    """`(2, episodes)` returns of `system`'s deterministic policy on the episodes of `key`:
+    row 0 as it acts, row 1 with its collaboration requests switched off (one program)."""
+    env, params = system.env, system.env_params
+    act = make_act(system.ppo, env, params)
+    off = NO_COLLABORATION[system.config.env.action_mode]
+
+    @jax.jit
+    def returns(rs, index):
+        def acting(k, state, p):
+            return act(rs, env.get_obs(state, p), k, deterministic=True)
+
+        policies = (acting, lambda k, state, p: off(acting(k, state, p)))
+        return evaluate_indexed(policies, index, env, params, key, episodes,
+                                return_episode_rewards=True)["episode_rewards"]
+
+    return np.stack([np.asarray(returns(system.runner_state, i)) for i in (0, 1)])
+
+
+def bootstrap_ci(values: np.ndarray, draws: int = 10_000, seed: int = 0) -> list[float]:
+    """95% percentile-bootstrap CI of the mean of `values` (1-D)."""
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (draws, len(values)))].mean(1)
+    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+
+
 def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes: int,
-                   quick: bool) -> RunConfig:
+                   quick: bool, overrides: tuple[str, ...] = ()) -> RunConfig:
     """The sweep config of one held-out setting: the recipe, its env replaced by the
     setting's values, every rule of the action mode as the reference, `seeds` seeds (the
     recipe's own sweep section, if any, is dropped)."""
@@ -78,7 +117,7 @@ def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes
                 "system.tensorboard": False, "system.plot": False}
     if not quick:
         settings["system.final_eval_episodes"] = final_episodes
-    config = load(recipe, [f"{k}={json.dumps(v)}" for k, v in settings.items()])
+    config = load(recipe, [*overrides, *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
     return config.replace(sweep=SweepConfig(seeds=seeds))
 
 
@@ -92,8 +131,13 @@ def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int
     best = np.asarray(out["heuristic_returns"][row["best_heuristic"]])
     margins = (returns - best[None, :]).mean(axis=1)             # paired, per seed
     key = jax.random.key(COLLAB_KEY)
-    collab = [float(load_member(run_dir, i).evaluate(episodes, key)["collaboration_frequency"])
-              for i in range(returns.shape[0])]
+    collab, ablation = [], []
+    for i in range(returns.shape[0]):
+        member = load_member(run_dir, i)
+        collab.append(float(member.evaluate(episodes, key)["collaboration_frequency"]))
+        ablation.append(collaboration_ablation(member, episodes, key))
+    ablation = np.stack(ablation)  # (seeds, 2, episodes)
+    gain = (ablation[:, 0] - ablation[:, 1]).mean(0)  # per episode, mean over seeds
     return {"index": index, "setting": config.to_dict()["env"], "best_rule": row["best_heuristic"],
             "best_rule_mean": row["best_heuristic_mean"], "iqm": row["iqm"],
             "iqm_ci": [row["iqm_ci_low"], row["iqm_ci_high"]],
@@ -102,6 +146,9 @@ def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int
             "margin_per_seed": margins.tolist(),
             "relative_margin": row["paired_margin_mean"] / abs(row["best_heuristic_mean"]),
             "completion": row["completion_mean"], "collaboration_per_seed": collab,
+            "collab_off_mean": float(ablation[:, 1].mean()),
+            "collab_gain": float(gain.mean()), "collab_gain_ci": bootstrap_ci(gain),
+            "collab_gain_per_seed": (ablation[:, 0] - ablation[:, 1]).mean(1).tolist(),
             "beats_rule": bool(row["paired_margin_ci_low"] is not None
                                and row["paired_margin_ci_low"] > 0)}
 
@@ -109,12 +156,17 @@ def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int
 def markdown(result: dict) -> str:
     rows = result["rows"]
     beaten = sum(r["beats_rule"] for r in rows)
-    lines = [f"# Held-out settings: {result['recipe']} against the best rule of each setting", "",
+    changed = f" with {', '.join(result['set'])}" if result.get("set") else ""
+    lines = [f"# Held-out settings: {result['recipe']}{changed} against the best rule of each "
+             "setting", "",
              f"{len(rows)} settings x {result['seeds']} seeds; paired margin over the best rule "
              f"on the same final episodes, 95% CI (rliable). The CI lies above zero in "
              f"**{beaten} of {len(rows)}** settings.", "",
+             "Collaboration on vs off: the same policies on the same "
+             f"{result.get('episodes', '')} episodes with their requests switched off; mean "
+             "paired gain of collaborating over seeds, 95% bootstrap CI over episodes.", "",
              "| # | n | types | sharing | cost | best rule | margin [95% CI] | rel. | completion "
-             "| collab. freq. |", "|" + "---|" * 10]
+             "| collab. freq. | gain of collab. on vs off [95% CI] |", "|" + "---|" * 11]
     for r in rows:
         s = r["setting"]
         low, high = r["margin_ci"]
@@ -123,7 +175,9 @@ def markdown(result: dict) -> str:
             f"{s['collaboration_sharing']:.2f} | {s['collaboration_cost']:.2f} | "
             f"{r['best_rule']} | {r['margin']:+.1f} [{low:+.1f}, {high:+.1f}] | "
             f"{r['relative_margin']:+.1%} | {r['completion']:.3f} | "
-            f"{np.mean(r['collaboration_per_seed']):.3f} |")
+            f"{np.mean(r['collaboration_per_seed']):.3f} | "
+            f"{r['collab_gain']:+.1f} [{r['collab_gain_ci'][0]:+.1f}, "
+            f"{r['collab_gain_ci'][1]:+.1f}] |")
     return "\n".join(lines) + "\n"
 
 
@@ -137,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="episodes of the collaboration-frequency measurement")
     parser.add_argument("--quick", action="store_true", help="toy budget, the first 2 settings")
     parser.add_argument("--draw", action="store_true", help=f"rewrite {SETTINGS_FILE.name}")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change the recipe, e.g. ppo.collaboration=sequential (repeatable)")
     add_arguments(parser, "heldout", None, default="the recipe's file name")
     args = parser.parse_args(argv)
     if args.draw:
@@ -156,7 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [0, 1] if args.quick else list(range(len(settings)))
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds}: at least 1")
-    load(args.config)  # a bad recipe is one line here, before training
+    try:  # a bad recipe or --set is one line here, before training
+        load(args.config, args.set)
+    except ValueError as error:
+        parser.error(str(error))
     out = args.out
     if out is None and args.quick:
         out = Path(tempfile.mkdtemp(prefix="heldout-quick-"))
@@ -167,11 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="heldout-runs-") as workdir:
         for i in chosen:
             config = setting_config(args.config, settings[i], args.seeds, args.final_episodes,
-                                    args.quick)
+                                    args.quick, tuple(args.set))
             rows.append(evaluate_setting(i, config, Path(workdir), args.episodes))
             print(f"heldout: setting {i}: margin {rows[-1]['margin']:+.1f} "
                   f"{rows[-1]['margin_ci']}", flush=True)
-    result = {"recipe": args.config, "seeds": args.seeds, "quick": args.quick, "rows": rows}
+    result = {"recipe": args.config, "set": args.set, "seeds": args.seeds,
+              "episodes": args.episodes, "quick": args.quick, "rows": rows}
     write_result(folder, "heldout", result, markdown(result))
     return 0
 

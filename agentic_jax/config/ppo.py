@@ -17,6 +17,7 @@ LR_SCHEDULES = ("constant", "seed_linear")
 ENT_COEF_SCHEDULES = ("constant", "linear")
 ACTORS = ("mlp", "per_agent", "ippo", "mappo")
 POLICIES = ("gaussian", "discrete")
+COLLABORATIONS = ("independent", "sequential")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
 # Upper bounds on counts, checked before anything is allocated (generous for accelerators).
 SIZE_BOUNDS = {"n_envs": 2**20, "n_steps": 2**20, "batch_size": 2**30, "n_epochs": 10**4,
@@ -95,6 +96,10 @@ class PPOConfig:
             before it left (none is always allowed), so a joint choice never conflicts; the
             log-prob is the sum of the masked conditionals' (`agentic_jax.ppo.distributions`).
             False: independent choices, and the env's conflict rule settles collisions.
+        collaboration: "independent" (one 2-way Categorical per agent's collaboration request)
+            or "sequential" (with sequential_select and the ippo/mappo slot-scoring actor:
+            requests drawn in agent order, each agent's request logit seeing the choices and
+            requests of the agents before it, `agentic_jax.ppo.requests`).
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
             ignored and the value head sits on the shared trunk).
         layer_norm: LayerNorm after every hidden Dense (before the activation).
@@ -131,6 +136,7 @@ class PPOConfig:
     actor: str = "mlp"
     policy: str = "gaussian"
     sequential_select: bool = False
+    collaboration: str = "independent"
     shared_trunk: bool = False
     layer_norm: bool = False
     normalize_obs: bool = False
@@ -212,6 +218,13 @@ class PPOConfig:
         if self.sequential_select and self.policy != "discrete":
             raise ValueError(f"ppo.sequential_select=true needs ppo.policy='discrete' (got "
                              f"{self.policy!r}; allowed: sequential_select=false)")
+        check_choice("ppo.collaboration", self.collaboration, COLLABORATIONS)
+        if self.collaboration == "sequential" and not (
+                self.sequential_select and self.actor in ("ippo", "mappo")):
+            raise ValueError(
+                "ppo.collaboration='sequential' needs ppo.sequential_select=true and "
+                f"ppo.actor ippo or mappo (got sequential_select={self.sequential_select}, "
+                f"actor={self.actor!r}; allowed: collaboration='independent')")
         if self.actor != "mlp" and self.shared_trunk:
             raise ValueError(f"ppo.actor={self.actor!r} cannot share a trunk with the critic "
                              f"(allowed: shared_trunk=false with actor={self.actor!r})")

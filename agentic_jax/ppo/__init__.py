@@ -2,7 +2,8 @@
 
 Modules, imported one way (`train -> rollout / sgd -> losses / optimizer -> networks / types`):
 `types` (state containers), `networks` (actor-critic), `agents` (IPPO / MAPPO actors),
-`distributions` (Gaussian and discrete policy heads), `losses` (GAE, PPO loss), `optimizer`
+`distributions` (Gaussian and discrete policy heads), `requests` (collaboration requests drawn
+in agent order), `losses` (GAE, PPO loss), `optimizer`
 (fused clip + Adam, schedules), `rollout` (batched env stepping), `sgd` (the epochs of
 minibatch steps), `train` (init / update / train / act).
 """
@@ -36,6 +37,7 @@ from agentic_jax.ppo.optimizer import (
     make_optimizer,
     progress_remaining,
 )
+from agentic_jax.ppo.requests import draw_requests, request_logits
 from agentic_jax.ppo.rollout import (
     BatchedEnv,
     EnvFacts,
@@ -53,6 +55,7 @@ __all__ = [
     "AgentActorCritic",
     "PolicyHead",
     "discrete_head",
+    "draw_requests",
     "factorised_categorical",
     "gaussian_head",
     "make_head",
@@ -87,6 +90,7 @@ __all__ = [
     "ppo_loss",
     "ppo_loss_terms",
     "progress_remaining",
+    "request_logits",
     "tree_select",
     "vector_env",
 ]

@@ -17,7 +17,10 @@ them per slot, and its `x_i` gets their mean over slots `[P']`).
 
 The slot-scoring actor (select mode, discrete head) scores slot `j` for agent `i` from its
 hidden state and the slot's queue row `s_j`, with `z_ij` (agent `i`'s row for slot `j`)
-beside it where declared.
+beside it where declared. With `request_dim = D > 0` (`ppo.collaboration: sequential`) it
+also gives, per agent and per choice (slots, then none), the features `[..., n, Q + 1, 1 + 2D]`
+of the sequential requests (`agentic_jax.ppo.requests`), read from the same agent-slot hidden
+units.
 
 One actor MLP (`net_arch.pi`) maps each `x_i` to agent `i`'s slice of the action: its
 `out_per_agent` Gaussian means (with one shared log-std per action field) or logits (for the
@@ -115,6 +118,7 @@ class AgentActorCritic(nn.Module):
     slot_block: tuple[int, int, int] | None = None
     slot_hidden: int = 32
     agent_slot_block: tuple[int, int, int, int] | None = None
+    request_dim: int = 0  # D of the sequential requests' features (0: independent requests)
 
     def setup(self) -> None:
         self.pi_body = MLP(self.pi_arch, self.activation, self.layer_norm)
@@ -134,6 +138,11 @@ class AgentActorCritic(nn.Module):
             self.agent_key = nn.Dense(self.slot_hidden)
             self.slot_key = nn.Dense(self.slot_hidden, use_bias=False)
             self.slot_score = nn.Dense(1, kernel_init=small, bias_init=nn.initializers.zeros)
+            if self.request_dim:
+                # u at the usual scale, (alpha, v) small: the pair term starts near 0 and its
+                # gradient (through v) does not
+                self.request_u = nn.Dense(self.request_dim, kernel_init=orthogonal(1.0))
+                self.request_av = nn.Dense(1 + self.request_dim, kernel_init=small)
         if not self.discrete:
             # one log-std per action field, shared by the agents (no dependence on n)
             self.log_std = self.param(
@@ -156,6 +165,11 @@ class AgentActorCritic(nn.Module):
             scores = self.slot_score(nn.relu(pair))[..., 0]  # [..., n, Q]
             out = jnp.concatenate([scores, out], -1)  # [..., n, Q + 3]: slots, none, collab
         out = out.reshape(obs.shape[:-1] + (n * self.out_per_agent,))
+        if self.discrete and self.request_dim:
+            # per agent and choice (the Q slots, then none: the agent's key alone)
+            hidden = nn.relu(jnp.concatenate([pair, self.agent_key(h)[..., None, :]], -2))
+            av = self.request_av(hidden)
+            return out, jnp.concatenate([av[..., :1], self.request_u(hidden), av[..., 1:]], -1)
         if self.discrete:
             return (out,)
         return out, jnp.tile(self.log_std, n)

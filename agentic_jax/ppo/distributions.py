@@ -18,7 +18,8 @@ slot choices are drawn agent after agent, each agent's Categorical masked to the
 before it took ("none", category `Q`, is never masked): the joint choice has no conflicts, its
 log-prob is the sum of the masked conditionals' log-probs, and the entropy term is the sum of
 those conditionals' entropies along the sampled choices (the chain rule's single-sample
-estimate of the joint entropy). The collaboration requests stay independent.
+estimate of the joint entropy). The collaboration requests stay independent, or with
+`PPOConfig.collaboration="sequential"` are drawn agent after agent too (`ppo.requests`).
 
 Sampling draws its randomness up front for a whole rollout (one PRNG call, as the Gaussian's
 normal noise): the discrete head samples by Gumbel-max with pre-drawn uniforms
@@ -37,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from agentic_jax.config import PPOConfig
+from agentic_jax.ppo.requests import at_choices, draw_requests, request_logits
 
 MASKED_LOGIT = -1e9  # logit of a padded (non-existent) category: probability exactly 0
 
@@ -196,21 +198,22 @@ def taken_before(choices: jax.Array, n_slots: int) -> jax.Array:
     return (jnp.cumsum(picked, axis=-2) - picked) > 0
 
 
-def sequential_select_head(nvec: tuple[int, ...]) -> PolicyHead:
-    """The select mode's conflict-free head (see the module docstring); `nvec` must be
-    `(Q + 1, 2) * n_agents`."""
+def sequential_select_head(nvec: tuple[int, ...], collaboration: str = "independent"
+                           ) -> PolicyHead:
+    """The select mode's conflict-free head (module docstring), `nvec = (Q + 1, 2) * n`; with
+    `collaboration="sequential"` the actor gives `(logits, features)` (`ppo.requests`)."""
     n, n_slots = select_layout(nvec)
     base = discrete_head(nvec)
+    chained = collaboration == "sequential"
 
     def split(actor_out):
         logits = padded_logits(actor_out[0], nvec)  # [..., 2n, Q + 1]
-        return logits[..., 0::2, :], logits[..., 1::2, :]  # slots, collaboration
+        return logits[..., 0::2, :], logits[..., 1::2, :2]  # slots, collaboration
 
     def choose(slot_logits, u):
         """Agent after agent: `[..., n]` choices from `slot_logits [..., n, Q + 1]`, each the
         argmax of its logits (plus Gumbel noise from `u [..., n, Q + 1]` if given) over the
         slots not yet taken."""
-        batch = slot_logits.shape[:-2]
         gumbel = 0.0 if u is None else -jnp.log(-jnp.log(u))
         scores = jnp.moveaxis(slot_logits + gumbel, -2, 0)  # [n, ..., Q + 1]
         none = jnp.arange(n_slots + 1) == n_slots
@@ -220,8 +223,14 @@ def sequential_select_head(nvec: tuple[int, ...]) -> PolicyHead:
             taken = taken | ((jnp.arange(n_slots + 1) == choice[..., None]) & ~none)
             return taken, choice
 
-        _, choices = jax.lax.scan(pick, jnp.zeros((*batch, n_slots + 1), bool), scores)
+        _, choices = jax.lax.scan(pick, jnp.zeros(scores.shape[1:], bool), scores)
         return jnp.moveaxis(choices, 0, -1)
+
+    def request(actor_out, collab_logits, choices, u):  # [..., n] requests
+        gumbel = 0.0 if u is None else -jnp.log(-jnp.log(u[..., :2]))
+        if chained:
+            return draw_requests(collab_logits, at_choices(actor_out[1], choices), gumbel)
+        return jnp.argmax(collab_logits + gumbel, -1)
 
     def join(choices, collab):
         return jnp.stack([choices, collab], -1).reshape(*choices.shape[:-1], 2 * n)
@@ -231,21 +240,25 @@ def sequential_select_head(nvec: tuple[int, ...]) -> PolicyHead:
         actions = actions.astype(jnp.int32)
         choices, collab = actions[..., 0::2], actions[..., 1::2]
         masked = jnp.where(taken_before(choices, n_slots), MASKED_LOGIT, slot_logits)
+        if chained:
+            collab_logits = request_logits(collab_logits, at_choices(actor_out[1], choices),
+                                           collab)
         slots = distrax.Categorical(logits=masked)
-        requests = distrax.Categorical(logits=collab_logits)
-        log_prob = slots.log_prob(choices).sum(-1) + requests.log_prob(collab).sum(-1)
-        return log_prob, slots.entropy().sum(-1) + requests.entropy().sum(-1)
+        asks = distrax.Categorical(logits=collab_logits)
+        log_prob = slots.log_prob(choices).sum(-1) + asks.log_prob(collab).sum(-1)
+        return log_prob, slots.entropy().sum(-1) + asks.entropy().sum(-1)
 
     def sample(actor_out, u):
         slot_logits, collab_logits = split(actor_out)
         choices = choose(slot_logits, u[..., 0::2, :])
-        collab = gumbel_max(collab_logits, u[..., 1::2, :])
-        action = join(choices, collab).astype(jnp.float32)
-        return action, log_prob_entropy(actor_out, action)[0]
+        action = join(choices, request(actor_out, collab_logits, choices, u[..., 1::2, :]))
+        return action.astype(jnp.float32), log_prob_entropy(actor_out, action)[0]
 
     def mode(actor_out):
         slot_logits, collab_logits = split(actor_out)
-        return join(choose(slot_logits, None), jnp.argmax(collab_logits, -1)).astype(jnp.float32)
+        choices = choose(slot_logits, None)
+        return join(choices, request(actor_out, collab_logits, choices, None)).astype(
+            jnp.float32)
 
     return PolicyHead(base.noise, sample, log_prob_entropy, mode, base.to_env)
 
@@ -270,7 +283,7 @@ def make_head(config: PPOConfig, spec: Any) -> PolicyHead:
                     "ppo.sequential_select=true needs the select action mode's actions "
                     f"((Q + 1, 2) per agent); this env's action_nvec() is {spec.nvec} "
                     "(allowed: sequential_select=false for it)")
-            return sequential_select_head(spec.nvec)
+            return sequential_select_head(spec.nvec, config.collaboration)
         return discrete_head(spec.nvec)
     if spec.nvec is not None:
         raise ValueError(

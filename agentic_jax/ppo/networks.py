@@ -20,6 +20,8 @@ from agentic_jax.config import PPOConfig
 from agentic_jax.ppo.agents import AgentActorCritic
 from agentic_jax.ppo.layers import MLP, orthogonal
 
+REQUEST_DIM = 8  # D of the sequential collaboration requests' pair vectors
+
 
 class ActorCritic(nn.Module):
     """Actor mean, state-independent log-std and critic value.
@@ -116,6 +118,11 @@ def make_network(
     (config, action_dim) keeps the state's pytree structure identical across builders.
     """
     if config.actor in ("ippo", "mappo"):
+        chained = config.collaboration == "sequential"
+        if chained and (config.policy != "discrete" or slot_block is None):
+            raise ValueError("ppo.collaboration='sequential' needs the slot-scoring actor: "
+                             "env.action_mode='select' with ppo.policy='discrete' (allowed: "
+                             "collaboration='independent')")
         return AgentActorCritic(
             out_per_agent=action_dim // agent_block[1],
             agent_block=agent_block,
@@ -129,6 +136,7 @@ def make_network(
             log_std_init=config.log_std_init,
             slot_block=slot_block if config.policy == "discrete" else None,
             agent_slot_block=agent_slot_block,
+            request_dim=REQUEST_DIM if chained else 0,
         )
     return ActorCritic(
         action_dim=action_dim,

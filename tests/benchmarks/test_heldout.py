@@ -9,12 +9,17 @@ import sys
 from pathlib import Path
 
 import heldout
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentic_jax.config import load
+from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.env.family import FLOAT_RANGES, SettingsFamily
+from agentic_jax.system import AgenticRLSystem
 
 RECIPE = load(heldout.ROOT / "configs" / "select.yaml").to_dict()
 
@@ -54,6 +59,46 @@ def test_bad_settings_index_is_one_line(capsys):
         heldout.main(["--settings", "0,99"])
     assert exit_.value.code == 2
     assert "--settings: [99] not in 0..11" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode, fields", [("select", 2), ("seed", 3), ("seed_discrete", 1)])
+def test_switching_collaboration_off_keeps_every_other_output(mode, fields):
+    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, action_mode=mode)
+    space = env.action_space(env.default_params)
+    action = np.broadcast_to(np.asarray(space.high, np.float32), space.shape).ravel()
+    off = np.asarray(heldout.NO_COLLABORATION[mode](jnp.asarray(action)))
+    decoded = np.asarray(env.mode.from_clean(env.mode.sanitize(jnp.asarray(off), 4), 3))
+    if mode == "seed_discrete":  # categories 2 * accept + collaborate: accept kept
+        np.testing.assert_array_equal(off, action - action % 2)
+        assert np.all(off % 2 == 0)
+    else:
+        np.testing.assert_array_equal(off.reshape(3, fields)[:, :-1],
+                                      action.reshape(3, fields)[:, :-1])
+        assert np.all(decoded[:, -1] == 0) and np.all(action.reshape(3, fields)[:, -1] > 0)
+
+
+def test_ablation_runs_the_policy_on_its_own_evaluation_episodes():
+    """Row 0 is the policy as `evaluate` runs it on the same key; row 1 never collaborates."""
+    config = load({"env": {"action_mode": "select", "n_agents": 3, "max_tasks": 4,
+                           "max_steps_in_episode": 12, "collaboration_cost": 0.0},
+                   "ppo": {"policy": "discrete", "actor": "ippo", "sequential_select": True,
+                           "collaboration": "sequential", "n_envs": 2, "n_steps": 4,
+                           "batch_size": 8, "total_timesteps": 8,
+                           "net_arch": {"pi": [8], "vf": [8]}},
+                   "system": {"progress": False, "verbose": False}})
+    system = AgenticRLSystem(config)
+    rs = system.runner_state  # make "request" the likelier output: bias of the last logit
+    params = rs.train_state.params
+    head = params["params"]["pi_head"]
+    head = {**head, "bias": head["bias"].at[-1].set(5.0)}
+    params = {"params": {**params["params"], "pi_head": head}}
+    system.runner_state = rs.replace(train_state=rs.train_state.replace(params=params))
+    key = jax.random.key(3)
+    returns = heldout.collaboration_ablation(system, 16, key)
+    assert returns.shape == (2, 16)
+    evaluated = system.evaluate(16, key)
+    np.testing.assert_allclose(returns[0].mean(), evaluated["mean_reward"], rtol=1e-5)
+    assert not np.array_equal(returns[0], returns[1])  # its requests changed the episodes
 
 
 @pytest.mark.slow

@@ -1,0 +1,32 @@
+"""The collaboration diagnosis: its random-request pattern keeps the rule's choices and asks at
+the given rate; a bad --settings is one line."""
+
+from __future__ import annotations
+
+import collab_diagnosis
+import jax
+import numpy as np
+import pytest
+
+from agentic_jax.env import MultiAgentTaskEnvironment
+from agentic_jax.env.rules import SELECT_RULES
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_random_requests_keep_the_choices_and_ask_at_the_rate(p):
+    env = MultiAgentTaskEnvironment(n_agents=4, max_tasks=5, action_mode="select")
+    params = env.default_params
+    _, state = env.reset(jax.random.key(0), params)
+    policy = jax.jit(jax.vmap(collab_diagnosis.random_requests(p), (0, None, None)))
+    keys = jax.random.split(jax.random.key(1), 4000)
+    actions = np.asarray(policy(keys, state, params)).reshape(4000, 4, 2)
+    rule = np.asarray(SELECT_RULES["expected_rate"](keys[0], state, params)).reshape(4, 2)
+    assert np.all(actions[:, :, 0] == rule[:, 0])
+    assert abs(actions[:, :, 1].mean() - p) < 0.03
+
+
+def test_bad_settings_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        collab_diagnosis.main(["--settings", "recipe,x"])
+    assert exit_.value.code == 2
+    assert "--settings 'recipe,x'" in capsys.readouterr().err

@@ -4,7 +4,8 @@ The class holds the static shapes and the observation mode and delegates: the st
 the seed's step order, SPEC §2) are in :mod:`agentic_jax.env.dynamics`, the reset state in
 :mod:`agentic_jax.env.tasks`, the observations in :mod:`agentic_jax.env.observations`, the
 episode statistics in :mod:`agentic_jax.env.metrics` and the auto-reset and the batched engine
-in :mod:`agentic_jax.env.batched`.
+in :mod:`agentic_jax.env.batched`; the action side (the mode's layout, space and sanitizing) is
+inherited from :mod:`agentic_jax.env.actions`.
 
 Episodes never terminate; the window of ``max_steps_in_episode`` steps ends as a truncation and
 ``step`` auto-resets, as gymnax's base ``step`` does.
@@ -30,6 +31,7 @@ import jax.numpy as jnp
 from gymnax.environments import environment, spaces
 
 from agentic_jax.env import batched, dynamics, modes, observations, tasks
+from agentic_jax.env.actions import ActionInterface
 from agentic_jax.env.observations import OBS_MODES
 from agentic_jax.env.spec import EnvSpec
 from agentic_jax.env.types import EnvParams, EnvState
@@ -38,7 +40,7 @@ from agentic_jax.validation import check_choice, check_int
 StepOutput = batched.StepOutput
 
 
-class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
+class MultiAgentTaskEnvironment(ActionInterface, environment.Environment[EnvState, EnvParams]):
     """Multi-agent task allocation (seed §2–§4), a gymnax ``Environment``.
 
     Args:
@@ -185,25 +187,6 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
         state, reward, terminated, info = dynamics.transition(u, state, a, params, self.mode)
         return self.get_obs(state, params), state, reward, terminated, info
 
-    def agent_major(self, action: chex.Array) -> chex.Array:
-        """The sanitized per-agent action from a flat one ``(num_actions, *B)``.
-
-        ``(n, fields, *B)`` as the action mode reads it: seed mode float32 ``(n, 3, *B)``
-        clipped to ``[0, 1]``, NaN read as 0; select mode int32 ``(n, 2, *B)`` with invalid
-        choices read as none (see :mod:`.modes.select`).
-        """
-        self.check_action_size(jnp.shape(action)[0])
-        clean = self.mode.sanitize(action, self.max_tasks)
-        return self.mode.from_clean(clean, self.n_agents)
-
-    def check_action_size(self, size: int) -> None:
-        """Raise ``ValueError`` (at trace time) unless an action has ``num_actions`` entries."""
-        if size != self.num_actions:
-            raise ValueError(
-                f"action of {size} entries for action_mode={self.action_mode!r} with "
-                f"n_agents={self.n_agents}; need num_actions={self.num_actions}"
-            )
-
     def is_terminated(self, state: EnvState, params: EnvParams) -> chex.Array:
         return jnp.zeros(state.time.shape, bool)
 
@@ -285,39 +268,6 @@ class MultiAgentTaskEnvironment(environment.Environment[EnvState, EnvParams]):
     def observation_space(self, params: EnvParams) -> spaces.Box:
         return spaces.Box(-jnp.inf, jnp.inf, (self.obs_size(),), jnp.float32)
 
-    def action_space(self, params: EnvParams | None = None) -> spaces.Box:
-        """The action mode's space: seed mode float ``Box(0, 1, (n*3,))``; select mode the int32
-        :class:`~agentic_jax.env.modes.MultiDiscrete` of :meth:`action_nvec` (a ``Box`` with
-        integer bounds ``0 .. nvec - 1``)."""
-        return self.mode.space(self.n_agents, self.max_tasks)
-
-    @property
-    def action_mode(self) -> str:
-        """The action mode's name."""
-        return self.mode.name
-
-    @property
-    def discrete_actions(self) -> bool:
-        """Whether the action is integer categories (:meth:`action_nvec`), e.g. select mode."""
-        return self.mode.discrete
-
-    def action_nvec(self) -> tuple[int, ...]:
-        """Categories per action dimension of a discrete mode; select mode:
-        ``(max_tasks + 1, 2) * n_agents``, agent ``i``'s choice at ``2i`` (slot, or
-        ``max_tasks`` for none) and its collaboration request at ``2i + 1`` (0 or 1).
-        """
-        nvec = self.mode.nvec(self.n_agents, self.max_tasks)
-        if nvec is None:
-            raise ValueError(
-                f"action_nvec() needs a discrete action mode such as 'select' (got "
-                f"{self.action_mode!r}: its actions are continuous)"
-            )
-        return nvec
-
     @property
     def name(self) -> str:
         return "MultiAgentTask-v0"
-
-    @property
-    def num_actions(self) -> int:
-        return self.n_agents * self.mode.fields

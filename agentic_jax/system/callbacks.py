@@ -57,8 +57,7 @@ class Step:
 
     def stop(self, reason: str) -> None:
         """End training after this chunk (the first reason given is kept)."""
-        if self.tracker.stop_reason is None:
-            self.tracker.stop_reason = reason
+        self.tracker.stop(reason, self.update)
 
 
 class Callback:

@@ -8,9 +8,9 @@ member as configured; `non_finite` stops a member whose chunk produced NaN/inf (
 last finite state); `max_timesteps` stops every member still training once the budget is spent.
 A stopped member keeps its state and its first stop reason.
 
-`EvalTracker` is a single run's view of one member (plus its evaluation history), with the
-same rules (it calls `MemberTracker.record`) and the JSON a run's checkpoints store under
-`callbacks` (plain values, None before the first evaluation).
+A run's tracker is a one-member `MemberTracker`. `EvalTracker` (`system.tracker`, and what
+`load_member` gives a sweep's member) reads it as plain values beside the run's evaluation
+history and writes the JSON a run's checkpoints store under `callbacks`; it has no rules.
 """
 
 from __future__ import annotations
@@ -104,14 +104,12 @@ class MemberTracker:
         self.stop(self.active, STOP_MAX_TIMESTEPS, update)
 
     def member(self, i: int, history: list[dict[str, float]] | None = None) -> EvalTracker:
-        """Member `i` as the `EvalTracker` of a single run (with its evaluation `history`)."""
-        view = EvalTracker(history=list(history or []))
-        view.members = MemberTracker(*(getattr(self, f.name)[i:i + 1].copy()
-                                       for f in dataclasses.fields(self)))
-        return view
+        """Member `i` as a run's tracker: a one-member copy, with its evaluation `history`."""
+        return EvalTracker(MemberTracker(*(getattr(self, f.name)[i:i + 1].copy()
+                                           for f in dataclasses.fields(self))), history)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able lists (what a sweep's checkpoint stores)."""
+        """JSON-able lists (what a sweep's checkpoint stores; NaN as None)."""
         out = {}
         for f in dataclasses.fields(self):
             values = getattr(self, f.name)
@@ -121,37 +119,37 @@ class MemberTracker:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> MemberTracker:
-        best = np.array([np.nan if v is None else v for v in values["best_reward"]], float)
-        return cls(best, np.asarray(values["best_update"], np.int64),
-                   np.asarray(values["evals_without_improvement"], np.int64),
-                   np.asarray(values["declining_evals"], np.int64),
-                   np.asarray(values["stop_reason"], dtype=object),
-                   np.asarray(values["stop_update"], np.int64))
+        """The tracker of a `to_dict()` mapping; None stands for "not yet" in any field (as a
+        run's checkpoints write it), and a missing `stop_update` for -1."""
+        def column(name: str, empty: Any, dtype: Any) -> np.ndarray:
+            return np.array([empty if v is None else v for v in values[name]], dtype)
+
+        n = len(values["best_reward"])
+        return cls(column("best_reward", np.nan, float), column("best_update", -1, np.int64),
+                   column("evals_without_improvement", 0, np.int64),
+                   column("declining_evals", 0, np.int64),
+                   column("stop_reason", RUNNING, object),
+                   column("stop_update", -1, np.int64) if "stop_update" in values
+                   else np.full(n, -1, np.int64))
 
 
 class EvalTracker:
-    """A single run's tracker: member 0 of a one-member `MemberTracker`, and the history.
+    """A run's tracker: a one-member `MemberTracker` (`members`, where the rules run) and the
+    run's evaluation `history` (one dict per evaluation: update, timestep and the metrics),
+    read as plain values: `best_reward`, `best_update`, `evals_without_improvement`,
+    `declining_evals` and `stop_reason` (None before the first evaluation / while it trains).
 
-    Args (the JSON a run's checkpoint stores, `to_dict`):
-        best_reward: best mean evaluation reward (None before the first evaluation).
-        best_update: update at which it was reached.
-        evals_without_improvement: evaluations since the best improved by more than
-            `min_delta` (plateau rule).
-        declining_evals: consecutive evaluations below `best - decline_fraction * |best|`.
-        history: one dict per evaluation (update, timestep and the evaluation metrics).
-        stop_reason: why training stopped, once it has.
+    Args:
+        members: the one-member tracker (default: a fresh one).
+        history: the evaluations so far (the list is kept, not copied).
     """
 
-    def __init__(self, best_reward: float | None = None, best_update: int | None = None,
-                 evals_without_improvement: int = 0, declining_evals: int = 0,
-                 history: list[dict[str, float]] | None = None,
-                 stop_reason: str | None = None) -> None:
-        self.members = MemberTracker(
-            np.array([np.nan if best_reward is None else best_reward], float),
-            np.array([-1 if best_update is None else best_update], np.int64),
-            np.array([evals_without_improvement], np.int64),
-            np.array([declining_evals], np.int64),
-            np.array([stop_reason or RUNNING], dtype=object), np.array([-1], np.int64))
+    def __init__(self, members: MemberTracker | None = None,
+                 history: list[dict[str, float]] | None = None) -> None:
+        self.members = MemberTracker.create(1) if members is None else members
+        if self.members.best_reward.shape != (1,):
+            raise ValueError(f"EvalTracker: a run's tracker has one member, got "
+                             f"{self.members.best_reward.shape[0]} (take one with .member(i))")
         self.history = [] if history is None else history
 
     @property
@@ -176,21 +174,9 @@ class EvalTracker:
     def stop_reason(self) -> str | None:
         return self.members.stop_reason[0] or None
 
-    @stop_reason.setter
-    def stop_reason(self, reason: str | None) -> None:
-        self.members.stop_reason[0] = reason or RUNNING
-
-    def record(self, config: SystemConfig, update: int, timestep: int,
-               metrics: dict[str, float]) -> tuple[bool, str | None]:
-        """Fold in one evaluation (`mean_reward`, `completion_rate`, ... of the run).
-
-        Returns:
-            `(is_new_best, stop_reason or None)`.
-        """
-        self.history.append({"update": update, "timestep": timestep, **metrics})
-        is_best = self.members.record(config, update, np.array([metrics["mean_reward"]], float),
-                                      np.array([metrics.get("completion_rate", np.nan)], float))
-        return bool(is_best[0]), self.stop_reason
+    def stop(self, reason: str, update: int) -> None:
+        """Stop the run at `update` with `reason` (a first reason is kept)."""
+        self.members.stop(np.ones(1, bool), reason, update)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able state (what a run's checkpoints store under `callbacks`), a copy:
@@ -204,7 +190,8 @@ class EvalTracker:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> EvalTracker:
         """The tracker of a `to_dict()` mapping."""
-        return cls(**values)
+        members = {k: [v] for k, v in values.items() if k != "history"}
+        return cls(MemberTracker.from_dict(members), [dict(r) for r in values["history"]])
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, EvalTracker) and self.to_dict() == other.to_dict()

@@ -1,6 +1,6 @@
-"""The tracker runs and sweeps share: `MemberTracker` (vectorised over members) and a single
-run's view of one member, `EvalTracker`; best evaluation and stopping rules on scripted
-evaluations, and the JSON checkpoints store."""
+"""The tracker runs and sweeps share: `MemberTracker` (vectorised over members, the rules) and
+`EvalTracker`, a run's one-member tracker read as plain values with its history; best
+evaluation and stopping rules on scripted evaluations, and the JSON checkpoints store."""
 
 from __future__ import annotations
 
@@ -27,12 +27,18 @@ OLD_FRESH = {"best_reward": None, "best_update": None, "evals_without_improvemen
              "declining_evals": 0, "history": [], "stop_reason": None}
 
 
+def _record(tracker: EvalTracker, config: SystemConfig, update: int, reward: float,
+            completion: float) -> tuple[bool, str | None]:
+    """One evaluation of a run, as the chunk loop and the trainer fold it in."""
+    is_best = tracker.members.record(config, update, np.array([reward]), np.array([completion]))
+    tracker.history.append({"update": update, "timestep": 64 * update, "mean_reward": reward,
+                            "completion_rate": completion})
+    return bool(is_best[0]), tracker.stop_reason
+
+
 def _feed(config: SystemConfig, rewards, completion=0.0):
     tracker = EvalTracker()
-    out = []
-    for i, r in enumerate(rewards):
-        out.append(tracker.record(config, i + 1, 64 * (i + 1),
-                                  {"mean_reward": r, "completion_rate": completion}))
+    out = [_record(tracker, config, i + 1, r, completion) for i, r in enumerate(rewards)]
     return tracker, out
 
 
@@ -72,9 +78,10 @@ def test_checkpoint_meta_of_the_old_tracker_loads_and_is_written_the_same(old):
 def test_old_tracker_state_continues_under_the_rules():
     tracker = EvalTracker.from_dict(json.loads(json.dumps(OLD_CALLBACKS)))
     config = SystemConfig(decline_patience=2, decline_fraction=0.1)
-    best, stop = tracker.record(config, 8, 512, {"mean_reward": 2.0, "completion_rate": 0.2})
+    best, stop = _record(tracker, config, 8, 2.0, 0.2)
     assert not best and stop == "decline"  # the stored count (1) went on to 2
-    assert tracker.evals_without_improvement == 2 and len(tracker.history) == 4
+    assert tracker.evals_without_improvement == 2 and tracker.best_update == 4
+    assert tracker.members.stop_update[0] == 8
 
 
 @pytest.mark.parametrize("settings", [
@@ -88,14 +95,13 @@ def test_each_member_follows_the_single_run_rules(settings):
     rewards = rng.normal(size=(12, 6)).cumsum(0)
     completion = rng.uniform(0.4, 0.8, size=(12, 6))
     batch = MemberTracker.create(6)
-    singles = [EvalTracker() for _ in range(6)]
+    singles = [EvalTracker() for _ in range(6)]  # six runs
     for e in range(12):
         was_active = batch.active.copy()
         is_best = batch.record(config, e, rewards[e], completion[e])
         for m, single in enumerate(singles):
             if single.stop_reason is None:
-                best, _ = single.record(config, e, 0, {"mean_reward": rewards[e, m],
-                                                      "completion_rate": completion[e, m]})
+                best, _ = _record(single, config, e, rewards[e, m], completion[e, m])
                 assert was_active[m] and is_best[m] == best
             else:
                 assert not was_active[m] and not is_best[m]
@@ -122,5 +128,19 @@ def test_to_dict_is_a_copy_that_later_evaluations_leave_alone():
     """A checkpoint written in the background holds the state of its update."""
     tracker, _ = _feed(SystemConfig(), [1.0])
     saved = tracker.to_dict()
-    tracker.record(SystemConfig(), 2, 128, {"mean_reward": 2.0, "completion_rate": 0.0})
+    _record(tracker, SystemConfig(), 2, 2.0, 0.0)
     assert len(saved["history"]) == 1 and saved["best_reward"] == 1.0
+
+
+def test_a_run_stops_once_with_its_first_reason():
+    tracker = EvalTracker()
+    tracker.stop("early", 4)
+    tracker.stop("late", 6)  # a second reason leaves the first
+    assert tracker.stop_reason == "early" and tracker.members.stop_update[0] == 4
+    assert not tracker.members.active[0]
+
+
+def test_a_run_tracker_has_one_member():
+    with pytest.raises(ValueError, match="one member, got 3"):
+        EvalTracker(MemberTracker.create(3))
+    assert MemberTracker.create(3).member(2).members.best_reward.shape == (1,)

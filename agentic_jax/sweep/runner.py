@@ -172,9 +172,7 @@ class Sweep:
             return write_results(self, heuristics=heuristics)
 
     def _start_files(self) -> None:
-        if self.files is None:
-            return
-        if self._resuming:
+        if self.files is None or self._resuming:  # a resumed sweep keeps its files
             return
         (self.files.path / CALLS_FILE).write_text(json.dumps(
             [{"index": c.index, "group": c.group, "members": list(c.members), "real": c.real}
@@ -208,8 +206,7 @@ class Sweep:
             return None
         members = [self.members[i] for i in call.members[:call.real]]
         directory = self.files.checkpoints(call.index)
-        has_steps = directory.is_dir() and any(p.name.isdigit() for p in directory.iterdir())
-        if not has_steps:
+        if not (directory.is_dir() and any(p.name.isdigit() for p in directory.iterdir())):
             self.files.rewind(call.index, 0)
             logger.restart(members, 0)
             return None
@@ -252,11 +249,9 @@ class Sweep:
             else:
                 tree, tracker, update = restored
             tree = to_mesh(tree)
-        checkpointer = None
-        if self.files is not None:
-            system = config.system
-            checkpointer = Checkpointer(self.files.checkpoints(call.index), system.max_to_keep,
-                                        system.async_checkpointing)
+        checkpointer = None if self.files is None else Checkpointer(
+            self.files.checkpoints(call.index), config.system.max_to_keep,
+            config.system.async_checkpointing)
         try:
             members = [self.members[i] for i in call.members[:call.real]]
             tree = train_call(config, members, self.eval_key, call, fns, tree, tracker, update,
@@ -291,9 +286,8 @@ class Sweep:
 
     def final(self, call: int) -> dict[str, np.ndarray]:
         """Call `call`'s final arrays (`episode_rewards [M, n]`, `completion_rate [M]`, ...)."""
-        if call in self.finals:
-            return self.finals[call]
-        final = None if self.files is None else self.files.read_final(call)
+        final = self.finals.get(call) or (None if self.files is None
+                                          else self.files.read_final(call))
         if final is None:
             raise ValueError(f"call {call} of the sweep has not finished")
         return final

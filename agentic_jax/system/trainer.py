@@ -165,7 +165,7 @@ class Trainer:
             self._stored_best()
         def rules(key: jax.Array, n: int) -> dict[str, dict[str, float]]:
             with timings.phase("rules"):
-                return self.evaluate_heuristics(n, key)
+                return self.evaluate_heuristics(n, key, batch=cfg.n_eval_episodes)
 
         # the periodic evaluation's program, ceil(n / n_eval_episodes) times (`env.batches`)
         evaluate = self.compiled.evaluate(n, cfg.n_eval_episodes)

@@ -7,7 +7,9 @@ environment's action mode by name through ONE compiled program per ``(env, n_epi
 episode length)``: the program holds the mode's whole rules table and takes the rule's index
 as a traced argument (:func:`switch_policy`), so asking for more rules, or other ones, adds
 run time and no compilation. :func:`evaluate_indexed` is that program's body for any tuple of
-policies, e.g. a learned policy and the rules in one program.
+policies, e.g. a learned policy and the rules in one program; :func:`indexed_episodes` the
+same with per-episode metrics (a run's evaluation program, summarised on the host by
+:mod:`~agentic_jax.env.batches`).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import jax
 
-    from agentic_jax.env.evaluation import evaluate_heuristics, heuristics_for
+    from agentic_jax.env.evaluation import heuristics_for
     from agentic_jax.env.rules import HEURISTICS, RULES
     from agentic_jax.system import CheckpointError
     from agentic_jax.tables import markdown_table
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         names = tuple(args.rules or system.system_config.heuristics) or tuple(HEURISTICS)
     key = system.keys[1] if args.seed is None else jax.random.key(args.seed)
     rows = {"learned": system.evaluate(args.episodes, key)}
-    rows.update(evaluate_heuristics(system.env, system.env_params, key, args.episodes, names))
+    rows.update(system.evaluate_heuristics(args.episodes, key, names))  # the same episodes
     print(f"{path}: policy after {system.num_timesteps:,} steps (update {system.update_step}), "
           f"{args.episodes} episodes, deterministic actions\n")
     print(markdown_table(rows))

@@ -7,7 +7,9 @@ environment's action mode by name through ONE compiled program per ``(env, n_epi
 episode length)``: the program holds the mode's whole rules table and takes the rule's index
 as a traced argument (:func:`switch_policy`), so asking for more rules, or other ones, adds
 run time and no compilation. :func:`evaluate_indexed` is that program's body for any tuple of
-policies, e.g. a learned policy and the rules in one program.
+policies, e.g. a learned policy and the rules in one program; :func:`indexed_episodes` the
+same with per-episode metrics (a run's evaluation program, summarised on the host by
+:mod:`~agentic_jax.env.batches`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,15 @@ def evaluate_policy(
 
 def _episodes(policy, env, params, key, n_episodes, steps):
     """``(summary, returns (n_episodes,))`` of ``policy`` on the episodes of ``key``."""
+    metrics = _per_episode(policy, env, params, key, n_episodes, steps)
+    summary = {k: v.mean() for k, v in metrics.items()}
+    summary["mean_reward"] = metrics["episode_return"].mean()
+    summary["std_reward"] = metrics["episode_return"].std()
+    return summary, metrics["episode_return"]
+
+
+def _per_episode(policy, env, params, key, n_episodes, steps):
+    """``{metric: (n_episodes,)}`` (:func:`episode_metrics`) of ``policy`` on ``key``'s."""
     reset_key, run_key = jax.random.split(key)
     _, states = jax.vmap(env.reset_env, (0, None))(jax.random.split(reset_key, n_episodes), params)
 
@@ -76,11 +87,7 @@ def _episodes(policy, env, params, key, n_episodes, steps):
         return states, None
 
     states, _ = jax.lax.scan(one_step, states, jax.random.split(run_key, steps))
-    metrics = jax.vmap(episode_metrics)(states)
-    summary = {k: v.mean() for k, v in metrics.items()}
-    summary["mean_reward"] = metrics["episode_return"].mean()
-    summary["std_reward"] = metrics["episode_return"].std()
-    return summary, metrics["episode_return"]
+    return jax.vmap(episode_metrics)(states)
 
 
 _evaluate = jax.jit(_episodes, static_argnums=(0, 1, 4, 5))
@@ -120,6 +127,22 @@ def evaluate_indexed(
     if return_episode_rewards:
         summary["episode_rewards"] = returns
     return summary
+
+
+def indexed_episodes(
+    policies: Sequence[Policy],
+    index: chex.Array,
+    env: MultiAgentTaskEnvironment,
+    params: EnvParams,
+    key: chex.PRNGKey,
+    n_episodes: int,
+) -> dict[str, chex.Array]:
+    """Per-episode metrics of ``policies[index]`` (``index`` traced, as in
+    :func:`evaluate_indexed`): ``{metric: float32 (n_episodes,)}``, the
+    :func:`episode_metrics` keys (``episode_return`` the episode's return). Traceable;
+    :mod:`~agentic_jax.env.batches` summarises them on the host."""
+    steps = int(params.max_steps_in_episode)
+    return _per_episode(switch_policy(policies, index), env, params, key, n_episodes, steps)
 
 
 def _table_program(table, env, index, params, key, n_episodes, steps):

@@ -4,8 +4,8 @@
     rs = fns.init(keys [M], hparams {name: [M]}, env_values {name: [M]})
     rs = fns.init_from(small_env_config)(keys, hparams, env_values, small_rs)  # warm start
     rs, metrics, ok = fns.chunk(K)(rs, env_values, active [M])   # metrics: {name: [M, K]}
-    evaluation = fns.evaluate(n)(rs, key, env_values)            # {name: [M]}, returns [M, n]
-    program = fns.program(env_values, key, n)    # the same, as the chunk loop drives them
+    evaluation = fns.evaluate(n, batch)(rs, key, env_values)     # {name: [M]}, returns [M, n]
+    program = fns.program(env_values, key, n)    # evaluate(n), as the chunk loop drives it
 
 The traced settings are leaves: the PPO hyperparameters live in `RunnerState.hparams`, the env's
 float settings are passed as `env_values` and put into the group's `EnvParams` inside the
@@ -24,10 +24,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from agentic_jax.compilation_cache import enable_compilation_cache
 from agentic_jax.config import EnvConfig, PPOConfig, RunConfig
 from agentic_jax.config.sweep import TRACED_ENV
+from agentic_jax.env.batches import check_count, run_batches, summarize
 from agentic_jax.parallel import resolve_device_count
 from agentic_jax.ppo import RunnerState
 from agentic_jax.ppo.transfer import warm_start
@@ -94,7 +96,7 @@ class GroupFunctions:
         self.init = jax.jit(over_members(self.one.init, loop, (0, 0, 0)))
         self.select = jax.jit(tree_where)
         self._chunks: dict[int, Callable] = {}
-        self._evaluations: dict[int, Callable] = {}
+        self._episodes: dict[int, Callable] = {}
         self._traces: dict[int, int] = {}
         self._warm: dict[EnvConfig, Callable] = {}
 
@@ -154,14 +156,32 @@ class GroupFunctions:
         """How many times the chunk of `length` updates was traced (compiled)."""
         return self._traces.get(length, 0)
 
-    def evaluate(self, n_episodes: int) -> Callable[..., dict[str, jax.Array]]:
-        """Jitted `evaluate(rs, key, env_values) -> metrics`: every member's deterministic
-        policy on the SAME `n_episodes` episodes of `key` (common random numbers). Metrics
-        are `[M]` means; `episode_rewards` is `[M, n_episodes]`."""
-        if n_episodes not in self._evaluations:
-            one = self.one.evaluate(n_episodes, episode_rewards=True)
-            self._evaluations[n_episodes] = jax.jit(over_members(one, self.loop, (0, None, 0)))
-        return self._evaluations[n_episodes]
+    def episodes(self, batch: int) -> Callable[..., dict[str, jax.Array]]:
+        """Jitted `episodes(rs, env_values, index, key) -> {metric: [M, batch]}`: the run's
+        evaluation program (`MemberFunctions.episodes`, index 0 the learned policy) over the
+        members, every member on the SAME `batch` episodes of `key`. One compile per batch."""
+        if batch not in self._episodes:
+            one = self.one.episodes(batch)
+            self._episodes[batch] = jax.jit(over_members(one, self.loop, (0, 0, None, None)))
+        return self._episodes[batch]
+
+    def evaluate(self, n_episodes: int, batch: int | None = None
+                 ) -> Callable[..., dict[str, np.ndarray]]:
+        """`evaluate(rs, key, env_values) -> metrics`: every member's deterministic policy on
+        the SAME first `n_episodes` episodes of `key` (common random numbers), by
+        `ceil(n_episodes / batch)` calls of `episodes(batch)` (`env.batches`; `batch` None:
+        `n_episodes`). Host float32 metrics: `[M]` means; `episode_rewards` `[M, n_episodes]`.
+        """
+        batch = n_episodes if batch is None else batch
+        check_count(n_episodes, batch)
+        program, index = self.episodes(batch), self.one.policy_index(None)
+
+        def evaluate(rs: RunnerState, key: jax.Array, env_values: Values):
+            per_episode = run_batches(lambda k: program(rs, env_values, index, k), key,
+                                      n_episodes, batch)
+            return summarize(per_episode, episode_rewards=True)
+
+        return evaluate
 
 
 class MemberProgram:

@@ -21,7 +21,8 @@ import jax
 import numpy as np
 
 from agentic_jax.config import RunConfig, load
-from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
+from agentic_jax.env.batches import run_batches
+from agentic_jax.env.evaluation import evaluate_rules
 from agentic_jax.sweep.engine import group_functions, member_slice
 from agentic_jax.sweep.files import CALLS_FILE, SweepDir
 from agentic_jax.sweep.memory import Call
@@ -77,10 +78,15 @@ def report_inputs(sweep: Sweep, heuristics: dict[str, np.ndarray] | None = None
 
 
 def heuristic_returns(sweep: Sweep) -> dict[str, np.ndarray]:
-    """Each configured heuristic's returns on the final episodes, per distinct environment
-    (named `name [env setting]` when the sweep varies the environment)."""
+    """Each configured heuristic's `(n,)` returns on the final episodes, per distinct
+    environment (named `name [env setting]` when the sweep varies the environment).
+
+    The members' episodes exactly (`env.batches`: batches of `n_eval_episodes` episodes of the
+    final key), run once per environment, not per member, by the rules' table program
+    (`evaluate_rules`: one compile per environment for every rule)."""
     system = sweep.config.system
     n = system.final_eval_episodes or system.n_eval_episodes
+    batch, names = system.n_eval_episodes, tuple(system.heuristics)
     envs: dict[Any, str] = {}
     for m in sweep.members:
         env_label = ",".join(f"{k}={v}" for k, v in m.setting if k.startswith("env."))
@@ -88,11 +94,14 @@ def heuristic_returns(sweep: Sweep) -> dict[str, np.ndarray]:
     out = {}
     for env_config, env_label in envs.items():
         env, params = env_config.make_env()
-        rules = heuristics_for(env.action_mode)
-        for name in system.heuristics:
-            returns = evaluate_policy(rules[name], env, params, sweep.final_key, n,
-                                      return_episode_rewards=True)["episode_rewards"]
-            out[name if len(envs) == 1 else f"{name} [{env_label}]"] = np.asarray(returns)
+
+        def rules(key, env=env, params=params):
+            table = evaluate_rules(env, params, key, batch, names, return_episode_rewards=True)
+            return {name: table[name]["episode_rewards"] for name in names}
+
+        returns = run_batches(rules, sweep.final_key, n, batch) if names else {}
+        for name in names:
+            out[name if len(envs) == 1 else f"{name} [{env_label}]"] = returns[name]
     return out
 
 

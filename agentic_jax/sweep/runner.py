@@ -270,7 +270,7 @@ class Sweep:
                           tracker: MemberTracker, env_values: dict) -> None:
         system = self.plan.groups[call.group].config.system
         n = system.final_eval_episodes or system.n_eval_episodes  # the report needs one
-        evaluate = fns.evaluate(n)
+        evaluate = fns.evaluate(n, system.n_eval_episodes)  # the periodic program, batched
         out = final_evaluation(lambda states, key: evaluate(states, key, env_values), best,
                                self.final_key, n)["learned"]
         real = slice(0, call.real)

@@ -1,4 +1,5 @@
-"""The jitted init, training-chunk, evaluation and act functions of one (env, ppo) config.
+"""The jitted init, training-chunk, evaluation and act functions of one (env, ppo) config
+(the evaluation: one program for the learned policy and every rule, `Compiled.episodes`).
 
 `compiled_functions(config.env, config.ppo, devices)` is cached by the (frozen, hashable) config
 sections and the device count, so every system of one configuration shares one set of compiled
@@ -25,6 +26,7 @@ import numpy as np
 
 from agentic_jax.compilation_cache import enable_compilation_cache
 from agentic_jax.config import EnvConfig, PPOConfig
+from agentic_jax.env.batches import check_count, run_batches, summarize
 from agentic_jax.parallel import (
     make_mesh,
     place,
@@ -36,7 +38,8 @@ from agentic_jax.ppo import RunnerState
 from agentic_jax.training.member import member_functions
 
 ChunkFn = Callable[[RunnerState], tuple[RunnerState, dict[str, jax.Array], jax.Array]]
-EvaluateFn = Callable[[RunnerState, jax.Array], dict[str, jax.Array]]
+EvaluateFn = Callable[[RunnerState, jax.Array], dict[str, np.ndarray]]
+EpisodesFn = Callable[[RunnerState, jax.Array, jax.Array], dict[str, jax.Array]]
 
 
 class Compiled:
@@ -72,7 +75,7 @@ class Compiled:
         self.init = lambda key, hparams=None: init(key, hparams, self.env_values)
         self.act = jax.jit(self.one.act, static_argnames=("deterministic",))
         self._chunks: dict[int, ChunkFn] = {}
-        self._evaluations: dict[int, EvaluateFn] = {}
+        self._episodes: dict[int, EpisodesFn] = {}
         self._traces: dict[int, int] = {}
 
     def chunk(self, length: int) -> ChunkFn:
@@ -128,20 +131,40 @@ class Compiled:
         """How many times the training chunk of `length` updates was traced."""
         return self._traces.get(length, 0)
 
-    def evaluate(self, n_episodes: int) -> EvaluateFn:
-        """Jitted `evaluate(rs, key) -> metrics`: the deterministic policy on `n_episodes`
-        fresh episodes, run in parallel by `evaluate_policy`."""
-        if n_episodes not in self._evaluations:
-            one = self.one.evaluate(n_episodes)
+    def episodes(self, batch: int) -> EpisodesFn:
+        """Jitted `episodes(rs, index, key) -> {metric: [batch]}`: THE evaluation program of
+        this configuration (`MemberFunctions.episodes`): index 0 the deterministic learned
+        policy of `rs`, `1 + i` the mode's rule `one.rule_names[i]`, on `batch` episodes of
+        `key`. One compile per `batch` serves the learned policy and every rule."""
+        if batch not in self._episodes:
+            one = self.one.episodes(batch)
             if self.mesh is None:
                 jitted = jax.jit(one)
-                self._evaluations[n_episodes] = lambda rs, key: jitted(rs, key, self.env_values)
+                self._episodes[batch] = lambda rs, i, key: jitted(rs, self.env_values, i, key)
             else:
-                jitted = self._jit(one, (self.shardings, None, None), replicated(self.mesh))
+                jitted = self._jit(one, (self.shardings, None, None, None),
+                                   replicated(self.mesh))
                 # a state read from a checkpoint (the best model) is placed first
-                self._evaluations[n_episodes] = lambda rs, key: jitted(self.place(rs), key,
-                                                                       self.env_values)
-        return self._evaluations[n_episodes]
+                self._episodes[batch] = lambda rs, i, key: jitted(self.place(rs),
+                                                                  self.env_values, i, key)
+        return self._episodes[batch]
+
+    def evaluate(self, n_episodes: int, batch: int | None = None,
+                 rule: str | None = None) -> EvaluateFn:
+        """`evaluate(rs, key) -> metrics`: the deterministic policy (or the rule `rule`) on
+        the first `n_episodes` episodes of `key`, by `ceil(n_episodes / batch)` calls of
+        `episodes(batch)` (`env.batches`; `batch` None: `n_episodes`). Metrics are host
+        float32 scalars as `evaluate_policy`'s (`env.batches.summarize`).
+
+        Raises:
+            ValueError: a count below 1 or an unknown rule (before compiling).
+        """
+        batch = n_episodes if batch is None else batch
+        check_count(n_episodes, batch)
+        index = self.one.policy_index(rule)
+        program = self.episodes(batch)
+        return lambda rs, key: summarize(run_batches(lambda k: program(rs, index, k), key,
+                                                     n_episodes, batch))
 
 
 class RunProgram:

@@ -18,7 +18,7 @@ same on any device count.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ import jax
 import numpy as np
 
 from agentic_jax.config import PPOConfig, SystemConfig
-from agentic_jax.env.evaluation import evaluate_heuristics
 from agentic_jax.parallel import is_primary
 from agentic_jax.ppo import RunnerState
 from agentic_jax.system.compiled import Compiled, compiled_functions
@@ -162,25 +161,38 @@ class AgenticRLSystem(Trainer, Persistence):
         action = self.compiled.act(self.runner_state, obs, key, deterministic=deterministic)
         return np.asarray(action)
 
-    def evaluate(self, n_episodes: int = 10, key: jax.Array | None = None) -> dict[str, float]:
+    def evaluate(self, n_episodes: int = 10, key: jax.Array | None = None,
+                 batch: int | None = None) -> dict[str, float]:
         """Mean episode reward, completion rate, utilisation, collaboration frequency, match...
 
-        Deterministic actions (policy mean, clipped to the box) on `n_episodes` fresh episodes
-        run in parallel through `evaluate_policy`.
+        Deterministic actions (policy mean, clipped to the box) on the first `n_episodes`
+        episodes of `key` (default: the evaluation key), by the configuration's one
+        evaluation program (`Compiled.episodes`) of `batch` episodes, run `ceil(n_episodes /
+        batch)` times (`env.batches`). `batch` None: `n_episodes`, one call (the episodes of
+        `evaluate_policy`). A run's final evaluation uses `batch=system.n_eval_episodes`
+        (the periodic evaluation's program): pass it to meet its episodes.
         """
-        if not isinstance(n_episodes, int) or n_episodes < 1:
-            raise ValueError(f"n_episodes={n_episodes!r} is invalid (allowed: an int >= 1)")
+        for name, value in (("n_episodes", n_episodes), ("batch", batch or 1)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} is invalid (allowed: an int >= 1)")
         key = self.keys[1] if key is None else key
-        metrics = self.compiled.evaluate(n_episodes)(self.runner_state, key)
-        return {k: float(v) for k, v in jax.device_get(metrics).items()}
+        evaluate = self.compiled.evaluate(n_episodes, batch)
+        return {k: float(v) for k, v in evaluate(self.runner_state, key).items()}
 
-    def evaluate_heuristics(self, n_episodes: int | None = None) -> dict[str, dict[str, float]]:
-        """The configured heuristic baselines, evaluated like the learned policy."""
+    def evaluate_heuristics(self, n_episodes: int | None = None, key: jax.Array | None = None,
+                            names: Sequence[str] | None = None, batch: int | None = None
+                            ) -> dict[str, dict[str, float]]:
+        """`{rule: metrics}` of the configured heuristic baselines (`system.heuristics`, or
+        `names` of the mode's rules), evaluated as the learned policy is (`evaluate`, the
+        same program): on the episodes `evaluate(n_episodes, key, batch)` meets (defaults:
+        `system.n_eval_episodes`, the evaluation key). ValueError for an unknown rule."""
         n = n_episodes or self.system_config.n_eval_episodes
-        names = self.system_config.heuristics
-        if not names:
-            return {}
-        return evaluate_heuristics(self.env, self.env_params, self.keys[1], n, names)
+        key = self.keys[1] if key is None else key
+        names = self.system_config.heuristics if names is None else names
+        rs = self.runner_state  # an argument of the program; the rules do not read it
+        evaluations = [self.compiled.evaluate(n, batch, name) for name in names]  # checks first
+        return {name: {k: float(v) for k, v in evaluate(rs, key).items()}
+                for name, evaluate in zip(names, evaluations, strict=True)}
 
     def _reference(self) -> dict[str, dict[str, float]]:
         """The heuristic baselines: from `heuristics.json` when stored, else evaluated."""

@@ -18,7 +18,6 @@ import jax
 import numpy as np
 from rich.console import Console
 
-from agentic_jax.env.evaluation import evaluate_heuristics
 from agentic_jax.ppo import RunnerState
 from agentic_jax.system.callbacks import (
     BestModelCallback,
@@ -82,10 +81,10 @@ class Trainer:
         cfg = self.system_config
         if self.writer is not None:
             self.writer.write_config(self.config)
-        with timings.phase("rules"):
-            reference = self._reference()
         with timings.phase("init"):
             state = self.runner_state
+        with timings.phase("rules"):  # the rules' program is the learned policy's: it takes a state
+            reference = self._reference()
         logger, checkpoints, callbacks = self._callbacks(reference)
         callbacks += extra
         steps: list[Step] = []  # the current chunk's, built before its callbacks run
@@ -166,10 +165,12 @@ class Trainer:
             self._stored_best()
         def rules(key: jax.Array, n: int) -> dict[str, dict[str, float]]:
             with timings.phase("rules"):
-                return self._heuristics_on(key, n)
+                return self.evaluate_heuristics(n, key, batch=cfg.n_eval_episodes)
 
+        # the periodic evaluation's program, ceil(n / n_eval_episodes) times (`env.batches`)
+        evaluate = self.compiled.evaluate(n, cfg.n_eval_episodes)
         result = {"update": update, **final_evaluation(
-            self.compiled.evaluate(n), state, final_eval_key(self.keys[1]), n, rules)}
+            evaluate, state, final_eval_key(self.keys[1]), n, rules)}
         report_final(result, None if self.writer is None else self.files.path, cfg.verbose)
         return result
 
@@ -195,10 +196,6 @@ class Trainer:
                            int(rs.update_step), cfg.progress and not quiet,
                            cfg.verbose and not quiet, cfg.tensorboard, reference)
         return logger, checkpoints, [logger, *stores]
-
-    def _heuristics_on(self, key: jax.Array, n: int) -> dict[str, dict[str, float]]:
-        names = tuple(self.system_config.heuristics)
-        return evaluate_heuristics(self.env, self.env_params, key, n, names) if names else {}
 
     def _stored_best(self) -> tuple[int, Any]:
         """`(update, state)` of the run's `best_model/` (a resumed run), else the current."""

@@ -34,7 +34,9 @@ def final_evaluation(evaluate: Callable[[Any, jax.Array], Mapping[str, Any]], be
 
     Args:
         evaluate: `evaluate(best, key) -> metrics` on `n_episodes` episodes (a run's
-            `Compiled.evaluate(n)`, or a sweep's member-batched one: metrics `[M]`).
+            `Compiled.evaluate(n, n_eval_episodes)`, or a sweep's member-batched one: metrics
+            `[M]`): the periodic evaluation's program run in batches (`env.batches`), so the
+            final evaluation compiles nothing of its own.
         best: the best state(s).
         heuristics: `heuristics(key, n) -> {name: metrics}`, or None for none.
 

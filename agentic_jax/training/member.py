@@ -1,13 +1,14 @@
 """One member's training program, as pure functions: init, a chunk of `K` PPO updates, the
-evaluation. A sweep batches them over its members (`sweep/engine.py`, `vmap` or `lax.map`); a
-run jits them as they are, on one device or split over a mesh (`system/compiled.py`). Both
-compute the same numbers: a run is a one-member sweep.
+evaluation (the learned policy and the rules in one program). A sweep batches them over its
+members (`sweep/engine.py`, `vmap` or `lax.map`); a run jits them as they are, on one device
+or split over a mesh (`system/compiled.py`). Both compute the same numbers: a run is a
+one-member sweep.
 
     one = member_functions(config.env, config.ppo)
     values = one.env_values()                                # {name: float32 scalar}
     rs = one.init(key, hparams, values)
     rs, metrics, ok = one.chunk(K)(rs, values)               # metrics {name: [K]}, ok: bool
-    metrics = one.evaluate(n)(rs, key, values)               # {name: scalar}
+    episodes = one.episodes(n)(rs, values, index, key)       # {name: [n]}; 0: learned
 
 The env's float settings (`config.sweep.TRACED_ENV`) are arguments (`env_values`), never
 constants folded into the program, so every value of them runs in one compile and a run's
@@ -25,7 +26,7 @@ import jax.numpy as jnp
 
 from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.config.sweep import TRACED_ENV, TRACED_PPO
-from agentic_jax.env.evaluation import evaluate_policy
+from agentic_jax.env.evaluation import indexed_episodes
 from agentic_jax.ppo import METRIC_NAMES, RunnerState, make_act, make_init, make_update
 
 Values = Mapping[str, jax.Array]  # traced setting name -> value (scalar, or [M] when batched)
@@ -85,21 +86,36 @@ class MemberFunctions:
 
         return chunk
 
-    def evaluate(self, n_episodes: int, episode_rewards: bool = False
-                 ) -> Callable[[RunnerState, jax.Array, Values], dict[str, jax.Array]]:
-        """`evaluate(rs, key, env_values) -> metrics`: the deterministic policy on
-        `n_episodes` episodes of `key`, run in parallel (`episode_rewards`: with the
-        `[n_episodes]` returns)."""
-        env, act = self.env, self.act
+    @property
+    def rule_names(self) -> tuple[str, ...]:
+        """The action mode's rules (``env.mode.rules``): rule ``i`` is policy ``1 + i`` of
+        :meth:`episodes`."""
+        return tuple(self.env.mode.rules)
 
-        def evaluate(rs: RunnerState, key: jax.Array, env_values: Values):
-            def policy(k, state, params):
+    def policy_index(self, rule: str | None) -> jax.Array:
+        """The int32 index of the learned policy (``rule`` None) or of a rule in
+        :meth:`episodes`. ValueError (naming it and the allowed ones) for an unknown rule."""
+        if rule is None:
+            return jnp.int32(0)
+        if rule not in self.env.mode.rules:
+            raise ValueError(f"unknown heuristic {rule!r}; allowed: {', '.join(self.rule_names)}")
+        return jnp.int32(1 + self.rule_names.index(rule))
+
+    def episodes(self, n_episodes: int) -> Callable[..., dict[str, jax.Array]]:
+        """`episodes(rs, env_values, index, key) -> {metric: [n_episodes]}`: ONE program for
+        the learned policy (index 0, deterministic, of `rs`) and every rule of the mode
+        (index `1 + i`, `rule_names[i]`; they ignore `rs`), chosen inside it by the traced
+        int32 `index` (`env.evaluation.indexed_episodes`); all meet the episodes of `key`."""
+        env, act, table = self.env, self.act, tuple(self.env.mode.rules.values())
+
+        def episodes(rs: RunnerState, env_values: Values, index: jax.Array, key: jax.Array):
+            def learned(k, state, params):
                 return act(rs, env.get_obs(state, params), deterministic=True)
 
-            return evaluate_policy(policy, env, self.params_of(env_values), key, n_episodes,
-                                   return_episode_rewards=episode_rewards)
+            return indexed_episodes((learned, *table), index, env, self.params_of(env_values),
+                                    key, n_episodes)
 
-        return evaluate
+        return episodes
 
 
 @functools.lru_cache(maxsize=16)

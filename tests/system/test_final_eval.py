@@ -45,7 +45,10 @@ def test_train_reports_the_best_model_on_fresh_episodes(tiny, tmp_path):
     assert set(final["heuristics"]) == {"random"}
     assert json.loads((run_dir / FINAL_FILE).read_text()) == final
     best = AgenticRLSystem.load(run_dir)  # the best model, evaluated on the final key
-    again = best.evaluate(8, key=final_eval_key(system.keys[1]))
+    # the final evaluation is the periodic evaluation's program (4 episodes) run twice
+    again = best.evaluate(8, key=final_eval_key(system.keys[1]), batch=4)
     assert again["mean_reward"] == final["learned"]["mean_reward"]
+    rule = best.evaluate_heuristics(8, final_eval_key(system.keys[1]), batch=4)
+    assert rule == final["heuristics"]
     off = AgenticRLSystem(tiny(final_eval_episodes=None, max_timesteps=64 * 2)).train()
     assert off["final_eval"] is None

@@ -21,7 +21,10 @@ from agentic_jax.training.timings import PHASES, TIMINGS_FILE, Timings
 # a config no other test compiles (n_epochs), so its compiles happen here
 FRESH = copy.deepcopy(TINY)
 FRESH["ppo"]["n_epochs"] = 2
-FRESH["system"]["final_eval_episodes"] = FRESH["system"]["n_eval_episodes"]
+# not a multiple of n_eval_episodes (4): the final evaluation is 3 batches of the periodic
+# evaluation's program, the last one cut
+FRESH["system"]["final_eval_episodes"] = 10
+FRESH["system"]["heuristics"] = ["random", "always_accept"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -63,8 +66,17 @@ class Report:
 
 
 def _our_programs(compiles):
+    """`{program: compiles}` of the training programs (every evaluation, rules included)."""
     return {name: c["count"] for name, c in compiles.items()
-            if name in ("jit(chunk)", "jit(evaluate)", "jit(init)", "jit(tree_where)")}
+            if name in ("jit(chunk)", "jit(init)", "jit(tree_where)")
+            or "episodes" in name or "evaluat" in name or "table" in name}
+
+
+def _twice(compiles):
+    """The programs compiled more than once but JAX's own one-op ones (e.g. a dtype cast of a
+    host scalar, jit(convert_element_type), compiled per input type in milliseconds)."""
+    return {name: c["count"] for name, c in compiles.items()
+            if c["count"] > 1 and c["seconds"] > 0.05 * c["count"]}
 
 
 def test_a_run_records_its_phases_and_compiles_each_program_once(tmp_path):
@@ -72,8 +84,13 @@ def test_a_run_records_its_phases_and_compiles_each_program_once(tmp_path):
     stored = json.loads((tmp_path / "run" / TIMINGS_FILE).read_text())
     assert stored == json.loads(json.dumps(result["timings"]))
     assert set(PHASES) <= set(stored["phases"]) and stored["phases"]["updates"] > 0
-    assert _our_programs(stored["compiles"]) == {"jit(chunk)": 1, "jit(evaluate)": 1,
+    # ONE evaluation program: the periodic evaluation, the rules at the start and the final
+    # evaluation of 10 episodes (the learned policy and both rules) all run jit(episodes)
+    assert _our_programs(stored["compiles"]) == {"jit(chunk)": 1, "jit(episodes)": 1,
                                                  "jit(init)": 1}
+    assert _twice(stored["compiles"]) == {}
+    final = result["final_eval"]
+    assert final["episodes"] == 10 and set(final["heuristics"]) == {"random", "always_accept"}
     again = AgenticRLSystem(load(copy.deepcopy(FRESH))).train()  # shares the compiled ones
     assert _our_programs(again["timings"]["compiles"]) == {}
 
@@ -84,5 +101,9 @@ def test_a_sweep_records_its_phases_and_compiles_each_program_once(tmp_path):
     result = Sweep(load(config), tmp_path / "sweep", report=Report(), plots=Report()).run()
     stored = json.loads((tmp_path / "sweep" / TIMINGS_FILE).read_text())
     assert stored["phases"]["updates"] > 0 and stored["phases"]["rules"] > 0
+    # the members' evaluation program (periodic and final, 10 = 3 batches of 4) and the rules'
+    # one (both rules, once for all members), each compiled once
     assert _our_programs(result["timings"]["compiles"]) == {
-        "jit(chunk)": 1, "jit(evaluate)": 1, "jit(init)": 1, "jit(tree_where)": 1}
+        "jit(chunk)": 1, "jit(episodes)": 1, "jit(_table_program)": 1, "jit(init)": 1,
+        "jit(tree_where)": 1}
+    assert _twice(result["timings"]["compiles"]) == {}

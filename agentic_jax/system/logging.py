@@ -64,8 +64,8 @@ class RunLogger(Callback):
             self._metrics_file = run_dir.metrics.open("a")
             if tensorboard:
                 self._board = MemberBoard(run_dir.tensorboard)
-                if start_update:  # hide events a killed run wrote after its last checkpoint
-                    self._board.restart("", start_update)
+                if start_update:  # hide events a killed run wrote after its checkpoint
+                    self._board.restart("", start_update + 1)
         self._progress = None
         self._task = None
         self._start_time = time.perf_counter()

@@ -54,6 +54,7 @@ def test_a_run_writes_its_scalars_to_tensorboard_root_and_marks_a_resume(tmp_pat
     logger.close()
     (path,) = files.tensorboard.glob("events.out.tfevents.*")
     events = _events(path)
-    assert events[1].step == 4 and events[1].session_log.status == SessionLog.START
+    # resumed after update 4: the marker hides a killed run's events from update 5 on
+    assert events[1].step == 5 and events[1].session_log.status == SessionLog.START
     assert [(e.step, v.tag, v.simple_value) for e in events[2:] for v in e.summary.value] == [
         (5, "train/loss", 0.5), (5, "eval/mean_reward", 2.0)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import struct
 
 import numpy as np
-
 from tensorboardX.proto.event_pb2 import Event, SessionLog
 from tensorboardX.record_writer import masked_crc32c
 

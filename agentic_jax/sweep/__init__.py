@@ -9,7 +9,7 @@ settings. Float settings (PPO hyperparameters, `EnvParams` floats) are traced an
 all seeds and values of a shape group train in one compile; shape-changing settings form a
 host-side grid of compiles. Modules: `space` (members and shape groups), `memory` (calls under
 a memory budget), `engine` (the vmapped compiled functions), `loop` (one call's chunks),
-`runner` (`Sweep`), `logs`/`board`/`files` (records, TensorBoard, the directory), `results`
+`runner` (`Sweep`), `logs`/`files` (records, the directory), `results`
 (the report's inputs, `load_member`); the report itself (`report`, `plots`) turns the numbers
 into tables and figures. The schedule, the tracker (best model and stopping rules per member),
 checkpoints and the directory lock are the training core's (`agentic_jax.training`), shared

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agentic_jax.ppo import METRIC_NAMES
-from agentic_jax.sweep.board import MemberBoard, run_name
+from agentic_jax.training.board import MemberBoard, run_name
 from agentic_jax.sweep.files import SweepDir, json_value
 from agentic_jax.sweep.space import Member
 

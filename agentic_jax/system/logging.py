@@ -2,6 +2,8 @@
 
 `RunLogger` is the callback that logs each chunk's per-update metrics (`[K]` host arrays) and
 the evaluation after it, if any. All of it runs on the host while the next chunk trains.
+TensorBoard events go through the sweeps' writer (`training.board.MemberBoard`), the run being
+the one member whose run is `tensorboard/` itself.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rich.progress import (
 
 from agentic_jax.system.callbacks import Callback, Step
 from agentic_jax.tables import eval_table
+from agentic_jax.training.board import MemberBoard
 from agentic_jax.training.store import RunDir, read_records, write_eval_csv
 
 
@@ -54,17 +57,15 @@ class RunLogger(Callback):
         self.reference = dict(reference or {})
         self.console = Console(stderr=False)
         self._metrics_file = None
-        self._writer = None
+        self._board = None
         if run_dir is not None:
             run_dir.path.mkdir(parents=True, exist_ok=True)
             self._evals = read_records(run_dir.path, "eval")
             self._metrics_file = run_dir.metrics.open("a")
             if tensorboard:
-                from tensorboardX import SummaryWriter
-
-                # purge_step hides events a killed run wrote after its last checkpoint
-                self._writer = SummaryWriter(str(run_dir.tensorboard),
-                                             purge_step=start_update or None)
+                self._board = MemberBoard(run_dir.tensorboard)
+                if start_update:  # hide events a killed run wrote after its checkpoint
+                    self._board.restart("", start_update + 1)
         self._progress = None
         self._task = None
         self._start_time = time.perf_counter()
@@ -101,17 +102,16 @@ class RunLogger(Callback):
         """Per-update metrics of one chunk: a dict of `[K]` host arrays."""
         n = len(metrics["timestep"])
         names = [k for k in metrics if k != "timestep"]
-        lines = []
+        lines, scalars = [], {}
         for i in range(n):
             timestep = int(metrics["timestep"][i])
             update = int(metrics["update"][i])
             rec = {"kind": "train", "update": update, "timestep": timestep}
             rec.update({k: _json_value(metrics[k][i]) for k in names if k != "update"})
             lines.append(json.dumps(rec))
-            if self._writer is not None:
-                for k in names:
-                    if k != "update":
-                        self._writer.add_scalar(f"train/{k}", float(metrics[k][i]), update)
+            scalars[update] = {f"train/{k}": metrics[k][i] for k in names if k != "update"}
+        if self._board is not None:
+            self._board.scalars("", scalars)
         if self._metrics_file is not None:
             self._metrics_file.write("\n".join(lines) + "\n")
             self._metrics_file.flush()
@@ -130,10 +130,8 @@ class RunLogger(Callback):
             self._metrics_file.flush()
             self._evals.append(rec)
             write_eval_csv(self.run_dir.evaluations, self._evals)
-        if self._writer is not None:
-            for k, v in metrics.items():
-                self._writer.add_scalar(f"eval/{k}", float(v), update)
-            self._writer.flush()
+        if self._board is not None:
+            self._board.scalars("", {update: {f"eval/{k}": v for k, v in metrics.items()}})
         if self._progress is not None:
             self._progress.update(self._task, eval=f"{metrics['mean_reward']:.1f}")
         if self.verbose:
@@ -149,8 +147,8 @@ class RunLogger(Callback):
     def close(self) -> None:
         """Stop the bar and close the files, each one even if another fails (a full disk);
         the first error is raised after."""
-        opened = (self._progress, self._writer, self._metrics_file)
-        self._progress = self._writer = self._metrics_file = None
+        opened = (self._progress, self._metrics_file)
+        self._progress = self._metrics_file = None
         error = None
         for thing in opened:
             try:

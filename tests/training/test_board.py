@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 from tensorboardX.proto.event_pb2 import Event, SessionLog
 from tensorboardX.record_writer import masked_crc32c
 
-from agentic_jax.sweep.board import MemberBoard, run_name
+from agentic_jax.training.board import MemberBoard, run_name
 
 
 def _events(path):
@@ -37,3 +38,22 @@ def test_scalars_and_a_restart_marker_in_one_file_per_member(tmp_path):
     assert [(e.step, v.tag, v.simple_value) for e in events[1:3] for v in e.summary.value] == [
         (1, "train/loss", 0.5), (2, "train/loss", 0.25), (2, "eval/r", 3.0)]
     assert events[3].step == 2 and events[3].session_log.status == SessionLog.START
+
+
+def test_a_run_writes_its_scalars_to_tensorboard_root_and_marks_a_resume(tmp_path):
+    from agentic_jax.system.logging import RunLogger
+    from agentic_jax.training.store import RunDir
+
+    files = RunDir(tmp_path)
+    logger = RunLogger(files, total_timesteps=100, start_timestep=40, start_update=4,
+                       progress=False, verbose=False)
+    logger.log_train({"timestep": np.array([50]), "update": np.array([5]),
+                      "loss": np.array([0.5])})
+    logger.log_eval(5, 50, {"mean_reward": 2.0}, is_best=True)
+    logger.close()
+    (path,) = files.tensorboard.glob("events.out.tfevents.*")
+    events = _events(path)
+    # resumed after update 4: the marker hides a killed run's events from update 5 on
+    assert events[1].step == 5 and events[1].session_log.status == SessionLog.START
+    assert [(e.step, v.tag, v.simple_value) for e in events[2:] for v in e.summary.value] == [
+        (5, "train/loss", 0.5), (5, "eval/mean_reward", 2.0)]

@@ -1,4 +1,5 @@
-"""TensorBoard for a sweep: one run (subdirectory) per member, `tensorboard/<label>/seed_<s>/`.
+"""TensorBoard for runs and sweeps: one run (subdirectory) per sweep member,
+`tensorboard/<label>/seed_<s>/`; a single run is the run `""`, `tensorboard/` itself.
 
 Event files are appended between compiled calls without a writer thread or an open file per
 member (tensorboardX's `SummaryWriter` keeps both), so a sweep of hundreds of members costs

@@ -25,7 +25,8 @@ demo: setup
 	@run=runs/select-$$(date +%Y%m%d-%H%M%S); \
 	$(BIN)/agentic-jax train --config configs/select.yaml --run-dir $$run && \
 	$(BIN)/agentic-jax evaluate $$run --episodes 64 --rules all && \
-	echo "run directory: $$run (tensorboard --logdir $$run)"
+	echo "run directory: $$run (tensorboard --logdir $$run)" && \
+	echo "held-out settings: docs/heldout.md (the recipe retrained on settings it was never tuned on, margin over each setting's best rule)"
 
 env-demo: setup
 	$(BIN)/agentic-jax env-demo

@@ -72,6 +72,12 @@ def read_settings(path: Path = SETTINGS_FILE) -> list[dict[str, Any]]:
     return yaml.safe_load(path.read_text())["settings"]
 
 
+def env_overrides(setting: dict[str, Any]) -> list[str]:
+    """The `load` overrides that replace the recipe's env: values with a setting's (the
+    recipe's other env: values stay)."""
+    return [f"env.{k}={json.dumps(v)}" for k, v in setting.items()]
+
+
 # an action of the mode with every collaboration request set to "no" (flat per-env action)
 NO_COLLABORATION = {
     "select": lambda a: a.reshape(-1, 2).at[:, 1].set(0).ravel(),  # (choice, collaborate)
@@ -112,12 +118,13 @@ def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes
     setting's values, every rule of the action mode as the reference, `seeds` seeds (the
     recipe's own sweep section, if any, is dropped)."""
     rules = list(heuristics_for(load(recipe).env.action_mode))
-    settings = {**{f"env.{k}": v for k, v in setting.items()}, **(QUICK if quick else {}),
-                "system.heuristics": rules, "system.progress": False, "system.verbose": False,
+    settings = {**(QUICK if quick else {}), "system.heuristics": rules,
+                "system.progress": False, "system.verbose": False,
                 "system.tensorboard": False, "system.plot": False}
     if not quick:
         settings["system.final_eval_episodes"] = final_episodes
-    config = load(recipe, [*overrides, *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
+    config = load(recipe, [*overrides, *env_overrides(setting),
+                           *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
     return config.replace(sweep=SweepConfig(seeds=seeds))
 
 

@@ -2,6 +2,7 @@
 
     python benchmarks/jaxmarl_head_to_head.py --jaxmarl PATH            # 5 seeds, recipe budget
     python benchmarks/jaxmarl_head_to_head.py --jaxmarl PATH --seeds 2 --steps 16384 --out /tmp/x
+    python benchmarks/jaxmarl_head_to_head.py --jaxmarl PATH --setting 11 --tag cpu_heldout11
 
 PATH is a JaxMARL checkout (`git clone https://github.com/FLAIROx/JaxMARL`): its baseline files
 (baselines/IPPO/ippo_ff_mpe.py, baselines/MAPPO/mappo_rnn_mpe.py) are imported from there as
@@ -10,10 +11,13 @@ hyperparameters; nothing of them is copied here. Needs the marl-baselines extra
 (`pip install -e ".[marl-baselines]"`: jaxmarl, hydra-core, omegaconf, wandb) and a checkout of
 the installed jaxmarl's version. Every method trains on the recipe's env (configs/select.yaml)
 for the same env steps, and every final policy is evaluated on the same fixed episodes as every
-rule. Reports the paired margin over the best rule (IQM, 95% CI, rliable), learning curves,
-env steps/s, run and compile time in benchmarks/results/jaxmarl_head_to_head/<tag>/ (default
-tag cpu). A missing checkout, dependency or version, or a baseline that raises, prints one
-line and exits 2. The logic lives in benchmarks/head_to_head/jaxmarl_*.py; docs/jaxmarl.md.
+rule. `--setting K` trains and evaluates every method on held-out setting K of
+configs/heldout.yaml instead (its values replace the recipe's env: values, as
+benchmarks/heldout.py applies them; recorded in meta.json and result.md). Reports the paired
+margin over the best rule (IQM, 95% CI, rliable), learning curves, env steps/s, run and compile
+time in benchmarks/results/jaxmarl_head_to_head/<tag>/ (default tag cpu). A missing checkout,
+dependency or version, a setting out of range, or a baseline that raises, prints one line and
+exits 2. The logic lives in benchmarks/head_to_head/jaxmarl_*.py; docs/jaxmarl.md.
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ class Settings:
         seeds: training seeds ``0 .. seeds - 1`` per method.
         steps: env steps per run (None: the recipe's ``total_timesteps``).
         episodes: fixed evaluation episodes; ``eval_seed``: their key's seed.
+        setting: the held-out setting's index in configs/heldout.yaml (None: the recipe's own
+            env); ``env``: its ``load`` overrides of the recipe's env: section.
     """
 
     checkout: Path | None
@@ -52,11 +54,14 @@ class Settings:
     steps: int | None
     episodes: int
     eval_seed: int
+    setting: int | None = None
+    env: tuple[str, ...] = ()
 
 
 def recipe(s: Settings, actor: str = "ippo") -> RunConfig:
-    """Our recipe (``s.config``) with ``ppo.actor=actor`` and the budget of ``s``."""
-    config = load(s.config, [f"ppo.actor={actor}"])
+    """Our recipe (``s.config``) with the env overrides of ``s`` (a held-out setting),
+    ``ppo.actor=actor`` and the budget of ``s``."""
+    config = load(s.config, [*s.env, f"ppo.actor={actor}"])
     budget = s.steps if s.steps is not None else config.ppo.total_timesteps
     return config.replace(ppo=config.ppo.replace(total_timesteps=budget).validate())
 

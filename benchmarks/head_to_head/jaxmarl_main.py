@@ -28,6 +28,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, default=Path("configs/select.yaml"),
                    help="our recipe; its env: section is every method's env "
                         "(default: configs/select.yaml)")
+    p.add_argument("--setting", type=int, default=None, metavar="K",
+                   help="held-out setting K of configs/heldout.yaml: its values replace the "
+                        "recipe's env: values as in benchmarks/heldout.py (default: the "
+                        "recipe's own env)")
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"comma-separated, from {', '.join(METHODS)} (default: all)")
     p.add_argument("--seeds", type=int, default=5, metavar="N",
@@ -61,9 +65,29 @@ def settings(args: argparse.Namespace, root: Path) -> Settings:
         raise BaselineError("the jaxmarl_* methods need a JaxMARL checkout: pass --jaxmarl PATH "
                             "(git clone https://github.com/FLAIROx/JaxMARL), or --methods "
                             "ours_ippo,ours_mappo")
+    env = heldout_env(args.setting) if args.setting is not None else ()
     checkout = (root / args.jaxmarl).resolve() if args.jaxmarl is not None else None
     return Settings(checkout=checkout, config=config, methods=methods, seeds=args.seeds,
-                    steps=args.steps, episodes=args.episodes, eval_seed=args.eval_seed)
+                    steps=args.steps, episodes=args.episodes, eval_seed=args.eval_seed,
+                    setting=args.setting, env=env)
+
+
+def heldout_env(index: int) -> tuple[str, ...]:
+    """The env overrides of held-out setting ``index``, read and applied by benchmarks/heldout.py's
+    own helpers; ``ValueError`` for an index out of range."""
+    import heldout  # benchmarks/heldout.py (the script's folder is on sys.path)
+
+    settings = heldout.read_settings()
+    if not 0 <= index < len(settings):
+        raise ValueError(f"--setting {index} is out of range (allowed: 0..{len(settings) - 1}, "
+                         f"the settings of {heldout.SETTINGS_FILE.relative_to(heldout.ROOT)})")
+    return tuple(heldout.env_overrides(settings[index]))
+
+
+def setting_record(s: Settings) -> dict:
+    """What meta.json records about the env: the held-out setting's index (None: the recipe's
+    own env) and its overrides of the recipe's env: section."""
+    return {"heldout_setting": s.setting, "env_overrides": list(s.env)}
 
 
 def write(results: dict, stats: dict, folder: Path) -> None:
@@ -97,11 +121,13 @@ def main(argv: Sequence[str] | None = None, root: Path | None = None) -> int:
         print(f"{p.prog}: error: {err}", file=sys.stderr)
         return 2
     stats = jaxmarl_report.statistics_of(results)
+    where = "" if s.setting is None else f", held-out setting {s.setting}"
+    steps = stats["throughput"][s.methods[0]]["steps"]
     what = (f"JaxMARL IPPO/MAPPO baselines (unmodified) vs our recipe, same env "
-            f"({s.config.name}), {s.seeds} seed(s), {stats['throughput'][s.methods[0]]['steps']:,}"
-            " env steps: paired margin over the best rule, env steps/s, compile time")
+            f"({s.config.name}{where}), {s.seeds} seed(s), {steps:,} env steps: "
+            "paired margin over the best rule, env steps/s, compile time")
     folder = result_dir(BENCHMARK, args.tag, args.out and (root or Path.cwd()) / args.out,
-                        what=what)
+                        what=what, extra=setting_record(s))
     write(results, stats, folder)
     print(jaxmarl_report.markdown(results, stats, results_dir.machine()))
     print(f"results: {folder}/result.json, result.md, result.png and meta.json")

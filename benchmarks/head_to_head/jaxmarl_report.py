@@ -68,6 +68,7 @@ def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
              "jobs (timings are noisy). Fixed episodes: "
              f"{ep['n_episodes']} (eval seed {ep['eval_seed']}), the same for every policy and "
              f"rule; best rule {stats['best_rule']} ({stats['best_rule_mean']:.1f}).", "",
+             env_line(results), "",
              "| method | seeds | env steps | env steps/s (median) | run s (median) | compile s |",
              "|---|---:|---:|---:|---:|---:|"]
     for m, t in stats["throughput"].items():
@@ -89,6 +90,19 @@ def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
             hp = ", ".join(f"{k} {x}" for k, x in v["hyperparameters"].items())
             lines += ["", f"{m} hyperparameters (its shipped config): {hp}"]
     return "\n".join(lines) + "\n"
+
+
+def env_line(results: Mapping[str, Any]) -> str:
+    """Which env every method trained on: the recipe's own, or a held-out setting's."""
+    index = results["settings"].get("setting")
+    if index is None:
+        return "Env: the recipe's env: section (the default setting)."
+    env = results.get("env", {})
+    shape = ", ".join(f"{k} {env[k]}" for k in ("n_agents", "n_task_types", "max_tasks",
+                                                  "collaboration_sharing", "collaboration_cost")
+                      if k in env)
+    return (f"Env: **held-out setting {index}** of configs/heldout.yaml applied to the recipe's "
+            f"env: section as benchmarks/heldout.py applies it ({shape}).")
 
 
 def plot(results: Mapping[str, Any], stats: Mapping[str, Any], path: Path) -> None:
@@ -118,4 +132,4 @@ def plot(results: Mapping[str, Any], stats: Mapping[str, Any], path: Path) -> No
     plt.close(fig)
 
 
-__all__ = ["markdown", "plot", "statistics_of"]
+__all__ = ["env_line", "markdown", "plot", "statistics_of"]

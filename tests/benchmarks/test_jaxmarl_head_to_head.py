@@ -15,9 +15,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from head_to_head import jaxmarl_baselines as jb
-from head_to_head.jaxmarl_main import main
+from head_to_head.jaxmarl_driver import check, recipe
+from head_to_head.jaxmarl_main import main, parser, setting_record, settings
 from head_to_head.jaxmarl_report import markdown, plot, statistics_of
 from head_to_head.recurrent import evaluate_carried
+from heldout import read_settings
+from results_dir import result_dir
 
 from agentic_jax.config import load
 from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
@@ -102,6 +105,36 @@ def test_bad_options_are_one_line(capsys):
 def test_budget_must_fill_whole_rollouts(capsys):
     assert main(["--methods", "ours_ippo", "--steps", "3000"], root=ROOT) == 2
     assert "multiple of" in capsys.readouterr().err
+
+
+def test_heldout_setting_is_applied_and_recorded(capsys, tmp_path):
+    err = bad(capsys, "--methods", "ours_ippo", "--setting", "12")
+    assert "--setting 12 is out of range (allowed: 0..11, the settings of configs/heldout" in err
+    err = bad(capsys, "--methods", "ours_ippo", "--setting", "-1")
+    assert "--setting -1 is out of range" in err
+    default = settings(parser().parse_args(["--methods", "ours_ippo"]), ROOT)
+    s = settings(parser().parse_args(["--methods", "ours_ippo", "--setting", "11"]), ROOT)
+    assert default.setting is None and default.env == () and s.setting == 11
+    env, want = recipe(s).env.to_dict(), read_settings()[11]
+    assert {k: env[k] for k in want} == pytest.approx(want)  # every value of the setting
+    assert recipe(default).env.n_task_types == 3 and want["n_task_types"] == 2
+    # the rest of the recipe's env (its action mode, observations) and its ppo section stay
+    assert env["action_mode"] == "select" and env["obs_mode"] == "extended"
+    assert recipe(s, "mappo").ppo == recipe(default, "mappo").ppo
+    check(s)  # the budget check passes on the held-out env too (nothing is compiled)
+    record = setting_record(s)
+    assert record["heldout_setting"] == 11 and "env.n_task_types=2" in record["env_overrides"]
+    meta = result_dir("jaxmarl_head_to_head", "x", tmp_path, what="w", extra=record)
+    assert '"heldout_setting": 11' in (meta / "meta.json").read_text()
+    hand = results(120.0, 90.0, 100.0)
+    stats = statistics_of(hand)
+    assert "the recipe's env: section (the default setting)" in markdown(hand, stats, MACHINE)
+    hand["settings"]["setting"], hand["env"] = 11, env
+    text = markdown(hand, stats, MACHINE)
+    assert "**held-out setting 11** of configs/heldout.yaml" in text and "n_task_types 2" in text
+
+
+MACHINE = {"processor": "cpu", "cpu_count": 2}
 
 
 def counting_policy(env):

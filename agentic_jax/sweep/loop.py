@@ -14,10 +14,10 @@ import numpy as np
 
 from agentic_jax.config import RunConfig
 from agentic_jax.sweep.engine import GroupFunctions
-from agentic_jax.sweep.logs import SweepLogger
 from agentic_jax.sweep.memory import Call
 from agentic_jax.sweep.space import Member
 from agentic_jax.training.checkpoint import Checkpointer
+from agentic_jax.training.logs import Logger
 from agentic_jax.training.loop import train_chunks
 from agentic_jax.training.schedule import Schedule
 from agentic_jax.training.timings import Timings
@@ -26,7 +26,7 @@ from agentic_jax.training.tracker import MemberTracker
 
 def train_call(config: RunConfig, members: Sequence[Member], eval_key: jax.Array, call: Call,
                fns: GroupFunctions, tree: dict[str, Any], tracker: MemberTracker, update: int,
-               env_values: dict[str, np.ndarray], logger: SweepLogger,
+               env_values: dict[str, np.ndarray], logger: Logger,
                checkpointer: Checkpointer | None, done_before: int = 0,
                timings: Timings | None = None) -> dict[str, Any]:
     """Train the call's members from `update` until each stopped; return `{"state", "best"}`
@@ -48,12 +48,13 @@ def train_call(config: RunConfig, members: Sequence[Member], eval_key: jax.Array
     for chunk in train_chunks(tree["state"], tree["best"], tracker, schedule, program,
                               config.system, update=update, real=real, timings=timings):
         tree = {"state": chunk.state, "best": chunk.best}
-        logger.log_chunk(call.index, members, chunk.start + 1, buffer,
-                         {k: v[:n] for k, v in chunk.metrics.items()}, chunk.trained[:n])
+        updates = np.arange(chunk.start + 1, chunk.update + 1)
+        logger.log_train(updates, updates * buffer, {k: v[:n] for k, v in chunk.metrics.items()},
+                         chunk.trained[:n], members, call.index)
         if chunk.evaluation is not None:
-            logger.log_eval(call.index, members, chunk.update, chunk.update * buffer,
+            logger.log_eval(chunk.update, chunk.update * buffer,
                             {k: np.asarray(v)[:n] for k, v in chunk.evaluation.items()},
-                            chunk.is_best[:n], chunk.evaluated[:n])
+                            chunk.is_best[:n], chunk.evaluated[:n], members, call.index)
         running = chunk.running & real
         if checkpointer is not None and (schedule.checkpoints_at(chunk.update)
                                          or not running.any()):
@@ -62,5 +63,6 @@ def train_call(config: RunConfig, members: Sequence[Member], eval_key: jax.Array
             with timings.phase("checkpoints"):
                 checkpointer.save(chunk.update, tree, meta)
         done = np.where(running, chunk.update, max_updates)[:n].sum() * buffer
-        logger.progress(call.index, done_before + int(done), int(running.sum()))
+        logger.progress(done_before + int(done), call=call.index,
+                        training=int(running.sum()))
     return tree

@@ -34,7 +34,6 @@ from agentic_jax.config.sweep import TRACED_ENV
 from agentic_jax.parallel import make_mesh, member_shardings, place, resolve_device_count
 from agentic_jax.sweep.engine import GroupFunctions, group_functions, member_loop
 from agentic_jax.sweep.files import CALLS_FILE, SweepDir
-from agentic_jax.sweep.logs import SweepLogger
 from agentic_jax.sweep.loop import train_call
 from agentic_jax.sweep.memory import Call, plan_calls
 from agentic_jax.sweep.results import heuristic_returns, write_results
@@ -42,6 +41,7 @@ from agentic_jax.sweep.space import Member, SweepPlan, format_value, plan_sweep
 from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
 from agentic_jax.training.final_eval import final_evaluation
 from agentic_jax.training.guard import RunClaim
+from agentic_jax.training.logs import Logger, sweep_logger
 from agentic_jax.training.schedule import Schedule, final_eval_key, member_keys, run_keys
 from agentic_jax.training.timings import Timings
 from agentic_jax.training.tracker import MemberTracker
@@ -155,8 +155,8 @@ class Sweep:
         self._start_files()
         system = self.config.system
         total = sum(Schedule.of(m.config).max_timesteps for m in self.members)
-        logger = SweepLogger(self.files, total, len(self.members), system.progress,
-                             system.verbose, system.tensorboard)
+        logger = sweep_logger(self.files, total, len(self.members), system.progress,
+                              system.verbose, system.tensorboard)
         self.done_steps = 0
         try:
             for call in self.calls:
@@ -199,7 +199,7 @@ class Sweep:
                       for name in TRACED_ENV}
         return keys, hparams, env_values
 
-    def _restore(self, call: Call, fns: GroupFunctions, logger: SweepLogger
+    def _restore(self, call: Call, fns: GroupFunctions, logger: Logger
                  ) -> tuple[Any, MemberTracker, int] | None:
         """The call's newest checkpoint (files rewound to it), or None to start afresh."""
         if self.files is None or not self._resuming:
@@ -233,7 +233,7 @@ class Sweep:
         member_shardings(fns.state_shape(call.size), mesh)  # the check, on shapes only
         return lambda tree: place(tree, member_shardings(tree, mesh))
 
-    def _run_call(self, call: Call, logger: SweepLogger) -> None:
+    def _run_call(self, call: Call, logger: Logger) -> None:
         config = self.plan.groups[call.group].config
         fns = group_functions(config.env, config.ppo, self.loop)
         to_mesh = self.placement(call, fns)

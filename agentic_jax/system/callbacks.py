@@ -21,6 +21,7 @@ import numpy as np
 
 from agentic_jax.system.plots import plot_learning_curve
 from agentic_jax.training.checkpoint import Checkpointer
+from agentic_jax.training.logs import Logger
 from agentic_jax.training.tracker import EvalTracker
 
 
@@ -77,6 +78,26 @@ class Callback:
 
     def on_train_end(self) -> None:
         """Training ended by a stopping rule; every callback is closed (not after an error)."""
+
+
+class LogCallback(Callback):
+    """Logs each chunk of the run through the logger of runs and sweeps (`training/logs.py`),
+    the run being its one member: records, evaluations.csv, TensorBoard, progress, tables."""
+
+    def __init__(self, logger: Logger) -> None:
+        self.logger = logger
+
+    def on_chunk_end(self, step: Step) -> None:
+        m = step.metrics
+        self.logger.log_train(m["update"], m["timestep"], {k: v[None] for k, v in m.items()})
+        if step.evaluation is not None:
+            self.logger.log_eval(step.update, step.timestep,
+                                 {k: np.array([v]) for k, v in step.evaluation.items()},
+                                 np.array([step.is_best]))
+        self.logger.progress(step.timestep)
+
+    def close(self) -> None:
+        self.logger.close()
 
 
 class CheckpointCallback(Callback):

@@ -23,14 +23,15 @@ from agentic_jax.system.callbacks import (
     BestModelCallback,
     Callback,
     CheckpointCallback,
+    LogCallback,
     PlotCallback,
     Step,
 )
 from agentic_jax.system.compiled import RunProgram
-from agentic_jax.system.logging import RunLogger
 from agentic_jax.training.checkpoint import Checkpointer, CheckpointError, read_checkpoint
 from agentic_jax.training.final_eval import final_evaluation, report_final
 from agentic_jax.training.guard import close_all
+from agentic_jax.training.logs import Logger
 from agentic_jax.training.loop import Chunk, NonFiniteError, non_finite, train_chunks
 from agentic_jax.training.schedule import final_eval_key
 from agentic_jax.training.timings import Timings
@@ -175,7 +176,7 @@ class Trainer:
         return result
 
     def _callbacks(self, reference: Mapping[str, Mapping[str, float]]
-                   ) -> tuple[RunLogger, CheckpointCallback | None, list[Callback]]:
+                   ) -> tuple[Logger, CheckpointCallback | None, list[Callback]]:
         """The system's own callbacks, in the order the run calls them: the logger, then with
         a run directory the checkpoints, the best model and the plot; returned as
         `(logger, checkpoints or None, callbacks)`."""
@@ -192,10 +193,12 @@ class Trainer:
                 stores.append(PlotCallback(files.path, reference))
         # quiet: the processes but the first of a multi-process run (no writer)
         quiet = self.writer is None and files is not None
-        logger = RunLogger(self.writer, schedule.max_timesteps, int(rs.timestep),
-                           int(rs.update_step), cfg.progress and not quiet,
-                           cfg.verbose and not quiet, cfg.tensorboard, reference)
-        return logger, checkpoints, [logger, *stores]
+        logger = Logger(self.writer, schedule.max_timesteps, int(rs.timestep),
+                        cfg.progress and not quiet, cfg.verbose and not quiet, cfg.tensorboard,
+                        reference=reference)
+        if rs.update_step:  # hide events a killed run wrote after its checkpoint
+            logger.restart(None, int(rs.update_step))
+        return logger, checkpoints, [LogCallback(logger), *stores]
 
     def _stored_best(self) -> tuple[int, Any]:
         """`(update, state)` of the run's `best_model/` (a resumed run), else the current."""

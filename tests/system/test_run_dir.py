@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from agentic_jax.config import load
-from agentic_jax.training.store import RunDir, read_records, truncate_records
+from agentic_jax.training.store import RunDir, read_records, rewind_records
 
 
 def _records(run_dir, last):
@@ -17,6 +17,8 @@ def _records(run_dir, last):
                           "mean_reward": float(update), "best": True})
     text = "".join(json.dumps(r) + "\n" for r in lines)
     (run_dir / "metrics.jsonl").write_text(text + '{"kind": "train", "upd')  # cut by a kill
+    RunDir(run_dir).append_evaluations([{k: v for k, v in r.items() if k != "kind"}
+                                        for r in lines if r["kind"] == "eval"])
 
 
 def test_paths(tmp_path):
@@ -39,7 +41,7 @@ def test_config_yaml_loads_back_equal(tmp_path, tiny):
 def test_records_skip_cut_lines_and_truncate(tmp_path):
     _records(tmp_path, 8)
     assert [r["update"] for r in read_records(tmp_path, "eval")] == [2, 4, 6, 8]
-    truncate_records(tmp_path, 5)
+    rewind_records(tmp_path, 5)
     assert [r["update"] for r in read_records(tmp_path, "train")] == [1, 2, 3, 4, 5]
     csv_lines = (tmp_path / "evaluations.csv").read_text().splitlines()
     assert csv_lines[0].startswith("update,timestep") and len(csv_lines) == 3

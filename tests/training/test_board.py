@@ -41,15 +41,15 @@ def test_scalars_and_a_restart_marker_in_one_file_per_member(tmp_path):
 
 
 def test_a_run_writes_its_scalars_to_tensorboard_root_and_marks_a_resume(tmp_path):
-    from agentic_jax.system.logging import RunLogger
+    from agentic_jax.training.logs import Logger
     from agentic_jax.training.store import RunDir
 
     files = RunDir(tmp_path)
-    logger = RunLogger(files, total_timesteps=100, start_timestep=40, start_update=4,
-                       progress=False, verbose=False)
-    logger.log_train({"timestep": np.array([50]), "update": np.array([5]),
-                      "loss": np.array([0.5])})
-    logger.log_eval(5, 50, {"mean_reward": 2.0}, is_best=True)
+    logger = Logger(files, total_timesteps=100, start_timestep=40, progress=False,
+                    verbose=False)
+    logger.restart(None, 4)
+    logger.log_train(np.array([5]), np.array([50]), {"loss": np.array([[0.5]])})
+    logger.log_eval(5, 50, {"mean_reward": np.array([2.0])}, np.array([True]))
     logger.close()
     (path,) = files.tensorboard.glob("events.out.tfevents.*")
     events = _events(path)

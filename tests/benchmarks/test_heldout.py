@@ -134,16 +134,15 @@ def test_warm_start_needs_the_settings_task_types():
     setting = heldout.read_settings()[6]
     sets = [f"{k}={json.dumps(v)}" for k, v in tiny.items()]
     recipe = heldout.ROOT / "configs" / "select.yaml"
-    target = AgenticRLSystem(load({**RECIPE, "env": {**RECIPE["env"], **setting}}, sets))
+    target = load({**RECIPE, "env": {**RECIPE["env"], **setting}}, sets)
     for types, ok in ((RECIPE["env"]["n_task_types"], False), (setting["n_task_types"], True)):
+        # an untrained source: its (initial) state is as valid a start as a trained one
         source = AgenticRLSystem(load(recipe, [*sets, f"env.n_task_types={types}"]))
-        source.runner_state  # an untrained state is a valid source
         if ok:
-            fresh = AgenticRLSystem(target.config)
-            assert fresh.start_from(source).started_from["n_agents"] == 4
+            assert AgenticRLSystem(target).start_from(source).started_from["n_agents"] == 4
         else:
             with pytest.raises(ValueError, match="n_task_types"):
-                AgenticRLSystem(target.config).start_from(source)
+                AgenticRLSystem(target).start_from(source)
 
 
 def test_warm_steps_needs_warm_start(capsys):

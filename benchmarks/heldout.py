@@ -31,8 +31,9 @@ includes the source's training. The source keeps the setting's `n_task_types` (w
 "extended" observation every agent's features hold one entry per task type, so a transfer needs
 the same count; team size and queue slots may differ): settings with equal `n_task_types` share
 a source. Every seed's best model and every rule are then run on the final episodes a from-scratch
-sweep of the same config meets (its final key), so the rules' returns equal the from-scratch
-results' and the report's statistics are the same function (`agentic_jax.sweep.report.summarize`).
+sweep of the same config meets with this code (its final key, in batches of `n_eval_episodes`),
+and reported by the same function (`agentic_jax.sweep.report.summarize`). Results made before
+the batched final evaluation (commit d4301c1) met other episodes of that key.
 meta.json records the sources (`warm_start`).
 
 Results: benchmarks/results/heldout/<tag>/result.{json,md} and meta.json (`--tag`, default the

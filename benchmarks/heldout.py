@@ -4,6 +4,7 @@
     python benchmarks/heldout.py --config configs/select.yaml --settings 0,3 --seeds 3
     python benchmarks/heldout.py --quick --out /tmp/heldout               # toy budget, 2 settings
     python benchmarks/heldout.py --draw                                   # rewrite the draw file
+    python benchmarks/heldout.py --settings 6 --seeds 3 --warm-start      # train small, continue
 
 The settings are `configs/heldout.yaml`: a fixed-seed draw (`--draw`, seed 2026) from
 `agentic_jax.env.family.SettingsFamily` (team size 4..16, 2..6 task types, every float a user
@@ -18,6 +19,22 @@ unchanged): the paired margin of collaborating, with a 95% bootstrap CI over epi
 ablation "beats the same policy with collaboration switched off"). The summary says in how many
 settings the margin's CI lies above zero. `--set KEY=VALUE` changes the recipe (e.g.
 `--set ppo.collaboration=sequential`) before each setting's env is applied.
+
+`--warm-start` replaces "from scratch" by the recipe's own procedure for other team sizes
+(configs/select.yaml's header, docs/training.md: train at the recipe's setting, then
+`agentic-jax train --init-from RUN`): per seed, a source is trained at the recipe's own env (its
+team size, load and deadlines) with the recipe's full budget, as one sweep of `--seeds` seeds;
+then each seed of the held-out setting is a run (`AgenticRLSystem.start_from`) that starts from
+its own source seed's best model and trains `--warm-steps` steps (default the recipe's
+`ppo.total_timesteps`) at the setting. Once per seed, not once in total, so the spread over seeds
+includes the source's training. The source keeps the setting's `n_task_types` (with the
+"extended" observation every agent's features hold one entry per task type, so a transfer needs
+the same count; team size and queue slots may differ): settings with equal `n_task_types` share
+a source. Every seed's best model and every rule are then run on the final episodes a from-scratch
+sweep of the same config meets with this code (its final key, in batches of `n_eval_episodes`),
+and reported by the same function (`agentic_jax.sweep.report.summarize`). Results made before
+the batched final evaluation (commit d4301c1) met other episodes of that key.
+meta.json records the sources (`warm_start`).
 
 Results: benchmarks/results/heldout/<tag>/result.{json,md} and meta.json (`--tag`, default the
 config's name).
@@ -41,10 +58,14 @@ import yaml  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, SweepConfig, load  # noqa: E402
-from agentic_jax.env.evaluation import evaluate_indexed, heuristics_for  # noqa: E402
+from agentic_jax.env.batches import run_batches  # noqa: E402
+from agentic_jax.env.evaluation import evaluate_indexed, evaluate_rules, heuristics_for  # noqa: E402
 from agentic_jax.env.family import SettingsFamily  # noqa: E402
 from agentic_jax.ppo import make_act  # noqa: E402
 from agentic_jax.sweep import load_member, run_sweep  # noqa: E402
+from agentic_jax.sweep.report import summarize  # noqa: E402
+from agentic_jax.system import AgenticRLSystem  # noqa: E402
+from agentic_jax.training.schedule import final_eval_key, run_keys  # noqa: E402
 
 SETTINGS_FILE = ROOT / "configs" / "heldout.yaml"
 DRAW_SEED, DRAW_COUNT = 2026, 12
@@ -136,11 +157,18 @@ def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int
     label = row["setting"]
     returns = np.asarray(out["final_returns"][label])           # (seeds, episodes)
     best = np.asarray(out["heuristic_returns"][row["best_heuristic"]])
+    members = [load_member(run_dir, i) for i in range(returns.shape[0])]
+    return setting_row(index, config, row, returns, best, members, episodes)
+
+
+def setting_row(index: int, config: RunConfig, row: dict, returns: np.ndarray, best: np.ndarray,
+                members: list[Any], episodes: int) -> dict:
+    """The result row of one setting: the report's `row`, the per-seed margins over the best
+    rule's `best` returns, and each seed's collaboration and its ablation."""
     margins = (returns - best[None, :]).mean(axis=1)             # paired, per seed
     key = jax.random.key(COLLAB_KEY)
     collab, ablation = [], []
-    for i in range(returns.shape[0]):
-        member = load_member(run_dir, i)
+    for member in members:
         collab.append(float(member.evaluate(episodes, key)["collaboration_frequency"]))
         ablation.append(collaboration_ablation(member, episodes, key))
     ablation = np.stack(ablation)  # (seeds, 2, episodes)
@@ -160,10 +188,117 @@ def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int
                                and row["paired_margin_ci_low"] > 0)}
 
 
+# ---- warm start ----------------------------------------------------------------------------
+def source_config(recipe: str | Path, setting: dict, seeds: int, quick: bool,
+                  overrides: tuple[str, ...] = ()) -> RunConfig:
+    """The warm start's source sweep: the recipe at its own env, only `n_task_types` taken from
+    the setting (the transfer keeps every agent's features, one per task type), `seeds` seeds,
+    the recipe's budget (`QUICK`'s with `quick`)."""
+    settings = {"env.n_task_types": setting["n_task_types"], **(QUICK if quick else {}),
+                "system.progress": False, "system.verbose": False,
+                "system.tensorboard": False, "system.plot": False}
+    config = load(recipe, [*overrides, *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
+    return config.replace(sweep=SweepConfig(seeds=seeds))
+
+
+def policy_episodes(system: Any, key: jax.Array, n: int, batch: int) -> dict[str, np.ndarray]:
+    """`{metric: (n,)}` of `system`'s deterministic policy on the first `n` episodes of `key`
+    in batches of `batch`: the episodes a sweep's final evaluation meets (`env.batches`)."""
+    program = system.compiled.episodes(batch)
+    rs = system.runner_state
+    return run_batches(lambda k: program(rs, 0, k), key, n, batch)
+
+
+def rule_returns(config: RunConfig, key: jax.Array, n: int, batch: int) -> dict[str, np.ndarray]:
+    """`{rule: (n,)}` returns of every configured rule on the same episodes, computed as a
+    sweep's report does (`agentic_jax.sweep.results.heuristic_returns`)."""
+    env, params = config.env.make_env()
+    names = tuple(config.system.heuristics)
+
+    def rules(k):
+        table = evaluate_rules(env, params, k, batch, names, return_episode_rewards=True)
+        return {name: table[name]["episode_rewards"] for name in names}
+
+    return run_batches(rules, key, n, batch)
+
+
+def warm_setting(index: int, config: RunConfig, sources: list[Any], source_info: dict,
+                 workdir: Path, episodes: int, warm_steps: int | None,
+                 folder: Path) -> dict:
+    """Each seed of one setting as a run warm-started from its own source seed (`sources`),
+    its best model and every rule on the final episodes of the from-scratch sweep's key,
+    reported by the sweep report's `summarize`; plus what the start scored there (zero-shot)
+    and each seed's completion and utilisation. Copies each run's `evaluations.csv` into
+    `folder` (`evaluations_<index>_seed<k>.csv`)."""
+    base_seed = config.system.seed
+    run_config = config.replace(sweep=None)
+    if warm_steps is not None:
+        run_config = run_config.replace(ppo=run_config.ppo.replace(total_timesteps=warm_steps))
+    system = run_config.system
+    final_key = final_eval_key(run_keys(base_seed)[1])
+    n, batch = system.final_eval_episodes or system.n_eval_episodes, system.n_eval_episodes
+    rules = rule_returns(run_config, final_key, n, batch)
+    best_name = max(rules, key=lambda name: float(np.mean(rules[name])))
+    best = np.asarray(rules[best_name], dtype=np.float64)
+    returns, members, per_seed = [], [], []
+    for k, source in enumerate(sources):
+        seed_config = run_config.replace(system=system.replace(seed=base_seed + k))
+        run_dir = workdir / f"setting_{index:02d}_seed{k}"
+        run = AgenticRLSystem(seed_config, run_dir).start_from(source)
+        start = policy_episodes(run, final_key, n, batch)["episode_return"]  # zero-shot
+        run.train()
+        trained = AgenticRLSystem.load(run_dir)  # its best model, as `--init-from`'s runs
+        final = policy_episodes(trained, final_key, n, batch)
+        returns.append(final["episode_return"])
+        members.append(trained)
+        started = {key: v for key, v in run.started_from.items() if key != "path"}
+        per_seed.append({"seed": base_seed + k,
+                         "started_from": {"source_seed": source_info["seeds"][k], **started},
+                         "best_update": trained.update_step,
+                         "completion": float(final["completion_rate"].mean()),
+                         "utilisation": float(final["utilisation"].mean()),
+                         "zero_shot_margin": float((start - best).mean())})
+        evaluations = run_dir / "evaluations.csv"
+        if evaluations.is_file():
+            (folder / f"evaluations_{index:02d}_seed{k}.csv").write_text(evaluations.read_text())
+    returns = np.stack(returns)
+    completion = np.array([s["completion"] for s in per_seed])
+    row = next(r for r in summarize({"warm start": returns}, rules, {"warm start": completion})
+               if r["kind"] == "setting")
+    out = setting_row(index, run_config, row, returns, best, members, episodes)
+    out.update({"warm_start": per_seed, "source": source_info,
+                "setting_timesteps": run_config.ppo.total_timesteps,
+                "zero_shot_margin_per_seed": [s["zero_shot_margin"] for s in per_seed],
+                "utilisation_per_seed": [s["utilisation"] for s in per_seed],
+                "completion_per_seed": completion.tolist()})
+    return out
+
+
+def train_source(config: RunConfig, run_dir: Path) -> tuple[list[Any], dict]:
+    """Train the source sweep; `(each seed's best model as a system, what meta.json records)`."""
+    out = run_sweep(config, run_dir=run_dir)
+    row = next(r for r in out["rows"] if r["kind"] == "setting")
+    seeds = config.sweep.seeds
+    systems = [load_member(run_dir, k) for k in range(seeds)]
+    info = {"env": config.to_dict()["env"], "timesteps": config.ppo.total_timesteps,
+            "seeds": [config.system.seed + k for k in range(seeds)],
+            "best_updates": [s.update_step for s in systems],
+            "own_setting": {"best_rule": row["best_heuristic"],
+                            "best_rule_mean": row["best_heuristic_mean"], "iqm": row["iqm"],
+                            "margin": row["paired_margin_mean"],
+                            "margin_ci": [row["paired_margin_ci_low"],
+                                          row["paired_margin_ci_high"]],
+                            "completion": row["completion_mean"]}}
+    return systems, info
+
+
 def markdown(result: dict) -> str:
     rows = result["rows"]
     beaten = sum(r["beats_rule"] for r in rows)
     changed = f" with {', '.join(result['set'])}" if result.get("set") else ""
+    warm = result.get("warm_start")
+    if warm:
+        changed += ", warm-started from the recipe's own setting"
     lines = [f"# Held-out settings: {result['recipe']}{changed} against the best rule of each "
              "setting", "",
              f"{len(rows)} settings x {result['seeds']} seeds; paired margin over the best rule "
@@ -185,6 +320,24 @@ def markdown(result: dict) -> str:
             f"{np.mean(r['collaboration_per_seed']):.3f} | "
             f"{r['collab_gain']:+.1f} [{r['collab_gain_ci'][0]:+.1f}, "
             f"{r['collab_gain_ci'][1]:+.1f}] |")
+    if warm:
+        lines += ["", f"Warm start: each seed starts from its own seed of a source trained at "
+                  f"the recipe's env ({warm['source_agents']} agents, the setting's task "
+                  f"types) for {warm['source_timesteps']:,} steps, then trains "
+                  f"{warm['setting_timesteps']:,} steps at the setting. Zero-shot: the start, "
+                  "before training at the setting, on the same episodes.", "",
+                  "| # | source's margin at its own setting [95% CI] | zero-shot margin per "
+                  "seed | trained margin per seed | completion per seed | utilisation per "
+                  "seed |", "|" + "---|" * 6]
+        for r in rows:
+            own = r["source"]["own_setting"]
+            lines.append(
+                f"| {r['index']} | {own['best_rule']}: {own['margin']:+.1f} "
+                f"[{own['margin_ci'][0]:+.1f}, {own['margin_ci'][1]:+.1f}] | "
+                + ", ".join(f"{m:+.1f}" for m in r["zero_shot_margin_per_seed"]) + " | "
+                + ", ".join(f"{m:+.1f}" for m in r["margin_per_seed"]) + " | "
+                + ", ".join(f"{c:.3f}" for c in r["completion_per_seed"]) + " | "
+                + ", ".join(f"{u:.3f}" for u in r["utilisation_per_seed"]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -200,6 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draw", action="store_true", help=f"rewrite {SETTINGS_FILE.name}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change the recipe, e.g. ppo.collaboration=sequential (repeatable)")
+    parser.add_argument("--warm-start", action="store_true",
+                        help="start each seed from its own seed of the recipe trained at its "
+                             "own env (train small, continue at the setting)")
+    parser.add_argument("--warm-steps", type=int, default=None, metavar="N",
+                        help="with --warm-start: steps at the setting (default: the recipe's "
+                             "ppo.total_timesteps)")
     add_arguments(parser, "heldout", None, default="the recipe's file name")
     args = parser.parse_args(argv)
     if args.draw:
@@ -219,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [0, 1] if args.quick else list(range(len(settings)))
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds}: at least 1")
+    if args.warm_steps is not None and (not args.warm_start or args.warm_steps < 1):
+        parser.error("--warm-steps: a positive count, with --warm-start")
     try:  # a bad recipe or --set is one line here, before training
         load(args.config, args.set)
     except ValueError as error:
@@ -229,16 +390,40 @@ def main(argv: list[str] | None = None) -> int:
     tag = args.tag or Path(args.config).stem
     folder = result_dir("heldout", tag, out,
                         what=f"{tag} on the held-out settings against each setting's best rule")
-    rows = []
+    rows, sources = [], {}  # n_task_types -> (source systems, their record)
     with tempfile.TemporaryDirectory(prefix="heldout-runs-") as workdir:
         for i in chosen:
             config = setting_config(args.config, settings[i], args.seeds, args.final_episodes,
                                     args.quick, tuple(args.set))
-            rows.append(evaluate_setting(i, config, Path(workdir), args.episodes))
+            if not args.warm_start:
+                rows.append(evaluate_setting(i, config, Path(workdir), args.episodes))
+            else:
+                types = settings[i]["n_task_types"]
+                if types not in sources:
+                    source = source_config(args.config, settings[i], args.seeds, args.quick,
+                                           tuple(args.set))
+                    print(f"heldout: training the warm start's source ({args.seeds} seeds, "
+                          f"{source.env.n_agents} agents, {types} task types)", flush=True)
+                    sources[types] = train_source(source, Path(workdir) / f"source_{types}")
+                rows.append(warm_setting(i, config, *sources[types], Path(workdir),
+                                         args.episodes, args.warm_steps, folder))
             print(f"heldout: setting {i}: margin {rows[-1]['margin']:+.1f} "
                   f"{rows[-1]['margin_ci']}", flush=True)
     result = {"recipe": args.config, "set": args.set, "seeds": args.seeds,
               "episodes": args.episodes, "quick": args.quick, "rows": rows}
+    if args.warm_start:
+        first = next(iter(sources.values()))[1]
+        result["warm_start"] = {"source_agents": first["env"]["n_agents"],
+                                "source_timesteps": first["timesteps"],
+                                "setting_timesteps": rows[0]["setting_timesteps"]}
+        record = json.loads((folder / "meta.json").read_text())
+        record["warm_start"] = {
+            "how": "per seed: the recipe trained at its own env (n_task_types from the "
+                   "setting), its best model warm-started at the setting (start_from)",
+            **result["warm_start"],
+            "sources": {str(t): info for t, (_, info) in sources.items()},
+            "settings": {str(r["index"]): r["warm_start"] for r in rows}}
+        (folder / "meta.json").write_text(json.dumps(record, indent=1) + "\n")
     write_result(folder, "heldout", result, markdown(result))
     return 0
 

@@ -114,3 +114,64 @@ def test_quick_run_reports_every_chosen_setting(tmp_path):
         assert len(row["margin_per_seed"]) == len(row["collaboration_per_seed"]) == 2
         assert row["margin_ci"][0] <= row["margin"] <= row["margin_ci"][1]
     assert "The CI lies above zero in" in (tmp_path / "result.md").read_text()
+
+
+def test_warm_source_is_the_recipe_with_the_settings_task_types():
+    """The source trains at the recipe's own env; only n_task_types is the setting's."""
+    setting = heldout.read_settings()[6]
+    source = heldout.source_config(heldout.ROOT / "configs" / "select.yaml", setting, 3, True)
+    env = source.to_dict()["env"]
+    assert env == {**RECIPE["env"], "n_task_types": setting["n_task_types"]}
+    assert source.sweep.seeds == 3
+    assert source.ppo.total_timesteps == heldout.QUICK["ppo.total_timesteps"]
+
+
+def test_warm_start_needs_the_settings_task_types():
+    """Why the source keeps the setting's n_task_types: from the recipe's 3 task types the
+    transfer to setting 6 (7 agents, 6 types, 18 slots) is refused; with 6 it starts."""
+    tiny = {"ppo.net_arch": {"pi": [8], "vf": [8]}, "ppo.n_envs": 2, "ppo.n_steps": 4,
+            "ppo.batch_size": 8, "ppo.total_timesteps": 8}
+    setting = heldout.read_settings()[6]
+    sets = [f"{k}={json.dumps(v)}" for k, v in tiny.items()]
+    recipe = heldout.ROOT / "configs" / "select.yaml"
+    target = load({**RECIPE, "env": {**RECIPE["env"], **setting}}, sets)
+    for types, ok in ((RECIPE["env"]["n_task_types"], False), (setting["n_task_types"], True)):
+        # an untrained source: its (initial) state is as valid a start as a trained one
+        source = AgenticRLSystem(load(recipe, [*sets, f"env.n_task_types={types}"]))
+        if ok:
+            assert AgenticRLSystem(target).start_from(source).started_from["n_agents"] == 4
+        else:
+            with pytest.raises(ValueError, match="n_task_types"):
+                AgenticRLSystem(target).start_from(source)
+
+
+def test_warm_steps_needs_warm_start(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        heldout.main(["--settings", "6", "--warm-steps", "1000"])
+    assert exit_.value.code == 2
+    assert "--warm-steps" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_warm_start_records_its_sources(tmp_path):
+    """--warm-start: each seed starts from its own source seed trained at the recipe's env,
+    meta.json says so, and the report row has every seed."""
+    script = Path(heldout.__file__)
+    done = subprocess.run([sys.executable, str(script), "--quick", "--warm-start", "--seeds",
+                           "2", "--settings", "11", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    warm = meta["warm_start"]
+    assert warm["source_agents"] == RECIPE["env"]["n_agents"]
+    assert warm["source_timesteps"] == heldout.QUICK["ppo.total_timesteps"]
+    (source,) = warm["sources"].values()
+    assert source["env"]["n_task_types"] == 2 and source["seeds"] == [0, 1]
+    seeds = warm["settings"]["11"]
+    assert [s["started_from"]["source_seed"] for s in seeds] == [0, 1]
+    assert all(s["started_from"]["n_agents"] == 4 for s in seeds)
+    (row,) = json.loads((tmp_path / "result.json").read_text())["rows"]
+    assert len(row["margin_per_seed"]) == len(row["zero_shot_margin_per_seed"]) == 2
+    assert row["margin_ci"][0] <= row["margin"] <= row["margin_ci"][1]
+    assert (tmp_path / "evaluations_11_seed1.csv").is_file()
+    assert "Warm start:" in (tmp_path / "result.md").read_text()

@@ -59,7 +59,11 @@ from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, SweepConfig, load  # noqa: E402
 from agentic_jax.env.batches import run_batches  # noqa: E402
-from agentic_jax.env.evaluation import evaluate_indexed, evaluate_rules, heuristics_for  # noqa: E402
+from agentic_jax.env.evaluation import (  # noqa: E402
+    evaluate_indexed,
+    heuristics_for,
+    rule_episode_returns,
+)
 from agentic_jax.env.family import SettingsFamily  # noqa: E402
 from agentic_jax.ppo import make_act  # noqa: E402
 from agentic_jax.sweep import load_member, run_sweep  # noqa: E402
@@ -213,13 +217,7 @@ def rule_returns(config: RunConfig, key: jax.Array, n: int, batch: int) -> dict[
     """`{rule: (n,)}` returns of every configured rule on the same episodes, computed as a
     sweep's report does (`agentic_jax.sweep.results.heuristic_returns`)."""
     env, params = config.env.make_env()
-    names = tuple(config.system.heuristics)
-
-    def rules(k):
-        table = evaluate_rules(env, params, k, batch, names, return_episode_rewards=True)
-        return {name: table[name]["episode_rewards"] for name in names}
-
-    return run_batches(rules, key, n, batch)
+    return rule_episode_returns(env, params, key, n, batch, tuple(config.system.heuristics))
 
 
 def warm_setting(index: int, config: RunConfig, sources: list[Any], source_info: dict,

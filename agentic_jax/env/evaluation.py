@@ -19,8 +19,10 @@ from collections.abc import Sequence
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from agentic_jax.env import modes
+from agentic_jax.env.batches import run_batches
 from agentic_jax.env.environment import MultiAgentTaskEnvironment
 from agentic_jax.env.metrics import episode_metrics
 from agentic_jax.env.rules import HEURISTICS, Policy
@@ -203,3 +205,19 @@ def evaluate_heuristics(
     table = evaluate_rules(env, params, key, n_episodes, names)
     host = jax.device_get(table)  # one transfer (its dicts come back in sorted key order)
     return {name: {k: float(host[name][k]) for k in table[name]} for name in table}
+
+
+def rule_episode_returns(env: MultiAgentTaskEnvironment, params: EnvParams, key: chex.PRNGKey,
+                         n_episodes: int, batch: int, names: Sequence[str]
+                         ) -> dict[str, np.ndarray]:
+    """`{rule: (n_episodes,)}` episode returns of each rule in `names` on the first
+    `n_episodes` episodes of `key` in batches of `batch` (`env.batches`): the episodes a run's
+    or sweep's final evaluation meets, by the rules' table program (`evaluate_rules`)."""
+    if not names:
+        return {}
+
+    def rules(k):
+        table = evaluate_rules(env, params, k, batch, names, return_episode_rewards=True)
+        return {name: table[name]["episode_rewards"] for name in names}
+
+    return run_batches(rules, key, n_episodes, batch)

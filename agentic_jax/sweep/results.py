@@ -21,8 +21,7 @@ import jax
 import numpy as np
 
 from agentic_jax.config import RunConfig, load
-from agentic_jax.env.batches import run_batches
-from agentic_jax.env.evaluation import evaluate_rules
+from agentic_jax.env.evaluation import rule_episode_returns
 from agentic_jax.sweep.engine import group_functions, member_slice
 from agentic_jax.sweep.files import CALLS_FILE, SweepDir
 from agentic_jax.sweep.memory import Call
@@ -94,12 +93,7 @@ def heuristic_returns(sweep: Sweep) -> dict[str, np.ndarray]:
     out = {}
     for env_config, env_label in envs.items():
         env, params = env_config.make_env()
-
-        def rules(key, env=env, params=params):
-            table = evaluate_rules(env, params, key, batch, names, return_episode_rewards=True)
-            return {name: table[name]["episode_rewards"] for name in names}
-
-        returns = run_batches(rules, sweep.final_key, n, batch) if names else {}
+        returns = rule_episode_returns(env, params, sweep.final_key, n, batch, names)
         for name in names:
             out[name if len(envs) == 1 else f"{name} [{env_label}]"] = returns[name]
     return out

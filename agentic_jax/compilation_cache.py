@@ -25,6 +25,8 @@ next compile kills the process inside LLVM (a segfault or an abort, no Python er
 notebook or test session that trains about 25 configs gets there. So before a config's programs
 are built, `release_programs_if_crowded` drops JAX's in-memory programs (`jax.clear_caches()`)
 once the process holds half the cap: later calls compile again, or read the persistent cache.
+The factories' own caches of jitted functions are emptied with them (`forget_on_release`), so
+a system built afterwards counts its traces from zero, as in a fresh process.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
@@ -48,6 +51,7 @@ MAP_CAP_FILE = Path("/proc/sys/vm/max_map_count")
 MAPS_FILE = Path("/proc/self/maps")
 
 _state: dict[str, Path | None] = {}
+_forget: list[Callable[[], None]] = []
 
 
 def default_cache_dir() -> Path:
@@ -95,7 +99,15 @@ def release_programs_if_crowded(share: float | None = None) -> bool:
     if counts is None or counts[0] <= share * counts[1]:
         return False
     jax.clear_caches()
+    for forget in _forget:
+        forget()
     return True
+
+
+def forget_on_release(cache_clear: Callable[[], None]) -> None:
+    """Empty a cache of jitted functions (e.g. an `lru_cache`'s `cache_clear`) whenever
+    `release_programs_if_crowded` drops the compiled programs."""
+    _forget.append(cache_clear)
 
 
 def _enable() -> Path | None:

@@ -99,7 +99,8 @@ def test_corrupt_entries_are_recompiled_not_fatal(tmp_path):
 @pytest.mark.parametrize("factory", ["system", "sweep"])
 def test_the_compile_factories_turn_it_on_and_make_room(tmp_path, factory):
     """Building a system's or a sweep group's compiled functions turns the cache on, and drops
-    the programs held in memory when the process is near the kernel's memory-mapping cap."""
+    the programs held in memory when the process is near the kernel's memory-mapping cap, with
+    the factory's own functions: the next build starts fresh (its trace counts from zero)."""
     build = {
         "system": "from agentic_jax.system.compiled import compiled_functions as build",
         "sweep": "from agentic_jax.sweep.engine import group_functions as build",
@@ -111,17 +112,21 @@ from agentic_jax.config import EnvConfig, PPOConfig
 {build}
 dropped = []
 jax.clear_caches = lambda: dropped.append(1)
-cache.memory_maps = lambda: (60000, 65530)
-build(EnvConfig(), PPOConfig())
+crowded, roomy = (lambda: (60000, 65530)), (lambda: (1000, 65530))
+cache.memory_maps = crowded
+first = build(EnvConfig(), PPOConfig())
 print("dir", jax.config.jax_compilation_cache_dir)
 print("crowded", len(dropped))
-cache.memory_maps = lambda: (1000, 65530)
-build(EnvConfig(n_agents=3), PPOConfig())
+cache.memory_maps = roomy
+print("shared", build(EnvConfig(), PPOConfig()) is first)
 print("roomy", len(dropped))
+cache.memory_maps = crowded
+print("fresh", build(EnvConfig(), PPOConfig()) is not first)
 """
     out = run({"XDG_CACHE_HOME": str(tmp_path)}, program)
     assert out["dir"] == str(tmp_path / "agentic_jax" / "xla")
     assert out["crowded"] == "1" and out["roomy"] == "1"
+    assert out["shared"] == "True" and out["fresh"] == "True"
 
 
 LINUX_MAPS = pytest.mark.skipif(not Path("/proc/self/maps").exists(),

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from agentic_jax.compilation_cache import prepare_compiles
+from agentic_jax.compilation_cache import forget_on_release, prepare_compiles
 from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.env.batches import check_count, run_batches, summarize
 from agentic_jax.parallel import (
@@ -193,6 +193,9 @@ class RunProgram:
 @functools.lru_cache(maxsize=16)
 def _cached(env_config: EnvConfig, ppo: PPOConfig, devices: int) -> Compiled:
     return Compiled(env_config, ppo, devices)
+
+
+forget_on_release(_cached.cache_clear)
 
 
 def compiled_functions(env_config: EnvConfig, ppo: PPOConfig,

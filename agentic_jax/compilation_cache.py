@@ -1,6 +1,8 @@
-"""JAX's persistent compilation cache, on by default, so a run pays each compile once.
+"""JAX's persistent compilation cache, on by default, so a run pays each compile once; and a
+bound on the compiled programs a process holds in memory.
 
-    enable_compilation_cache()   # called by the compile factories (system, sweep) and the CLI
+    prepare_compiles()           # called by the compile factories (system, sweep)
+    enable_compilation_cache()   # the cache alone (the CLI)
     AGENTIC_JAX_CACHE_DIR=/fast/disk/xla  # moves it;  AGENTIC_JAX_CACHE_DIR=off  disables it
 
 The programs of a config (init, training chunk, evaluation) take 2-20 s each to compile, and a
@@ -14,6 +16,17 @@ error (`jax_raise_persistent_cache_errors` is off); of several processes of one
 `jax.distributed` job only process 0 writes. A cache directory set by the user through JAX
 itself (`JAX_COMPILATION_CACHE_DIR`, `jax.config`) is left as it is. A directory that cannot be
 written (read-only, full, a file in the way) turns the cache off with one warning.
+
+In memory, XLA:CPU maps each compiled program's code and data into the process: tens to
+hundreds of memory mappings per program (one config's init, chunk and evaluation hold about
+2,300), kept while JAX's caches hold the program, even after the system that compiled it is
+gone. Linux caps a process's mappings (`vm.max_map_count`, 65,530 by default); past the cap the
+next compile kills the process inside LLVM (a segfault or an abort, no Python error). A
+notebook or test session that trains about 25 configs gets there. So before a config's programs
+are built, `release_programs_if_crowded` drops JAX's in-memory programs (`jax.clear_caches()`)
+once the process holds half the cap: later calls compile again, or read the persistent cache.
+The factories' own caches of jitted functions are emptied with them (`forget_on_release`), so
+a system built afterwards counts its traces from zero, as in a fresh process.
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
@@ -31,7 +45,13 @@ OFF = ("", "0", "off", "false", "no", "none")
 # leaves out most evaluation programs of a small config)
 MIN_COMPILE_SECONDS = 0.1
 
+# the share of the kernel's memory-mapping cap past which JAX's in-memory programs are dropped
+CROWDED_SHARE = 0.5
+MAP_CAP_FILE = Path("/proc/sys/vm/max_map_count")
+MAPS_FILE = Path("/proc/self/maps")
+
 _state: dict[str, Path | None] = {}
+_forget: list[Callable[[], None]] = []
 
 
 def default_cache_dir() -> Path:
@@ -48,6 +68,46 @@ def enable_compilation_cache() -> Path | None:
         return _state["dir"]
     _state["dir"] = _enable()
     return _state["dir"]
+
+
+def prepare_compiles() -> Path | None:
+    """Before a config's programs are built: the persistent cache on
+    (`enable_compilation_cache`, returned) and room for them in memory
+    (`release_programs_if_crowded`)."""
+    release_programs_if_crowded()
+    return enable_compilation_cache()
+
+
+def memory_maps() -> tuple[int, int] | None:
+    """(memory mappings this process holds, the kernel's cap on them), or None where the
+    system does not say (not Linux)."""
+    try:
+        cap = int(MAP_CAP_FILE.read_text())
+        used = MAPS_FILE.read_bytes().count(b"\n")
+    except (OSError, ValueError):
+        return None
+    return used, cap
+
+
+def release_programs_if_crowded(share: float | None = None) -> bool:
+    """Drop JAX's in-memory compiled programs when this process holds more than `share`
+    (default `CROWDED_SHARE`) of the kernel's memory-mapping cap; True when it did. Objects
+    that hold jitted functions (a system, a sweep) stay valid: their next call compiles again
+    or reads the persistent cache."""
+    counts = memory_maps()
+    share = CROWDED_SHARE if share is None else share
+    if counts is None or counts[0] <= share * counts[1]:
+        return False
+    jax.clear_caches()
+    for forget in _forget:
+        forget()
+    return True
+
+
+def forget_on_release(cache_clear: Callable[[], None]) -> None:
+    """Empty a cache of jitted functions (e.g. an `lru_cache`'s `cache_clear`) whenever
+    `release_programs_if_crowded` drops the compiled programs."""
+    _forget.append(cache_clear)
 
 
 def _enable() -> Path | None:

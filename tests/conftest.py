@@ -6,11 +6,19 @@ PPO metrics match to their tolerance with and without it), so the tests compile 
 without LLVM's expensive passes: about a third less wall on the 2-core CI machine. Subprocesses
 (CLI tests, notebook kernels, multi-process tests) inherit the setting. A user's own XLA_FLAGS
 setting for either flag wins; `AGENTIC_JAX_TEST_FULL_OPT=1` turns this off.
+
+A pytest worker compiles thousands of programs and XLA:CPU keeps each one's code mapped in
+memory; past Linux's cap on a process's memory mappings the next compile kills the worker (it
+did, inside `viz.record`, on 2-worker CI runs). The library makes room before each config's
+programs (`agentic_jax.compilation_cache`); each test module also starts with room, a quarter
+of the cap, so no test's own compile counts see programs dropped halfway.
 """
 
 from __future__ import annotations
 
 import os
+
+import pytest
 
 FAST_COMPILE = {"--xla_backend_optimization_level": "0",
                 "--xla_llvm_disable_expensive_passes": "true"}
@@ -19,3 +27,10 @@ if os.environ.get("AGENTIC_JAX_TEST_FULL_OPT") != "1":
     flags = os.environ.get("XLA_FLAGS", "")
     extra = [f"{name}={value}" for name, value in FAST_COMPILE.items() if name not in flags]
     os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _room_for_compiled_programs():
+    from agentic_jax.compilation_cache import release_programs_if_crowded
+
+    release_programs_if_crowded(share=0.25)

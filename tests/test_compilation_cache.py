@@ -97,15 +97,91 @@ def test_corrupt_entries_are_recompiled_not_fatal(tmp_path):
 
 
 @pytest.mark.parametrize("factory", ["system", "sweep"])
-def test_the_compile_factories_turn_it_on(tmp_path, factory):
-    """Building a system's or a sweep group's compiled functions turns the cache on."""
+def test_the_compile_factories_turn_it_on_and_make_room(tmp_path, factory):
+    """Building a system's or a sweep group's compiled functions turns the cache on, and drops
+    the programs held in memory when the process is near the kernel's memory-mapping cap, with
+    the factory's own functions: the next build starts fresh (its trace counts from zero)."""
     build = {
-        "system": "from agentic_jax.system.compiled import compiled_functions as build\n"
-                  "build(EnvConfig(), PPOConfig())",
-        "sweep": "from agentic_jax.sweep.engine import group_functions as build\n"
-                 "build(EnvConfig(), PPOConfig())",
+        "system": "from agentic_jax.system.compiled import compiled_functions as build",
+        "sweep": "from agentic_jax.sweep.engine import group_functions as build",
     }[factory]
-    program = ("import jax\nfrom agentic_jax.config import EnvConfig, PPOConfig\n"
-               f"{build}\nprint('dir', jax.config.jax_compilation_cache_dir)\n")
+    program = f"""
+import jax
+import agentic_jax.compilation_cache as cache
+from agentic_jax.config import EnvConfig, PPOConfig
+{build}
+dropped = []
+jax.clear_caches = lambda: dropped.append(1)
+crowded, roomy = (lambda: (60000, 65530)), (lambda: (1000, 65530))
+cache.memory_maps = crowded
+first = build(EnvConfig(), PPOConfig())
+print("dir", jax.config.jax_compilation_cache_dir)
+print("crowded", len(dropped))
+cache.memory_maps = roomy
+print("shared", build(EnvConfig(), PPOConfig()) is first)
+print("roomy", len(dropped))
+cache.memory_maps = crowded
+print("fresh", build(EnvConfig(), PPOConfig()) is not first)
+"""
     out = run({"XDG_CACHE_HOME": str(tmp_path)}, program)
     assert out["dir"] == str(tmp_path / "agentic_jax" / "xla")
+    assert out["crowded"] == "1" and out["roomy"] == "1"
+    assert out["shared"] == "True" and out["fresh"] == "True"
+
+
+LINUX_MAPS = pytest.mark.skipif(not Path("/proc/self/maps").exists(),
+                                reason="memory mappings are read from Linux's /proc")
+
+RELEASE = """
+import jax, jax.numpy as jnp
+from agentic_jax.compilation_cache import memory_maps, release_programs_if_crowded
+start = memory_maps()[0]
+programs = [jax.jit(lambda x, i=i: jnp.sin(x * i) @ x.T + jnp.cumsum(x, 0) * i) for i in range(40)]
+values = [float(f(jnp.ones((8, 8))).sum()) for f in programs]
+print("grown", memory_maps()[0] - start)
+print("kept", release_programs_if_crowded(share=1.0))
+print("released", release_programs_if_crowded(share=0.0))
+print("left", memory_maps()[0] - start)
+print("same", [float(f(jnp.ones((8, 8))).sum()) for f in programs] == values)
+"""
+
+
+@LINUX_MAPS
+def test_release_drops_the_programs_held_in_memory():
+    """Each compiled program holds memory mappings until JAX's caches let it go; released, the
+    mappings are returned and the jitted functions still compute the same values."""
+    out = run({"AGENTIC_JAX_CACHE_DIR": "off"}, RELEASE)
+    grown = int(out["grown"])
+    assert grown >= 40 * 4, "compiled programs no longer hold memory mappings?"
+    assert out["kept"] == "False" and out["released"] == "True"
+    assert int(out["left"]) < 0.2 * grown
+    assert out["same"] == "True"
+
+
+# a config's evaluation programs hold about 800 mappings: five of them pass the bound twice
+BOUND, ONE_CONFIG = 800, 1100
+MANY_CONFIGS = """
+import agentic_jax.compilation_cache as cache
+from agentic_jax.config import load
+from agentic_jax.system import AgenticRLSystem
+used, cap = cache.memory_maps()
+cache.CROWDED_SHARE = (used + BOUND) / cap
+peak = 0
+for n_agents in (2, 3, 4, 5, 6):
+    config = load(QUICK, [f"env.n_agents={n_agents}", "system.heuristics=[]",
+                                         "system.progress=false", "system.verbose=false"])
+    AgenticRLSystem(config).evaluate(4)
+    peak = max(peak, cache.memory_maps()[0] - used)
+print("peak", peak)
+"""
+
+
+@pytest.mark.slow
+@LINUX_MAPS
+def test_many_configs_in_one_process_stay_under_the_bound():
+    """A session that builds config after config (a notebook, a test worker) holds at most the
+    bound plus one config's programs, instead of growing until the kernel's cap kills it."""
+    quick = Path(__file__).resolve().parents[1] / "configs" / "quick.yaml"
+    program = f"QUICK = {str(quick)!r}\nBOUND = {BOUND}\n{MANY_CONFIGS}"
+    out = run({"AGENTIC_JAX_CACHE_DIR": "off"}, program)
+    assert int(out["peak"]) < BOUND + ONE_CONFIG

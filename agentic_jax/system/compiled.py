@@ -24,7 +24,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from agentic_jax.compilation_cache import enable_compilation_cache
+from agentic_jax.compilation_cache import forget_on_release, prepare_compiles
 from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.env.batches import check_count, run_batches, summarize
 from agentic_jax.parallel import (
@@ -195,12 +195,16 @@ def _cached(env_config: EnvConfig, ppo: PPOConfig, devices: int) -> Compiled:
     return Compiled(env_config, ppo, devices)
 
 
+forget_on_release(_cached.cache_clear)
+
+
 def compiled_functions(env_config: EnvConfig, ppo: PPOConfig,
                        devices: int | None = 1) -> Compiled:
     """The shared `Compiled` of a configuration (cached by the config sections' hash and the
     device count; `devices` None or 0: every device, `parallel.resolve_device_count`). Turns
-    the persistent compilation cache on first (`agentic_jax.compilation_cache`)."""
-    enable_compilation_cache()
+    the persistent compilation cache on and makes room in memory first
+    (`agentic_jax.compilation_cache.prepare_compiles`)."""
+    prepare_compiles()
     return _cached(env_config, ppo, resolve_device_count(devices))
 
 

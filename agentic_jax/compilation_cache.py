@@ -1,7 +1,7 @@
 """JAX's persistent compilation cache, on by default, so a run pays each compile once; and a
 bound on the compiled programs a process holds in memory.
 
-    prepare_compiles()           # called by the compile factories (system, sweep)
+    @memoized_programs           # the compile factories (system, sweep)
     enable_compilation_cache()   # the cache alone (the CLI)
     AGENTIC_JAX_CACHE_DIR=/fast/disk/xla  # moves it;  AGENTIC_JAX_CACHE_DIR=off  disables it
 
@@ -25,17 +25,19 @@ next compile kills the process inside LLVM (a segfault or an abort, no Python er
 notebook or test session that trains about 25 configs gets there. So before a config's programs
 are built, `release_programs_if_crowded` drops JAX's in-memory programs (`jax.clear_caches()`)
 once the process holds half the cap: later calls compile again, or read the persistent cache.
-The factories' own caches of jitted functions are emptied with them (`forget_on_release`), so
-a system built afterwards counts its traces from zero, as in a fresh process.
+The factories' own memos of jitted functions (`memoized_programs`) are emptied with them, so a
+system built afterwards counts its traces from zero, as in a fresh process.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import jax
 
@@ -52,6 +54,7 @@ MAPS_FILE = Path("/proc/self/maps")
 
 _state: dict[str, Path | None] = {}
 _forget: list[Callable[[], None]] = []
+Programs = TypeVar("Programs")
 
 
 def default_cache_dir() -> Path:
@@ -68,14 +71,6 @@ def enable_compilation_cache() -> Path | None:
         return _state["dir"]
     _state["dir"] = _enable()
     return _state["dir"]
-
-
-def prepare_compiles() -> Path | None:
-    """Before a config's programs are built: the persistent cache on
-    (`enable_compilation_cache`, returned) and room for them in memory
-    (`release_programs_if_crowded`)."""
-    release_programs_if_crowded()
-    return enable_compilation_cache()
 
 
 def memory_maps() -> tuple[int, int] | None:
@@ -104,10 +99,29 @@ def release_programs_if_crowded(share: float | None = None) -> bool:
     return True
 
 
-def forget_on_release(cache_clear: Callable[[], None]) -> None:
-    """Empty a cache of jitted functions (e.g. an `lru_cache`'s `cache_clear`) whenever
-    `release_programs_if_crowded` drops the compiled programs."""
-    _forget.append(cache_clear)
+def memoized_programs(build: Callable[..., Programs]) -> Callable[..., Programs]:
+    """`build(*key)` memoized per key (the 16 most recently used), for the objects that hold a
+    config's jitted functions (`system.compiled.Compiled`, `sweep.engine.GroupFunctions`).
+
+    Every call turns the persistent cache on (`enable_compilation_cache`); a miss first makes
+    room in memory (`release_programs_if_crowded`), and a release empties the memo, so what is
+    built afterwards starts fresh. A hit never releases: an object fetched again (e.g. to read
+    its trace count) is the one that compiled. `.cache_info()` as `functools.lru_cache`'s.
+    """
+    def build_with_room(*key):
+        release_programs_if_crowded()  # may clear this memo: lru_cache allows it mid-call
+        return build(*key)
+
+    memo = functools.lru_cache(maxsize=16)(build_with_room)
+    _forget.append(memo.cache_clear)
+
+    @functools.wraps(build)
+    def factory(*key):
+        enable_compilation_cache()
+        return memo(*key)
+
+    factory.cache_info = memo.cache_info  # type: ignore[attr-defined]
+    return factory
 
 
 def _enable() -> Path | None:

@@ -100,7 +100,8 @@ def test_corrupt_entries_are_recompiled_not_fatal(tmp_path):
 def test_the_compile_factories_turn_it_on_and_make_room(tmp_path, factory):
     """Building a system's or a sweep group's compiled functions turns the cache on, and drops
     the programs held in memory when the process is near the kernel's memory-mapping cap, with
-    the factory's own functions: the next build starts fresh (its trace counts from zero)."""
+    the factory's own functions: the next build starts fresh (its trace counts from zero).
+    Fetching a config already built never drops anything, so its trace counts stay true."""
     build = {
         "system": "from agentic_jax.system.compiled import compiled_functions as build",
         "sweep": "from agentic_jax.sweep.engine import group_functions as build",
@@ -121,12 +122,17 @@ cache.memory_maps = roomy
 print("shared", build(EnvConfig(), PPOConfig()) is first)
 print("roomy", len(dropped))
 cache.memory_maps = crowded
+print("fetched", build(EnvConfig(), PPOConfig()) is first, len(dropped))
+other = build(EnvConfig(), PPOConfig(learning_rate=1e-3))
+print("other", len(dropped))
+cache.memory_maps = roomy
 print("fresh", build(EnvConfig(), PPOConfig()) is not first)
 """
     out = run({"XDG_CACHE_HOME": str(tmp_path)}, program)
     assert out["dir"] == str(tmp_path / "agentic_jax" / "xla")
     assert out["crowded"] == "1" and out["roomy"] == "1"
-    assert out["shared"] == "True" and out["fresh"] == "True"
+    assert out["shared"] == "True" and out["fetched"] == "True 1"
+    assert out["other"] == "2" and out["fresh"] == "True"
 
 
 LINUX_MAPS = pytest.mark.skipif(not Path("/proc/self/maps").exists(),

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from agentic_jax.compilation_cache import forget_on_release, prepare_compiles
+from agentic_jax.compilation_cache import memoized_programs
 from agentic_jax.config import EnvConfig, PPOConfig, RunConfig
 from agentic_jax.config.sweep import TRACED_ENV
 from agentic_jax.env.batches import check_count, run_batches, summarize
@@ -222,20 +222,14 @@ def member_loop(config: RunConfig) -> str:
     return loop
 
 
-@functools.lru_cache(maxsize=16)
-def _cached(env_config: EnvConfig, ppo: PPOConfig, loop: str) -> GroupFunctions:
-    return GroupFunctions(env_config, ppo, loop)
-
-
-forget_on_release(_cached.cache_clear)
+_programs = memoized_programs(GroupFunctions)
 
 
 def group_functions(env_config: EnvConfig, ppo: PPOConfig, loop: str = "vmap") -> GroupFunctions:
     """The shared `GroupFunctions` of a config (cached by the config sections' hash), with the
     persistent compilation cache on and room in memory
-    (`agentic_jax.compilation_cache.prepare_compiles`)."""
-    prepare_compiles()
-    return _cached(env_config, ppo, loop)
+    (`agentic_jax.compilation_cache.memoized_programs`)."""
+    return _programs(env_config, ppo, loop)
 
 
-group_functions.cache_info = _cached.cache_info  # type: ignore[attr-defined]
+group_functions.cache_info = _programs.cache_info  # type: ignore[attr-defined]

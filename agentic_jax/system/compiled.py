@@ -24,7 +24,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from agentic_jax.compilation_cache import forget_on_release, prepare_compiles
+from agentic_jax.compilation_cache import memoized_programs
 from agentic_jax.config import EnvConfig, PPOConfig
 from agentic_jax.env.batches import check_count, run_batches, summarize
 from agentic_jax.parallel import (
@@ -190,23 +190,17 @@ class RunProgram:
         return rs if is_best[0] else best  # a reference: no copy, no device work
 
 
-@functools.lru_cache(maxsize=16)
-def _cached(env_config: EnvConfig, ppo: PPOConfig, devices: int) -> Compiled:
-    return Compiled(env_config, ppo, devices)
-
-
-forget_on_release(_cached.cache_clear)
+_programs = memoized_programs(Compiled)
 
 
 def compiled_functions(env_config: EnvConfig, ppo: PPOConfig,
                        devices: int | None = 1) -> Compiled:
     """The shared `Compiled` of a configuration (cached by the config sections' hash and the
-    device count; `devices` None or 0: every device, `parallel.resolve_device_count`). Turns
-    the persistent compilation cache on and makes room in memory first
-    (`agentic_jax.compilation_cache.prepare_compiles`)."""
-    prepare_compiles()
-    return _cached(env_config, ppo, resolve_device_count(devices))
+    device count; `devices` None or 0: every device, `parallel.resolve_device_count`), with
+    the persistent compilation cache on and room in memory
+    (`agentic_jax.compilation_cache.memoized_programs`)."""
+    return _programs(env_config, ppo, resolve_device_count(devices))
 
 
-compiled_functions.cache_info = _cached.cache_info  # type: ignore[attr-defined]
+compiled_functions.cache_info = _programs.cache_info  # type: ignore[attr-defined]
 

@@ -130,6 +130,27 @@ def thresholds(final_returns: Mapping[str, np.ndarray],
     return np.linspace(low - pad, high + pad, n)
 
 
+def score_distribution(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """`(len(taus),)` fraction of all `scores` above each threshold: rliable's score
+    distribution (`library.score_distributions`) in one NumPy broadcast instead of a Python
+    call per threshold, which made a sweep's profile bootstrap ~200k calls (7 s for two
+    settings on the 2-core CPU)."""
+    scores = np.asarray(scores)
+    return (scores[..., None] > np.asarray(taus)).mean(axis=tuple(range(scores.ndim)))
+
+
+def performance_profile(scores: Mapping[str, np.ndarray], taus: np.ndarray,
+                        reps: int = DEFAULT_REPS, seed: int = BOOTSTRAP_SEED
+                        ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Score distributions at `taus` and their 95% CIs (`(2, len(taus))`) per label, by
+    rliable's `create_performance_profile` (runs resampled within each task) with
+    `score_distribution` as its profile function."""
+    with rliable_seed(seed):
+        return library.create_performance_profile(
+            scores, taus, custom_profile_func=score_distribution, reps=reps,
+            confidence_interval_size=CONFIDENCE)
+
+
 def plot_performance_profile(path: str | Path, final_returns: Mapping[str, np.ndarray],
                              reference: Mapping[str, float] | None = None, *,
                              reps: int = DEFAULT_REPS, seed: int = BOOTSTRAP_SEED) -> Path:
@@ -154,9 +175,7 @@ def plot_performance_profile(path: str | Path, final_returns: Mapping[str, np.nd
     scores = {label: np.atleast_2d(np.asarray(r, dtype=np.float64))
               for label, r in final_returns.items()}
     taus = thresholds(scores, reference)
-    with rliable_seed(seed):
-        profiles, cis = library.create_performance_profile(
-            scores, taus, reps=reps, confidence_interval_size=CONFIDENCE)
+    profiles, cis = performance_profile(scores, taus, reps, seed)
     fig, ax = _figure((8.0, 4.5))
     plot_utils.plot_performance_profiles(
         profiles, taus, performance_profile_cis=cis, ax=ax, colors=_colors(list(scores)),

@@ -5,14 +5,20 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from rliable import metrics
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from rliable import library, metrics
 
 from agentic_jax.sweep.plots import (
     iqm_curve,
+    performance_profile,
     plot_learning_curves,
     plot_performance_profile,
+    score_distribution,
     thresholds,
 )
+from agentic_jax.sweep.report import rliable_seed
 
 REPS = 100
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -67,6 +73,31 @@ def test_performance_profile_png(tmp_path):
 def test_performance_profile_of_constant_returns(tmp_path):
     final = {"a": np.full((2, 3), 5.0)}
     assert_png(plot_performance_profile(tmp_path / "p.png", final, reps=REPS))
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 6)),
+              elements=st.floats(-5, 5, width=16)),
+       arrays(np.float64, st.integers(1, 8), elements=st.floats(-6, 6, width=16)))
+def test_score_distribution_is_rliables(scores, taus):
+    """The fraction of scores above each threshold, as rliable's per-threshold loop (ties at a
+    threshold count as not above, in both)."""
+    np.testing.assert_array_equal(score_distribution(scores, taus),
+                                  library.score_distributions(scores, taus))
+
+
+def test_performance_profile_equals_rliables_own():
+    """The same profile and the same CI bands as rliable's default profile function, for the
+    same bootstrap seed: only the per-threshold Python loop is gone."""
+    rng = np.random.default_rng(2)
+    scores = {"a": rng.normal(10.0, 2.0, size=(3, 16)), "b": rng.normal(12.0, 1.0, size=(2, 16))}
+    taus = thresholds(scores)
+    ours, our_cis = performance_profile(scores, taus, reps=REPS, seed=5)
+    with rliable_seed(5):
+        theirs, their_cis = library.create_performance_profile(scores, taus, reps=REPS)
+    for label in scores:
+        np.testing.assert_array_equal(ours[label], theirs[label])
+        np.testing.assert_array_equal(our_cis[label], their_cis[label])
 
 
 def test_thresholds_span_the_returns_and_references():

@@ -179,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
               "train_seconds": seconds, "rows": rows}
     tag = args.tag or Path(args.config).stem
     folder = result_dir("generalist", tag, args.out,
-                        what=f"{tag} trained once over the settings family, zero-shot on "
-                             "held-out settings against each setting's best rule")
+                        what=f"{Path(args.config).stem} trained once (variants "
+                             f"{', '.join(variants)}), zero-shot on held-out settings against "
+                             "each setting's best rule")
     write_result(folder, "generalist", result, markdown(result))
     return 0
 

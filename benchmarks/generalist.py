@@ -10,7 +10,8 @@ recipe's own team size: `family` with `env.randomize=family` (every env copy dra
 `EnvParams` from `agentic_jax.env.family.FLOAT_RANGES` at each reset), `fixed` at the recipe's
 setting only (the control). The final parameters act unchanged (`ppo.transfer`) on each chosen
 setting of configs/heldout.yaml (its team size, task types and queue), never seen in
-training, and are compared with every rule of the action mode on the same `--episodes`
+training, and are compared with every rule of the action mode's whole table (`env.mode.rules`,
+one compiled program per setting) on the same `--episodes`
 episodes (one evaluation key): the paired margin over the setting's best rule (mean over
 episodes, 95% percentile-bootstrap CI over episodes), its completion rate and collaboration
 frequency. One training seed per variant: the CI is over episodes, not over training runs.
@@ -36,7 +37,7 @@ from heldout import read_settings  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, load  # noqa: E402
-from agentic_jax.env.evaluation import evaluate_policy, heuristics_for  # noqa: E402
+from agentic_jax.env.evaluation import evaluate_rules  # noqa: E402
 from agentic_jax.ppo import make_train  # noqa: E402
 from agentic_jax.ppo.transfer import evaluate_transfer  # noqa: E402
 
@@ -75,12 +76,12 @@ def evaluate_setting(index: int, setting: dict, trained: dict, recipe: str,
     config = setting_config(recipe, setting)
     env, params = config.env.make_env()
     key = jax.random.key(EVAL_KEY)
-    rules = {}
-    for name, policy in heuristics_for(env.action_mode).items():
-        out = evaluate_policy(policy, env, params, key, episodes, return_episode_rewards=True)
-        rules[name] = {"returns": np.asarray(out["episode_rewards"]),
-                       "completion": float(out["completion_rate"]),
-                       "collaboration": float(out["collaboration_frequency"])}
+    table = jax.device_get(evaluate_rules(env, params, key, episodes, tuple(env.mode.rules),
+                                          return_episode_rewards=True))
+    rules = {name: {"returns": np.asarray(out["episode_rewards"]),
+                    "completion": float(out["completion_rate"]),
+                    "collaboration": float(out["collaboration_frequency"])}
+             for name, out in table.items()}
     best = max(rules, key=lambda name: rules[name]["returns"].mean())
     best_returns = rules[best]["returns"]
     row = {"index": index, "n_agents": config.env.n_agents,
@@ -178,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
               "train_seconds": seconds, "rows": rows}
     tag = args.tag or Path(args.config).stem
     folder = result_dir("generalist", tag, args.out,
-                        what=f"{tag} trained once over the settings family, zero-shot on "
-                             "held-out settings against each setting's best rule")
+                        what=f"{Path(args.config).stem} trained once (variants "
+                             f"{', '.join(variants)}), zero-shot on held-out settings against "
+                             "each setting's best rule")
     write_result(folder, "generalist", result, markdown(result))
     return 0
 

@@ -34,3 +34,10 @@ def _room_for_compiled_programs():
     from agentic_jax.compilation_cache import release_programs_if_crowded
 
     release_programs_if_crowded(share=0.25)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sb3_logs_kept_in_the_suite(tmp_path_factory):
+    """SB3's default logger makes an empty `SB3-<date>` folder in the system's temporary
+    directory at every `learn`; the suite's (and its subprocesses') go to its own instead."""
+    os.environ.setdefault("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3_logs")))

@@ -68,15 +68,31 @@ def rejudge(data: dict, judged: dict[int, tuple[dict, dict]], reps: int,
                     f"n={n}, sharing={s}: rule {name} gives {now:.3f} on the fixed episodes, "
                     f"the earlier run {before:.3f}: the env or the episodes changed, so its "
                     "returns cannot be judged against today's rules")
+        returns, completion, on_time = rules[best[s]][s]
+        if "seed_margins" not in row:  # an older row: its margin and CI move with the rule
+            rows.append(_shifted(row, best[s], float(np.mean(returns)), completion, on_time))
+            continue
         seed_means = np.asarray(row["seed_margins"], np.float64) + row["best_rule_mean"]
         policy = {"returns": seed_means[:, None], "completion": np.asarray(row["completion"]),
                   "on_time": np.asarray(row["on_time"])}
-        returns, completion, on_time = rules[best[s]][s]
         rule = (np.asarray([np.mean(returns)]), completion, on_time)
         kept = {k: row[k] for k in ("trained_here", "train_wall_s", "finite", "timesteps",
                                     "stage_timesteps") if k in row}
         rows.append(cell_row(row["family"], n, s, policy, rule, best[s], reps, **kept))
     return rows
+
+
+def _shifted(row: dict, name: str, mean: float, completion: float, on_time: float) -> dict:
+    """A row without per-seed margins against another rule: the IQM and its bootstrap
+    percentiles move with a constant (`IQM(x - c) = IQM(x) - c` on every resample), so the
+    margin and its CI shift by the change of the rule's mean, as `cell_row` would give."""
+    shift = row["best_rule_mean"] - mean
+    margin, (low, high) = row["margin_iqm"] + shift, row["margin_ci"]
+    return {**row, "best_rule": name, "best_rule_mean": mean, "margin_iqm": margin,
+            "margin_ci": [low + shift, high + shift],
+            "margin_pct": 100 * margin / abs(mean) if mean else None,
+            "rule_completion": completion, "rule_on_time": on_time,
+            "beats_rule": bool(low + shift > 0)}
 
 
 def margins_line(rows: list[dict]) -> str:

@@ -79,3 +79,19 @@ def test_other_episodes_are_refused():
     moved = {**rules, "seed:b": _rule(61.0)}
     with pytest.raises(ValueError, match=r"rule seed:b gives 61\.000 .* earlier run 60\.000"):
         rejudge(data, _today(moved), REPS)
+
+
+def test_a_row_without_seed_margins_moves_with_the_rule():
+    """Older results lack per-seed margins: their margin and CI shift by the change of the
+    best rule's mean, as the per-seed rebuild gives."""
+    seed_returns = np.random.default_rng(3).normal(110.0, 3.0, (5, EPISODES))
+    before = {"select:old_best": _rule(100.0)}
+    data = _earlier(seed_returns, before)
+    today = _today({**before, "select:new_best": _rule(104.0)})
+    [rebuilt] = rejudge(data, today, REPS)
+    del data["rows"][0]["seed_margins"]
+    [shifted] = rejudge(data, today, REPS)
+    for key in ("best_rule", "best_rule_mean", "margin_iqm", "margin_pct", "beats_rule",
+                "rule_completion"):
+        assert shifted[key] == pytest.approx(rebuilt[key])
+    np.testing.assert_allclose(shifted["margin_ci"], rebuilt["margin_ci"], rtol=1e-9)

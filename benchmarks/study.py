@@ -303,6 +303,7 @@ def rejudge_result(args: argparse.Namespace) -> None:
         rows = rejudge(data, judged, reps)
     except ValueError as err:
         raise SystemExit(f"study.py --rejudge: {err}") from None
+    meta = {k: v for k, v in meta.items() if k != "dropped"}  # margins against older rules
     meta = {**meta, "design": f"{meta['design']}; judged again against the rules of today",
             "rejudged_from": os.path.relpath(args.rejudge.resolve(), ROOT),
             "rejudge_wall_s": time.time() - start}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 import jax
 import numpy as np
 from results_dir import add_arguments, result_dir
-from study_report import cell_row, margins_line, merge, plot_curves, write
+from study_report import cell_row, margins_line, merge, plot_curves, rejudge, write
 from study_train import (
     continue_group,
     evaluate_group,
@@ -38,7 +39,7 @@ from study_train import (
 )
 
 from agentic_jax.config import EnvConfig, PPOConfig, load
-from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
+from agentic_jax.env.evaluation import evaluate_rules, heuristics_for
 
 SHARINGS = (1.0, 0.5, 0.0)
 SIZES = (4, 8, 16)
@@ -82,13 +83,12 @@ def env_config(base: EnvConfig, n_agents: int, action_mode: str) -> EnvConfig:
 def rule_returns(cfg: EnvConfig, names, key, n_episodes):
     """name -> sharing -> (episode returns [E], completion, on-time) on the fixed episodes."""
     env, params = cfg.make_env()
-    table = heuristics_for(env.action_mode)
-    out = {}
-    for name in names:
-        out[name] = {}
-        for s in SHARINGS:
-            m = evaluate_policy(table[name], env, params.replace(collaboration_sharing=s), key,
-                                n_episodes, return_episode_rewards=True)
+    out = {name: {} for name in names}
+    for s in SHARINGS:  # one compiled program for every rule and sharing (traced params)
+        table = jax.device_get(evaluate_rules(env, params.replace(collaboration_sharing=s), key,
+                                              n_episodes, tuple(names),
+                                              return_episode_rewards=True))
+        for name, m in table.items():
             out[name][s] = (np.asarray(m["episode_rewards"], np.float64),
                             float(m["completion_rate"]), float(m["on_time_rate"]))
     return out
@@ -149,6 +149,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
                         help="only join the results of several runs (e.g. one size each) "
                              "into --tag (or --out)")
+    parser.add_argument("--rejudge", type=Path, default=None, metavar="JSON",
+                        help="only judge an earlier result's rows again against today's rules "
+                             "tables on the same fixed episodes, into --tag (or --out)")
     parser.add_argument("--keep-first", action="store_true",
                         help="with --merge: a cell in several runs keeps the first run's row "
                              "(the others are listed in the result's meta)")
@@ -172,6 +175,10 @@ def parse_args() -> argparse.Namespace:
             parser.error(f"{flag}: only with --continue-updates")
     if args.merge and not (args.tag or args.out):
         parser.error("--merge: give --tag (or --out) for the joined result")
+    if args.rejudge and not (args.tag or args.out):
+        parser.error("--rejudge: give --tag (or --out) for the result judged again")
+    if args.rejudge and not args.rejudge.is_file():
+        parser.error(f"--rejudge {str(args.rejudge)!r}: no such result JSON")
     args.tag = args.tag or ("quick" if args.quick else "full")
     return args
 
@@ -277,6 +284,36 @@ def run_curriculum(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: 
     return rows, curves, rules_info
 
 
+def rejudge_result(args: argparse.Namespace) -> None:
+    """An earlier result (`--rejudge`) against today's rules tables: the rules of both modes
+    evaluated again at each of its team sizes on its own env and fixed episodes (key 2026), its
+    rows rebuilt by `study_report.rejudge` (which refuses when a rule both runs evaluated now
+    gives another mean); its curves kept."""
+    data = json.loads(args.rejudge.read_text())
+    meta = data["meta"]
+    base = load({"env": meta["env"]}).env
+    key, n_episodes = jax.random.PRNGKey(2026), meta["eval_episodes"]
+    reps = 1000 if meta["quick"] else 2000
+    start = time.time()
+    judged, rules_info = {}, {}
+    for n in sorted({row["n_agents"] for row in data["rows"]}):
+        rules, best, rules_info[n] = best_rules(base, n, meta["quick"], key, n_episodes)
+        judged[n] = (rules, best)
+    try:
+        rows = rejudge(data, judged, reps)
+    except ValueError as err:
+        raise SystemExit(f"study.py --rejudge: {err}") from None
+    meta = {k: v for k, v in meta.items() if k != "dropped"}  # margins against older rules
+    meta = {**meta, "design": f"{meta['design']}; judged again against the rules of today",
+            "rejudged_from": os.path.relpath(args.rejudge.resolve(), ROOT),
+            "rejudge_wall_s": time.time() - start}
+    folder = result_dir("study", args.tag, args.out,
+                        what=f"Study: {meta['design']} ({meta['rejudged_from']})")
+    write(folder / "result", meta, rows, rules_info, data["curves"])
+    print(margins_line(rows))
+    print(f"wrote {folder}/result.json/.md/.png and meta.json")
+
+
 def main() -> None:
     args = parse_args()
     if args.plot:
@@ -287,6 +324,9 @@ def main() -> None:
                             what=f"Study: joined from {len(args.merge)} runs")
         merge(args.merge, folder / "result", args.keep_first)
         print(f"wrote {folder}/result.json/.md/.png")
+        return
+    if args.rejudge:
+        rejudge_result(args)
         return
     recipe = load(args.config, args.set)
     base, ppo_base = recipe.env, recipe.ppo

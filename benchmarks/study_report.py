@@ -3,7 +3,8 @@
 `benchmarks/study.py` trains and evaluates; this module turns its numbers into rows (paired
 margins as IQM with 95% bootstrap CIs via rliable), `<out>.md` and `<out>.png`. A study split
 over several runs (a CPU that cannot hold every size at once) is joined with
-`python benchmarks/study.py --merge A.json B.json --tag C`.
+`python benchmarks/study.py --merge A.json B.json --tag C`; an earlier result is judged again
+against today's rules tables with `python benchmarks/study.py --rejudge A.json --tag C`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,58 @@ def cell_row(fam: str, n: int, s: float, r: dict, rule: tuple, rule_name: str, r
                 completion=float(r["completion"].mean()), rule_completion=rule_comp,
                 on_time=float(r["on_time"].mean()), rule_on_time=rule_ontime,
                 beats_rule=bool(m_lo > 0), seed_margins=margins.tolist(), **extra)
+
+
+def rejudge(data: dict, judged: dict[int, tuple[dict, dict]], reps: int,
+            rtol: float = 1e-3) -> list[dict]:
+    """The rows of an earlier study result (`data`, its JSON) against the rules as evaluated
+    today on the same fixed episodes: `judged[n] = (rules, best)` of `study.best_rules`.
+
+    A paired margin over one rule is a seed's mean return minus the rule's mean on the same
+    episodes, so each seed's mean is its stored margin plus the earlier best rule's mean, and
+    the row is rebuilt by `cell_row` against today's best rule (the policy's IQM, completion and
+    on-time rate are the earlier run's). That holds only on the same episodes: every rule both
+    runs evaluated must give the same mean (to `rtol`), else a ValueError names the first that
+    does not (the env or the episodes changed since).
+    """
+    rows = []
+    for row in data["rows"]:
+        n, s = row["n_agents"], row["sharing"]
+        rules, best = judged[n]
+        for name, means in data["rules"][str(n)]["rules"].items():
+            if name not in rules:
+                continue
+            before, now = means[str(s)], float(rules[name][s][0].mean())
+            if abs(before - now) > rtol * max(1.0, abs(before)):
+                raise ValueError(
+                    f"n={n}, sharing={s}: rule {name} gives {now:.3f} on the fixed episodes, "
+                    f"the earlier run {before:.3f}: the env or the episodes changed, so its "
+                    "returns cannot be judged against today's rules")
+        returns, completion, on_time = rules[best[s]][s]
+        if "seed_margins" not in row:  # an older row: its margin and CI move with the rule
+            rows.append(_shifted(row, best[s], float(np.mean(returns)), completion, on_time))
+            continue
+        seed_means = np.asarray(row["seed_margins"], np.float64) + row["best_rule_mean"]
+        policy = {"returns": seed_means[:, None], "completion": np.asarray(row["completion"]),
+                  "on_time": np.asarray(row["on_time"])}
+        rule = (np.asarray([np.mean(returns)]), completion, on_time)
+        kept = {k: row[k] for k in ("trained_here", "train_wall_s", "finite", "timesteps",
+                                    "stage_timesteps") if k in row}
+        rows.append(cell_row(row["family"], n, s, policy, rule, best[s], reps, **kept))
+    return rows
+
+
+def _shifted(row: dict, name: str, mean: float, completion: float, on_time: float) -> dict:
+    """A row without per-seed margins against another rule: the IQM and its bootstrap
+    percentiles move with a constant (`IQM(x - c) = IQM(x) - c` on every resample), so the
+    margin and its CI shift by the change of the rule's mean, as `cell_row` would give."""
+    shift = row["best_rule_mean"] - mean
+    margin, (low, high) = row["margin_iqm"] + shift, row["margin_ci"]
+    return {**row, "best_rule": name, "best_rule_mean": mean, "margin_iqm": margin,
+            "margin_ci": [low + shift, high + shift],
+            "margin_pct": 100 * margin / abs(mean) if mean else None,
+            "rule_completion": completion, "rule_on_time": on_time,
+            "beats_rule": bool(low + shift > 0)}
 
 
 def margins_line(rows: list[dict]) -> str:

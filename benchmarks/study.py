@@ -70,6 +70,8 @@ FAMILIES = {
 QUICK_FAMILIES = ("select/discrete/ippo",)
 # the strongest rules of rules_select.md (quick); the full study evaluates every rule
 CHUNK = 8  # PPO updates per compiled call
+EVAL_SEED = 2026  # the key of the fixed episodes every policy and rule of a study meets
+REPS = {False: 2000, True: 1000}  # bootstrap replications per CI, full and --quick
 QUICK_RULES = {"select": ("expected_rate_helps", "expertise_greedy_helps", "expected_rate"),
                "seed": ("least_loaded_helps",)}
 
@@ -286,14 +288,14 @@ def run_curriculum(args, base: EnvConfig, ppo_base: PPOConfig, key, n_episodes: 
 
 def rejudge_result(args: argparse.Namespace) -> None:
     """An earlier result (`--rejudge`) against today's rules tables: the rules of both modes
-    evaluated again at each of its team sizes on its own env and fixed episodes (key 2026), its
+    evaluated again at each of its team sizes on its own env and fixed episodes (`EVAL_SEED`), its
     rows rebuilt by `study_report.rejudge` (which refuses when a rule both runs evaluated now
     gives another mean); its curves kept."""
     data = json.loads(args.rejudge.read_text())
     meta = data["meta"]
     base = load({"env": meta["env"]}).env
-    key, n_episodes = jax.random.PRNGKey(2026), meta["eval_episodes"]
-    reps = 1000 if meta["quick"] else 2000
+    key, n_episodes = jax.random.PRNGKey(EVAL_SEED), meta["eval_episodes"]
+    reps = REPS[meta["quick"]]
     start = time.time()
     judged, rules_info = {}, {}
     for n in sorted({row["n_agents"] for row in data["rows"]}):
@@ -334,8 +336,8 @@ def main() -> None:
     updates = args.updates or ppo_base.total_timesteps // per_update // (2 if args.quick else 1)
     ppo_base = ppo_base.replace(total_timesteps=per_update * updates)
     n_episodes = 32 if args.quick else 256
-    reps = 1000 if args.quick else 2000
-    key = jax.random.PRNGKey(2026)
+    reps = REPS[args.quick]
+    key = jax.random.PRNGKey(EVAL_SEED)
     t_start = time.time()
     run = (run_quick if args.quick else
            run_curriculum if args.continue_updates is not None else run_full)

@@ -12,6 +12,9 @@
    give each agent's request probability when every agent before it asked and when none did
    (equal for independent requests; with `ppo.collaboration: sequential` they differ exactly
    when its pair terms are in use). The slot choices there are each agent's own argmax.
+   The trained team is then evaluated with its own slot choices and its requests replaced by
+   each pattern of 1 (never, always, `_helps`, `_team`) on the same episodes as its own
+   requests and the rules: how much of its gap to the best rule is in the requests alone.
 
 Results: benchmarks/results/collab_diagnosis/<tag>/result.{json,md}.
 """
@@ -35,6 +38,7 @@ from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import load  # noqa: E402
 from agentic_jax.env.evaluation import evaluate_policy  # noqa: E402
+from agentic_jax.env.randomize import in_effect  # noqa: E402
 from agentic_jax.env.rules import (  # noqa: E402
     always,
     collaboration_helps,
@@ -43,11 +47,13 @@ from agentic_jax.env.rules import (  # noqa: E402
     never,
     positive,
     select_rule,
+    taken_tasks,
     team_collaboration,
 )
 from agentic_jax.ppo import request_logits  # noqa: E402
 from agentic_jax.system import AgenticRLSystem  # noqa: E402
 from agentic_jax.system.callbacks import Callback  # noqa: E402
+from agentic_jax.viz.pictures import learned_policy  # noqa: E402
 
 RECIPE = ROOT / "configs" / "select.yaml"
 KEY = 0
@@ -65,6 +71,21 @@ def random_requests(p: float):
     return policy
 
 
+def with_requests(policy, collab):
+    """`policy`'s slot choices with its requests replaced by `collab(state, params, taken)`."""
+
+    def replaced(key, state, params):
+        action = policy(key, state, params).reshape(-1, 2)
+        wants = collab(state, in_effect(params, state.setting), taken_tasks(state, action[:, 0]))
+        return action.at[:, 1].set(wants.astype(action.dtype)).ravel()
+
+    return replaced
+
+
+REPLACEMENTS = {"never": never, "always": always, "_helps (per agent)": collaboration_helps,
+                "_team (best requesting set)": team_collaboration}
+
+
 def request_patterns() -> dict:
     def rule(collab):
         return select_rule(expected_rate_score, has_slot, collab, positive)
@@ -80,8 +101,8 @@ def config_for(index: int | None, changes: list[str]):
     return load(RECIPE, [*changes, *(f"env.{k}={json.dumps(v)}" for k, v in setting.items())])
 
 
-def requests_alone(index: int | None, episodes: int) -> dict:
-    config = config_for(index, [])
+def requests_alone(index: int | None, episodes: int, changes: list[str]) -> dict:
+    config = config_for(index, changes)
     system = AgenticRLSystem(config)
     rows = {}
     for name, policy in request_patterns().items():
@@ -114,7 +135,19 @@ class Probe(Callback):
         print(f"collab_diagnosis: {row}", flush=True)
 
 
-def probe(index: int | None, steps: int, changes: list[str]) -> dict:
+def replaced_requests(system: AgenticRLSystem, episodes: int) -> dict:
+    """The trained team's own slot choices with each pattern of requests, on key KEY's."""
+    learned = learned_policy(system)
+    policies = {"its own": learned, **{name: with_requests(learned, collab)
+                                      for name, collab in REPLACEMENTS.items()}}
+    rows = {}
+    for name, policy in policies.items():
+        m = evaluate_policy(policy, system.env, system.env_params, jax.random.key(KEY), episodes)
+        rows[name] = {k: float(m[k]) for k in ("mean_reward", "collaboration_frequency")}
+    return rows
+
+
+def probe(index: int | None, steps: int, changes: list[str], episodes: int) -> dict:
     every = min(steps, 262144)
     extra = [f"ppo.total_timesteps={steps}", f"system.eval_freq={every}",
              f"system.checkpoint_freq={every}", "system.progress=false", "system.verbose=false",
@@ -123,20 +156,23 @@ def probe(index: int | None, steps: int, changes: list[str]) -> dict:
     config = config_for(index, [*changes, *extra])
     callback = Probe(config.env.n_agents, config.env.max_tasks)
     with tempfile.TemporaryDirectory(prefix="collab-probe-") as run_dir:
-        final = AgenticRLSystem(config, run_dir=run_dir).train([callback])["final_eval"]
+        system = AgenticRLSystem(config, run_dir=run_dir)
+        final = system.train([callback])["final_eval"]
+        replaced = replaced_requests(system, episodes)
     summary = {name: {k: float(v[k]) for k in ("mean_reward", "collaboration_frequency")}
                for name, v in [("learned", final["learned"]), *final["heuristics"].items()]}
     return {"setting": index, "steps": steps, "set": changes, "curve": callback.rows,
-            "final": summary}
+            "final": summary, "replaced": replaced}
 
 
 def markdown(result: dict) -> str:
     names = list(next(iter(result["patterns"].values())))
     labels = list(result["patterns"])
+    changed = f" (with {', '.join(result['set'])})" if result.get("set") else ""
     lines = ["# Collaboration diagnosis: what requests alone are worth, and how a learned team's "
              "requests move", "",
-             f"The `expected_rate` task rule with only its requests changed, {result['episodes']} "
-             f"episodes of key {KEY} (return, collaboration frequency).", "",
+             f"The `expected_rate` task rule with only its requests changed{changed}, "
+             f"{result['episodes']} episodes of key {KEY} (return, collaboration frequency).", "",
              "| requests | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
     for name in names:
         cells = [f"{result['patterns'][s][name]['mean_reward']:.1f} "
@@ -153,6 +189,12 @@ def markdown(result: dict) -> str:
         lines += ["", "Final (128 shared episodes): " + ", ".join(
             f"{k} {v['mean_reward']:.1f} (collab. {v['collaboration_frequency']:.3f})"
             for k, v in p["final"].items())]
+        if p.get("replaced"):
+            lines += ["", f"The trained team's slot choices (the final state, deterministic) with "
+                      f"its requests replaced, {result['episodes']} episodes of key {KEY}:", "",
+                      "| requests | return | collaboration |", "|---|---|---|"]
+            lines += [f"| {name} | {v['mean_reward']:.1f} | {v['collaboration_frequency']:.3f} |"
+                      for name, v in p["replaced"].items()]
     return "\n".join(lines) + "\n"
 
 
@@ -163,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=128)
     parser.add_argument("--probe-steps", type=int, default=0, help="0: no training probe")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="change the probed recipe (repeatable)")
+                        help="change the recipe, for both parts (repeatable)")
     add_arguments(parser, "collab_diagnosis", "select")
     args = parser.parse_args(argv)
     try:
@@ -172,10 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(f"--settings {args.settings!r} / --set: {error}")
     folder = result_dir("collab_diagnosis", args.tag, args.out)
-    patterns = {("recipe" if i is None else f"setting {i}"): requests_alone(i, args.episodes)
-                for i in chosen}
-    result = {"episodes": args.episodes, "patterns": patterns,
-              "probe": probe(chosen[-1], args.probe_steps, args.set) if args.probe_steps else None}
+    patterns = {("recipe" if i is None else f"setting {i}"):
+                requests_alone(i, args.episodes, args.set) for i in chosen}
+    result = {"episodes": args.episodes, "set": args.set, "patterns": patterns,
+              "probe": (probe(chosen[-1], args.probe_steps, args.set, args.episodes)
+                        if args.probe_steps else None)}
     write_result(folder, "collab_diagnosis", result, markdown(result))
     return 0
 

@@ -379,9 +379,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.warm_steps is not None and (not args.warm_start or args.warm_steps < 1):
         parser.error("--warm-steps: a positive count, with --warm-start")
     try:  # a bad recipe or --set is one line here, before training
-        load(args.config, args.set)
+        mode = load(args.config, args.set).env.action_mode
     except ValueError as error:
         parser.error(str(error))
+    if mode == "select_team":  # its table is the `_team` rules only: judged too leniently
+        parser.error("env.action_mode=select_team: this benchmark judges a recipe against its "
+                     "own mode's rules, and select_team's lack the select rules' own requests "
+                     "(e.g. expected_rate_helps); judge it with benchmarks/study.py")
     out = args.out
     if out is None and args.quick:
         out = Path(tempfile.mkdtemp(prefix="heldout-quick-"))

@@ -61,6 +61,8 @@ def family(mode: str, policy: str, actor: str, sequential: bool = False) -> tupl
 # label -> (action_mode, ppo overrides); "sequential": ppo.sequential_select (conflict-free)
 FAMILIES = {
     "select/sequential/ippo": family("select", "discrete", "ippo", sequential=True),
+    # the same, its requests decided by the team rule (env.action_mode=select_team)
+    "select_team/sequential/ippo": family("select_team", "discrete", "ippo", sequential=True),
     "select/discrete/ippo": family("select", "discrete", "ippo"),
     "select/discrete/mappo": family("select", "discrete", "mappo"),
     "select/discrete/mlp": family("select", "discrete", "mlp"),
@@ -360,7 +362,8 @@ def main() -> None:
                 rules_evaluated=QUICK_RULES if args.quick else "all rules of both modes")
     grid = "" if args.quick else (f"; n {','.join(map(str, args.sizes))}, sharing "
                                   f"{','.join(map(str, args.sharings))}, "
-                                  f"{' '.join(args.families)}")
+                                  f"{' '.join(args.families)}"
+                                  + "".join(f", {change}" for change in args.set))
     folder = result_dir("study", args.tag, args.out, what=f"Study: {meta['design']}{grid}")
     write(folder / "result", meta, rows, rules_info, curves)
     print(f"wrote {folder}/result.json/.md/.png and meta.json in {total:.0f} s")

@@ -61,6 +61,13 @@ def test_bad_settings_index_is_one_line(capsys):
     assert "--settings: [99] not in 0..11" in capsys.readouterr().err
 
 
+def test_a_select_team_recipe_is_refused_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        heldout.main(["--settings", "0", "--set", "env.action_mode=select_team"])
+    assert exit_.value.code == 2
+    assert "env.action_mode=select_team" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("mode, fields", [("select", 2), ("seed", 3), ("seed_discrete", 1)])
 def test_switching_collaboration_off_keeps_every_other_output(mode, fields):
     env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, action_mode=mode)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from agentic_jax.config import EnvConfig, NetArch, PPOConfig, RunConfig, SystemConfig, load
 from agentic_jax.config.env import SHAPE_FIELDS
 from agentic_jax.env import EnvParams
+from agentic_jax.env.evaluation import heuristics_for
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -166,3 +167,11 @@ def test_env_scaled_keeps_the_load_per_agent():
     assert env.scaled(env.n_agents) == env
     with pytest.raises(ValueError, match="n_agents=6 is not a multiple of 4"):
         env.scaled(6)
+
+
+def test_select_team_config_is_the_recipe_with_team_requests_and_slots():
+    team, recipe = load(CONFIGS / "select_team.yaml"), load(CONFIGS / "select.yaml")
+    assert team.env == dataclasses.replace(recipe.env, action_mode="select_team",
+                                           obs_mode="slots")
+    assert team.ppo == recipe.ppo
+    assert set(team.system.heuristics) <= set(heuristics_for("select_team"))

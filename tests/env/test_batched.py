@@ -90,11 +90,14 @@ def test_batch_step_from_pre_drawn_uniforms_is_batch_step():
     assert truncations == n_envs  # the episode window (3 steps) ended once
 
 
-def test_select_mode_batch_step_equals_vmapped_single_steps():
-    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, n_task_types=2,
-                                    action_mode="select")
+@pytest.mark.parametrize("mode, randomize", [
+    ("select", ()), ("select_team", ()),
+    # the team's requests read each copy's drawn sharing and cost
+    ("select_team", (("collaboration_sharing", 0.0, 1.0), ("collaboration_cost", 0.0, 0.6)))])
+def test_select_mode_batch_step_equals_vmapped_single_steps(mode, randomize):
+    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, n_task_types=2, action_mode=mode)
     params = env.default_params.replace(max_steps_in_episode=4, arrival_rate=0.9)
-    params = params.with_collaboration_tradeoff(sharing=0.5)
+    params = params.with_collaboration_tradeoff(sharing=0.5).replace(randomize=randomize)
     n_envs = 8
     _, state_b = env.batch_reset(jax.random.key(0), params, n_envs)
     state_v = jax.tree.map(lambda x: jnp.moveaxis(x, -1, 0), state_b)

@@ -12,6 +12,7 @@ from agentic_jax.env.modes.base import ActionMode, Assignment, MultiDiscrete
 from agentic_jax.env.modes.seed import SeedMode
 from agentic_jax.env.modes.seed_discrete import SeedDiscreteMode
 from agentic_jax.env.modes.select import SelectMode
+from agentic_jax.env.modes.select_team import SelectTeamMode
 
 _REGISTRY: dict[str, ActionMode] = {}
 
@@ -42,6 +43,7 @@ def get(name: str) -> ActionMode:
 SEED = register(SeedMode())
 SELECT = register(SelectMode())
 SEED_DISCRETE = register(SeedDiscreteMode())
+SELECT_TEAM = register(SelectTeamMode())
 
-__all__ = ["SEED", "SEED_DISCRETE", "SELECT", "ActionMode", "Assignment", "MultiDiscrete", "get",
-           "names", "register", "unregister"]
+__all__ = ["SEED", "SEED_DISCRETE", "SELECT", "SELECT_TEAM", "ActionMode", "Assignment",
+           "MultiDiscrete", "get", "names", "register", "unregister"]

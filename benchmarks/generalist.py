@@ -155,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--variants {args.variants!r}: comma-separated, of {', '.join(VARIANTS)}")
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes}: at least 1")
+    if load(args.config).env.action_mode == "select_team":  # judged by the `_team` rules only
+        parser.error(f"--config {args.config}: env.action_mode=select_team; this benchmark "
+                     "judges a recipe against its own mode's rules, and select_team's lack the "
+                     "select rules' own requests (e.g. expected_rate_helps)")
     timesteps = 512 if args.quick and args.timesteps is None else args.timesteps
     configs = {v: train_config(args.config, v, timesteps, args.quick) for v in variants}
     for i in chosen:

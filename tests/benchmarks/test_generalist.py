@@ -44,6 +44,8 @@ def test_paired_ci_brackets_the_mean_and_narrows_with_more_episodes():
     (["--settings", "a"], "--settings 'a': comma-separated integers"),
     (["--variants", "family,other"], "--variants 'family,other': comma-separated"),
     (["--episodes", "0"], "--episodes 0: at least 1"),
+    (["--config", str(Path(__file__).resolve().parents[2] / "configs" / "select_team.yaml")],
+     "env.action_mode=select_team"),
 ])
 def test_bad_arguments_are_one_line(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:

@@ -101,14 +101,17 @@ def config_for(index: int | None, changes: list[str]):
     return load(RECIPE, [*changes, *(f"env.{k}={json.dumps(v)}" for k, v in setting.items())])
 
 
-def requests_alone(index: int | None, episodes: int, changes: list[str]) -> dict:
-    config = config_for(index, changes)
-    system = AgenticRLSystem(config)
+def scores(policies: dict, system: AgenticRLSystem, episodes: int) -> dict:
+    """Return and collaboration frequency of each policy on `episodes` episodes of key KEY."""
     rows = {}
-    for name, policy in request_patterns().items():
+    for name, policy in policies.items():
         m = evaluate_policy(policy, system.env, system.env_params, jax.random.key(KEY), episodes)
         rows[name] = {k: float(m[k]) for k in ("mean_reward", "collaboration_frequency")}
     return rows
+
+
+def requests_alone(index: int | None, episodes: int, changes: list[str]) -> dict:
+    return scores(request_patterns(), AgenticRLSystem(config_for(index, changes)), episodes)
 
 
 class Probe(Callback):
@@ -140,11 +143,7 @@ def replaced_requests(system: AgenticRLSystem, episodes: int) -> dict:
     learned = learned_policy(system)
     policies = {"its own": learned, **{name: with_requests(learned, collab)
                                       for name, collab in REPLACEMENTS.items()}}
-    rows = {}
-    for name, policy in policies.items():
-        m = evaluate_policy(policy, system.env, system.env_params, jax.random.key(KEY), episodes)
-        rows[name] = {k: float(m[k]) for k in ("mean_reward", "collaboration_frequency")}
-    return rows
+    return scores(policies, system, episodes)
 
 
 def probe(index: int | None, steps: int, changes: list[str], episodes: int) -> dict:

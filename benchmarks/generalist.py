@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-from heldout import read_settings  # noqa: E402
+from heldout import lenient_judging, read_settings  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, load  # noqa: E402
@@ -155,10 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--variants {args.variants!r}: comma-separated, of {', '.join(VARIANTS)}")
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes}: at least 1")
-    if load(args.config).env.action_mode == "select_team":  # judged by the `_team` rules only
-        parser.error(f"--config {args.config}: env.action_mode=select_team; this benchmark "
-                     "judges a recipe against its own mode's rules, and select_team's lack the "
-                     "select rules' own requests (e.g. expected_rate_helps)")
+    if (lenient := lenient_judging(load(args.config).env.action_mode)) is not None:
+        parser.error(f"--config {args.config}: {lenient}")
     timesteps = 512 if args.quick and args.timesteps is None else args.timesteps
     configs = {v: train_config(args.config, v, timesteps, args.quick) for v in variants}
     for i in chosen:

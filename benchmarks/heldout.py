@@ -137,6 +137,19 @@ def bootstrap_ci(values: np.ndarray, draws: int = 10_000, seed: int = 0) -> list
     return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
 
 
+def lenient_judging(action_mode: str) -> str | None:
+    """Why a recipe in `action_mode` cannot be judged by its own mode's rules here, or None.
+
+    select_team's table is the select task rules with the team's requests (`_team` only): the
+    select rules' own requests (e.g. `expected_rate_helps`) are missing, so it would judge too
+    leniently; `benchmarks/study.py` judges it against every rule of both modes."""
+    if action_mode != "select_team":
+        return None
+    return ("env.action_mode=select_team: this benchmark judges a recipe against its own mode's "
+            "rules, and select_team's lack the select rules' own requests (e.g. "
+            "expected_rate_helps); judge it with benchmarks/study.py")
+
+
 def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes: int,
                    quick: bool, overrides: tuple[str, ...] = ()) -> RunConfig:
     """The sweep config of one held-out setting: the recipe, its env replaced by the
@@ -382,10 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         mode = load(args.config, args.set).env.action_mode
     except ValueError as error:
         parser.error(str(error))
-    if mode == "select_team":  # its table is the `_team` rules only: judged too leniently
-        parser.error("env.action_mode=select_team: this benchmark judges a recipe against its "
-                     "own mode's rules, and select_team's lack the select rules' own requests "
-                     "(e.g. expected_rate_helps); judge it with benchmarks/study.py")
+    if (lenient := lenient_judging(mode)) is not None:
+        parser.error(lenient)
     out = args.out
     if out is None and args.quick:
         out = Path(tempfile.mkdtemp(prefix="heldout-quick-"))

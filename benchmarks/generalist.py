@@ -10,8 +10,9 @@ recipe's own team size: `family` with `env.randomize=family` (every env copy dra
 `EnvParams` from `agentic_jax.env.family.FLOAT_RANGES` at each reset), `fixed` at the recipe's
 setting only (the control). The final parameters act unchanged (`ppo.transfer`) on each chosen
 setting of configs/heldout.yaml (its team size, task types and queue), never seen in
-training, and are compared with every rule of the action mode's whole table (`env.mode.rules`,
-one compiled program per setting) on the same `--episodes`
+training, and are compared with every rule of the whole table of the mode that judges the
+action mode (`heldout.judging`: its own, the select rules for `select_team`; one compiled
+program per setting) on the same `--episodes`
 episodes (one evaluation key): the paired margin over the setting's best rule (mean over
 episodes, 95% percentile-bootstrap CI over episodes), its completion rate and collaboration
 frequency. One training seed per variant: the CI is over episodes, not over training runs.
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-from heldout import lenient_judging, read_settings  # noqa: E402
+from heldout import judging, read_settings  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, load  # noqa: E402
@@ -76,7 +77,9 @@ def evaluate_setting(index: int, setting: dict, trained: dict, recipe: str,
     config = setting_config(recipe, setting)
     env, params = config.env.make_env()
     key = jax.random.key(EVAL_KEY)
-    table = jax.device_get(evaluate_rules(env, params, key, episodes, tuple(env.mode.rules),
+    rules_env, rules_params = judging(config).env.make_env()  # select_team: the select rules
+    table = jax.device_get(evaluate_rules(rules_env, rules_params, key, episodes,
+                                          tuple(rules_env.mode.rules),
                                           return_episode_rewards=True))
     rules = {name: {"returns": np.asarray(out["episode_rewards"]),
                     "completion": float(out["completion_rate"]),
@@ -155,8 +158,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--variants {args.variants!r}: comma-separated, of {', '.join(VARIANTS)}")
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes}: at least 1")
-    if (lenient := lenient_judging(load(args.config).env.action_mode)) is not None:
-        parser.error(f"--config {args.config}: {lenient}")
     timesteps = 512 if args.quick and args.timesteps is None else args.timesteps
     configs = {v: train_config(args.config, v, timesteps, args.quick) for v in variants}
     for i in chosen:

@@ -10,12 +10,13 @@ The settings are `configs/heldout.yaml`: a fixed-seed draw (`--draw`, seed 2026)
 `agentic_jax.env.family.SettingsFamily` (team size 4..16, 2..6 task types, every float a user
 would vary), committed once and never used for tuning. For each setting the recipe's config
 with that `env:` is trained from scratch as one sweep of `--seeds` seeds (`run_sweep`), and the
-sweep's own report (rliable) compares every seed's best model with every rule of the action
-mode on the same final episodes: the IQM of the returns with its 95% CI, the paired margin over
-the best rule with its CI, and the completion rate. The collaboration frequency of each seed's
+sweep's report (rliable) compares every seed's best model with every rule of the mode that
+judges the action mode (`judged_by`: its own, except `select_team`, judged by the select
+rules, whose own requests its table lacks) on the same final episodes: the IQM of the returns
+with its 95% CI, the paired margin over the best rule with its CI, and the completion rate. The collaboration frequency of each seed's
 policy is measured on `--episodes` episodes of one fixed key, and on the same episodes each
 seed's policy is run again with its collaboration requests switched off (every other output
-unchanged): the paired margin of collaborating, with a 95% bootstrap CI over episodes (the issue's
+unchanged; a `select_team` policy's slot choices are run in the select mode with no requests): the paired margin of collaborating, with a 95% bootstrap CI over episodes (the issue's
 ablation "beats the same policy with collaboration switched off"). The summary says in how many
 settings the margin's CI lies above zero. `--set KEY=VALUE` changes the recipe (e.g.
 `--set ppo.collaboration=sequential`) before each setting's env is applied.
@@ -43,6 +44,7 @@ config's name).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -60,7 +62,7 @@ from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 from agentic_jax.config import RunConfig, SweepConfig, load  # noqa: E402
 from agentic_jax.env.batches import run_batches  # noqa: E402
 from agentic_jax.env.evaluation import (  # noqa: E402
-    evaluate_indexed,
+    evaluate_policy,
     heuristics_for,
     rule_episode_returns,
 )
@@ -111,23 +113,35 @@ NO_COLLABORATION = {
 }
 
 
+def judging(config: RunConfig) -> RunConfig:
+    """`config` in the action mode whose rules judge its policies (`ActionMode.judged_by`):
+    the same episodes and parameters, so its rules meet what the policy met."""
+    env, _ = config.env.make_env()
+    return config.replace(env=dataclasses.replace(config.env, action_mode=env.mode.judged_by))
+
+
 def collaboration_ablation(system: Any, episodes: int, key: jax.Array) -> np.ndarray:
     """`(2, episodes)` returns of `system`'s deterministic policy on the episodes of `key`:
-    row 0 as it acts, row 1 with its collaboration requests switched off (one program)."""
-    env, params = system.env, system.env_params
-    act = make_act(system.ppo, env, params)
-    off = NO_COLLABORATION[system.config.env.action_mode]
+    row 0 as it acts, row 1 with its collaboration requests switched off, in the mode that
+    judges it (a `select_team` policy's slot choices in `select`, requesting nothing)."""
+    act = make_act(system.ppo, system.env, system.env_params)
+    off_env, off_params = judging(system.config).env.make_env()
+    off = NO_COLLABORATION[off_env.mode.name]
 
-    @jax.jit
-    def returns(rs, index):
-        def acting(k, state, p):
-            return act(rs, env.get_obs(state, p), k, deterministic=True)
+    def returns(env, params, switch_off: bool) -> np.ndarray:
+        @jax.jit
+        def run(rs):
+            def acting(k, state, p):
+                action = act(rs, env.get_obs(state, p), k, deterministic=True)
+                return off(action) if switch_off else action
 
-        policies = (acting, lambda k, state, p: off(acting(k, state, p)))
-        return evaluate_indexed(policies, index, env, params, key, episodes,
-                                return_episode_rewards=True)["episode_rewards"]
+            return evaluate_policy(acting, env, params, key, episodes,
+                                   return_episode_rewards=True)["episode_rewards"]
 
-    return np.stack([np.asarray(returns(system.runner_state, i)) for i in (0, 1)])
+        return np.asarray(run(system.runner_state))
+
+    return np.stack([returns(system.env, system.env_params, False),
+                     returns(off_env, off_params, True)])
 
 
 def bootstrap_ci(values: np.ndarray, draws: int = 10_000, seed: int = 0) -> list[float]:
@@ -135,19 +149,6 @@ def bootstrap_ci(values: np.ndarray, draws: int = 10_000, seed: int = 0) -> list
     rng = np.random.default_rng(seed)
     means = values[rng.integers(0, len(values), (draws, len(values)))].mean(1)
     return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
-
-
-def lenient_judging(action_mode: str) -> str | None:
-    """Why a recipe in `action_mode` cannot be judged by its own mode's rules here, or None.
-
-    select_team's table is the select task rules with the team's requests (`_team` only): the
-    select rules' own requests (e.g. `expected_rate_helps`) are missing, so it would judge too
-    leniently; `benchmarks/study.py` judges it against every rule of both modes."""
-    if action_mode != "select_team":
-        return None
-    return ("env.action_mode=select_team: this benchmark judges a recipe against its own mode's "
-            "rules, and select_team's lack the select rules' own requests (e.g. "
-            "expected_rate_helps); judge it with benchmarks/study.py")
 
 
 def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes: int,
@@ -166,14 +167,38 @@ def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes
     return config.replace(sweep=SweepConfig(seeds=seeds))
 
 
-def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int) -> dict:
-    """Train one setting's sweep and read its report row, plus each seed's collaboration."""
-    run_dir = workdir / f"setting_{index:02d}"
-    out = run_sweep(config, run_dir=run_dir)
+def final_rules(config: RunConfig) -> dict[str, np.ndarray]:
+    """`{rule: (n,)}` returns of every rule of the mode that judges `config`'s (`judging`) on
+    the final episodes a run or sweep of `config` meets (its seed's final key, `n` final
+    episodes in batches of `n_eval_episodes`), computed as a sweep's report does."""
+    system = config.system
+    key = final_eval_key(run_keys(system.seed)[1])
+    n, batch = system.final_eval_episodes or system.n_eval_episodes, system.n_eval_episodes
+    judge = judging(config)
+    env, params = judge.env.make_env()
+    return rule_episode_returns(env, params, key, n, batch, tuple(env.mode.rules))
+
+
+def judged_row(config: RunConfig, out: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A one-setting sweep's report row judged by the rules of the mode that judges its own
+    (the sweep's row where that is its own mode; else `summarize` against `final_rules`):
+    `(row, (seeds, episodes) returns, the best rule's (episodes,) returns)`."""
     row = next(r for r in out["rows"] if r["kind"] == "setting")
     label = row["setting"]
-    returns = np.asarray(out["final_returns"][label])           # (seeds, episodes)
-    best = np.asarray(out["heuristic_returns"][row["best_heuristic"]])
+    returns = np.asarray(out["final_returns"][label])
+    rules = out["heuristic_returns"]
+    if judging(config).env.action_mode != config.env.action_mode:
+        rules = final_rules(config)
+        row = next(r for r in summarize({label: returns}, rules,
+                                        {label: np.asarray(out["completion"][label])})
+                   if r["kind"] == "setting")
+    return row, returns, np.asarray(rules[row["best_heuristic"]], dtype=np.float64)
+
+
+def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int) -> dict:
+    """Train one setting's sweep and read its judged row, plus each seed's collaboration."""
+    run_dir = workdir / f"setting_{index:02d}"
+    row, returns, best = judged_row(config, run_sweep(config, run_dir=run_dir))
     members = [load_member(run_dir, i) for i in range(returns.shape[0])]
     return setting_row(index, config, row, returns, best, members, episodes)
 
@@ -226,13 +251,6 @@ def policy_episodes(system: Any, key: jax.Array, n: int, batch: int) -> dict[str
     return run_batches(lambda k: program(rs, 0, k), key, n, batch)
 
 
-def rule_returns(config: RunConfig, key: jax.Array, n: int, batch: int) -> dict[str, np.ndarray]:
-    """`{rule: (n,)}` returns of every configured rule on the same episodes, computed as a
-    sweep's report does (`agentic_jax.sweep.results.heuristic_returns`)."""
-    env, params = config.env.make_env()
-    return rule_episode_returns(env, params, key, n, batch, tuple(config.system.heuristics))
-
-
 def warm_setting(index: int, config: RunConfig, sources: list[Any], source_info: dict,
                  workdir: Path, episodes: int, warm_steps: int | None,
                  folder: Path) -> dict:
@@ -248,7 +266,7 @@ def warm_setting(index: int, config: RunConfig, sources: list[Any], source_info:
     system = run_config.system
     final_key = final_eval_key(run_keys(base_seed)[1])
     n, batch = system.final_eval_episodes or system.n_eval_episodes, system.n_eval_episodes
-    rules = rule_returns(run_config, final_key, n, batch)
+    rules = final_rules(run_config)
     best_name = max(rules, key=lambda name: float(np.mean(rules[name])))
     best = np.asarray(rules[best_name], dtype=np.float64)
     returns, members, per_seed = [], [], []
@@ -287,8 +305,7 @@ def warm_setting(index: int, config: RunConfig, sources: list[Any], source_info:
 
 def train_source(config: RunConfig, run_dir: Path) -> tuple[list[Any], dict]:
     """Train the source sweep; `(each seed's best model as a system, what meta.json records)`."""
-    out = run_sweep(config, run_dir=run_dir)
-    row = next(r for r in out["rows"] if r["kind"] == "setting")
+    row, _, _ = judged_row(config, run_sweep(config, run_dir=run_dir))
     seeds = config.sweep.seeds
     systems = [load_member(run_dir, k) for k in range(seeds)]
     info = {"env": config.to_dict()["env"], "timesteps": config.ppo.total_timesteps,
@@ -313,7 +330,8 @@ def markdown(result: dict) -> str:
     lines = [f"# Held-out settings: {result['recipe']}{changed} against the best rule of each "
              "setting", "",
              f"{len(rows)} settings x {result['seeds']} seeds; paired margin over the best rule "
-             f"on the same final episodes, 95% CI (rliable). The CI lies above zero in "
+             f"of the {result.get('rules_of', 'recipe')} mode's table on the same final episodes, "
+             "95% CI (rliable). The CI lies above zero in "
              f"**{beaten} of {len(rows)}** settings.", "",
              "Collaboration on vs off: the same policies on the same "
              f"{result.get('episodes', '')} episodes with their requests switched off; mean "
@@ -392,11 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.warm_steps is not None and (not args.warm_start or args.warm_steps < 1):
         parser.error("--warm-steps: a positive count, with --warm-start")
     try:  # a bad recipe or --set is one line here, before training
-        mode = load(args.config, args.set).env.action_mode
+        judged_by = judging(load(args.config, args.set)).env.action_mode
     except ValueError as error:
         parser.error(str(error))
-    if (lenient := lenient_judging(mode)) is not None:
-        parser.error(lenient)
     out = args.out
     if out is None and args.quick:
         out = Path(tempfile.mkdtemp(prefix="heldout-quick-"))
@@ -422,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
                                          args.episodes, args.warm_steps, folder))
             print(f"heldout: setting {i}: margin {rows[-1]['margin']:+.1f} "
                   f"{rows[-1]['margin_ci']}", flush=True)
-    result = {"recipe": args.config, "set": args.set, "seeds": args.seeds,
+    result = {"recipe": args.config, "set": args.set, "rules_of": judged_by, "seeds": args.seeds,
               "episodes": args.episodes, "quick": args.quick, "rows": rows}
     if args.warm_start:
         first = next(iter(sources.values()))[1]

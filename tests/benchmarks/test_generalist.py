@@ -11,7 +11,9 @@ from pathlib import Path
 import generalist
 import numpy as np
 import pytest
+from heldout import read_settings
 
+from agentic_jax.env.evaluation import heuristics_for
 from agentic_jax.env.family import FLOAT_RANGES
 
 RECIPE = str(generalist.ROOT / "configs" / "select.yaml")
@@ -44,8 +46,6 @@ def test_paired_ci_brackets_the_mean_and_narrows_with_more_episodes():
     (["--settings", "a"], "--settings 'a': comma-separated integers"),
     (["--variants", "family,other"], "--variants 'family,other': comma-separated"),
     (["--episodes", "0"], "--episodes 0: at least 1"),
-    (["--config", str(Path(__file__).resolve().parents[2] / "configs" / "select_team.yaml")],
-     "env.action_mode=select_team"),
 ])
 def test_bad_arguments_are_one_line(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:
@@ -67,3 +67,14 @@ def test_quick_run_reports_each_variant_on_each_setting(tmp_path):
     for v in row["variants"].values():
         assert v["margin_ci"][0] <= v["margin"] <= v["margin_ci"][1]
     assert "zero-shot on held-out settings" in (tmp_path / "result.md").read_text()
+
+
+def test_a_select_team_recipe_meets_the_select_rules_on_the_same_episodes():
+    """Its rules table is select's (the `_helps` rules included), on the episodes and setting
+    a select recipe meets: the same best rule, the same returns."""
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    setting = {**read_settings()[11], "max_steps_in_episode": 16}
+    team, select = (generalist.evaluate_setting(11, setting, {}, str(configs / name), 4)
+                    for name in ("select_team.yaml", "select.yaml"))
+    assert team["best_rule"] in heuristics_for("select")
+    assert team == select

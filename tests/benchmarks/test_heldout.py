@@ -16,9 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentic_jax.config import load
+from agentic_jax.config import SweepConfig, load
 from agentic_jax.env import MultiAgentTaskEnvironment
+from agentic_jax.env.evaluation import heuristics_for
 from agentic_jax.env.family import FLOAT_RANGES, SettingsFamily
+from agentic_jax.sweep import run_sweep
 from agentic_jax.system import AgenticRLSystem
 
 RECIPE = load(heldout.ROOT / "configs" / "select.yaml").to_dict()
@@ -61,11 +63,31 @@ def test_bad_settings_index_is_one_line(capsys):
     assert "--settings: [99] not in 0..11" in capsys.readouterr().err
 
 
-def test_a_select_team_recipe_is_refused_in_one_line(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        heldout.main(["--settings", "0", "--set", "env.action_mode=select_team"])
-    assert exit_.value.code == 2
-    assert "env.action_mode=select_team" in capsys.readouterr().err
+TINY = {"env": {"action_mode": "select_team", "n_agents": 3, "max_tasks": 4,
+                "max_steps_in_episode": 12, "collaboration_cost": 0.0},
+        "ppo": {"policy": "discrete", "actor": "ippo", "n_envs": 2, "n_steps": 4,
+                "batch_size": 8, "total_timesteps": 8, "net_arch": {"pi": [8], "vf": [8]}},
+        "system": {"progress": False, "verbose": False, "tensorboard": False, "plot": False,
+                   "heuristics": ["wspt", "expected_rate"], "eval_freq": 8,
+                   "n_eval_episodes": 4, "final_eval_episodes": 8}}
+
+
+def test_a_select_team_sweep_is_judged_by_every_select_rule_on_its_episodes(tmp_path):
+    """The select rules meet the sweep's final episodes: each `_team` rule there returns what
+    its select_team namesake did in the sweep, and the row's best rule is the select table's."""
+    config = load(TINY).replace(sweep=SweepConfig(seeds=2))
+    out = run_sweep(config, run_dir=tmp_path / "sweep")
+    rules = heldout.final_rules(config)
+    assert set(rules) == set(heuristics_for("select"))
+    for name in ("wspt", "expected_rate"):
+        np.testing.assert_allclose(rules[f"{name}_team"], out["heuristic_returns"][name],
+                                   rtol=1e-6)
+    row, returns, best = heldout.judged_row(config, out)
+    best_name = max(rules, key=lambda name: rules[name].mean())
+    assert row["best_heuristic"] == best_name
+    np.testing.assert_array_equal(best, rules[best_name])
+    assert returns.shape == (2, 8)
+    np.testing.assert_allclose(row["paired_margin_mean"], (returns - best).mean(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("mode, fields", [("select", 2), ("seed", 3), ("seed_discrete", 1)])
@@ -84,9 +106,9 @@ def test_switching_collaboration_off_keeps_every_other_output(mode, fields):
         assert np.all(decoded[:, -1] == 0) and np.all(action.reshape(3, fields)[:, -1] > 0)
 
 
-def test_ablation_runs_the_policy_on_its_own_evaluation_episodes():
-    """Row 0 is the policy as `evaluate` runs it on the same key; row 1 never collaborates."""
-    config = load({"env": {"action_mode": "select", "n_agents": 3, "max_tasks": 4,
+def ablation_system(mode: str) -> AgenticRLSystem:
+    """A small untrained `mode` system whose likelier output is "request"."""
+    config = load({"env": {"action_mode": mode, "n_agents": 3, "max_tasks": 4,
                            "max_steps_in_episode": 12, "collaboration_cost": 0.0},
                    "ppo": {"policy": "discrete", "actor": "ippo", "sequential_select": True,
                            "collaboration": "sequential", "n_envs": 2, "n_steps": 4,
@@ -100,12 +122,23 @@ def test_ablation_runs_the_policy_on_its_own_evaluation_episodes():
     head = {**head, "bias": head["bias"].at[-1].set(5.0)}
     params = {"params": {**params["params"], "pi_head": head}}
     system.runner_state = rs.replace(train_state=rs.train_state.replace(params=params))
+    return system
+
+
+@pytest.mark.parametrize("mode", ["select", "select_team"])
+def test_ablation_runs_the_policy_on_its_own_evaluation_episodes(mode):
+    """Row 0 is the policy as `evaluate` runs it on the same key; row 1 never collaborates
+    (select_team: its slot choices in select, requesting nothing, as the select policy's)."""
+    system = ablation_system(mode)
     key = jax.random.key(3)
     returns = heldout.collaboration_ablation(system, 16, key)
     assert returns.shape == (2, 16)
     evaluated = system.evaluate(16, key)
     np.testing.assert_allclose(returns[0].mean(), evaluated["mean_reward"], rtol=1e-5)
     assert not np.array_equal(returns[0], returns[1])  # its requests changed the episodes
+    if mode == "select_team":
+        np.testing.assert_array_equal(
+            returns[1], heldout.collaboration_ablation(ablation_system("select"), 16, key)[1])
 
 
 @pytest.mark.slow

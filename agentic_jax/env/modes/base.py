@@ -48,6 +48,9 @@ class ActionMode(Protocol):
     name: str
     fields: int  # action entries per agent
     discrete: bool  # integer categories (nvec) rather than a float box
+    # the mode whose rules table judges this mode's policies, on the same episodes (a mode
+    # whose own table lacks rules a user would compare with names a wider one)
+    judged_by: str
 
     def sanitize(self, action: chex.Array, max_tasks: int, axis: int = 0) -> chex.Array:
         """Finite float32 ``action`` with every entry valid; ``axis`` is the action axis."""

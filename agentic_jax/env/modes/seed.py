@@ -67,6 +67,7 @@ class SeedMode:
     """The seed's action mode (module docstring)."""
 
     name = "seed"
+    judged_by = "seed"
     fields = FIELDS
     discrete = False
 

@@ -105,6 +105,7 @@ class SeedDiscreteMode:
     """The seed mode with discrete (accept, collaborate) choices (module docstring)."""
 
     name = "seed_discrete"
+    judged_by = "seed_discrete"
     fields = 1
     discrete = True
 

@@ -147,6 +147,7 @@ class SelectMode:
     """The select action mode (module docstring)."""
 
     name = "select"
+    judged_by = "select"
     fields = FIELDS
     discrete = True
 

@@ -47,6 +47,9 @@ class SelectTeamMode(SelectMode):
     """The select_team action mode (module docstring)."""
 
     name = "select_team"
+    # its table (the task rules with the team's requests) lacks the select rules' own
+    # requests, e.g. expected_rate_helps; on the same episodes the select table holds them all
+    judged_by = "select"
 
     def assign(self, state: EnvState, a: chex.Array, params: EnvParams) -> Assignment:
         done = super().assign(state, a, params)

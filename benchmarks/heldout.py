@@ -13,11 +13,13 @@ with that `env:` is trained from scratch as one sweep of `--seeds` seeds (`run_s
 sweep's report (rliable) compares every seed's best model with every rule of the mode that
 judges the action mode (`judged_by`: its own, except `select_team`, judged by the select
 rules, whose own requests its table lacks) on the same final episodes: the IQM of the returns
-with its 95% CI, the paired margin over the best rule with its CI, and the completion rate. The collaboration frequency of each seed's
-policy is measured on `--episodes` episodes of one fixed key, and on the same episodes each
-seed's policy is run again with its collaboration requests switched off (every other output
-unchanged; a `select_team` policy's slot choices are run in the select mode with no requests): the paired margin of collaborating, with a 95% bootstrap CI over episodes (the issue's
-ablation "beats the same policy with collaboration switched off"). The summary says in how many
+with its 95% CI, the paired margin over the best rule with its CI, and the completion rate.
+The collaboration frequency of each seed's policy is measured on `--episodes` episodes of one
+fixed key, and on the same episodes each seed's policy is run again with its collaboration
+requests switched off (every other output unchanged; a `select_team` policy's slot choices are
+run in the select mode with no requests): the paired margin of collaborating, with a 95%
+bootstrap CI over episodes (the issue's ablation "beats the same policy with collaboration
+switched off"). The summary says in how many
 settings the margin's CI lies above zero. `--set KEY=VALUE` changes the recipe (e.g.
 `--set ppo.collaboration=sequential`) before each setting's env is applied.
 
@@ -55,11 +57,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's agentic_jax, installed or not
 
 import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, SweepConfig, load  # noqa: E402
+from agentic_jax.env import modes  # noqa: E402
 from agentic_jax.env.batches import run_batches  # noqa: E402
 from agentic_jax.env.evaluation import (  # noqa: E402
     evaluate_policy,
@@ -116,8 +120,8 @@ NO_COLLABORATION = {
 def judging(config: RunConfig) -> RunConfig:
     """`config` in the action mode whose rules judge its policies (`ActionMode.judged_by`):
     the same episodes and parameters, so its rules meet what the policy met."""
-    env, _ = config.env.make_env()
-    return config.replace(env=dataclasses.replace(config.env, action_mode=env.mode.judged_by))
+    judged_by = modes.get(config.env.action_mode).judged_by
+    return config.replace(env=dataclasses.replace(config.env, action_mode=judged_by))
 
 
 def collaboration_ablation(system: Any, episodes: int, key: jax.Array) -> np.ndarray:
@@ -128,9 +132,9 @@ def collaboration_ablation(system: Any, episodes: int, key: jax.Array) -> np.nda
     off_env, off_params = judging(system.config).env.make_env()
     off = NO_COLLABORATION[off_env.mode.name]
 
-    def returns(env, params, switch_off: bool) -> np.ndarray:
-        @jax.jit
-        def run(rs):
+    @jax.jit  # both rows in one program
+    def both(rs):
+        def returns(env, params, switch_off: bool):
             def acting(k, state, p):
                 action = act(rs, env.get_obs(state, p), k, deterministic=True)
                 return off(action) if switch_off else action
@@ -138,10 +142,10 @@ def collaboration_ablation(system: Any, episodes: int, key: jax.Array) -> np.nda
             return evaluate_policy(acting, env, params, key, episodes,
                                    return_episode_rewards=True)["episode_rewards"]
 
-        return np.asarray(run(system.runner_state))
+        return jnp.stack([returns(system.env, system.env_params, False),
+                          returns(off_env, off_params, True)])
 
-    return np.stack([returns(system.env, system.env_params, False),
-                     returns(off_env, off_params, True)])
+    return np.asarray(both(system.runner_state))
 
 
 def bootstrap_ci(values: np.ndarray, draws: int = 10_000, seed: int = 0) -> list[float]:
@@ -167,16 +171,19 @@ def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes
     return config.replace(sweep=SweepConfig(seeds=seeds))
 
 
+def final_episodes(config: RunConfig) -> tuple[jax.Array, int, int]:
+    """`(key, n, batch)` of the final episodes a run or sweep of `config` meets: its seed's
+    final key, `n` final episodes in batches of `n_eval_episodes` (`env.batches`)."""
+    system = config.system
+    n, batch = system.final_eval_episodes or system.n_eval_episodes, system.n_eval_episodes
+    return final_eval_key(run_keys(system.seed)[1]), n, batch
+
+
 def final_rules(config: RunConfig) -> dict[str, np.ndarray]:
     """`{rule: (n,)}` returns of every rule of the mode that judges `config`'s (`judging`) on
-    the final episodes a run or sweep of `config` meets (its seed's final key, `n` final
-    episodes in batches of `n_eval_episodes`), computed as a sweep's report does."""
-    system = config.system
-    key = final_eval_key(run_keys(system.seed)[1])
-    n, batch = system.final_eval_episodes or system.n_eval_episodes, system.n_eval_episodes
-    judge = judging(config)
-    env, params = judge.env.make_env()
-    return rule_episode_returns(env, params, key, n, batch, tuple(env.mode.rules))
+    the final episodes a run or sweep of `config` meets, computed as a sweep's report does."""
+    env, params = judging(config).env.make_env()
+    return rule_episode_returns(env, params, *final_episodes(config), tuple(env.mode.rules))
 
 
 def judged_row(config: RunConfig, out: dict) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -264,8 +271,7 @@ def warm_setting(index: int, config: RunConfig, sources: list[Any], source_info:
     if warm_steps is not None:
         run_config = run_config.replace(ppo=run_config.ppo.replace(total_timesteps=warm_steps))
     system = run_config.system
-    final_key = final_eval_key(run_keys(base_seed)[1])
-    n, batch = system.final_eval_episodes or system.n_eval_episodes, system.n_eval_episodes
+    final_key, n, batch = final_episodes(run_config)
     rules = final_rules(run_config)
     best_name = max(rules, key=lambda name: float(np.mean(rules[name])))
     best = np.asarray(rules[best_name], dtype=np.float64)

@@ -55,6 +55,7 @@ from agentic_jax.env.rules.collab import (
     always,
     collaboration_helps,
     never,
+    set_rates,
     team_collaboration,
     team_rate,
 )
@@ -84,6 +85,6 @@ __all__ = [
     "completion_chance", "deadline_score", "everyone", "expected_rate_score", "expertise_score",
     "fifo_score", "greedy_choice", "has_slot", "idle", "least_loaded", "never", "one_hot_types",
     "positive", "priority_score", "seed_accept_rule", "seed_action", "seed_random", "seed_rule",
-    "select_random", "select_rule", "split_name", "taken_tasks", "team_collaboration",
+    "select_random", "select_rule", "set_rates", "split_name", "taken_tasks", "team_collaboration",
     "team_rate", "wspt_score",
 ]

@@ -82,6 +82,32 @@ def team_rate(state: EnvState, params: EnvParams, taken: Tasks, wants: chex.Arra
     return (chance * tasks.priority * tasks.valid).sum()
 
 
+def set_rates(state: EnvState, params: EnvParams, taken: Tasks, sets: chex.Array) -> chex.Array:
+    """``(M,)`` :func:`team_rate` of each requesting set of ``sets`` ``(M, n)`` bool, at once.
+
+    The same sum regrouped so a set costs ``O(n T)``, not ``O(n^2 T + n K T)``: an agent's
+    chance is the same for all its tasks of one type, so its tasks enter as the priority they
+    hold per type; a requester's best partner for a type is the best requester, or the second
+    best where it is that one itself. :func:`team_rate` says what is computed; a test holds
+    the two equal on every set.
+    """
+    n = sets.shape[1]
+    tasks = jax.tree.map(lambda a, t: jnp.concatenate([a, t[:, None]], 1), state.active, taken)
+    per_load = state.capacity / jnp.maximum(1.0, (tasks.complexity * tasks.valid).sum(1))  # (n,)
+    held = one_hot_types(state, tasks.task_type)  # (n, K + 1, T)
+    priority_held = ((tasks.priority * tasks.valid)[..., None] * held).sum(1)  # (n, T)
+    requesters = jnp.where(sets[:, :, None], state.expertise[None], 0.0)  # (M, n, T)
+    is_best = jnp.arange(n)[None, :, None] == jnp.argmax(requesters, 1)[:, None]  # (M, n, T)
+    second = jnp.where(is_best, 0.0, requesters).max(1, keepdims=True)  # (M, 1, T)
+    partner = jnp.where(is_best, second, requesters.max(1, keepdims=True))  # (M, n, T)
+    paired = sets & (sets.sum(1, keepdims=True) >= 2)  # (M, n): a requester with a partner
+    partner = jnp.where(paired[:, :, None], partner, 0.0)
+    expertise = jnp.maximum(state.expertise, params.collaboration_sharing * partner)
+    capacity = (1.0 - params.collaboration_cost * paired) * per_load  # (M, n)
+    chance = jnp.clip(expertise * capacity[:, :, None], 0.0, 1.0)
+    return (chance * priority_held).sum((1, 2))
+
+
 def _prefer(params: EnvParams, size: chex.Array) -> chex.Array:
     """Tie-break between requester sets of equal rate: the largest when collaboration pays a
     bonus, else the smallest (no request that changes nothing)."""
@@ -90,11 +116,11 @@ def _prefer(params: EnvParams, size: chex.Array) -> chex.Array:
 
 def _exact(state, params, taken) -> chex.Array:
     n = state.capacity.shape[0]
-    masks = jnp.asarray((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1, bool)  # (2^n, n)
-    rates = jax.vmap(lambda m: team_rate(state, params, taken, m))(masks)
+    sets = jnp.asarray((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1, bool)  # (2^n, n)
+    rates = set_rates(state, params, taken, sets)
     tied = rates >= rates.max()
-    prefer = _prefer(params, masks.sum(1).astype(jnp.float32))
-    return masks[jnp.argmax(jnp.where(tied, prefer, -jnp.inf))]
+    prefer = _prefer(params, sets.sum(1).astype(jnp.float32))
+    return sets[jnp.argmax(jnp.where(tied, prefer, -jnp.inf))]
 
 
 def _greedy(state, params, taken) -> chex.Array:
@@ -103,19 +129,19 @@ def _greedy(state, params, taken) -> chex.Array:
     n = state.capacity.shape[0]
     bonus = params.collaboration_bonus > 0
 
-    def rate(wants):
-        return team_rate(state, params, taken, wants)
-
     def drop(wants, _):
-        without = wants[None] & ~jnp.eye(n, dtype=bool)  # (n, n): row i = wants less i
-        rates = jnp.where(wants, jax.vmap(rate)(without), -jnp.inf)
-        i, now = jnp.argmax(rates), rate(wants)
+        # rows 0..n-1: wants less agent i; row n: wants itself
+        candidates = jnp.concatenate([wants[None] & ~jnp.eye(n, dtype=bool), wants[None]])
+        rates = set_rates(state, params, taken, candidates)
+        now, rates = rates[n], jnp.where(wants, rates[:n], -jnp.inf)
+        i = jnp.argmax(rates)
         better = jnp.where(bonus, rates[i] > now, rates[i] >= now)
-        return jnp.where(better, without[i], wants), None
+        return jnp.where(better, candidates[i], wants), None
 
     wants, _ = jax.lax.scan(drop, jnp.ones(n, bool), None, length=n)
     none = jnp.zeros(n, bool)
-    empty_wins = jnp.where(bonus, rate(none) > rate(wants), rate(none) >= rate(wants))
+    with_none, with_wants = set_rates(state, params, taken, jnp.stack([none, wants]))
+    empty_wins = jnp.where(bonus, with_none > with_wants, with_none >= with_wants)
     return jnp.where(empty_wins, none, wants)
 
 

@@ -88,6 +88,23 @@ def test_team_rate_matches_numpy(batch, sharing, cost, e, wants):
 
 
 _rate = jax.jit(rules.team_rate)
+
+
+@settings(max_examples=20, deadline=None)
+@given(sharing=st.floats(0, 1), cost=st.floats(0, 1), e=st.integers(0, 31))
+def test_set_rates_are_the_team_rate_of_every_set(batch, sharing, cost, e):
+    """The regrouped rates of all 16 sets at once equal each set's team_rate and NumPy's."""
+    env, states, slots = batch
+    params = env.default_params.with_collaboration_tradeoff(sharing, cost)
+    state = jax.tree.map(lambda x: x[e], states)
+    taken, np_taken = taken_of(state, slots[e])
+    sets = list(itertools.product([False, True], repeat=4))
+    got = np.asarray(jax.jit(rules.set_rates)(state, params, taken, jnp.array(sets)))
+    one_by_one = np.asarray(jax.vmap(_rate, (None, None, None, 0))(state, params, taken,
+                                                                    jnp.array(sets)))
+    want = [np_team_rate(numpy_state(states, e), np_taken, w, sharing, cost) for w in sets]
+    np.testing.assert_allclose(got, one_by_one, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 _choice = jax.jit(rules.team_collaboration, static_argnames="exact")
 
 

@@ -31,17 +31,23 @@ SWEEP_FILES = ("metrics.jsonl", "evaluations.csv", "members.csv", "calls.json", 
                "results.json", "results.md")
 
 
-def final_params(run_dir: Path) -> list[np.ndarray]:
+def final_state(run_dir: Path) -> AgenticRLSystem:
     system = AgenticRLSystem.load(run_dir / "checkpoints")
     assert system.update_step == UPDATES
-    return [np.asarray(x) for x in jax.tree.leaves(system.runner_state.train_state)]
+    return system
 
 
 def same_run(run_dir: Path, reference: Path) -> None:
-    """The run ended exactly as the uninterrupted reference: records and state, bit for bit."""
+    """The run ended exactly as the uninterrupted reference: records, state, PRNG key and
+    evaluation tracker, bit for bit."""
     assert read_records(run_dir) == read_records(reference)
-    for a, b in zip(final_params(run_dir), final_params(reference), strict=True):
-        np.testing.assert_array_equal(a, b)
+    mine, theirs = final_state(run_dir), final_state(reference)
+    for a, b in zip(jax.tree.leaves(mine.runner_state.train_state),
+                    jax.tree.leaves(theirs.runner_state.train_state), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(jax.random.key_data(mine.runner_state.rng),
+                                  jax.random.key_data(theirs.runner_state.rng))
+    assert mine.tracker == theirs.tracker
     assert step_dirs(run_dir / "best_model") == step_dirs(reference / "best_model")
 
 

@@ -25,10 +25,10 @@ def test_batch_step_equals_vmapped_single_steps(obs_mode, tradeoff):
     obs_v, state_v = jax.jit(jax.vmap(env.reset_from_uniforms, (1, None)))(u_reset, params)
     np.testing.assert_array_equal(obs_b, obs_v)
 
-    single = jax.vmap(
+    single = jax.jit(jax.vmap(
         lambda u, ur, s, a: auto_reset_step(env, u, lambda: ur, s, env.agent_major(a), params),
         (1, 1, 0, 0),
-    )
+    ))
     truncations = 0
     for t in range(12):  # crosses two auto-resets
         k = jax.random.key(100 + t)

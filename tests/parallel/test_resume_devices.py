@@ -1,5 +1,5 @@
 """A run on 4 forced devices killed with SIGKILL resumes (on 4 devices) and ends bit-identical
-to the unkilled 4-device run, as single-device runs do (`tests/system/test_resume.py`)."""
+to the unkilled 4-device run, as single-device runs do (`tests/training/test_faults.py`)."""
 
 from __future__ import annotations
 

@@ -25,6 +25,8 @@ from agentic_jax.ppo.transfer import state_mover
 from agentic_jax.sweep.engine import GroupFunctions, group_functions
 from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
 
+PROGRESS_EVERY_S = 300
+
 
 def member_inputs(fns: GroupFunctions, ppo: PPOConfig, sharings, seeds: int, key_offset: int):
     """`(members [(sharing, seed)], keys [M], hparams {name: [M]}, env_values {name: [M]})`:
@@ -48,10 +50,14 @@ def run_chunks(fns: GroupFunctions, rs, env_values, updates: int, chunk: int):
     active, ok = jnp.ones((m,), bool), jnp.ones((m,), bool)
     curve = []
     run = fns.chunk(chunk)
-    for _ in range(updates // chunk):
+    start = shown = time.time()
+    for i in range(updates // chunk):
         rs, metrics, ok_chunk = run(rs, env_values, active)
         ok = jnp.logical_and(ok, ok_chunk)
         curve.append(np.asarray(metrics["episode_return"]))  # [M, chunk]
+        if time.time() - shown > PROGRESS_EVERY_S:  # a long stage says how far it is
+            shown = time.time()
+            print(f"    {(i + 1) * chunk}/{updates} updates in {shown - start:.0f} s", flush=True)
     curve = np.concatenate(curve, 1) if curve else np.zeros((m, 0))
     return rs, curve, np.asarray(ok)
 

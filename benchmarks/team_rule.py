@@ -20,6 +20,7 @@ One run measures, side by side on this machine, for each team size of ``--sizes`
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 
@@ -68,7 +69,8 @@ def rollout_ms(n: int, mode: str, envs: int, steps: int, repeats: int) -> float:
 
 
 def visited_states(n: int, sharing: float | None, envs: int, steps: int):
-    """``wspt_team``'s states (batch axis last) at each of ``steps`` steps, stacked first."""
+    """``(params, states)``: ``wspt_team``'s states (batch axis last) at each of ``steps``
+    steps, stacked first, and the env params they were visited under."""
     env, params = _env(n, "select", sharing)
     rule = SELECT_RULES["wspt_team"]
     _, state = env.batch_reset(jax.random.key(0), params, envs)
@@ -83,9 +85,10 @@ def visited_states(n: int, sharing: float | None, envs: int, steps: int):
             return state, state
         return jax.lax.scan(step, state, jax.random.split(key, steps))[1]
 
-    return env, params, rollout(jax.random.key(2), state)
+    return params, rollout(jax.random.key(2), state)
 
 
+@functools.partial(jax.jit, static_argnums=2)
 def choices(params, states, exact: bool):
     """The chosen sets ``(S, n)`` and their rates ``(S,)`` of ``states`` (two batch axes)."""
     def one(state):
@@ -102,18 +105,18 @@ def measure(n: int, args) -> dict:
            "rollout_ms": {mode: rollout_ms(n, mode, args.envs, args.steps, args.repeats)
                           for mode in ("select", "select_team")}}
     row["select_team_per_select"] = row["rollout_ms"]["select_team"] / row["rollout_ms"]["select"]
-    env, params, states = visited_states(n, None, args.envs, args.steps)
+    params, states = visited_states(n, None, args.envs, args.steps)
     ways = (True, False) if n <= args.max_exact else (False,)
     row["choice_ms"] = {("exact" if way else "greedy"): _median_ms(
-        jax.jit(choices, static_argnums=2), params, states, way, repeats=args.repeats)
+        choices, params, states, way, repeats=args.repeats)
         for way in ways}
     if n > args.max_exact:
         return row
     row["quality"] = {}
     for sharing in args.sharings:
-        env, params, states = visited_states(n, sharing, args.envs, args.quality_steps)
-        exact_sets, exact_rates = jax.jit(choices, static_argnums=2)(params, states, True)
-        greedy_sets, greedy_rates = jax.jit(choices, static_argnums=2)(params, states, False)
+        params, states = visited_states(n, sharing, args.envs, args.quality_steps)
+        exact_sets, exact_rates = choices(params, states, True)
+        greedy_sets, greedy_rates = choices(params, states, False)
         exact_rates, greedy_rates = np.asarray(exact_rates), np.asarray(greedy_rates)
         short = (exact_rates - greedy_rates) / np.maximum(exact_rates, 1e-9)
         row["quality"][str(sharing)] = {

@@ -39,6 +39,9 @@ and reported by the same function (`agentic_jax.sweep.report.summarize`). Result
 the batched final evaluation (commit d4301c1) met other episodes of that key.
 meta.json records the sources (`warm_start`).
 
+Each sweep shows its progress bar; in a log file that is one line a minute
+(`agentic_jax.training.logs`), so a setting that trains for an hour is not silent.
+
 Results: benchmarks/results/heldout/<tag>/result.{json,md} and meta.json (`--tag`, default the
 config's name).
 """
@@ -162,7 +165,7 @@ def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes
     recipe's own sweep section, if any, is dropped)."""
     rules = list(heuristics_for(load(recipe).env.action_mode))
     settings = {**(QUICK if quick else {}), "system.heuristics": rules,
-                "system.progress": False, "system.verbose": False,
+                "system.progress": True, "system.verbose": False,
                 "system.tensorboard": False, "system.plot": False}
     if not quick:
         settings["system.final_eval_episodes"] = final_episodes
@@ -244,7 +247,7 @@ def source_config(recipe: str | Path, setting: dict, seeds: int, quick: bool,
     the setting (the transfer keeps every agent's features, one per task type), `seeds` seeds,
     the recipe's budget (`QUICK`'s with `quick`)."""
     settings = {"env.n_task_types": setting["n_task_types"], **(QUICK if quick else {}),
-                "system.progress": False, "system.verbose": False,
+                "system.progress": True, "system.verbose": False,
                 "system.tensorboard": False, "system.plot": False}
     config = load(recipe, [*overrides, *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
     return config.replace(sweep=SweepConfig(seeds=seeds))

@@ -1,7 +1,8 @@
 """Training logs of runs and sweeps: `metrics.jsonl` records, `evaluations.csv` rows,
 TensorBoard events, one rich progress bar and (a run) an evaluation table.
 
-Where the output is not a terminal (a log file, a batch job, `nohup`), rich draws the bar only
+Where the output is neither a terminal nor a notebook (a log file, a batch job, `nohup`), rich
+draws the bar only
 when it stops, so a long run or sweep would print nothing for hours; there the bar's current
 line is printed instead, at most every `plain_every_s` seconds (60 by default).
 
@@ -86,7 +87,8 @@ class Logger:
             files.path.mkdir(parents=True, exist_ok=True)
         self._start, self._start_timestep = time.perf_counter(), start_timestep
         self._bar = None
-        self._plain_every_s = None if self.console.is_terminal else plain_every_s
+        live = self.console.is_terminal or self.console.is_jupyter  # the bar redraws itself
+        self._plain_every_s = None if live else plain_every_s
         self._plain_at = -float("inf")  # when the last plain progress line was printed
         fields = {"eval": "eval {}"} if fields is None else fields
         if progress:

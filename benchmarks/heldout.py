@@ -39,8 +39,12 @@ and reported by the same function (`agentic_jax.sweep.report.summarize`). Result
 the batched final evaluation (commit d4301c1) met other episodes of that key.
 meta.json records the sources (`warm_start`).
 
+Each sweep shows its progress bar; in a log file that is one line a minute
+(`agentic_jax.training.logs`), so a setting that trains for an hour is not silent.
+
 Results: benchmarks/results/heldout/<tag>/result.{json,md} and meta.json (`--tag`, default the
-config's name).
+config's name), and each setting's learning curves: the evaluations of every seed during
+training (`evaluations_<index>.csv`; with `--warm-start`, `evaluations_<index>_seed<k>.csv`).
 """
 
 from __future__ import annotations
@@ -162,7 +166,7 @@ def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes
     recipe's own sweep section, if any, is dropped)."""
     rules = list(heuristics_for(load(recipe).env.action_mode))
     settings = {**(QUICK if quick else {}), "system.heuristics": rules,
-                "system.progress": False, "system.verbose": False,
+                "system.progress": True, "system.verbose": False,
                 "system.tensorboard": False, "system.plot": False}
     if not quick:
         settings["system.final_eval_episodes"] = final_episodes
@@ -202,10 +206,14 @@ def judged_row(config: RunConfig, out: dict) -> tuple[dict, np.ndarray, np.ndarr
     return row, returns, np.asarray(rules[row["best_heuristic"]], dtype=np.float64)
 
 
-def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int) -> dict:
-    """Train one setting's sweep and read its judged row, plus each seed's collaboration."""
+def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int,
+                     folder: Path) -> dict:
+    """Train one setting's sweep and read its judged row, plus each seed's collaboration; its
+    learning curves (the sweep's `evaluations.csv`, a row per seed and evaluation) are kept in
+    `folder` (`evaluations_<index>.csv`)."""
     run_dir = workdir / f"setting_{index:02d}"
     row, returns, best = judged_row(config, run_sweep(config, run_dir=run_dir))
+    (folder / f"evaluations_{index:02d}.csv").write_text((run_dir / "evaluations.csv").read_text())
     members = [load_member(run_dir, i) for i in range(returns.shape[0])]
     return setting_row(index, config, row, returns, best, members, episodes)
 
@@ -244,7 +252,7 @@ def source_config(recipe: str | Path, setting: dict, seeds: int, quick: bool,
     the setting (the transfer keeps every agent's features, one per task type), `seeds` seeds,
     the recipe's budget (`QUICK`'s with `quick`)."""
     settings = {"env.n_task_types": setting["n_task_types"], **(QUICK if quick else {}),
-                "system.progress": False, "system.verbose": False,
+                "system.progress": True, "system.verbose": False,
                 "system.tensorboard": False, "system.plot": False}
     config = load(recipe, [*overrides, *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
     return config.replace(sweep=SweepConfig(seeds=seeds))
@@ -431,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             config = setting_config(args.config, settings[i], args.seeds, args.final_episodes,
                                     args.quick, tuple(args.set))
             if not args.warm_start:
-                rows.append(evaluate_setting(i, config, Path(workdir), args.episodes))
+                rows.append(evaluate_setting(i, config, Path(workdir), args.episodes, folder))
             else:
                 types = settings[i]["n_task_types"]
                 if types not in sources:

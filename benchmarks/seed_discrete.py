@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                         what=f"{Path(args.config).stem} (discrete seed-mode heads) against "
                              "every seed-mode rule at its own setting")
     with tempfile.TemporaryDirectory(prefix="seed-discrete-") as workdir:
-        row = evaluate_setting(0, config, Path(workdir), args.episodes)
+        row = evaluate_setting(0, config, Path(workdir), args.episodes, folder)
         run_dir = Path(workdir) / "setting_00"
         report = json.loads((run_dir / "results.json").read_text())
         learning = curve(run_dir)

@@ -1,6 +1,11 @@
 """Training logs of runs and sweeps: `metrics.jsonl` records, `evaluations.csv` rows,
 TensorBoard events, one rich progress bar and (a run) an evaluation table.
 
+Where the output is neither a terminal nor a notebook (a log file, a batch job, `nohup`), rich
+draws the bar only
+when it stops, so a long run or sweep would print nothing for hours; there the bar's current
+line is printed instead, at most every `plain_every_s` seconds (60 by default).
+
 A chunk's metrics arrive as `[M, K]` host arrays: `M` members (a run is one), `K` updates.
 Records are one per update ("train") and evaluation ("eval"), so their number does not grow with
 the members. A run's record holds each metric's value; a sweep's holds `call`, `members` (their
@@ -64,6 +69,8 @@ class Logger:
             best mean reward, by `log_eval`). Default `{"eval": "eval {}"}`.
         reference: heuristic baselines printed beside each of a run's evaluations.
         tags: the metrics written to TensorBoard (None: all).
+        plain_every_s: where the output is not a terminal, the least seconds between two
+            printed progress lines.
     """
 
     def __init__(self, files: Store | None, total_timesteps: int,
@@ -71,7 +78,7 @@ class Logger:
                  tensorboard: bool = True, title: str = "training", unit: str = "steps",
                  fields: Mapping[str, str] | None = None,
                  reference: Mapping[str, Mapping[str, float]] | None = None,
-                 tags: Collection[str] | None = None) -> None:
+                 tags: Collection[str] | None = None, plain_every_s: float = 60.0) -> None:
         self.files, self.verbose, self.tags = files, verbose, tags
         self.reference = dict(reference or {})
         self.console = Console()
@@ -80,6 +87,9 @@ class Logger:
             files.path.mkdir(parents=True, exist_ok=True)
         self._start, self._start_timestep = time.perf_counter(), start_timestep
         self._bar = None
+        live = self.console.is_terminal or self.console.is_jupyter  # the bar redraws itself
+        self._plain_every_s = None if live else plain_every_s
+        self._plain_at = -float("inf")  # when the last plain progress line was printed
         fields = {"eval": "eval {}"} if fields is None else fields
         if progress:
             self._bar = Progress(
@@ -189,6 +199,10 @@ class Logger:
         self._bar.update(self._task, completed=timestep,
                          sps=f"{self.steps_per_second(timestep):,.0f}",
                          **{k: str(v) for k, v in fields.items()})
+        now = time.perf_counter()
+        if self._plain_every_s is not None and now - self._plain_at >= self._plain_every_s:
+            self._plain_at = now
+            self.console.print(self._bar.get_renderable())
 
     def message(self, text: str) -> None:
         """Print `text` when verbose."""

@@ -3,6 +3,7 @@ valid environment inside the family's ranges, and the command evaluates a recipe
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -154,6 +155,11 @@ def test_quick_run_reports_every_chosen_setting(tmp_path):
         assert len(row["margin_per_seed"]) == len(row["collaboration_per_seed"]) == 2
         assert row["margin_ci"][0] <= row["margin"] <= row["margin_ci"][1]
     assert "The CI lies above zero in" in (tmp_path / "result.md").read_text()
+    for index in (0, 1):  # each setting's learning curves: a row per seed and evaluation
+        with (tmp_path / f"evaluations_{index:02d}.csv").open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert {row["seed"] for row in rows} == {"0", "1"}
+        assert len({row["timestep"] for row in rows}) >= 2
 
 
 def test_warm_source_is_the_recipe_with_the_settings_task_types():

@@ -111,3 +111,22 @@ def test_sweep_bar_shows_call_members_training_and_best(capsys):
     out = capsys.readouterr().out
     assert "500/1,000 member steps" in out and "call 2" in out and "training 3/8" in out
     assert "best 1.0" in out
+
+
+def test_without_a_terminal_the_bar_is_printed_as_lines_at_most_every_plain_every_s(capsys):
+    # capsys: the output is not a terminal, where rich would draw the bar only when it stops
+    every = Logger(None, 1_000, progress=True, verbose=False, tensorboard=False,
+                   plain_every_s=0)
+    for done in (100, 200, 300):
+        every.progress(done)
+        assert f"{done:,}/1,000 steps" in capsys.readouterr().out  # printed while training
+    every.close()
+    capsys.readouterr()
+    sparse = Logger(None, 1_000, progress=True, verbose=False, tensorboard=False,
+                    plain_every_s=3600)
+    for done in (100, 200, 300):
+        sparse.progress(done)
+    out = capsys.readouterr().out
+    assert "100/1,000 steps" in out and "200/1,000" not in out and "300/1,000" not in out
+    sparse.close()
+    assert "300/1,000 steps" in capsys.readouterr().out  # the bar's own last line

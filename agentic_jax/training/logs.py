@@ -2,9 +2,9 @@
 TensorBoard events, one rich progress bar and (a run) an evaluation table.
 
 Where the output is neither a terminal nor a notebook (a log file, a batch job, `nohup`), rich
-draws the bar only
-when it stops, so a long run or sweep would print nothing for hours; there the bar's current
-line is printed instead, at most every `plain_every_s` seconds (60 by default).
+draws the bar only when it stops, so a long run or sweep would print nothing for hours; there
+the bar's current line is printed instead, at most every `plain_every_s` seconds (60 by
+default).
 
 A chunk's metrics arrive as `[M, K]` host arrays: `M` members (a run is one), `K` updates.
 Records are one per update ("train") and evaluation ("eval"), so their number does not grow with
@@ -69,8 +69,8 @@ class Logger:
             best mean reward, by `log_eval`). Default `{"eval": "eval {}"}`.
         reference: heuristic baselines printed beside each of a run's evaluations.
         tags: the metrics written to TensorBoard (None: all).
-        plain_every_s: where the output is not a terminal, the least seconds between two
-            printed progress lines.
+        plain_every_s: where the output is neither a terminal nor a notebook, the least
+            seconds between two printed progress lines.
     """
 
     def __init__(self, files: Store | None, total_timesteps: int,

@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -206,6 +207,14 @@ def judged_row(config: RunConfig, out: dict) -> tuple[dict, np.ndarray, np.ndarr
     return row, returns, np.asarray(rules[row["best_heuristic"]], dtype=np.float64)
 
 
+def keep_curves(run_dir: Path, path: Path) -> None:
+    """Copy the run's or sweep's `evaluations.csv` (its learning curves) to `path`; a run
+    that never evaluated has none."""
+    evaluations = run_dir / "evaluations.csv"
+    if evaluations.is_file():
+        shutil.copyfile(evaluations, path)
+
+
 def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int,
                      folder: Path) -> dict:
     """Train one setting's sweep and read its judged row, plus each seed's collaboration; its
@@ -213,7 +222,7 @@ def evaluate_setting(index: int, config: RunConfig, workdir: Path, episodes: int
     `folder` (`evaluations_<index>.csv`)."""
     run_dir = workdir / f"setting_{index:02d}"
     row, returns, best = judged_row(config, run_sweep(config, run_dir=run_dir))
-    (folder / f"evaluations_{index:02d}.csv").write_text((run_dir / "evaluations.csv").read_text())
+    keep_curves(run_dir, folder / f"evaluations_{index:02d}.csv")
     members = [load_member(run_dir, i) for i in range(returns.shape[0])]
     return setting_row(index, config, row, returns, best, members, episodes)
 
@@ -301,9 +310,7 @@ def warm_setting(index: int, config: RunConfig, sources: list[Any], source_info:
                          "completion": float(final["completion_rate"].mean()),
                          "utilisation": float(final["utilisation"].mean()),
                          "zero_shot_margin": float((start - best).mean())})
-        evaluations = run_dir / "evaluations.csv"
-        if evaluations.is_file():
-            (folder / f"evaluations_{index:02d}_seed{k}.csv").write_text(evaluations.read_text())
+        keep_curves(run_dir, folder / f"evaluations_{index:02d}_seed{k}.csv")
     returns = np.stack(returns)
     completion = np.array([s["completion"] for s in per_seed])
     row = next(r for r in summarize({"warm start": returns}, rules, {"warm start": completion})

@@ -73,7 +73,7 @@ from agentic_jax.env.batches import run_batches  # noqa: E402
 from agentic_jax.env.evaluation import (  # noqa: E402
     evaluate_policy,
     heuristics_for,
-    rule_episode_returns,
+    rule_episodes,
 )
 from agentic_jax.env.family import SettingsFamily  # noqa: E402
 from agentic_jax.ppo import make_act  # noqa: E402
@@ -188,7 +188,8 @@ def final_rules(config: RunConfig) -> dict[str, np.ndarray]:
     """`{rule: (n,)}` returns of every rule of the mode that judges `config`'s (`judging`) on
     the final episodes a run or sweep of `config` meets, computed as a sweep's report does."""
     env, params = judging(config).env.make_env()
-    return rule_episode_returns(env, params, *final_episodes(config), tuple(env.mode.rules))
+    rules = rule_episodes(env, params, *final_episodes(config), tuple(env.mode.rules))
+    return {name: metrics["episode_return"] for name, metrics in rules.items()}
 
 
 def judged_row(config: RunConfig, out: dict) -> tuple[dict, np.ndarray, np.ndarray]:

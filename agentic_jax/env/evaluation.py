@@ -9,7 +9,8 @@ as a traced argument (:func:`switch_policy`), so asking for more rules, or other
 run time and no compilation. :func:`evaluate_indexed` is that program's body for any tuple of
 policies, e.g. a learned policy and the rules in one program; :func:`indexed_episodes` the
 same with per-episode metrics (a run's evaluation program, summarised on the host by
-:mod:`~agentic_jax.env.batches`).
+:mod:`~agentic_jax.env.batches`). :func:`rule_episodes` gives the rules' per-episode metrics in
+batches, as a sweep's report and ``heuristics.json`` take them.
 """
 
 from __future__ import annotations
@@ -207,17 +208,35 @@ def evaluate_heuristics(
     return {name: {k: float(host[name][k]) for k in table[name]} for name in table}
 
 
-def rule_episode_returns(env: MultiAgentTaskEnvironment, params: EnvParams, key: chex.PRNGKey,
-                         n_episodes: int, batch: int, names: Sequence[str]
-                         ) -> dict[str, np.ndarray]:
-    """`{rule: (n_episodes,)}` episode returns of each rule in `names` on the first
-    `n_episodes` episodes of `key` in batches of `batch` (`env.batches`): the episodes a run's
-    or sweep's final evaluation meets, by the rules' table program (`evaluate_rules`)."""
-    if not names:
-        return {}
+def _table_episodes(table, env, index, params, key, n_episodes, steps):
+    return _per_episode(switch_policy(table, index), env, params, key, n_episodes, steps)
 
-    def rules(k):
-        table = evaluate_rules(env, params, k, batch, names, return_episode_rewards=True)
-        return {name: table[name]["episode_rewards"] for name in names}
 
-    return run_batches(rules, key, n_episodes, batch)
+_table_episodes = jax.jit(_table_episodes, static_argnums=(0, 1, 5, 6))
+
+
+def rule_episodes(env: MultiAgentTaskEnvironment, params: EnvParams, key: chex.PRNGKey,
+                  n_episodes: int, batch: int, names: Sequence[str]
+                  ) -> dict[str, dict[str, np.ndarray]]:
+    """`{rule: {metric: (n_episodes,)}}`: per-episode metrics (:func:`episode_metrics` keys) of
+    each rule in `names` on the first `n_episodes` episodes of `key` in batches of `batch`
+    (`env.batches`), the episodes a run's or sweep's evaluations and final evaluation meet.
+    One compiled program per `(env, batch)` for the mode's whole table, as
+    :func:`evaluate_rules`; summarise with `env.batches.summarize`."""
+    unknown = [n for n in names if n not in env.mode.rules]
+    if unknown:
+        raise ValueError(f"unknown heuristic(s) {unknown}; allowed: {', '.join(env.mode.rules)}")
+    table, position = tuple(env.mode.rules.values()), {n: i for i, n in enumerate(env.mode.rules)}
+    steps = int(params.max_steps_in_episode)
+
+    def rules(k):  # keyed (rule, metric): every batch of every rule dispatched, one transfer
+        return {(name, metric): values for name in names
+                for metric, values in _table_episodes(
+                    table, env, jnp.asarray(position[name], jnp.int32), params, k, batch,
+                    steps).items()}
+
+    flat = run_batches(rules, key, n_episodes, batch) if names else {}
+    out: dict[str, dict[str, np.ndarray]] = {name: {} for name in names}
+    for (name, metric), values in flat.items():
+        out[name][metric] = values
+    return out

@@ -8,7 +8,7 @@ run store's, `training/store.py`).
     SWEEP_DIR/calls/<j>/final.npz         the best models on the final episodes (call done)
     SWEEP_DIR/metrics.jsonl               train and eval records, values per call member
     SWEEP_DIR/evaluations.csv             one row per member and evaluation
-    SWEEP_DIR/heuristics.json             the heuristics on the final episodes
+    SWEEP_DIR/heuristics.json             the heuristics on the evaluation episodes (a run's)
     SWEEP_DIR/tensorboard/<label>/seed_<s>/  one TensorBoard run per member
     SWEEP_DIR/results.csv, results.json, results.md, *.png   the report (sweep.report)
     SWEEP_DIR/.lock                       the writer's lock (`training/lock.py`)

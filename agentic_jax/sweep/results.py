@@ -6,7 +6,9 @@
 
 The report's inputs are the best model of every member on the final episodes (the same
 episodes for all members and for the heuristics, `final_eval_key`), the completion rates, and
-the learning curves of the fixed evaluation episodes.
+the learning curves of the fixed evaluation episodes. The heuristics on those evaluation
+episodes go to `heuristics.json`, as a run's (`training/store.py`): the learning curves'
+reference lines, and for a one-seed sweep the run's own file.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import jax
 import numpy as np
 
 from agentic_jax.config import RunConfig, load
-from agentic_jax.env.evaluation import rule_episode_returns
+from agentic_jax.env.batches import summarize
+from agentic_jax.env.evaluation import rule_episodes
 from agentic_jax.sweep.engine import group_functions, member_slice
 from agentic_jax.sweep.files import CALLS_FILE, SweepDir
 from agentic_jax.sweep.memory import Call
@@ -39,6 +42,7 @@ class Sweep(Protocol):
     plan: SweepPlan
     calls: Sequence[Call]
     files: SweepDir | None
+    eval_key: jax.Array
     final_key: jax.Array
 
     @property
@@ -62,27 +66,32 @@ def member_finals(sweep: Sweep) -> dict[int, dict[str, Any]]:
     return out
 
 
-def report_inputs(sweep: Sweep, heuristics: dict[str, np.ndarray] | None = None
-                  ) -> tuple[dict, dict, dict]:
+RuleResults = tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]
+
+
+def report_inputs(sweep: Sweep, heuristics: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:
     """`(final_returns, heuristic_returns, completion)` as the report takes them: per label
-    `(n_seeds, n_episodes)` and `(n_seeds,)`, per heuristic `(n_episodes,)`."""
+    `(n_seeds, n_episodes)` and `(n_seeds,)`, per heuristic `(n_episodes,)` (`heuristics`,
+    `rule_results(sweep)[1]`)."""
     finals = member_finals(sweep)
     final_returns, completion = {}, {}
     for label in sweep.plan.labels:
         members = [m.index for m in sweep.members if m.label == label]
         final_returns[label] = np.stack([finals[i]["episode_rewards"] for i in members])
         completion[label] = np.array([finals[i]["completion_rate"] for i in members])
-    return final_returns, (heuristic_returns(sweep) if heuristics is None else heuristics), \
-        completion
+    return final_returns, heuristics, completion
 
 
-def heuristic_returns(sweep: Sweep) -> dict[str, np.ndarray]:
-    """Each configured heuristic's `(n,)` returns on the final episodes, per distinct
-    environment (named `name [env setting]` when the sweep varies the environment).
+def rule_results(sweep: Sweep) -> RuleResults:
+    """The configured heuristics per distinct environment (named `name [env setting]` when the
+    sweep varies the environment): `(metrics, returns)`.
 
-    The members' episodes exactly (`env.batches`: batches of `n_eval_episodes` episodes of the
-    final key), run once per environment, not per member, by the rules' table program
-    (`evaluate_rules`: one compile per environment for every rule)."""
+    `metrics` (`{name: {metric: float}}`) on the evaluation episodes every member meets, as a
+    run's `heuristics.json` holds them (the same episodes and numbers); `returns`
+    (`{name: (n,)}`) on the final episodes, the members' exactly (`env.batches`: batches of
+    `n_eval_episodes` episodes of the final key). Run once per environment, not per member,
+    by the rules' table program (`rule_episodes`: one compile per environment for every rule
+    and both episode sets)."""
     system = sweep.config.system
     n = system.final_eval_episodes or system.n_eval_episodes
     batch, names = system.n_eval_episodes, tuple(system.heuristics)
@@ -90,13 +99,16 @@ def heuristic_returns(sweep: Sweep) -> dict[str, np.ndarray]:
     for m in sweep.members:
         env_label = ",".join(f"{k}={v}" for k, v in m.setting if k.startswith("env."))
         envs.setdefault(m.config.env, env_label)
-    out = {}
+    metrics, returns = {}, {}
     for env_config, env_label in envs.items():
         env, params = env_config.make_env()
-        returns = rule_episode_returns(env, params, sweep.final_key, n, batch, names)
+        on_evals = rule_episodes(env, params, sweep.eval_key, batch, batch, names)
+        on_final = rule_episodes(env, params, sweep.final_key, n, batch, names)
         for name in names:
-            out[name if len(envs) == 1 else f"{name} [{env_label}]"] = returns[name]
-    return out
+            label = name if len(envs) == 1 else f"{name} [{env_label}]"
+            metrics[label] = {k: float(v) for k, v in summarize(on_evals[name]).items()}
+            returns[label] = on_final[name]["episode_return"]
+    return metrics, returns
 
 
 def learning_curves(sweep: Sweep) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -124,9 +136,10 @@ def learning_curves(sweep: Sweep) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def write_results(sweep: Sweep, report: Any = None, plots: Any = None,
-                  heuristics: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+                  rules: RuleResults | None = None) -> dict[str, Any]:
     """Hand the sweep's numbers to the report module (`agentic_jax.sweep.report`, or `report`)
-    and its plots (`agentic_jax.sweep.plots`, or `plots`).
+    and its plots (`agentic_jax.sweep.plots`, or `plots`); write `heuristics.json`. `rules`:
+    `rule_results(sweep)`, evaluated here when None.
 
     Returns:
         `rows` (one dict per setting), `table` (Markdown; None without a directory),
@@ -134,22 +147,21 @@ def write_results(sweep: Sweep, report: Any = None, plots: Any = None,
     """
     report = report or getattr(sweep, "report", None) or _module("report")
     plots = plots or getattr(sweep, "plots", None) or _module("plots")
+    metrics, heuristics = rule_results(sweep) if rules is None else rules
     final_returns, heuristics, completion = report_inputs(sweep, heuristics)
     rows = report.summarize(final_returns, heuristics, completion)
     curves = learning_curves(sweep)
     table = None
     if sweep.files is not None:
-        sweep.files.write_heuristics({name: {"mean_reward": float(np.mean(r)),
-                                             "episodes": int(len(r))}
-                                      for name, r in heuristics.items()})
+        sweep.files.write_heuristics(metrics)
         table = report.write_results(sweep.files.path, rows)
         (sweep.files.path / TABLE_FILE).write_text(table + "\n")
-        reference = {name: float(np.mean(r)) for name, r in heuristics.items()}
-        if curves and any(s.size for _, s in curves.values()):
-            plots.plot_learning_curves(sweep.files.path / CURVES_PLOT, curves,
-                                       reference=reference)
+        if curves and any(s.size for _, s in curves.values()):  # on the evaluation episodes
+            plots.plot_learning_curves(sweep.files.path / CURVES_PLOT, curves, reference={
+                name: m["mean_reward"] for name, m in metrics.items()})
         plots.plot_performance_profile(sweep.files.path / PROFILE_PLOT, final_returns,
-                                       reference=reference)
+                                       reference={name: float(np.mean(r))
+                                                  for name, r in heuristics.items()})
     return {"rows": rows, "table": table, "final_returns": final_returns,
             "heuristic_returns": heuristics, "completion": completion, "curves": curves}
 

@@ -36,7 +36,7 @@ from agentic_jax.sweep.engine import GroupFunctions, group_functions, member_loo
 from agentic_jax.sweep.files import CALLS_FILE, SweepDir
 from agentic_jax.sweep.loop import train_call
 from agentic_jax.sweep.memory import Call, plan_calls
-from agentic_jax.sweep.results import heuristic_returns, write_results
+from agentic_jax.sweep.results import rule_results, write_results
 from agentic_jax.sweep.space import Member, SweepPlan, format_value, plan_sweep
 from agentic_jax.training.checkpoint import Checkpointer, read_checkpoint
 from agentic_jax.training.final_eval import final_evaluation
@@ -167,9 +167,9 @@ class Sweep:
         finally:
             logger.close()
         with self.timings.phase("rules"):
-            heuristics = heuristic_returns(self)
+            rules = rule_results(self)
         with self.timings.phase("host"):
-            return write_results(self, heuristics=heuristics)
+            return write_results(self, rules=rules)
 
     def _start_files(self) -> None:
         if self.files is None or self._resuming:  # a resumed sweep keeps its files

@@ -6,7 +6,7 @@ a resume, for runs and sweeps alike.
     RUN_DIR/best_model/<update>/   the best evaluated model
     RUN_DIR/metrics.jsonl        one record per update ("train") and evaluation ("eval")
     RUN_DIR/evaluations.csv      one row per evaluation (a sweep: per member and evaluation)
-    RUN_DIR/heuristics.json      the heuristic baselines, evaluated once
+    RUN_DIR/heuristics.json      the heuristic baselines on the evaluation episodes, once
     RUN_DIR/tensorboard/         TensorBoard event files (`training/board.py`)
     RUN_DIR/learning_curve.png   training and evaluation reward against env steps
     RUN_DIR/final_evaluation.json  the best model on fresh episodes (`training/final_eval.py`)

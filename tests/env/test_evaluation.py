@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from agentic_jax.env import MultiAgentTaskEnvironment
+from agentic_jax.env.batches import batch_key, summarize
 from agentic_jax.env.evaluation import (
     evaluate_heuristics,
     evaluate_indexed,
     evaluate_policy,
     evaluate_rules,
+    rule_episodes,
 )
 from agentic_jax.env.rules import HEURISTICS, SELECT_RULES
 
@@ -169,3 +171,27 @@ def test_a_learned_policy_shares_the_program_with_the_rules():
         np.testing.assert_allclose(program(w0, i)["episode_rewards"], want["episode_rewards"],
                                    rtol=1e-6)
     assert len(traced) == 1
+
+
+def test_rule_episodes_are_each_rules_own_episodes_in_batches():
+    """Per-episode metrics of each rule, batch by batch (`env.batches`): a batch's episodes are
+    that rule's `evaluate_rules` episodes of the batch's key, and one call summarises to what
+    `evaluate_rules` returns."""
+    env = MultiAgentTaskEnvironment()
+    params = env.default_params.replace(max_steps_in_episode=12)
+    key, names = jax.random.key(8), ("random", "least_loaded")
+    out = rule_episodes(env, params, key, 6, 4, names)
+    assert list(out) == list(names)
+    for name in names:
+        assert {k: v.shape for k, v in out[name].items()} == {
+            k: (6,) for k in out[name]} and "episode_return" in out[name]
+        batches = [evaluate_rules(env, params, batch_key(key, b), 4, (name,),
+                                  return_episode_rewards=True)[name] for b in (0, 1)]
+        expected = np.concatenate([np.asarray(b["episode_rewards"]) for b in batches])[:6]
+        np.testing.assert_array_equal(out[name]["episode_return"], expected)
+    one = rule_episodes(env, params, key, 4, 4, names)["random"]
+    summary = evaluate_rules(env, params, batch_key(key, 0), 4, ("random",))["random"]
+    for metric, value in summarize(one).items():
+        np.testing.assert_allclose(value, float(summary[metric]), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="unknown heuristic"):
+        rule_episodes(env, params, key, 4, 4, ("no_such_rule",))

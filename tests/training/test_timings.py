@@ -102,8 +102,9 @@ def test_a_sweep_records_its_phases_and_compiles_each_program_once(tmp_path):
     stored = json.loads((tmp_path / "sweep" / TIMINGS_FILE).read_text())
     assert stored["phases"]["updates"] > 0 and stored["phases"]["rules"] > 0
     # the members' evaluation program (periodic and final, 10 = 3 batches of 4) and the rules'
-    # one (both rules, once for all members), each compiled once
+    # one (both rules on the evaluation and the final episodes, once for all members), each
+    # compiled once
     assert _our_programs(result["timings"]["compiles"]) == {
-        "jit(chunk)": 1, "jit(episodes)": 1, "jit(_table_program)": 1, "jit(init)": 1,
+        "jit(chunk)": 1, "jit(episodes)": 1, "jit(_table_episodes)": 1, "jit(init)": 1,
         "jit(tree_where)": 1}
     assert _twice(result["timings"]["compiles"]) == {}

@@ -3,6 +3,7 @@
     python benchmarks/generalist.py                                   # settings 0,1,2
     python benchmarks/generalist.py --settings 0,4 --timesteps 655360 --variants family,fixed
     python benchmarks/generalist.py --quick --out /tmp/generalist      # toy budget
+    python benchmarks/generalist.py --on validation --set env.n_agents=8 --variants family
 
 The recipe (`--config`, default configs/select.yaml) is trained once per variant with
 `env.obs_mode=slots` (per-slot features: one actor for any number of task types) at the
@@ -16,6 +17,10 @@ program per setting) on the same `--episodes`
 episodes (one evaluation key): the paired margin over the setting's best rule (mean over
 episodes, 95% percentile-bootstrap CI over episodes), its completion rate and collaboration
 frequency. One training seed per variant: the CI is over episodes, not over training runs.
+
+`--on validation` runs the same on configs/validation.yaml, a second draw of the family: a
+choice between budgets or training settings (`--set`, `--timesteps`) is made there, and only
+the chosen one meets the held-out draw, so the held-out settings judge without being tuned on.
 
 Results: benchmarks/results/generalist/<tag>/result.{json,md} and meta.json.
 """
@@ -34,7 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-from heldout import judging, read_settings  # noqa: E402
+from heldout import SETTINGS_FILE, VALIDATION_FILE, judging, read_settings  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, load  # noqa: E402
@@ -47,11 +52,15 @@ VARIANTS = {"family": ["env.randomize=family"], "fixed": []}
 QUICK = ["ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_size=64", "ppo.n_epochs=1",
          "ppo.net_arch={pi: [16], vf: [16]}"]
 BOOTSTRAP = 2000
+# `--on`: the draw judged (held out: only judges) or the one where choices are made
+DRAWS = {"heldout": SETTINGS_FILE, "validation": VALIDATION_FILE}
 
 
-def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool) -> RunConfig:
-    """The recipe with per-slot observations, the variant's settings and the budget."""
-    overrides = ["env.obs_mode=slots", *VARIANTS[variant], *(QUICK if quick else [])]
+def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool,
+                 changes: tuple[str, ...] = ()) -> RunConfig:
+    """The recipe with per-slot observations, the variant's settings, `changes` (`--set`
+    overrides) and the budget."""
+    overrides = ["env.obs_mode=slots", *VARIANTS[variant], *(QUICK if quick else []), *changes]
     if timesteps is not None:
         overrides.append(f"ppo.total_timesteps={timesteps}")
     return load(recipe, overrides)
@@ -110,10 +119,12 @@ def evaluate_setting(index: int, setting: dict, trained: dict, recipe: str,
 
 
 def markdown(result: dict) -> str:
-    lines = [f"# Generalist: {result['recipe']} trained once, zero-shot on held-out settings",
-             "", f"Trained with `env.obs_mode=slots` at the recipe's setting, "
+    draw = {"heldout": "held-out", "validation": "validation"}[result.get("on", "heldout")]
+    changes = "".join(f", `{c}`" for c in result.get("set", []))
+    lines = [f"# Generalist: {result['recipe']} trained once, zero-shot on {draw} settings",
+             "", f"Trained with `env.obs_mode=slots`{changes} at the recipe's setting, "
              f"{result['timesteps']} steps, one seed per variant (`family`: "
-             "`env.randomize=family`; `fixed`: the recipe's setting only). Each held-out "
+             "`env.randomize=family`; `fixed`: the recipe's setting only). Each "
              f"setting: {result['episodes']} episodes shared by every policy; paired margin "
              "over the setting's best rule, 95% bootstrap CI over episodes.", "",
              "| # | n | types | sharing | cost | best rule (mean, compl., collab.) | variant | "
@@ -143,9 +154,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0, help="the training seed")
     parser.add_argument("--quick", action="store_true", help="toy budget and network")
+    parser.add_argument("--on", choices=tuple(DRAWS), default="heldout",
+                        help="the settings: the held-out draw (judges) or the validation draw "
+                             "(where choices between recipes are made)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change the training config, e.g. env.n_agents=8 (repeatable)")
     add_arguments(parser, "generalist", None, default="the recipe's file name")
     args = parser.parse_args(argv)
-    settings = read_settings()
+    settings = read_settings(DRAWS[args.on])
     try:
         chosen = [int(i) for i in args.settings.split(",")]
     except ValueError:
@@ -159,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes}: at least 1")
     timesteps = 512 if args.quick and args.timesteps is None else args.timesteps
-    configs = {v: train_config(args.config, v, timesteps, args.quick) for v in variants}
+    try:  # a bad recipe or --set is one line here, before training
+        configs = {v: train_config(args.config, v, timesteps, args.quick, tuple(args.set))
+                   for v in variants}
+    except ValueError as error:
+        parser.error(str(error))
     for i in chosen:
         setting_config(args.config, settings[i])  # a bad setting is one line, before training
     trained, seconds = {}, {}
@@ -177,14 +197,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generalist: setting {i}: " + ", ".join(
             f"{v} {r['margin']:+.1f} {r['margin_ci']}" for v, r in rows[-1]["variants"].items()),
             flush=True)
-    result = {"recipe": args.config, "timesteps": configs[variants[0]].ppo.total_timesteps,
+    result = {"recipe": args.config, "on": args.on, "set": args.set,
+              "train_env": {"n_agents": configs[variants[0]].env.n_agents,
+                            "max_tasks": configs[variants[0]].env.max_tasks},
+              "timesteps": configs[variants[0]].ppo.total_timesteps,
               "episodes": args.episodes, "seed": args.seed, "quick": args.quick,
               "train_seconds": seconds, "rows": rows}
     tag = args.tag or Path(args.config).stem
     folder = result_dir("generalist", tag, args.out,
                         what=f"{Path(args.config).stem} trained once (variants "
                              f"{', '.join(variants)}), zero-shot on held-out settings against "
-                             "each setting's best rule")
+                             f"each setting's best rule ({args.on} draw)")
     write_result(folder, "generalist", result, markdown(result))
     return 0
 

@@ -32,6 +32,19 @@ def test_training_draws_from_the_family_and_the_held_out_settings_do_not():
     assert float(held_out.env.params.arrival_rate) == setting["arrival_rate"]
 
 
+def test_set_changes_the_training_config_and_on_picks_the_draw(capsys):
+    """`--set` changes the training (here its team size), not the settings it is judged on;
+    `--on validation` reads the validation draw."""
+    eight = generalist.train_config(RECIPE, "family", 4096, True, ("env.n_agents=8",
+                                                                  "env.max_tasks=20"))
+    assert (eight.env.n_agents, eight.env.max_tasks) == (8, 20)
+    assert generalist.DRAWS["validation"] != generalist.DRAWS["heldout"]
+    assert read_settings(generalist.DRAWS["validation"]) != read_settings()
+    with pytest.raises(SystemExit):
+        generalist.main(["--on", "validation", "--set", "env.n_agentz=8"])
+    assert "unknown key env.n_agentz" in capsys.readouterr().err
+
+
 def test_paired_ci_brackets_the_mean_and_narrows_with_more_episodes():
     rng = np.random.default_rng(0)
     small, large = rng.normal(5.0, 10.0, 16), rng.normal(5.0, 10.0, 1024)

@@ -3,6 +3,7 @@
     python benchmarks/generalist.py                                   # settings 0,1,2
     python benchmarks/generalist.py --settings 0,4 --timesteps 655360 --variants family,fixed
     python benchmarks/generalist.py --quick --out /tmp/generalist      # toy budget
+    python benchmarks/generalist.py --on validation --set env.n_agents=8 --variants family
 
 The recipe (`--config`, default configs/select.yaml) is trained once per variant with
 `env.obs_mode=slots` (per-slot features: one actor for any number of task types) at the
@@ -15,7 +16,13 @@ action mode (`heldout.judging`: its own, the select rules for `select_team`; one
 program per setting) on the same `--episodes`
 episodes (one evaluation key): the paired margin over the setting's best rule (mean over
 episodes, 95% percentile-bootstrap CI over episodes), its completion rate and collaboration
-frequency. One training seed per variant: the CI is over episodes, not over training runs.
+frequency. The CI is over episodes, not over training runs; `--seed 0,1,2` trains each variant
+once per seed and judges every seed on the same episodes against one evaluation of the rules,
+and the summary counts, per trained policy, the settings where it is above the best rule.
+
+`--on validation` runs the same on configs/validation.yaml, a second draw of the family: a
+choice between budgets or training settings (`--set`, `--timesteps`) is made there, and only
+the chosen one meets the held-out draw, so the held-out settings judge without being tuned on.
 
 Results: benchmarks/results/generalist/<tag>/result.{json,md} and meta.json.
 """
@@ -34,7 +41,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-from heldout import judging, read_settings  # noqa: E402
+from heldout import SETTINGS_FILE, VALIDATION_FILE, judging, read_settings  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, load  # noqa: E402
@@ -47,11 +54,15 @@ VARIANTS = {"family": ["env.randomize=family"], "fixed": []}
 QUICK = ["ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_size=64", "ppo.n_epochs=1",
          "ppo.net_arch={pi: [16], vf: [16]}"]
 BOOTSTRAP = 2000
+# `--on`: the draw judged (held out: only judges) or the one where choices are made
+DRAWS = {"heldout": SETTINGS_FILE, "validation": VALIDATION_FILE}
 
 
-def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool) -> RunConfig:
-    """The recipe with per-slot observations, the variant's settings and the budget."""
-    overrides = ["env.obs_mode=slots", *VARIANTS[variant], *(QUICK if quick else [])]
+def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool,
+                 changes: tuple[str, ...] = ()) -> RunConfig:
+    """The recipe with per-slot observations, the variant's settings, `changes` (`--set`
+    overrides) and the budget."""
+    overrides = ["env.obs_mode=slots", *VARIANTS[variant], *(QUICK if quick else []), *changes]
     if timesteps is not None:
         overrides.append(f"ppo.total_timesteps={timesteps}")
     return load(recipe, overrides)
@@ -109,11 +120,27 @@ def evaluate_setting(index: int, setting: dict, trained: dict, recipe: str,
     return row
 
 
+def tally(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """Per trained policy: on how many settings it is above the best rule (CI above zero),
+    level (the CI covers zero), and within 5% of the rule (above included)."""
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        for name, v in row["variants"].items():
+            count = out.setdefault(name, {"settings": 0, "above": 0, "level": 0, "within_5pct": 0})
+            count["settings"] += 1
+            count["above"] += v["margin_ci"][0] > 0
+            count["level"] += v["margin_ci"][0] <= 0 <= v["margin_ci"][1]
+            count["within_5pct"] += v["relative"] >= -0.05
+    return out
+
+
 def markdown(result: dict) -> str:
-    lines = [f"# Generalist: {result['recipe']} trained once, zero-shot on held-out settings",
-             "", f"Trained with `env.obs_mode=slots` at the recipe's setting, "
-             f"{result['timesteps']} steps, one seed per variant (`family`: "
-             "`env.randomize=family`; `fixed`: the recipe's setting only). Each held-out "
+    draw = {"heldout": "held-out", "validation": "validation"}[result.get("on", "heldout")]
+    changes = "".join(f", `{c}`" for c in result.get("set", []))
+    lines = [f"# Generalist: {result['recipe']} trained once, zero-shot on {draw} settings",
+             "", f"Trained with `env.obs_mode=slots`{changes} at the recipe's setting, "
+             f"{result['timesteps']} steps, seed(s) {result['seed']} (`family`: "
+             "`env.randomize=family`; `fixed`: the recipe's setting only). Each "
              f"setting: {result['episodes']} episodes shared by every policy; paired margin "
              "over the setting's best rule, 95% bootstrap CI over episodes.", "",
              "| # | n | types | sharing | cost | best rule (mean, compl., collab.) | variant | "
@@ -127,6 +154,9 @@ def markdown(result: dict) -> str:
                 f"{r['best_rule_completion']:.3f}, {r['best_rule_collaboration']:.3f}) | "
                 f"{variant} | {v['margin']:+.1f} [{low:+.1f}, {high:+.1f}] | "
                 f"{v['relative']:+.1%} | {v['completion']:.3f} | {v['collaboration']:.3f} |")
+    lines += [""] + [f"- {name}: above the best rule (CI above zero) on {c['above']} of "
+                     f"{c['settings']} settings, level on {c['level']}, within 5% on "
+                     f"{c['within_5pct']}" for name, c in tally(result["rows"]).items()]
     lines += ["", "Training time (s, including compilation): " + ", ".join(
         f"{k} {v:.0f}" for k, v in result["train_seconds"].items())]
     return "\n".join(lines) + "\n"
@@ -141,11 +171,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timesteps", type=int, default=None,
                         help="training steps (default: the recipe's)")
     parser.add_argument("--episodes", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0, help="the training seed")
+    parser.add_argument("--seed", default="0",
+                        help="the training seed, or comma-separated seeds: each trained, all "
+                             "judged on the same episodes against one evaluation of the rules")
     parser.add_argument("--quick", action="store_true", help="toy budget and network")
+    parser.add_argument("--on", choices=tuple(DRAWS), default="heldout",
+                        help="the settings: the held-out draw (judges) or the validation draw "
+                             "(where choices between recipes are made)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change the training config, e.g. env.n_agents=8 (repeatable)")
     add_arguments(parser, "generalist", None, default="the recipe's file name")
     args = parser.parse_args(argv)
-    settings = read_settings()
+    settings = read_settings(DRAWS[args.on])
     try:
         chosen = [int(i) for i in args.settings.split(",")]
     except ValueError:
@@ -158,33 +195,48 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--variants {args.variants!r}: comma-separated, of {', '.join(VARIANTS)}")
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes}: at least 1")
+    try:
+        seeds = [int(s) for s in args.seed.split(",")]
+    except ValueError:
+        parser.error(f"--seed {args.seed!r}: an integer or comma-separated integers")
     timesteps = 512 if args.quick and args.timesteps is None else args.timesteps
-    configs = {v: train_config(args.config, v, timesteps, args.quick) for v in variants}
+    try:  # a bad recipe or --set is one line here, before training
+        configs = {v: train_config(args.config, v, timesteps, args.quick, tuple(args.set))
+                   for v in variants}
+    except ValueError as error:
+        parser.error(str(error))
     for i in chosen:
         setting_config(args.config, settings[i])  # a bad setting is one line, before training
     trained, seconds = {}, {}
     for variant, config in configs.items():
         env, params = config.env.make_env()
-        start = time.perf_counter()
-        out = jax.jit(make_train(config.ppo, env, params))(jax.random.PRNGKey(args.seed))
-        jax.block_until_ready(out.runner_state)
-        seconds[variant] = time.perf_counter() - start
-        trained[variant] = (config, out.runner_state)
-        print(f"generalist: trained {variant} in {seconds[variant]:.0f} s", flush=True)
+        train = jax.jit(make_train(config.ppo, env, params))
+        for seed in seeds:
+            name = variant if len(seeds) == 1 else f"{variant} seed {seed}"
+            start = time.perf_counter()
+            out = train(jax.random.PRNGKey(seed))
+            jax.block_until_ready(out.runner_state)
+            seconds[name] = time.perf_counter() - start
+            trained[name] = (config, out.runner_state)
+            print(f"generalist: trained {name} in {seconds[name]:.0f} s", flush=True)
     rows = []
     for i in chosen:
         rows.append(evaluate_setting(i, settings[i], trained, args.config, args.episodes))
         print(f"generalist: setting {i}: " + ", ".join(
             f"{v} {r['margin']:+.1f} {r['margin_ci']}" for v, r in rows[-1]["variants"].items()),
             flush=True)
-    result = {"recipe": args.config, "timesteps": configs[variants[0]].ppo.total_timesteps,
-              "episodes": args.episodes, "seed": args.seed, "quick": args.quick,
-              "train_seconds": seconds, "rows": rows}
+    result = {"recipe": args.config, "on": args.on, "set": args.set,
+              "train_env": {"n_agents": configs[variants[0]].env.n_agents,
+                            "max_tasks": configs[variants[0]].env.max_tasks},
+              "timesteps": configs[variants[0]].ppo.total_timesteps,
+              "episodes": args.episodes, "seed": seeds[0] if len(seeds) == 1 else seeds,
+              "quick": args.quick, "train_seconds": seconds, "rows": rows,
+              "tally": tally(rows)}
     tag = args.tag or Path(args.config).stem
     folder = result_dir("generalist", tag, args.out,
                         what=f"{Path(args.config).stem} trained once (variants "
                              f"{', '.join(variants)}), zero-shot on held-out settings against "
-                             "each setting's best rule")
+                             f"each setting's best rule ({args.on} draw)")
     write_result(folder, "generalist", result, markdown(result))
     return 0
 

@@ -8,7 +8,8 @@
 
 The settings are `configs/heldout.yaml`: a fixed-seed draw (`--draw`, seed 2026) from
 `agentic_jax.env.family.SettingsFamily` (team size 4..16, 2..6 task types, every float a user
-would vary), committed once and never used for tuning. For each setting the recipe's config
+would vary), committed once and never used for tuning; `configs/validation.yaml` is a second
+draw of the same family (seed 2027) where choices are made. For each setting the recipe's config
 with that `env:` is trained from scratch as one sweep of `--seeds` seeds (`run_sweep`), and the
 sweep's report (rliable) compares every seed's best model with every rule of the mode that
 judges the action mode (`judged_by`: its own, except `select_team`, judged by the select
@@ -84,6 +85,10 @@ from agentic_jax.training.schedule import final_eval_key, run_keys  # noqa: E402
 
 SETTINGS_FILE = ROOT / "configs" / "heldout.yaml"
 DRAW_SEED, DRAW_COUNT = 2026, 12
+# a second draw of the same family, for choosing between recipes: what is tuned is tuned here,
+# so that the held-out draw above stays a judge
+VALIDATION_FILE = ROOT / "configs" / "validation.yaml"
+VALIDATION_SEED = 2027
 COLLAB_KEY = 20261204  # the episodes the collaboration frequency is measured on
 HEADER = f"""\
 # Held-out environment settings: {DRAW_COUNT} draws (seed {DRAW_SEED}) from
@@ -92,16 +97,27 @@ HEADER = f"""\
 # (`python benchmarks/heldout.py --config RECIPE`). Each entry overrides the recipe's env: section.
 # tests/benchmarks/test_heldout.py fails if this file differs from the draw.
 """
+VALIDATION_HEADER = f"""\
+# Validation settings: {DRAW_COUNT} draws (seed {VALIDATION_SEED}) from the same family as
+# configs/heldout.yaml, written by `python benchmarks/heldout.py --draw`. Choices between recipes
+# or budgets are made on these (e.g. `python benchmarks/generalist.py --on validation`), never on
+# the held-out draw, which only judges the choice afterwards.
+# tests/benchmarks/test_heldout.py fails if this file differs from the draw.
+"""
 QUICK = {"ppo.n_envs": 8, "ppo.n_steps": 16, "ppo.batch_size": 64, "ppo.n_epochs": 1,
          "ppo.net_arch": {"pi": [16], "vf": [16]}, "ppo.total_timesteps": 512,
          "system.eval_freq": 256, "system.checkpoint_freq": 512,
          "system.n_eval_episodes": 8, "system.final_eval_episodes": 8}
 
 
-def draw_text() -> str:
-    """The settings file's text: the header and the draw as a YAML list."""
-    settings = SettingsFamily().draw(DRAW_SEED, DRAW_COUNT)
-    return HEADER + yaml.safe_dump({"settings": settings}, sort_keys=False)
+def draw_text(seed: int = DRAW_SEED, header: str = HEADER) -> str:
+    """A settings file's text: its header and the draw of `seed` as a YAML list."""
+    settings = SettingsFamily().draw(seed, DRAW_COUNT)
+    return header + yaml.safe_dump({"settings": settings}, sort_keys=False)
+
+
+# the settings files `--draw` writes: (path, draw seed, header)
+DRAWS = ((SETTINGS_FILE, DRAW_SEED, HEADER), (VALIDATION_FILE, VALIDATION_SEED, VALIDATION_HEADER))
 
 
 def read_settings(path: Path = SETTINGS_FILE) -> list[dict[str, Any]]:
@@ -401,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=64,
                         help="episodes of the collaboration-frequency measurement")
     parser.add_argument("--quick", action="store_true", help="toy budget, the first 2 settings")
-    parser.add_argument("--draw", action="store_true", help=f"rewrite {SETTINGS_FILE.name}")
+    parser.add_argument("--draw", action="store_true",
+                        help=f"rewrite {SETTINGS_FILE.name} and {VALIDATION_FILE.name}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change the recipe, e.g. ppo.collaboration=sequential (repeatable)")
     parser.add_argument("--warm-start", action="store_true",
@@ -413,8 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser, "heldout", None, default="the recipe's file name")
     args = parser.parse_args(argv)
     if args.draw:
-        SETTINGS_FILE.write_text(draw_text())
-        print(f"heldout: wrote {SETTINGS_FILE}")
+        for path, seed, header in DRAWS:
+            path.write_text(draw_text(seed, header))
+            print(f"heldout: wrote {path}")
         return 0
     settings = read_settings()
     if args.settings is not None:

@@ -32,6 +32,29 @@ def test_training_draws_from_the_family_and_the_held_out_settings_do_not():
     assert float(held_out.env.params.arrival_rate) == setting["arrival_rate"]
 
 
+def test_set_changes_the_training_config_and_on_picks_the_draw(capsys):
+    """`--set` changes the training (here its team size), not the settings it is judged on;
+    `--on validation` reads the validation draw."""
+    eight = generalist.train_config(RECIPE, "family", 4096, True, ("env.n_agents=8",
+                                                                  "env.max_tasks=20"))
+    assert (eight.env.n_agents, eight.env.max_tasks) == (8, 20)
+    assert generalist.DRAWS["validation"] != generalist.DRAWS["heldout"]
+    assert read_settings(generalist.DRAWS["validation"]) != read_settings()
+    with pytest.raises(SystemExit):
+        generalist.main(["--on", "validation", "--set", "env.n_agentz=8"])
+    assert "unknown key env.n_agentz" in capsys.readouterr().err
+
+
+def test_tally_counts_above_level_and_within_five_percent_per_policy():
+    def v(margin, low, high, relative):
+        return {"margin": margin, "margin_ci": [low, high], "relative": relative}
+    rows = [{"variants": {"a": v(5, 1, 9, 0.02), "b": v(-1, -3, 1, -0.01)}},
+            {"variants": {"a": v(-8, -9, -7, -0.06), "b": v(-2, -4, -1, -0.03)}}]
+    assert generalist.tally(rows) == {
+        "a": {"settings": 2, "above": 1, "level": 0, "within_5pct": 1},
+        "b": {"settings": 2, "above": 0, "level": 1, "within_5pct": 2}}
+
+
 def test_paired_ci_brackets_the_mean_and_narrows_with_more_episodes():
     rng = np.random.default_rng(0)
     small, large = rng.normal(5.0, 10.0, 16), rng.normal(5.0, 10.0, 1024)
@@ -46,6 +69,7 @@ def test_paired_ci_brackets_the_mean_and_narrows_with_more_episodes():
     (["--settings", "a"], "--settings 'a': comma-separated integers"),
     (["--variants", "family,other"], "--variants 'family,other': comma-separated"),
     (["--episodes", "0"], "--episodes 0: at least 1"),
+    (["--seed", "0,x"], "--seed '0,x': an integer or comma-separated integers"),
 ])
 def test_bad_arguments_are_one_line(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:
@@ -58,12 +82,14 @@ def test_bad_arguments_are_one_line(capsys, argv, message):
 def test_quick_run_reports_each_variant_on_each_setting(tmp_path):
     script = Path(generalist.__file__)
     done = subprocess.run([sys.executable, str(script), "--quick", "--settings", "10",
-                           "--episodes", "4", "--out", str(tmp_path)], capture_output=True,
-                          text=True, timeout=1800)
+                           "--episodes", "4", "--seed", "0,1", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads((tmp_path / "result.json").read_text())
     (row,) = result["rows"]
-    assert row["index"] == 10 and set(row["variants"]) == {"family", "fixed"}
+    assert row["index"] == 10 and set(row["variants"]) == {
+        "family seed 0", "family seed 1", "fixed seed 0", "fixed seed 1"}
+    assert set(result["tally"]) == set(row["variants"])
     for v in row["variants"].values():
         assert v["margin_ci"][0] <= v["margin"] <= v["margin_ci"][1]
     assert "zero-shot on held-out settings" in (tmp_path / "result.md").read_text()

@@ -37,6 +37,19 @@ def test_committed_file_is_the_fixed_seed_draw():
     assert len(heldout.read_settings()) >= 12
 
 
+def test_the_validation_draw_is_committed_and_shares_no_setting_with_the_held_out_one():
+    """configs/validation.yaml (where choices are made) is its own seed's draw, and none of its
+    settings is a held-out one, so choosing on it tunes nothing the held-out draw judges."""
+    assert heldout.VALIDATION_FILE.read_text() == heldout.draw_text(
+        heldout.VALIDATION_SEED, heldout.VALIDATION_HEADER)
+    validation = heldout.read_settings(heldout.VALIDATION_FILE)
+    held_out = heldout.read_settings()
+    assert len(validation) == len(held_out)
+    assert not [s for s in validation if s in held_out]
+    for setting in validation:
+        as_config(setting)
+
+
 def test_every_held_out_setting_is_valid_and_inside_the_family():
     family = SettingsFamily()
     for setting in heldout.read_settings():

@@ -235,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     tag = args.tag or Path(args.config).stem
     folder = result_dir("generalist", tag, args.out,
                         what=f"{Path(args.config).stem} trained once (variants "
-                             f"{', '.join(variants)}), zero-shot on held-out settings against "
-                             f"each setting's best rule ({args.on} draw)")
+                             f"{', '.join(variants)}), zero-shot on the {args.on} settings "
+                             "against each setting's best rule")
     write_result(folder, "generalist", result, markdown(result))
     return 0
 

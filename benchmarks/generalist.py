@@ -199,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         seeds = [int(s) for s in args.seed.split(",")]
     except ValueError:
         parser.error(f"--seed {args.seed!r}: an integer or comma-separated integers")
+    if len(set(seeds)) != len(seeds):
+        parser.error(f"--seed {args.seed!r}: a seed given twice")
     timesteps = 512 if args.quick and args.timesteps is None else args.timesteps
     try:  # a bad recipe or --set is one line here, before training
         configs = {v: train_config(args.config, v, timesteps, args.quick, tuple(args.set))

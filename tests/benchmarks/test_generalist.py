@@ -70,6 +70,7 @@ def test_paired_ci_brackets_the_mean_and_narrows_with_more_episodes():
     (["--variants", "family,other"], "--variants 'family,other': comma-separated"),
     (["--episodes", "0"], "--episodes 0: at least 1"),
     (["--seed", "0,x"], "--seed '0,x': an integer or comma-separated integers"),
+    (["--seed", "1,1"], "--seed '1,1': a seed given twice"),
 ])
 def test_bad_arguments_are_one_line(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:

@@ -155,6 +155,17 @@ def _table_program(table, env, index, params, key, n_episodes, steps):
 _table_program = jax.jit(_table_program, static_argnums=(0, 1, 5, 6))
 
 
+def rules_table(env: MultiAgentTaskEnvironment, names: Sequence[str]
+                ) -> tuple[tuple[Policy, ...], dict[str, int]]:
+    """`(the mode's whole rules table, {rule name: its index})`, the table programs' static
+    table and their traced index; ValueError (one line) when a name is not in the table."""
+    policies = env.mode.rules
+    unknown = [n for n in names if n not in policies]
+    if unknown:
+        raise ValueError(f"unknown heuristic(s) {unknown}; allowed: {', '.join(policies)}")
+    return tuple(policies.values()), {name: i for i, name in enumerate(policies)}
+
+
 def evaluate_rules(
     env: MultiAgentTaskEnvironment,
     params: EnvParams,
@@ -173,14 +184,10 @@ def evaluate_rules(
     env.validate_params(params)
     if not isinstance(n_episodes, int) or n_episodes < 1:
         raise ValueError(f"n_episodes={n_episodes!r} is invalid; allowed: an integer >= 1")
-    policies = env.mode.rules
     if isinstance(names, str):
         raise ValueError(f"names={names!r} is one string; allowed: a tuple of rule names")
     names = tuple(HEURISTICS) if names is None else tuple(names)
-    unknown = [n for n in names if n not in policies]
-    if unknown:
-        raise ValueError(f"unknown heuristic(s) {unknown}; allowed: {', '.join(policies)}")
-    table, position = tuple(policies.values()), {name: i for i, name in enumerate(policies)}
+    table, position = rules_table(env, names)
     steps = int(params.max_steps_in_episode)
     out = {}
     for name in names:
@@ -223,10 +230,7 @@ def rule_episodes(env: MultiAgentTaskEnvironment, params: EnvParams, key: chex.P
     (`env.batches`), the episodes a run's or sweep's evaluations and final evaluation meet.
     One compiled program per `(env, batch)` for the mode's whole table, as
     :func:`evaluate_rules`; summarise with `env.batches.summarize`."""
-    unknown = [n for n in names if n not in env.mode.rules]
-    if unknown:
-        raise ValueError(f"unknown heuristic(s) {unknown}; allowed: {', '.join(env.mode.rules)}")
-    table, position = tuple(env.mode.rules.values()), {n: i for i, n in enumerate(env.mode.rules)}
+    table, position = rules_table(env, names)
     steps = int(params.max_steps_in_episode)
 
     def rules(k):  # keyed (rule, metric): every batch of every rule dispatched, one transfer

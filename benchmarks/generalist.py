@@ -6,7 +6,8 @@
     python benchmarks/generalist.py --on validation --set env.n_agents=8 --variants family
 
 The recipe (`--config`, default configs/select.yaml) is trained once per variant with
-`env.obs_mode=slots` (per-slot features: one actor for any number of task types) at the
+`env.obs_mode=slots` (per-slot features: one actor for any number of task types; `--set
+env.obs_mode=slots_rates` for that layout, which the settings are then observed in too) at the
 recipe's own team size: `family` with `env.randomize=family` (every env copy draws its float
 `EnvParams` from `agentic_jax.env.family.FLOAT_RANGES` at each reset), `fixed` at the recipe's
 setting only (the control). The final parameters act unchanged (`ppo.transfer`) on each chosen
@@ -68,9 +69,10 @@ def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool,
     return load(recipe, overrides)
 
 
-def setting_config(recipe: str, setting: dict) -> RunConfig:
-    """The recipe's env replaced by a held-out setting (per-slot observations, no draws)."""
-    overrides = ["env.obs_mode=slots", "env.randomize=none"]
+def setting_config(recipe: str, setting: dict, obs_mode: str = "slots") -> RunConfig:
+    """The recipe's env replaced by a held-out setting (no draws), observed as the trained
+    policy was (`obs_mode`: "slots", or another per-slot layout given with `--set`)."""
+    overrides = [f"env.obs_mode={obs_mode}", "env.randomize=none"]
     overrides += [f"env.{k}={json.dumps(v)}" for k, v in setting.items()]
     return load(recipe, overrides)
 
@@ -83,9 +85,9 @@ def paired_ci(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
 
 
 def evaluate_setting(index: int, setting: dict, trained: dict, recipe: str,
-                     episodes: int) -> dict:
+                     episodes: int, obs_mode: str = "slots") -> dict:
     """Every variant's learned team and every rule on the same episodes of one setting."""
-    config = setting_config(recipe, setting)
+    config = setting_config(recipe, setting, obs_mode)
     env, params = config.env.make_env()
     key = jax.random.key(EVAL_KEY)
     rules_env, rules_params = judging(config).env.make_env()  # select_team: the select rules
@@ -136,9 +138,9 @@ def tally(rows: list[dict]) -> dict[str, dict[str, int]]:
 
 def markdown(result: dict) -> str:
     draw = {"heldout": "held-out", "validation": "validation"}[result.get("on", "heldout")]
-    changes = "".join(f", `{c}`" for c in result.get("set", []))
+    changes = ", ".join(f"`{c}`" for c in ["env.obs_mode=slots", *result.get("set", [])])
     lines = [f"# Generalist: {result['recipe']} trained once, zero-shot on {draw} settings",
-             "", f"Trained with `env.obs_mode=slots`{changes} at the recipe's setting, "
+             "", f"Trained with {changes} at the recipe's setting, "
              f"{result['timesteps']} steps, seed(s) {result['seed']} (`family`: "
              "`env.randomize=family`; `fixed`: the recipe's setting only). Each "
              f"setting: {result['episodes']} episodes shared by every policy; paired margin "
@@ -207,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
                    for v in variants}
     except ValueError as error:
         parser.error(str(error))
-    for i in chosen:
-        setting_config(args.config, settings[i])  # a bad setting is one line, before training
+    obs_mode = configs[variants[0]].env.obs_mode  # every variant's: --set changes them all
+    for i in chosen:  # a bad setting is one line, before training
+        setting_config(args.config, settings[i], obs_mode)
     trained, seconds = {}, {}
     for variant, config in configs.items():
         env, params = config.env.make_env()
@@ -223,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"generalist: trained {name} in {seconds[name]:.0f} s", flush=True)
     rows = []
     for i in chosen:
-        rows.append(evaluate_setting(i, settings[i], trained, args.config, args.episodes))
+        rows.append(evaluate_setting(i, settings[i], trained, args.config, args.episodes,
+                                     obs_mode))
         print(f"generalist: setting {i}: " + ", ".join(
             f"{v} {r['margin']:+.1f} {r['margin_ci']}" for v, r in rows[-1]["variants"].items()),
             flush=True)

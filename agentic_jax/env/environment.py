@@ -56,7 +56,8 @@ class MultiAgentTaskEnvironment(ActionInterface, environment.Environment[EnvStat
             its active tasks per type and the other agents' best expertise per type; ``"slots"``
             has no size that depends on ``n_task_types``: per agent and queue slot its
             expertise for the slot's type, the best teammate's, its rank and its load after
-            taking it (:mod:`agentic_jax.env.slot_features`) replace type one-hots and expertise.
+            taking it (:mod:`agentic_jax.env.slot_features`) replace type one-hots and expertise;
+            ``"slots_rates"`` adds the rules' expected gain and completion chance per slot.
         action_mode: a registered action mode's name (:mod:`agentic_jax.env.modes`), held as
             :attr:`mode`. ``"seed"`` (default): the seed's float action ``(n_agents * 3,)`` of
             ``(accept, effort, collaborate)`` thresholds, the queue head first-come

@@ -1,7 +1,9 @@
 """The flat observation layouts of the environment: the seed's, the extended one, "collab"
-(extended plus what a per-agent collaboration decision depends on) and "slots" (no size that
+(extended plus what a per-agent collaboration decision depends on), "slots" (no size that
 depends on the number of task types: per agent and queue slot, what the agent would bring to
-the slot's task, :mod:`agentic_jax.env.slot_features`, instead of type one-hots and expertise).
+the slot's task, :mod:`agentic_jax.env.slot_features`, instead of type one-hots and expertise)
+and "slots_rates" ("slots" plus the rules' expected gain and completion chance per agent and
+slot).
 
 Each reads an :class:`EnvState` with any batch axes ``B`` last and returns float32
 ``(obs_size, *B)``. Each opens with one row of features per agent, agent after agent (see
@@ -17,7 +19,8 @@ from agentic_jax.env import randomize, slot_features
 from agentic_jax.env import small_ops as small
 from agentic_jax.env.types import EnvParams, EnvState
 
-OBS_MODES = ("seed", "extended", "collab", "slots")
+OBS_MODES = ("seed", "extended", "collab", "slots", "slots_rates")
+SLOT_MODES = ("slots", "slots_rates")  # the layouts with per-agent, per-slot features
 AGENT_FEATURES = 7  # the per-agent features every layout opens its rows with
 
 
@@ -33,39 +36,44 @@ def obs_size(obs_mode: str, n_agents: int, max_tasks: int, n_task_types: int) ->
 
 
 def _per_slot(obs_mode: str, n_task_types: int) -> int:
-    """Floats per queue row: 5 seed, 4 + T extended and collab, 4 slots (no type one-hot)."""
-    return {"seed": 5, "slots": 4}.get(obs_mode, 4 + n_task_types)
+    """Floats per queue row: 5 seed, 4 + T extended and collab, 4 slots and slots_rates (no
+    type one-hot)."""
+    return {"seed": 5, "slots": 4, "slots_rates": 4}.get(obs_mode, 4 + n_task_types)
 
 
 def agent_obs_block(obs_mode: str, n_agents: int, n_task_types: int) -> tuple[int, int, int]:
     """``(start, n_agents, features per agent)`` of the per-agent rows opening the observation.
 
-    7 features per agent in the seed's layout and in "slots", ``7 + T`` in the extended one,
-    ``7 + 3T`` in "collab".
+    7 features per agent in the seed's layout and in "slots" and "slots_rates", ``7 + T`` in the
+    extended one, ``7 + 3T`` in "collab".
     """
     T = n_task_types
-    per_agent = {"seed": 7, "extended": 7 + T, "collab": 7 + 3 * T, "slots": 7}[obs_mode]
+    per_agent = {"extended": 7 + T, "collab": 7 + 3 * T}.get(obs_mode, AGENT_FEATURES)
     return 0, n_agents, per_agent
 
 
 def agent_slot_obs_block(obs_mode: str, n_agents: int,
                          max_tasks: int) -> tuple[int, int, int, int] | None:
     """``(start, n_agents, max_tasks, features)`` of the per-agent, per-queue-slot features
-    (agent-major, then slot; :data:`slot_features.FEATURES`) right after the agent rows, in
-    the "slots" layout; None in the others."""
-    if obs_mode != "slots":
+    (agent-major, then slot; :data:`slot_features.FEATURES`, and in "slots_rates"
+    :data:`slot_features.RATE_FEATURES` after them) right after the agent rows, in the "slots"
+    and "slots_rates" layouts; None in the others."""
+    if obs_mode not in SLOT_MODES:
         return None
-    return n_agents * AGENT_FEATURES, n_agents, max_tasks, len(slot_features.FEATURES)
+    features = len(slot_features.FEATURES)
+    if obs_mode == "slots_rates":
+        features += len(slot_features.RATE_FEATURES)
+    return n_agents * AGENT_FEATURES, n_agents, max_tasks, features
 
 
 def shared_obs_blocks(obs_mode: str, n_agents: int, max_tasks: int,
                       n_task_types: int) -> tuple[tuple[int, int], ...]:
     """``(start, size)`` spans of the observation that every agent sees and whose sizes do not
     depend on ``n_agents``: the queue rows (``max_tasks * 5`` seed, ``max_tasks * (4 + T)``
-    extended and collab, ``max_tasks * 4`` slots) and, outside the seed's layout, the episode
-    progress and queue fill (2 floats, the last two). The n-by-n collaboration matrix between
-    them is not one; nor is the "slots" layout's per-agent, per-slot block
-    (:func:`agent_slot_obs_block`), which sits between the agent rows and the queue rows.
+    extended and collab, ``max_tasks * 4`` slots and slots_rates) and, outside the seed's
+    layout, the episode progress and queue fill (2 floats, the last two). The n-by-n
+    collaboration matrix between them is not one; nor is the slot layouts' per-agent, per-slot
+    block (:func:`agent_slot_obs_block`), which sits between the agent rows and the queue rows.
     """
     start, n, per_agent = agent_obs_block(obs_mode, n_agents, n_task_types)
     slots = agent_slot_obs_block(obs_mode, n_agents, max_tasks)
@@ -82,8 +90,8 @@ def get_obs(state: EnvState, params: EnvParams, obs_mode: str) -> chex.Array:
     params = randomize.in_effect(params, state.setting)
     if obs_mode == "seed":
         return seed_obs(state)
-    if obs_mode == "slots":
-        return slots_obs(state, params)
+    if obs_mode in SLOT_MODES:
+        return slots_obs(state, params, rates=obs_mode == "slots_rates")
     return extended_obs(state, params, collab=obs_mode == "collab")
 
 
@@ -155,16 +163,18 @@ def extended_obs(state: EnvState, params: EnvParams, collab: bool = False) -> ch
     return _flat(agents, queue, *_tail(state, params), batch_ndim=bn)
 
 
-def slots_obs(state: EnvState, params: EnvParams) -> chex.Array:
-    """The "slots" layout: no size depends on the number of task types ``T``.
+def slots_obs(state: EnvState, params: EnvParams, rates: bool = False) -> chex.Array:
+    """The "slots" layout (with ``rates``, "slots_rates"): no size depends on the number of
+    task types ``T``.
 
     Per agent (7): the extended layout's first seven. Per agent and queue slot (4, agent-major):
     :func:`slot_features.agent_slot_features` (own expertise for the slot's type, the best
-    teammate's, the agent's rank in the team for it, its load over capacity after taking it).
-    Per queue slot (4): the extended layout's without the type one-hot. Then the collaboration
-    matrix, the episode progress and the queue fill, as in the extended layout.
+    teammate's, the agent's rank in the team for it, its load over capacity after taking it;
+    with ``rates`` also its expected gain in weighted completions per step and its completion
+    chance, 6). Per queue slot (4): the extended layout's without the type one-hot. Then the
+    collaboration matrix, the episode progress and the queue fill, as in the extended layout.
     """
-    per_slot = slot_features.agent_slot_features(state)
+    per_slot = slot_features.agent_slot_features(state, rates)
     return _flat(_agent_rows(state), per_slot, _queue_rows(state, params),
                  *_tail(state, params), batch_ndim=state.time.ndim)
 

@@ -13,6 +13,15 @@ numbers (all 0 for an empty slot):
 
 A policy that reads these instead of type one-hots and an expertise matrix has the same input
 size for any ``n_task_types`` (see the ``"slots"`` observation layout).
+
+The ``"slots_rates"`` layout adds two more, read from what the agent holds (its active tasks'
+expertise and priorities, which no layout shows otherwise), the scores of the scheduling rules
+(:mod:`agentic_jax.env.rules.scores`) as inputs rather than as decisions:
+
+4. ``gain``: the expected gain in priority-weighted completions per step if the agent takes the
+   task, its work rate with it minus without it (the ``expected_rate`` rules' score);
+5. ``chance``: its per-step completion probability of the task at full effort, clipped to
+   ``[MIN_CHANCE, 1]`` (``1 /`` the expected processing time of the ``wspt``/``atc`` rules).
 """
 
 from __future__ import annotations
@@ -21,14 +30,17 @@ import chex
 import jax.numpy as jnp
 
 from agentic_jax.env import small_ops as small
+from agentic_jax.env.rules.scores import MIN_CHANCE
 from agentic_jax.env.types import EnvState
 
 FEATURES = ("own", "best_other", "rank", "load_after")
+RATE_FEATURES = ("gain", "chance")  # added by the "slots_rates" layout
 MIN_CAPACITY = 0.05  # floor of the capacity in load_after, so it stays finite
 
 
-def agent_slot_features(state: EnvState) -> chex.Array:
-    """``(n, Q, 4, *B)`` float32: :data:`FEATURES` of every agent for every queue slot."""
+def agent_slot_features(state: EnvState, rates: bool = False) -> chex.Array:
+    """``(n, Q, F, *B)`` float32: :data:`FEATURES` of every agent for every queue slot, then
+    :data:`RATE_FEATURES` with ``rates`` (``F`` = 4, or 6)."""
     expertise = state.expertise  # (n, T, *B)
     n = expertise.shape[0]
     q = state.queue
@@ -40,8 +52,25 @@ def agent_slot_features(state: EnvState) -> chex.Array:
     K = state.active.valid.shape[1]
     capacity = jnp.maximum(state.capacity, MIN_CAPACITY)  # (n, *B)
     load_after = (state.current_load[:, None] + q.complexity) / (K * capacity[:, None])
+    features = [own, best_other, rank, load_after]
+    if rates:
+        features += _rates(state, own)
     valid = q.valid.astype(jnp.float32)  # (Q, *B)
-    return jnp.stack([own, best_other, rank, load_after], 2) * valid[:, None]
+    return jnp.stack(features, 2) * valid[:, None]
+
+
+def _rates(state: EnvState, own: chex.Array) -> list[chex.Array]:
+    """``[gain, chance]``, each ``(n, Q, *B)``, from ``own`` (the agents' expertise for each
+    slot's type): the ``expected_rate`` score and the completion chance of the rules, with
+    the batch axes last."""
+    held = small.lookup(state.expertise, state.active.task_type)  # (n, K, *B)
+    work = small.sum_axis(held * state.active.priority * state.active.valid, 1)  # (n, *B)
+    load, capacity = state.current_load, state.capacity
+    load_after = jnp.maximum(1.0, load[:, None] + state.queue.complexity)  # (n, Q, *B)
+    rate_after = (work[:, None] + own * state.queue.priority) * capacity[:, None] / load_after
+    gain = rate_after - (work * capacity / jnp.maximum(1.0, load))[:, None]
+    chance = jnp.clip(own * capacity[:, None] / load_after, MIN_CHANCE, 1.0)
+    return [gain, chance]
 
 
 def best_of_others(expertise: chex.Array) -> chex.Array:

@@ -38,6 +38,12 @@ def test_set_changes_the_training_config_and_on_picks_the_draw(capsys):
     eight = generalist.train_config(RECIPE, "family", 4096, True, ("env.n_agents=8",
                                                                   "env.max_tasks=20"))
     assert (eight.env.n_agents, eight.env.max_tasks) == (8, 20)
+    # another per-slot layout is trained with and judged in: the settings are observed as
+    # the policy was trained to observe them
+    rates = generalist.train_config(RECIPE, "family", 4096, True, ("env.obs_mode=slots_rates",))
+    assert rates.env.obs_mode == "slots_rates"
+    judged = generalist.setting_config(RECIPE, generalist.read_settings()[10], "slots_rates")
+    assert judged.env.obs_mode == "slots_rates"
     assert generalist.DRAWS["validation"] != generalist.DRAWS["heldout"]
     assert read_settings(generalist.DRAWS["validation"]) != read_settings()
     with pytest.raises(SystemExit):
@@ -94,6 +100,21 @@ def test_quick_run_reports_each_variant_on_each_setting(tmp_path):
     for v in row["variants"].values():
         assert v["margin_ci"][0] <= v["margin"] <= v["margin_ci"][1]
     assert "zero-shot on held-out settings" in (tmp_path / "result.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_policy_trained_in_another_per_slot_layout_is_judged_in_it(tmp_path):
+    """`--set env.obs_mode=slots_rates`: the settings are observed in that layout too (a
+    transfer between the two layouts would be refused)."""
+    script = Path(generalist.__file__)
+    done = subprocess.run([sys.executable, str(script), "--quick", "--settings", "10",
+                           "--episodes", "4", "--variants", "family", "--set",
+                           "env.obs_mode=slots_rates", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["set"] == ["env.obs_mode=slots_rates"] and set(result["tally"]) == {"family"}
+    assert "`env.obs_mode=slots_rates`" in (tmp_path / "result.md").read_text()
 
 
 def test_a_select_team_recipe_meets_the_select_rules_on_the_same_episodes():

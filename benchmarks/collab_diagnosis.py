@@ -168,8 +168,9 @@ def probe(index: int | None, steps: int, changes: list[str], episodes: int,
     with tempfile.TemporaryDirectory(prefix="collab-probe-") as run_dir:
         system = AgenticRLSystem(config, run_dir=run_dir)
         if team_first:  # the curriculum: task choices first, around the team rule's requests
-            team = AgenticRLSystem(config_for(index, [*changes, *quiet(team_first),
-                                                      "env.action_mode=select_team"]))
+            team = AgenticRLSystem(config_for(index, [
+                *changes, *quiet(team_first), "env.action_mode=select_team",
+                "system.heuristics=[expected_rate]"]))  # select_team's: expected_rate_team
             team.train()
             system.start_from(team)
         final = system.train([callback])["final_eval"]

@@ -1,4 +1,4 @@
-"""Why a learned team collaborates on every step or never (issue 26): two measurements.
+"""Why a learned team collaborates on every step or never (issue 26): three measurements.
 
     python benchmarks/collab_diagnosis.py                          # recipe setting and setting 11
     python benchmarks/collab_diagnosis.py --probe-steps 1310720 --set ppo.collaboration=sequential

@@ -1,7 +1,9 @@
-"""Why a learned team collaborates on every step or never (issue 26): two measurements.
+"""Why a learned team collaborates on every step or never (issue 26): three measurements.
 
     python benchmarks/collab_diagnosis.py                          # recipe setting and setting 11
     python benchmarks/collab_diagnosis.py --probe-steps 1310720 --set ppo.collaboration=sequential
+    python benchmarks/collab_diagnosis.py --settings recipe --probe-steps 1310720 \
+        --team-first 1310720
 
 1. Requests alone: the `expected_rate` task rule (select mode) with only its collaboration
    requests changed (never, random with probability p per agent and step, always, `_helps`,
@@ -15,6 +17,10 @@
    The trained team is then evaluated with its own slot choices and its requests replaced by
    each pattern of 1 (never, always, `_helps`, `_team`) on the same episodes as its own
    requests and the rules: how much of its gap to the best rule is in the requests alone.
+3. `--team-first M` (with `--probe-steps`): a curriculum. The same config first trains M steps
+   in `env.action_mode: select_team` (the team rule makes the requests, selectively, while the
+   task choices are learned), and the probe then starts from it (`start_from`: its network,
+   Adam state and observation statistics) and learns its own requests.
 
 Results: benchmarks/results/collab_diagnosis/<tag>/result.{json,md}.
 """
@@ -146,22 +152,33 @@ def replaced_requests(system: AgenticRLSystem, episodes: int) -> dict:
     return scores(policies, system, episodes)
 
 
-def probe(index: int | None, steps: int, changes: list[str], episodes: int) -> dict:
+def quiet(steps: int) -> list[str]:
+    """A probe run's budget and intervals, without logs or pictures."""
     every = min(steps, 262144)
-    extra = [f"ppo.total_timesteps={steps}", f"system.eval_freq={every}",
-             f"system.checkpoint_freq={every}", "system.progress=false", "system.verbose=false",
-             "system.tensorboard=false", "system.plot=false",
-             "system.heuristics=[expected_rate_team]", "system.final_eval_episodes=128"]
-    config = config_for(index, [*changes, *extra])
+    return [f"ppo.total_timesteps={steps}", f"system.eval_freq={every}",
+            f"system.checkpoint_freq={every}", "system.progress=false", "system.verbose=false",
+            "system.tensorboard=false", "system.plot=false",
+            "system.heuristics=[expected_rate_team]", "system.final_eval_episodes=128"]
+
+
+def probe(index: int | None, steps: int, changes: list[str], episodes: int,
+          team_first: int = 0) -> dict:
+    config = config_for(index, [*changes, *quiet(steps)])
     callback = Probe(config.env.n_agents, config.env.max_tasks)
     with tempfile.TemporaryDirectory(prefix="collab-probe-") as run_dir:
         system = AgenticRLSystem(config, run_dir=run_dir)
+        if team_first:  # the curriculum: task choices first, around the team rule's requests
+            team = AgenticRLSystem(config_for(index, [
+                *changes, *quiet(team_first), "env.action_mode=select_team",
+                "system.heuristics=[expected_rate]"]))  # select_team's: expected_rate_team
+            team.train()
+            system.start_from(team)
         final = system.train([callback])["final_eval"]
         replaced = replaced_requests(system, episodes)
     summary = {name: {k: float(v[k]) for k in ("mean_reward", "collaboration_frequency")}
                for name, v in [("learned", final["learned"]), *final["heuristics"].items()]}
-    return {"setting": index, "steps": steps, "set": changes, "curve": callback.rows,
-            "final": summary, "replaced": replaced}
+    return {"setting": index, "steps": steps, "set": changes, "team_first": team_first,
+            "curve": callback.rows, "final": summary, "replaced": replaced}
 
 
 def markdown(result: dict) -> str:
@@ -179,9 +196,11 @@ def markdown(result: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if result.get("probe"):
         p = result["probe"]
+        first = (f", after {p['team_first']} steps with the team rule's requests "
+                 "(`select_team`)" if p.get("team_first") else "")
         lines += ["", f"Probe: the recipe{' with ' + ', '.join(p['set']) if p['set'] else ''} at "
-                  f"setting {p['setting']}, {p['steps']} steps, one seed: each agent's mean "
-                  "request probability on the training envs' observations.", "",
+                  f"setting {p['setting']}, {p['steps']} steps{first}, one seed: each agent's "
+                  "mean request probability on the training envs' observations.", "",
                   "| update | every earlier agent asked | none asked |", "|---|---|---|"]
         lines += [f"| {r['update']} | {r['after_all_asked']} | {r['after_none_asked']} |"
                   for r in p["curve"]]
@@ -203,10 +222,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="'recipe' and/or held-out indices, comma-separated")
     parser.add_argument("--episodes", type=int, default=128)
     parser.add_argument("--probe-steps", type=int, default=0, help="0: no training probe")
+    parser.add_argument("--team-first", type=int, default=0, metavar="M",
+                        help="the probe starts from M steps of select_team (0: from scratch)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change the recipe, for both parts (repeatable)")
     add_arguments(parser, "collab_diagnosis", "select")
     args = parser.parse_args(argv)
+    if args.team_first < 0 or (args.team_first and not args.probe_steps):
+        parser.error(f"--team-first {args.team_first}: a number of steps >= 0, and only with "
+                     "--probe-steps")
     try:
         chosen = [None if s == "recipe" else int(s) for s in args.settings.split(",")]
         config_for(chosen[-1], args.set)
@@ -216,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     patterns = {("recipe" if i is None else f"setting {i}"):
                 requests_alone(i, args.episodes, args.set) for i in chosen}
     result = {"episodes": args.episodes, "set": args.set, "patterns": patterns,
-              "probe": (probe(chosen[-1], args.probe_steps, args.set, args.episodes)
-                        if args.probe_steps else None)}
+              "probe": (probe(chosen[-1], args.probe_steps, args.set, args.episodes,
+                              args.team_first) if args.probe_steps else None)}
     write_result(folder, "collab_diagnosis", result, markdown(result))
     return 0
 

@@ -47,3 +47,34 @@ def test_bad_settings_is_one_line(capsys):
         collab_diagnosis.main(["--settings", "recipe,x"])
     assert exit_.value.code == 2
     assert "--settings 'recipe,x'" in capsys.readouterr().err
+
+
+def test_team_first_needs_the_probe_and_is_one_line(capsys):
+    for argv in (["--team-first", "512"], ["--probe-steps", "512", "--team-first", "-1"]):
+        with pytest.raises(SystemExit) as exit_:
+            collab_diagnosis.main(["--settings", "recipe", *argv])
+        assert exit_.value.code == 2
+        assert "--team-first" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_team_first_probe_starts_from_the_select_team_run(tmp_path, monkeypatch):
+    """The probe system is warm-started from a select_team run of the same config (its
+    parameters, not fresh ones) and the result says so."""
+    started = []
+    original = collab_diagnosis.AgenticRLSystem.start_from
+
+    def spy(self, source):
+        started.append(source.config.env.action_mode)
+        return original(self, source)
+
+    monkeypatch.setattr(collab_diagnosis.AgenticRLSystem, "start_from", spy)
+    tiny = ["ppo.n_envs=4", "ppo.n_steps=8", "ppo.batch_size=32", "ppo.n_epochs=1",
+            "ppo.net_arch={pi: [8], vf: [8]}", "env.max_steps_in_episode=8"]
+    result = collab_diagnosis.probe(None, 64, tiny, 2, team_first=64)
+    assert started == ["select_team"]
+    assert result["team_first"] == 64 and result["curve"]
+    text = collab_diagnosis.markdown({"episodes": 2, "set": tiny, "probe": result,
+                                      "patterns": {"recipe": {"never": {
+                                          "mean_reward": 0.0, "collaboration_frequency": 0.0}}}})
+    assert "after 64 steps with the team rule's requests" in text

@@ -20,8 +20,9 @@ optimisation epochs. Every variant does one jitted `make_update` per call; media
 
 `--jaxmarl PATH` (a JaxMARL checkout, as for `benchmarks/jaxmarl_head_to_head.py`) adds their
 IPPO (`baselines/IPPO/ippo_ff_mpe.py`, unmodified, through the adapter) in the same process:
-its `make_train` and the recipe's, each `--updates` updates from scratch (init included, as a
-training call is), compiled once and timed in the same interleaved rounds. Without it, their
+its `make_train`, the recipe's and that of our variant nearest theirs (`+per_agent_mlp`), each
+`--updates` updates from scratch (init included, as a training call is), compiled once and
+timed in the same interleaved rounds. Without it, their
 IPPO's figure comes only from the head-to-head, another process.
 Writes benchmarks/results/speed_split/<tag>/result.json and result.md.
 """
@@ -65,27 +66,31 @@ def compiled_update(cfg, env, params):
 
 
 @contextlib.contextmanager
-def whole_trainings(checkout: Path, ppo, env, params, updates: int
+def whole_trainings(checkout: Path, ours: list, env, params, updates: int
                     ) -> Iterator[dict[str, tuple[Callable[[], object], int]]]:
-    """`{name: (run, env_steps)}`: our recipe's and their IPPO's `make_train`, `updates`
-    updates each, compiled and run once; `run()` trains once more from scratch. Their module
-    is patched (`jaxmarl.make`, `wandb`) while inside, as their runs need."""
+    """`{name: (run, env_steps)}`: the `make_train` of each of `ours` (`[(name, PPOConfig)]`)
+    and of their IPPO, `updates` updates each, compiled and run once; `run()` trains once
+    more from scratch. Their module is patched (`jaxmarl.make`, `wandb`) while inside, as
+    their runs need."""
     from head_to_head import jaxmarl_baselines as jb
 
     from agentic_jax.compat.jaxmarl import JaxMARLEnv
 
     jb.check_versions(checkout)
     module = jb.load_module(checkout, "jaxmarl_ippo")
-    ours = ppo.replace(total_timesteps=updates * ppo.buffer_size).validate()
     config = jb.baseline_config(checkout, "jaxmarl_ippo", 0)
     config["TOTAL_TIMESTEPS"] = updates * config["NUM_ENVS"] * config["NUM_STEPS"]
     key = jax.random.PRNGKey(0)
     with jb.patched(module, JaxMARLEnv(env=env, params=params)):
+        trains = []
+        for name, ppo in ours:
+            ppo = ppo.replace(total_timesteps=updates * ppo.buffer_size).validate()
+            trains.append((f"{name}: make_train", make_train(ppo, env, params),
+                           ppo.total_timesteps))
+        trains.append(("jaxmarl_ippo: make_train", module.make_train(config),
+                       config["TOTAL_TIMESTEPS"]))
         cases = {}
-        for name, train, steps in (
-                ("recipe: make_train", make_train(ours, env, params), ours.total_timesteps),
-                ("jaxmarl_ippo: make_train", module.make_train(config),
-                 config["TOTAL_TIMESTEPS"])):
+        for name, train, steps in trains:
             compiled = jax.jit(train).lower(key).compile()
             jax.block_until_ready(compiled(key))
             cases[name] = (lambda c=compiled: c(key), steps)
@@ -119,7 +124,8 @@ def main() -> None:
         if args.jaxmarl is not None:
             from head_to_head.jaxmarl_baselines import BaselineError
             try:
-                whole = stack.enter_context(whole_trainings(args.jaxmarl, run.ppo, env, params,
+                ends = [variants(run.ppo)[i] for i in (0, -1)]  # the recipe, their nearest
+                whole = stack.enter_context(whole_trainings(args.jaxmarl, ends, env, params,
                                                             args.updates))
             except BaselineError as error:
                 parser.exit(2, f"speed_split.py: {error}\n")

@@ -76,7 +76,6 @@ def whole_trainings(checkout: Path, ours: list, env, params, updates: int
 
     from agentic_jax.compat.jaxmarl import JaxMARLEnv
 
-    jb.check_versions(checkout)
     module = jb.load_module(checkout, "jaxmarl_ippo")
     config = jb.baseline_config(checkout, "jaxmarl_ippo", 0)
     config["TOTAL_TIMESTEPS"] = updates * config["NUM_ENVS"] * config["NUM_STEPS"]
@@ -111,6 +110,12 @@ def main() -> None:
         parser.error(f"--repeats {args.repeats} is invalid (allowed: an int >= 1)")
     if args.updates < 1:
         parser.error(f"--updates {args.updates} is invalid (allowed: an int >= 1)")
+    if args.jaxmarl is not None:  # a missing checkout or version: one line, before compiling
+        from head_to_head.jaxmarl_baselines import BaselineError, check_versions
+        try:
+            check_versions(args.jaxmarl)
+        except BaselineError as error:
+            parser.exit(2, f"speed_split.py: {error}\n")
 
     run = load(args.config)
     env, params = run.env.make_env()

@@ -16,16 +16,24 @@ Variants (each a `PPOConfig.replace` of the recipe; the env is the recipe's):
 Each variant is also timed with `n_epochs=1`; by linearity `t(E) = t_rollout + E * t_epoch`
 this splits its update into rollout (env steps, policy forward, sampling, values, GAE) and
 optimisation epochs. Every variant does one jitted `make_update` per call; medians over
-`--repeats` interleaved rounds; env steps/s = `n_envs * n_steps / t`. Their IPPO's own figure
-comes from the head-to-head (`benchmarks/jaxmarl_head_to_head.py`), not from here.
+`--repeats` interleaved rounds; env steps/s = `n_envs * n_steps / t`.
+
+`--jaxmarl PATH` (a JaxMARL checkout, as for `benchmarks/jaxmarl_head_to_head.py`) adds their
+IPPO (`baselines/IPPO/ippo_ff_mpe.py`, unmodified, through the adapter) in the same process:
+its `make_train`, the recipe's and that of our variant nearest theirs (`+per_agent_mlp`), each
+`--updates` updates from scratch (init included, as a training call is), compiled once and
+timed in the same interleaved rounds. Without it, their
+IPPO's figure comes only from the head-to-head, another process.
 Writes benchmarks/results/speed_split/<tag>/result.json and result.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jax
@@ -33,7 +41,7 @@ from results_dir import add_arguments, result_dir, write_result
 
 from agentic_jax.config import load
 from agentic_jax.config.ppo import NetArch
-from agentic_jax.ppo import make_init, make_update
+from agentic_jax.ppo import make_init, make_train, make_update
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,14 +65,57 @@ def compiled_update(cfg, env, params):
     return update, rs
 
 
+@contextlib.contextmanager
+def whole_trainings(checkout: Path, ours: list, env, params, updates: int
+                    ) -> Iterator[dict[str, tuple[Callable[[], object], int]]]:
+    """`{name: (run, env_steps)}`: the `make_train` of each of `ours` (`[(name, PPOConfig)]`)
+    and of their IPPO, `updates` updates each, compiled and run once; `run()` trains once
+    more from scratch. Their module is patched (`jaxmarl.make`, `wandb`) while inside, as
+    their runs need."""
+    from head_to_head import jaxmarl_baselines as jb
+
+    from agentic_jax.compat.jaxmarl import JaxMARLEnv
+
+    module = jb.load_module(checkout, "jaxmarl_ippo")
+    config = jb.baseline_config(checkout, "jaxmarl_ippo", 0)
+    config["TOTAL_TIMESTEPS"] = updates * config["NUM_ENVS"] * config["NUM_STEPS"]
+    key = jax.random.PRNGKey(0)
+    with jb.patched(module, JaxMARLEnv(env=env, params=params)):
+        trains = []
+        for name, ppo in ours:
+            ppo = ppo.replace(total_timesteps=updates * ppo.buffer_size).validate()
+            trains.append((f"{name}: make_train", make_train(ppo, env, params),
+                           ppo.total_timesteps))
+        trains.append(("jaxmarl_ippo: make_train", module.make_train(config),
+                       config["TOTAL_TIMESTEPS"]))
+        cases = {}
+        for name, train, steps in trains:
+            compiled = jax.jit(train).lower(key).compile()
+            jax.block_until_ready(compiled(key))
+            cases[name] = (lambda c=compiled: c(key), steps)
+        yield cases
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "configs/select.yaml"))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--jaxmarl", type=Path, default=None, metavar="PATH",
+                        help="a JaxMARL checkout: their IPPO timed in this process too")
+    parser.add_argument("--updates", type=int, default=16,
+                        help="updates per whole-training call with --jaxmarl")
     add_arguments(parser, "speed_split", "cpu")
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error(f"--repeats {args.repeats} is invalid (allowed: an int >= 1)")
+    if args.updates < 1:
+        parser.error(f"--updates {args.updates} is invalid (allowed: an int >= 1)")
+    if args.jaxmarl is not None:  # a missing checkout or version: one line, before compiling
+        from head_to_head.jaxmarl_baselines import BaselineError, check_versions
+        try:
+            check_versions(args.jaxmarl)
+        except BaselineError as error:
+            parser.exit(2, f"speed_split.py: {error}\n")
 
     run = load(args.config)
     env, params = run.env.make_env()
@@ -73,13 +124,28 @@ def main() -> None:
         for epochs in (cfg.n_epochs, 1):
             cfg_e = cfg.replace(n_epochs=epochs).validate()
             cases[(name, epochs)] = (cfg_e, *compiled_update(cfg_e, env, params), [])
-    for _ in range(args.repeats):  # interleaved: every case sees the same load
-        for key, (cfg, update, rs, times) in cases.items():
-            start = time.perf_counter()
-            rs, metrics = update(rs)
-            jax.block_until_ready(metrics)
-            times.append(time.perf_counter() - start)
-            cases[key] = (cfg, update, rs, times)
+    with contextlib.ExitStack() as stack:
+        whole = {}
+        if args.jaxmarl is not None:
+            from head_to_head.jaxmarl_baselines import BaselineError
+            try:
+                ends = [variants(run.ppo)[i] for i in (0, -1)]  # the recipe, their nearest
+                whole = stack.enter_context(whole_trainings(args.jaxmarl, ends, env, params,
+                                                            args.updates))
+            except BaselineError as error:
+                parser.exit(2, f"speed_split.py: {error}\n")
+        whole_times = {name: [] for name in whole}
+        for _ in range(args.repeats):  # interleaved: every case sees the same load
+            for key, (cfg, update, rs, times) in cases.items():
+                start = time.perf_counter()
+                rs, metrics = update(rs)
+                jax.block_until_ready(metrics)
+                times.append(time.perf_counter() - start)
+                cases[key] = (cfg, update, rs, times)
+            for name, (train, _) in whole.items():
+                start = time.perf_counter()
+                jax.block_until_ready(train())
+                whole_times[name].append(time.perf_counter() - start)
 
     rows = []
     for name, cfg in variants(run.ppo):
@@ -98,11 +164,24 @@ def main() -> None:
         lines.append(f"| {r['variant']} | {r['env_steps_per_s']:,.0f} | "
                      f"{r['env_steps_per_s'] / base:.2f} | {1e3 * r['update_s']:.0f} | "
                      f"{1e3 * r['rollout_s']:.0f} | {1e3 * r['epoch_s']:.0f} |")
+    trainings = [{"variant": name, "env_steps": steps, "updates": args.updates,
+                  "call_s": statistics.median(whole_times[name]),
+                  "env_steps_per_s": steps / statistics.median(whole_times[name]),
+                  "times_s": whole_times[name]} for name, (_, steps) in whole.items()]
+    if trainings:
+        ours = trainings[0]["env_steps_per_s"]
+        lines += ["", f"Whole trainings in this process ({args.updates} updates from scratch "
+                  "per call, median of the same rounds):", "",
+                  "| training | env steps/s | x the recipe's make_train | s per call |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| {t['variant']} | {t['env_steps_per_s']:,.0f} | "
+                  f"{t['env_steps_per_s'] / ours:.2f} | {t['call_s']:.2f} |" for t in trainings]
     what = ("one update of the recipe, step by step towards JaxMARL IPPO's shape and network: "
             "env steps/s, rollout and epoch time")
     folder = result_dir("speed_split", args.tag, args.out, what=what)
     write_result(folder, "speed_split", {"config": args.config, "repeats": args.repeats,
-                                         "rows": rows}, "\n".join(lines) + "\n")
+                                         "rows": rows, "whole_trainings": trainings},
+                 "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

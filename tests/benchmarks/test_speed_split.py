@@ -6,6 +6,7 @@ import dataclasses
 import subprocess
 import sys
 
+import pytest
 import speed_split
 
 from agentic_jax.config import load
@@ -45,3 +46,14 @@ def test_bad_repeats_is_one_line():
                           "--repeats", "0"], capture_output=True, text=True)
     assert out.returncode == 2
     assert "--repeats 0 is invalid" in out.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--updates", "0"], "--updates 0 is invalid"),
+    (["--repeats", "1", "--jaxmarl", "/nonexistent/jaxmarl"], "does not exist"),
+])
+def test_bad_updates_or_checkout_is_one_line(argv, message):
+    out = subprocess.run([sys.executable, str(speed_split.ROOT / "benchmarks/speed_split.py"),
+                          *argv, "--out", "/tmp/never-written"], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert message in out.stderr.strip().splitlines()[-1]

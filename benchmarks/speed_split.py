@@ -22,8 +22,8 @@ optimisation epochs. Every variant does one jitted `make_update` per call; media
 IPPO (`baselines/IPPO/ippo_ff_mpe.py`, unmodified, through the adapter) in the same process:
 its `make_train`, the recipe's and that of our variant nearest theirs (`+per_agent_mlp`), each
 `--updates` updates from scratch (init included, as a training call is), compiled once and
-timed in the same interleaved rounds. Without it, their
-IPPO's figure comes only from the head-to-head, another process.
+timed in the same interleaved rounds. Without it, their IPPO's figure comes only from the
+head-to-head, another process.
 Writes benchmarks/results/speed_split/<tag>/result.json and result.md.
 """
 

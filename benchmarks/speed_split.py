@@ -65,20 +65,31 @@ def compiled_update(cfg, env, params):
     return update, rs
 
 
+def their_ippo(checkout: Path, updates: int) -> tuple[object, dict]:
+    """`(module, config)`: their `ippo_ff_mpe.py` and its shipped config for `updates`
+    updates; `BaselineError` (one line) for a missing checkout, version or dependency."""
+    from head_to_head import jaxmarl_baselines as jb
+
+    jb.check_versions(checkout)
+    module = jb.load_module(checkout, "jaxmarl_ippo")
+    config = jb.baseline_config(checkout, "jaxmarl_ippo", 0)
+    config["TOTAL_TIMESTEPS"] = updates * config["NUM_ENVS"] * config["NUM_STEPS"]
+    return module, config
+
+
 @contextlib.contextmanager
-def whole_trainings(checkout: Path, ours: list, env, params, updates: int
+def whole_trainings(theirs: tuple[object, dict], ours: list, env, params
                     ) -> Iterator[dict[str, tuple[Callable[[], object], int]]]:
-    """`{name: (run, env_steps)}`: the `make_train` of each of `ours` (`[(name, PPOConfig)]`)
-    and of their IPPO, `updates` updates each, compiled and run once; `run()` trains once
-    more from scratch. Their module is patched (`jaxmarl.make`, `wandb`) while inside, as
-    their runs need."""
+    """`{name: (run, env_steps)}`: the `make_train` of each of `ours` (`[(name, PPOConfig)]`,
+    as many updates as `theirs`) and of their IPPO (`their_ippo`), compiled and run once;
+    `run()` trains once more from scratch. Their module is patched (`jaxmarl.make`, `wandb`)
+    while inside, as their runs need."""
     from head_to_head import jaxmarl_baselines as jb
 
     from agentic_jax.compat.jaxmarl import JaxMARLEnv
 
-    module = jb.load_module(checkout, "jaxmarl_ippo")
-    config = jb.baseline_config(checkout, "jaxmarl_ippo", 0)
-    config["TOTAL_TIMESTEPS"] = updates * config["NUM_ENVS"] * config["NUM_STEPS"]
+    module, config = theirs
+    updates = config["TOTAL_TIMESTEPS"] // (config["NUM_ENVS"] * config["NUM_STEPS"])
     key = jax.random.PRNGKey(0)
     with jb.patched(module, JaxMARLEnv(env=env, params=params)):
         trains = []
@@ -110,10 +121,11 @@ def main() -> None:
         parser.error(f"--repeats {args.repeats} is invalid (allowed: an int >= 1)")
     if args.updates < 1:
         parser.error(f"--updates {args.updates} is invalid (allowed: an int >= 1)")
+    theirs = None
     if args.jaxmarl is not None:  # a missing checkout or version: one line, before compiling
-        from head_to_head.jaxmarl_baselines import BaselineError, check_versions
+        from head_to_head.jaxmarl_baselines import BaselineError
         try:
-            check_versions(args.jaxmarl)
+            theirs = their_ippo(args.jaxmarl, args.updates)
         except BaselineError as error:
             parser.exit(2, f"speed_split.py: {error}\n")
 
@@ -126,14 +138,9 @@ def main() -> None:
             cases[(name, epochs)] = (cfg_e, *compiled_update(cfg_e, env, params), [])
     with contextlib.ExitStack() as stack:
         whole = {}
-        if args.jaxmarl is not None:
-            from head_to_head.jaxmarl_baselines import BaselineError
-            try:
-                ends = [variants(run.ppo)[i] for i in (0, -1)]  # the recipe, their nearest
-                whole = stack.enter_context(whole_trainings(args.jaxmarl, ends, env, params,
-                                                            args.updates))
-            except BaselineError as error:
-                parser.exit(2, f"speed_split.py: {error}\n")
+        if theirs is not None:
+            ends = [variants(run.ppo)[i] for i in (0, -1)]  # the recipe, their nearest
+            whole = stack.enter_context(whole_trainings(theirs, ends, env, params))
         whole_times = {name: [] for name in whole}
         for _ in range(args.repeats):  # interleaved: every case sees the same load
             for key, (cfg, update, rs, times) in cases.items():

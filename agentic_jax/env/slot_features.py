@@ -61,15 +61,19 @@ def agent_slot_features(state: EnvState, rates: bool = False) -> chex.Array:
 
 def _rates(state: EnvState, own: chex.Array) -> list[chex.Array]:
     """``[gain, chance]``, each ``(n, Q, *B)``, from ``own`` (the agents' expertise for each
-    slot's type): the ``expected_rate`` score and the completion chance of the rules, with
-    the batch axes last."""
+    slot's type): the ``expected_rate`` score and the completion chance of the rules.
+
+    The formulas of ``rules.scores.expected_rate_score`` and ``completion_chance``, written
+    again with the batch axes last: those take one env with its small axes last, and the
+    observation of every env copy at every step is computed batch-last (``small_ops``).
+    ``test_rate_features_are_the_rules_scores`` holds the two equal."""
     held = small.lookup(state.expertise, state.active.task_type)  # (n, K, *B)
     work = small.sum_axis(held * state.active.priority * state.active.valid, 1)  # (n, *B)
     load, capacity = state.current_load, state.capacity
-    load_after = jnp.maximum(1.0, load[:, None] + state.queue.complexity)  # (n, Q, *B)
-    rate_after = (work[:, None] + own * state.queue.priority) * capacity[:, None] / load_after
-    gain = rate_after - (work * capacity / jnp.maximum(1.0, load))[:, None]
-    chance = jnp.clip(own * capacity[:, None] / load_after, MIN_CHANCE, 1.0)
+    spread = jnp.maximum(1.0, load[:, None] + state.queue.complexity)  # (n, Q, *B) with the task
+    rate_with = (work[:, None] + own * state.queue.priority) * capacity[:, None] / spread
+    gain = rate_with - (work * capacity / jnp.maximum(1.0, load))[:, None]
+    chance = jnp.clip(own * capacity[:, None] / spread, MIN_CHANCE, 1.0)
     return [gain, chance]
 
 

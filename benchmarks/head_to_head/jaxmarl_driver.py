@@ -45,6 +45,8 @@ class Settings:
         episodes: fixed evaluation episodes; ``eval_seed``: their key's seed.
         setting: the held-out setting's index in configs/heldout.yaml (None: the recipe's own
             env); ``env``: its ``load`` overrides of the recipe's env: section.
+        changes: ``--set`` overrides of our recipe (``ppo.net_arch={pi: [64, 64], ...}``),
+            applied after the setting's; an ``env.`` change is every method's env.
     """
 
     checkout: Path | None
@@ -56,12 +58,13 @@ class Settings:
     eval_seed: int
     setting: int | None = None
     env: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
 
 
 def recipe(s: Settings, actor: str = "ippo") -> RunConfig:
-    """Our recipe (``s.config``) with the env overrides of ``s`` (a held-out setting),
-    ``ppo.actor=actor`` and the budget of ``s``."""
-    config = load(s.config, [*s.env, f"ppo.actor={actor}"])
+    """Our recipe (``s.config``) with the env overrides of ``s`` (a held-out setting), its
+    ``--set`` changes, ``ppo.actor=actor`` and the budget of ``s``."""
+    config = load(s.config, [*s.env, *s.changes, f"ppo.actor={actor}"])
     budget = s.steps if s.steps is not None else config.ppo.total_timesteps
     return config.replace(ppo=config.ppo.replace(total_timesteps=budget).validate())
 

@@ -12,6 +12,7 @@ import numpy as np
 import results_dir
 from results_dir import result_dir
 
+from agentic_jax.config import load
 from head_to_head import jaxmarl_report
 from head_to_head.jaxmarl_baselines import BaselineError, quiet_import_jaxmarl
 from head_to_head.jaxmarl_driver import METHODS, Settings, check, run
@@ -32,6 +33,10 @@ def parser() -> argparse.ArgumentParser:
                    help="held-out setting K of configs/heldout.yaml: its values replace the "
                         "recipe's env: values as in benchmarks/heldout.py (default: the "
                         "recipe's own env)")
+    p.add_argument("--set", dest="changes", metavar="SECTION.KEY=VALUE", action="append",
+                   default=[], help="override one value of our recipe, e.g. --set "
+                                    "'ppo.net_arch={pi: [64, 64], vf: [64, 64]}' (repeatable; "
+                                    "env.KEY changes every method's env)")
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"comma-separated, from {', '.join(METHODS)} (default: all)")
     p.add_argument("--seeds", type=int, default=5, metavar="N",
@@ -66,10 +71,14 @@ def settings(args: argparse.Namespace, root: Path) -> Settings:
                             "(git clone https://github.com/FLAIROx/JaxMARL), or --methods "
                             "ours_ippo,ours_mappo")
     env = heldout_env(args.setting) if args.setting is not None else ()
+    try:
+        load(config, [*env, *args.changes])
+    except ValueError as err:  # an unknown key or a bad value: named before anything runs
+        raise ValueError(f"--set: {err}") from None
     checkout = (root / args.jaxmarl).resolve() if args.jaxmarl is not None else None
     return Settings(checkout=checkout, config=config, methods=methods, seeds=args.seeds,
                     steps=args.steps, episodes=args.episodes, eval_seed=args.eval_seed,
-                    setting=args.setting, env=env)
+                    setting=args.setting, env=env, changes=tuple(args.changes))
 
 
 def heldout_env(index: int) -> tuple[str, ...]:
@@ -85,9 +94,11 @@ def heldout_env(index: int) -> tuple[str, ...]:
 
 
 def setting_record(s: Settings) -> dict:
-    """What meta.json records about the env: the held-out setting's index (None: the recipe's
-    own env) and its overrides of the recipe's env: section."""
-    return {"heldout_setting": s.setting, "env_overrides": list(s.env)}
+    """What meta.json records about the env and the recipe: the held-out setting's index
+    (None: the recipe's own env), its overrides of the recipe's env: section, and the
+    ``--set`` changes."""
+    return {"heldout_setting": s.setting, "env_overrides": list(s.env),
+            "recipe_changes": list(s.changes)}
 
 
 def write(results: dict, stats: dict, folder: Path) -> None:

@@ -68,7 +68,7 @@ def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
              "jobs (timings are noisy). Fixed episodes: "
              f"{ep['n_episodes']} (eval seed {ep['eval_seed']}), the same for every policy and "
              f"rule; best rule {stats['best_rule']} ({stats['best_rule_mean']:.1f}).", "",
-             env_line(results), "",
+             env_line(results), *recipe_line(results), "",
              "| method | seeds | env steps | env steps/s (median) | run s (median) | compile s |",
              "|---|---:|---:|---:|---:|---:|"]
     for m, t in stats["throughput"].items():
@@ -90,6 +90,14 @@ def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
             hp = ", ".join(f"{k} {x}" for k, x in v["hyperparameters"].items())
             lines += ["", f"{m} hyperparameters (its shipped config): {hp}"]
     return "\n".join(lines) + "\n"
+
+
+def recipe_line(results: Mapping[str, Any]) -> list[str]:
+    """``["", line]`` naming the ``--set`` changes of our recipe; ``[]`` when there are none."""
+    changes = results["settings"].get("changes") or ()
+    if not changes:
+        return []
+    return ["", "Our recipe with " + ", ".join(f"`{c}`" for c in changes) + "."]
 
 
 def env_line(results: Mapping[str, Any]) -> str:

@@ -134,6 +134,30 @@ def test_heldout_setting_is_applied_and_recorded(capsys, tmp_path):
     assert "**held-out setting 11** of configs/heldout.yaml" in text and "n_task_types 2" in text
 
 
+def test_set_changes_our_recipe_and_is_recorded(capsys, tmp_path):
+    err = bad(capsys, "--methods", "ours_ippo", "--set", "ppo.nope=1")
+    assert "--set: unknown key ppo.nope" in err
+    err = bad(capsys, "--methods", "ours_ippo", "--set", "ppo.n_envs=-3")
+    assert "--set:" in err and "n_envs" in err
+    narrow = "ppo.net_arch={pi: [64, 64], vf: [64, 64]}"
+    s = settings(parser().parse_args(["--methods", "ours_ippo", "--setting", "11",
+                                      "--set", narrow]), ROOT)
+    default = settings(parser().parse_args(["--methods", "ours_ippo", "--setting", "11"]), ROOT)
+    for actor in ("ippo", "mappo"):
+        ppo = recipe(s, actor).ppo
+        assert ppo.net_arch.pi == (64, 64) and ppo.net_arch.vf == (64, 64)
+        assert ppo.actor == actor
+        assert ppo.replace(net_arch=recipe(default).ppo.net_arch) == recipe(default, actor).ppo
+    assert recipe(s).env == recipe(default).env  # the setting still applies
+    assert setting_record(s)["recipe_changes"] == [narrow]
+    assert setting_record(default)["recipe_changes"] == []
+    hand = results(120.0, 90.0, 100.0)
+    stats = statistics_of(hand)
+    assert "Our recipe with" not in markdown(hand, stats, MACHINE)
+    hand["settings"]["changes"] = [narrow]
+    assert f"Our recipe with `{narrow}`." in markdown(hand, stats, MACHINE)
+
+
 MACHINE = {"processor": "cpu", "cpu_count": 2}
 
 

@@ -74,6 +74,11 @@ def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
     for m, t in stats["throughput"].items():
         lines.append(f"| {m} | {t['seeds']} | {t['steps']:,} | {t['steps_per_s']:,.0f} | "
                      f"{t['run_s']:.1f} | {t['compile_s']:.1f} |")
+    for m, v in results["methods"].items():
+        if "reused_from" in v:
+            lines += ["", f"{m}: its runs are reused from `{v['reused_from']}` (the same budget, "
+                      "env and fixed episodes, checked); its timings are that run's, another "
+                      "process."]
     lines += ["", "Final policies on the fixed episodes (rliable; margin = paired margin over "
               "the best rule, mean over seeds [95% CI]):", "", markdown_table(stats["rows"]), "",
               "Paired margin over the best rule, IQM over seeds [95% bootstrap CI]:", ""]

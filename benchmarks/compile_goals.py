@@ -20,6 +20,7 @@ Results go to benchmarks/results/compile_goals/<tag>/.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from results_dir import ROOT, add_arguments, result_dir, write_result
@@ -61,17 +63,28 @@ def train(config: str, overrides: list[str], cache: Path) -> tuple[float, dict]:
     return wall, timings
 
 
-def fresh_cache() -> Path:
-    return Path(tempfile.mkdtemp(prefix="compile_goals_cache_"))
+@contextlib.contextmanager
+def fresh_cache() -> Iterator[Path]:
+    """An empty compilation cache folder, removed afterwards."""
+    cache = Path(tempfile.mkdtemp(prefix="compile_goals_cache_"))
+    try:
+        yield cache
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def cold_train(config: str, overrides: list[str]) -> tuple[float, dict]:
+    """`train` with an empty compilation cache (every program compiled)."""
+    with fresh_cache() as cache:
+        return train(config, overrides, cache)
 
 
 def warm_part(config: str, repeats: int) -> dict:
     colds, warms = [], []
     for _ in range(repeats):
-        cache = fresh_cache()
-        colds.append(train(config, TINY, cache)[0])
-        warms.append(train(config, TINY, cache)[0])
-        shutil.rmtree(cache, ignore_errors=True)
+        with fresh_cache() as cache:
+            colds.append(train(config, TINY, cache)[0])
+            warms.append(train(config, TINY, cache)[0])
     cold, warm = statistics.median(colds), statistics.median(warms)
     return {"cold_s": colds, "warm_s": warms, "value": warm / cold, "goal": GOALS["warm"],
             "met": warm / cold <= GOALS["warm"],
@@ -87,8 +100,8 @@ def rules_part(config: str, repeats: int) -> dict:
     with_more = TINY + ["system.heuristics=" + json.dumps(listed + more)]
     base, added = [], []
     for _ in range(repeats):  # interleaved, so a busier minute falls on both
-        base.append(train(config, TINY, fresh_cache())[0])
-        added.append(train(config, with_more, fresh_cache())[0])
+        base.append(cold_train(config, TINY)[0])
+        added.append(cold_train(config, with_more)[0])
     extra = statistics.median(added) - statistics.median(base)
     return {"rules": listed, "added_rules": more, "base_s": base, "with_10_more_s": added,
             "value": extra, "goal": GOALS["rules"], "met": extra <= GOALS["rules"],
@@ -97,7 +110,7 @@ def rules_part(config: str, repeats: int) -> dict:
 
 
 def select_part(config: str, repeats: int) -> dict:
-    runs = [train(config, ["system.progress=false"], fresh_cache()) for _ in range(repeats)]
+    runs = [cold_train(config, ["system.progress=false"]) for _ in range(repeats)]
     rows = []
     for process_wall, t in runs:
         chunk = t["compiles"].get("jit(chunk)", {}).get("seconds", 0.0)

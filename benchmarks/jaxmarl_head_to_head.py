@@ -3,6 +3,8 @@
     python benchmarks/jaxmarl_head_to_head.py --jaxmarl PATH            # 5 seeds, recipe budget
     python benchmarks/jaxmarl_head_to_head.py --jaxmarl PATH --seeds 2 --steps 16384 --out /tmp/x
     python benchmarks/jaxmarl_head_to_head.py --jaxmarl PATH --setting 11 --tag cpu_heldout11
+    python benchmarks/jaxmarl_head_to_head.py --methods ours_mappo,jaxmarl_mappo --seeds 3 \
+        --set 'ppo.net_arch={pi: [64, 64], vf: [64, 64]}' --reuse OLD/result.json --tag t
 
 PATH is a JaxMARL checkout (`git clone https://github.com/FLAIROx/JaxMARL`): its baseline files
 (baselines/IPPO/ippo_ff_mpe.py, baselines/MAPPO/mappo_rnn_mpe.py) are imported from there as
@@ -15,7 +17,9 @@ rule. `--setting K` trains and evaluates every method on held-out setting K of
 configs/heldout.yaml instead (its values replace the recipe's env: values, as
 benchmarks/heldout.py applies them; recorded in meta.json and result.md). Reports the paired
 margin over the best rule (IQM, 95% CI, rliable), learning curves, env steps/s, run and compile
-time in benchmarks/results/jaxmarl_head_to_head/<tag>/ (default tag cpu). A missing checkout,
+time in benchmarks/results/jaxmarl_head_to_head/<tag>/ (default tag cpu). `--set` changes our
+recipe; `--reuse` takes their runs from an earlier result of the same budget, env and fixed
+episodes (checked, docs/jaxmarl.md). A missing checkout,
 dependency or version, a setting out of range, or a baseline that raises, prints one line and
 exits 2. The logic lives in benchmarks/head_to_head/jaxmarl_*.py; docs/jaxmarl.md.
 """

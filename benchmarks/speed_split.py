@@ -3,6 +3,7 @@ recipe towards their IPPO's recipe shape and network, timed interleaved in one p
 
     python benchmarks/speed_split.py                         # configs/select.yaml, 5 repeats
     python benchmarks/speed_split.py --repeats 3 --tag cpu_s13
+    python benchmarks/speed_split.py --set 'ppo.net_arch={pi: [64, 64], vf: [64, 64]}'
 
 Variants (each a `PPOConfig.replace` of the recipe; the env is the recipe's):
 - `recipe`: configs/select.yaml as it is (32 envs x 64 steps, 4 epochs x 2 minibatches of
@@ -24,7 +25,9 @@ its `make_train`, the recipe's and that of our variant nearest theirs (`+per_age
 `--updates` updates from scratch (init included, as a training call is), compiled once and
 timed in the same interleaved rounds. Without it, their IPPO's figure comes only from the
 head-to-head, another process.
-Writes benchmarks/results/speed_split/<tag>/result.json and result.md.
+`--set SECTION.KEY=VALUE` (repeatable) changes the recipe before anything is derived from it,
+so `recipe` (and its `make_train`) is the changed recipe; the other variants override what they
+name. Writes benchmarks/results/speed_split/<tag>/result.json and result.md.
 """
 
 from __future__ import annotations
@@ -115,12 +118,18 @@ def main() -> None:
                         help="a JaxMARL checkout: their IPPO timed in this process too")
     parser.add_argument("--updates", type=int, default=16,
                         help="updates per whole-training call with --jaxmarl")
+    parser.add_argument("--set", dest="changes", metavar="SECTION.KEY=VALUE", action="append",
+                        default=[], help="override one value of the recipe (repeatable)")
     add_arguments(parser, "speed_split", "cpu")
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error(f"--repeats {args.repeats} is invalid (allowed: an int >= 1)")
     if args.updates < 1:
         parser.error(f"--updates {args.updates} is invalid (allowed: an int >= 1)")
+    try:
+        run = load(args.config, args.changes)
+    except ValueError as error:  # an unknown key or a bad value: one line, before compiling
+        parser.exit(2, f"speed_split.py: --set: {error}\n")
     theirs = None
     if args.jaxmarl is not None:  # a missing checkout or version: one line, before compiling
         from head_to_head.jaxmarl_baselines import BaselineError
@@ -129,7 +138,6 @@ def main() -> None:
         except BaselineError as error:
             parser.exit(2, f"speed_split.py: {error}\n")
 
-    run = load(args.config)
     env, params = run.env.make_env()
     cases = {}
     for name, cfg in variants(run.ppo):
@@ -183,10 +191,13 @@ def main() -> None:
                   "|---|---:|---:|---:|"]
         lines += [f"| {t['variant']} | {t['env_steps_per_s']:,.0f} | "
                   f"{t['env_steps_per_s'] / ours:.2f} | {t['call_s']:.2f} |" for t in trainings]
+    if args.changes:
+        lines = [f"The recipe with {', '.join(f'`{c}`' for c in args.changes)}.", "", *lines]
     what = ("one update of the recipe, step by step towards JaxMARL IPPO's shape and network: "
             "env steps/s, rollout and epoch time")
     folder = result_dir("speed_split", args.tag, args.out, what=what)
-    write_result(folder, "speed_split", {"config": args.config, "repeats": args.repeats,
+    write_result(folder, "speed_split", {"config": args.config, "changes": args.changes,
+                                         "repeats": args.repeats,
                                          "rows": rows, "whole_trainings": trainings},
                  "\n".join(lines) + "\n")
 

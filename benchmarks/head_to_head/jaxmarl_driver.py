@@ -9,6 +9,7 @@ action mode; :mod:`head_to_head.jaxmarl_report` turns the records into the stati
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ import jax
 import numpy as np
 
 from agentic_jax.config import RunConfig, load
-from agentic_jax.env.evaluation import evaluate_policy, heuristics_for
+from agentic_jax.env.evaluation import evaluate_policy, evaluate_rules, heuristics_for
 from agentic_jax.ppo import make_act, make_train
 from head_to_head import jaxmarl_baselines as jb
 from head_to_head.recurrent import evaluate_carried
@@ -45,6 +46,10 @@ class Settings:
         episodes: fixed evaluation episodes; ``eval_seed``: their key's seed.
         setting: the held-out setting's index in configs/heldout.yaml (None: the recipe's own
             env); ``env``: its ``load`` overrides of the recipe's env: section.
+        changes: ``--set`` overrides of our recipe (``ppo.net_arch={pi: [64, 64], ...}``),
+            applied after the setting's; an ``env.`` change is every method's env.
+        reuse: a result.json of an earlier run whose runs of the ``jaxmarl_*`` methods are
+            taken instead of training them again (checked by :func:`reused_runs`).
     """
 
     checkout: Path | None
@@ -56,12 +61,14 @@ class Settings:
     eval_seed: int
     setting: int | None = None
     env: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+    reuse: Path | None = None
 
 
 def recipe(s: Settings, actor: str = "ippo") -> RunConfig:
-    """Our recipe (``s.config``) with the env overrides of ``s`` (a held-out setting),
-    ``ppo.actor=actor`` and the budget of ``s``."""
-    config = load(s.config, [*s.env, f"ppo.actor={actor}"])
+    """Our recipe (``s.config``) with the env overrides of ``s`` (a held-out setting), its
+    ``--set`` changes, ``ppo.actor=actor`` and the budget of ``s``."""
+    config = load(s.config, [*s.env, *s.changes, f"ppo.actor={actor}"])
     budget = s.steps if s.steps is not None else config.ppo.total_timesteps
     return config.replace(ppo=config.ppo.replace(total_timesteps=budget).validate())
 
@@ -72,13 +79,15 @@ def check(s: Settings) -> dict[str, Any]:
     config = recipe(s)
     budget = config.ppo.total_timesteps
     modules = {}
-    theirs = [m for m in s.methods if METHODS[m][1] is None]
+    theirs = [m for m in s.methods if METHODS[m][1] is None and m not in reusable(s)]
     if theirs:
         jb.interpreter_ok()
         jb.check_versions(s.checkout)
     for method in s.methods:
         if METHODS[method][1] is not None:
             rollout = recipe(s, METHODS[method][1]).ppo.buffer_size
+        elif method in reusable(s):
+            continue  # its runs are checked against the fresh episodes in `run`
         else:
             modules[method] = jb.load_module(s.checkout, method)
             c = jb.baseline_config(s.checkout, method, budget)
@@ -88,6 +97,56 @@ def check(s: Settings) -> dict[str, Any]:
             raise ValueError(f"--steps {budget} must be a multiple of {method}'s rollout "
                              f"(envs x steps = {rollout}), so every method trains equally long")
     return modules
+
+
+def reusable(s: Settings) -> dict[str, Any]:
+    """``{method: its results}`` of ``s.reuse`` for the ``jaxmarl_*`` methods of ``s`` it holds
+    (their code is unmodified and each seed's run deterministic, so their runs need not be
+    repeated for every variant of our recipe). ``ValueError`` naming what differs for a file
+    that cannot be read, or that trained on another env, for another budget or fewer seeds,
+    or evaluated on other episodes; :func:`reused_runs` checks the rules' returns on them."""
+    if s.reuse is None:
+        return {}
+    where = f"--reuse {str(s.reuse)!r}"
+    try:
+        earlier = json.loads(s.reuse.read_text())
+        methods, episodes, env = earlier["methods"], earlier["episodes"], earlier["env"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(f"{where} is not a head-to-head result.json ({jb.one_line(err)})"
+                         ) from None
+    config = recipe(s)
+    ours = json.loads(json.dumps(config.env.to_dict()))  # as the file holds it (lists)
+    # a field added since the file was written is not in it; the rules' returns on the fixed
+    # episodes (`reused_runs`) show whether the env still behaves as it did
+    differ = sorted(k for k in env if ours.get(k) != env[k])
+    if differ:
+        raise ValueError(f"{where} trained on another env (it differs in {differ})")
+    if (episodes["n_episodes"], episodes["eval_seed"]) != (s.episodes, s.eval_seed):
+        raise ValueError(f"{where} evaluated on {episodes['n_episodes']} episodes of seed "
+                         f"{episodes['eval_seed']} (this run: {s.episodes} of {s.eval_seed})")
+    budget, found = config.ppo.total_timesteps, {}
+    for method in s.methods:
+        if METHODS[method][1] is not None or method not in methods:
+            continue
+        runs = methods[method]["runs"]
+        if len(runs) < s.seeds or any(r["steps"] != budget for r in runs):
+            raise ValueError(f"{where} holds {len(runs)} seed(s) of {method} of "
+                             f"{runs[0]['steps']:,} steps (this run: {s.seeds} of {budget:,})")
+        found[method] = {**methods[method], "runs": runs[: s.seeds],
+                         "reused_from": str(s.reuse), "rules": episodes["rules"]}
+    return found
+
+
+def reused_runs(method: str, earlier: dict[str, Any], ep: Episodes) -> dict[str, Any]:
+    """An earlier run's results of ``method`` (from :func:`reusable`), if every rule scores
+    on the fixed episodes as it did then (the env's dynamics unchanged since); else
+    ``ValueError`` naming the first rule that differs."""
+    for name, returns in ep.rules.items():
+        if name not in earlier["rules"] or not np.allclose(earlier["rules"][name], returns):
+            raise ValueError(f"--reuse {earlier['reused_from']!r}: the rule {name} scores "
+                             "differently on the fixed episodes now, so its runs cannot be "
+                             "compared with this run's")
+    return {k: v for k, v in earlier.items() if k != "rules"}
 
 
 def _build(method: str, module: Any, config: dict[str, Any], run_config: RunConfig) -> None:
@@ -110,11 +169,11 @@ class Episodes:
     def __init__(self, config: RunConfig, n_episodes: int, seed: int) -> None:
         self.env, self.params = config.env.make_env()
         self.key, self.n, self.seed = jax.random.key(seed), n_episodes, seed
-        self.rules = {}
-        for name, policy in heuristics_for(self.env.action_mode).items():
-            out = evaluate_policy(policy, self.env, self.params, self.key, n_episodes,
-                                  return_episode_rewards=True)
-            self.rules[name] = np.asarray(out["episode_rewards"], np.float64)
+        names = tuple(heuristics_for(self.env.action_mode))  # one program for the table
+        table = evaluate_rules(self.env, self.params, self.key, n_episodes, names,
+                               return_episode_rewards=True)
+        self.rules = {name: np.asarray(table[name]["episode_rewards"], np.float64)
+                      for name in names}
 
     def scores(self, out: dict[str, Any]) -> dict[str, Any]:
         """The per-episode returns and completion rate of one evaluation, as plain Python."""
@@ -214,9 +273,12 @@ def run(s: Settings, modules: dict[str, Any], log: Callable[[str], None] = print
     ep = Episodes(recipe(s), s.episodes, s.eval_seed)
     best = max(ep.rules, key=lambda n: ep.rules[n].mean())
     log(f"fixed episodes: {s.episodes}, best rule {best} {ep.rules[best].mean():.1f}")
+    earlier = reusable(s)
     methods = {}
     for method in s.methods:
-        if METHODS[method][1] is not None:
+        if method in earlier:
+            result = reused_runs(method, earlier[method], ep)
+        elif METHODS[method][1] is not None:
             result = run_ours(method, s, ep)
         else:
             result = run_theirs(method, modules[method], s, ep)
@@ -234,4 +296,5 @@ def run(s: Settings, modules: dict[str, Any], log: Callable[[str], None] = print
             "methods": methods}
 
 
-__all__ = ["METHODS", "Episodes", "Settings", "check", "recipe", "run", "run_ours", "run_theirs"]
+__all__ = ["METHODS", "Episodes", "Settings", "check", "recipe", "reusable", "reused_runs", "run",
+           "run_ours", "run_theirs"]

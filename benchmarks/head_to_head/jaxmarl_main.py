@@ -12,9 +12,10 @@ import numpy as np
 import results_dir
 from results_dir import result_dir
 
+from agentic_jax.config import load
 from head_to_head import jaxmarl_report
 from head_to_head.jaxmarl_baselines import BaselineError, quiet_import_jaxmarl
-from head_to_head.jaxmarl_driver import METHODS, Settings, check, run
+from head_to_head.jaxmarl_driver import METHODS, Settings, check, reusable, run
 
 BENCHMARK = "jaxmarl_head_to_head"
 
@@ -32,6 +33,14 @@ def parser() -> argparse.ArgumentParser:
                    help="held-out setting K of configs/heldout.yaml: its values replace the "
                         "recipe's env: values as in benchmarks/heldout.py (default: the "
                         "recipe's own env)")
+    p.add_argument("--set", dest="changes", metavar="SECTION.KEY=VALUE", action="append",
+                   default=[], help="override one value of our recipe, e.g. --set "
+                                    "'ppo.net_arch={pi: [64, 64], vf: [64, 64]}' (repeatable; "
+                                    "env.KEY changes every method's env)")
+    p.add_argument("--reuse", type=Path, default=None, metavar="RESULT_JSON",
+                   help="take the jaxmarl_* methods' runs from an earlier result.json of this "
+                        "benchmark instead of training them again, when they were trained for "
+                        "this budget and evaluated on these very episodes (checked)")
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"comma-separated, from {', '.join(METHODS)} (default: all)")
     p.add_argument("--seeds", type=int, default=5, metavar="N",
@@ -60,16 +69,22 @@ def settings(args: argparse.Namespace, root: Path) -> Settings:
     if not config.is_file():
         raise ValueError(f"--config {str(config)!r} does not exist (run from the repository "
                          "root or pass --config)")
-    needs_checkout = any(METHODS[m][1] is None for m in methods)
-    if needs_checkout and args.jaxmarl is None:
-        raise BaselineError("the jaxmarl_* methods need a JaxMARL checkout: pass --jaxmarl PATH "
-                            "(git clone https://github.com/FLAIROx/JaxMARL), or --methods "
-                            "ours_ippo,ours_mappo")
     env = heldout_env(args.setting) if args.setting is not None else ()
+    try:
+        load(config, [*env, *args.changes])
+    except ValueError as err:  # an unknown key or a bad value: named before anything runs
+        raise ValueError(f"--set: {err}") from None
     checkout = (root / args.jaxmarl).resolve() if args.jaxmarl is not None else None
-    return Settings(checkout=checkout, config=config, methods=methods, seeds=args.seeds,
-                    steps=args.steps, episodes=args.episodes, eval_seed=args.eval_seed,
-                    setting=args.setting, env=env)
+    reuse = root / args.reuse if args.reuse is not None else None
+    s = Settings(checkout=checkout, config=config, methods=methods, seeds=args.seeds,
+                 steps=args.steps, episodes=args.episodes, eval_seed=args.eval_seed,
+                 setting=args.setting, env=env, changes=tuple(args.changes), reuse=reuse)
+    reused = reusable(s)
+    if checkout is None and any(METHODS[m][1] is None and m not in reused for m in methods):
+        raise BaselineError("the jaxmarl_* methods need a JaxMARL checkout: pass --jaxmarl PATH "
+                            "(git clone https://github.com/FLAIROx/JaxMARL), --methods "
+                            "ours_ippo,ours_mappo, or --reuse a result.json that holds them")
+    return s
 
 
 def heldout_env(index: int) -> tuple[str, ...]:
@@ -85,9 +100,12 @@ def heldout_env(index: int) -> tuple[str, ...]:
 
 
 def setting_record(s: Settings) -> dict:
-    """What meta.json records about the env: the held-out setting's index (None: the recipe's
-    own env) and its overrides of the recipe's env: section."""
-    return {"heldout_setting": s.setting, "env_overrides": list(s.env)}
+    """What meta.json records about the env and the recipe: the held-out setting's index
+    (None: the recipe's own env), its overrides of the recipe's env: section, and the
+    ``--set`` changes."""
+    return {"heldout_setting": s.setting, "env_overrides": list(s.env),
+            "recipe_changes": list(s.changes),
+            "reused_from": None if s.reuse is None else str(s.reuse)}
 
 
 def write(results: dict, stats: dict, folder: Path) -> None:
@@ -113,7 +131,7 @@ def main(argv: Sequence[str] | None = None, root: Path | None = None) -> int:
     args = p.parse_args(argv)
     try:
         s = settings(args, root or Path.cwd())
-        if any(METHODS[m][1] is None for m in s.methods):
+        if any(METHODS[m][1] is None and m not in reusable(s) for m in s.methods):
             quiet_import_jaxmarl()
         modules = check(s)
         results = run(s, modules, log=lambda line: print(line, flush=True))

@@ -68,12 +68,17 @@ def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
              "jobs (timings are noisy). Fixed episodes: "
              f"{ep['n_episodes']} (eval seed {ep['eval_seed']}), the same for every policy and "
              f"rule; best rule {stats['best_rule']} ({stats['best_rule_mean']:.1f}).", "",
-             env_line(results), "",
+             env_line(results), *recipe_line(results), "",
              "| method | seeds | env steps | env steps/s (median) | run s (median) | compile s |",
              "|---|---:|---:|---:|---:|---:|"]
     for m, t in stats["throughput"].items():
         lines.append(f"| {m} | {t['seeds']} | {t['steps']:,} | {t['steps_per_s']:,.0f} | "
                      f"{t['run_s']:.1f} | {t['compile_s']:.1f} |")
+    for m, v in results["methods"].items():
+        if "reused_from" in v:
+            lines += ["", f"{m}: its runs are reused from `{v['reused_from']}` (the same budget, "
+                      "env and fixed episodes, checked); its timings are that run's, another "
+                      "process."]
     lines += ["", "Final policies on the fixed episodes (rliable; margin = paired margin over "
               "the best rule, mean over seeds [95% CI]):", "", markdown_table(stats["rows"]), "",
               "Paired margin over the best rule, IQM over seeds [95% bootstrap CI]:", ""]
@@ -90,6 +95,14 @@ def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
             hp = ", ".join(f"{k} {x}" for k, x in v["hyperparameters"].items())
             lines += ["", f"{m} hyperparameters (its shipped config): {hp}"]
     return "\n".join(lines) + "\n"
+
+
+def recipe_line(results: Mapping[str, Any]) -> list[str]:
+    """``["", line]`` naming the ``--set`` changes of our recipe; ``[]`` when there are none."""
+    changes = results["settings"].get("changes") or ()
+    if not changes:
+        return []
+    return ["", "Our recipe with " + ", ".join(f"`{c}`" for c in changes) + "."]
 
 
 def env_line(results: Mapping[str, Any]) -> str:

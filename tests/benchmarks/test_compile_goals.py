@@ -35,6 +35,23 @@ def test_a_failing_part_is_reported_and_the_next_runs(tmp_path, monkeypatch):
     assert "- rules: failed" in text and "- select: failed" in text
 
 
+def test_every_part_removes_its_compilation_caches(tmp_path, monkeypatch):
+    caches = []
+
+    def fake_training(config, overrides, cache):
+        assert cache.is_dir()
+        (cache / f"program{len(caches)}").write_text("compiled")
+        caches.append(cache)
+        return 1.0, {"wall": 1.0, "phases": {"updates": 1.0}, "compiles": {}}
+
+    monkeypatch.setattr(compile_goals, "train", fake_training)
+    monkeypatch.setattr(sys, "argv", ["compile_goals.py", "--parts", "warm", "rules", "select",
+                                      "--repeats", "2", "--out", str(tmp_path / "out")])
+    compile_goals.main()
+    assert len(caches) == 4 + 4 + 2 and len(set(caches)) == 2 + 4 + 2  # warm reuses its cache
+    assert not any(cache.exists() for cache in caches)
+
+
 def test_a_failed_train_process_raises_its_one_line(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump({"ppo": {"n_envs": 0}}))

@@ -6,6 +6,7 @@ on a real JaxMARL checkout is in the slow suite (JAXMARL_CHECKOUT=PATH pytest -m
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from head_to_head import jaxmarl_baselines as jb
-from head_to_head.jaxmarl_driver import check, recipe
+from head_to_head.jaxmarl_driver import Episodes, check, recipe
 from head_to_head.jaxmarl_main import main, parser, setting_record, settings
 from head_to_head.jaxmarl_report import markdown, plot, statistics_of
 from head_to_head.recurrent import evaluate_carried
@@ -132,6 +133,72 @@ def test_heldout_setting_is_applied_and_recorded(capsys, tmp_path):
     hand["settings"]["setting"], hand["env"] = 11, env
     text = markdown(hand, stats, MACHINE)
     assert "**held-out setting 11** of configs/heldout.yaml" in text and "n_task_types 2" in text
+
+
+def test_set_changes_our_recipe_and_is_recorded(capsys, tmp_path):
+    err = bad(capsys, "--methods", "ours_ippo", "--set", "ppo.nope=1")
+    assert "--set: unknown key ppo.nope" in err
+    err = bad(capsys, "--methods", "ours_ippo", "--set", "ppo.n_envs=-3")
+    assert "--set:" in err and "n_envs" in err
+    narrow = "ppo.net_arch={pi: [64, 64], vf: [64, 64]}"
+    s = settings(parser().parse_args(["--methods", "ours_ippo", "--setting", "11",
+                                      "--set", narrow]), ROOT)
+    default = settings(parser().parse_args(["--methods", "ours_ippo", "--setting", "11"]), ROOT)
+    for actor in ("ippo", "mappo"):
+        ppo = recipe(s, actor).ppo
+        assert ppo.net_arch.pi == (64, 64) and ppo.net_arch.vf == (64, 64)
+        assert ppo.actor == actor
+        assert ppo.replace(net_arch=recipe(default).ppo.net_arch) == recipe(default, actor).ppo
+    assert recipe(s).env == recipe(default).env  # the setting still applies
+    assert setting_record(s)["recipe_changes"] == [narrow]
+    assert setting_record(default)["recipe_changes"] == []
+    hand = results(120.0, 90.0, 100.0)
+    stats = statistics_of(hand)
+    assert "Our recipe with" not in markdown(hand, stats, MACHINE)
+    hand["settings"]["changes"] = [narrow]
+    assert f"Our recipe with `{narrow}`." in markdown(hand, stats, MACHINE)
+
+
+def test_reused_runs_are_checked_and_reported(capsys, tmp_path):
+    tiny = ["--set", "env.n_agents=3", "--set", "env.max_tasks=5",
+            "--set", "env.max_steps_in_episode=8"]
+    argv = ["--methods", "jaxmarl_ippo", "--seeds", "2", "--episodes", "2", *tiny]
+    s = settings(parser().parse_args(["--methods", "ours_ippo", *tiny]), ROOT)  # the same env
+    ep = Episodes(recipe(s), 2, s.eval_seed)
+    runs = [{"seed": k, "steps": 4096, "run_s": 1.0, "steps_per_s": 4096.0,
+             "curve": {"steps": [4096], "team_return": [1.0]}, "episode_rewards": [5.0, 7.0],
+             "completion_rate": 0.5, "mean_reward": 6.0} for k in range(2)]
+    earlier = {"env": json.loads(json.dumps(recipe(s).env.to_dict())),
+               "episodes": {"n_episodes": 2, "eval_seed": s.eval_seed,
+                            "rules": {n: r.tolist() for n, r in ep.rules.items()}},
+               "methods": {"jaxmarl_ippo": {"label": "theirs", "compile_s": 2.0, "runs": runs}}}
+    file = tmp_path / "earlier.json"
+    file.write_text(json.dumps(earlier))
+    # no checkout needed: nothing of theirs is trained
+    assert main([*argv, "--steps", "4096", "--reuse", str(file), "--out",
+                 str(tmp_path / "out")], root=ROOT) == 0
+    out = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert out["methods"]["jaxmarl_ippo"]["runs"] == runs
+    assert out["methods"]["jaxmarl_ippo"]["reused_from"] == str(file)
+    assert f"jaxmarl_ippo: its runs are reused from `{file}`" in (
+        tmp_path / "out" / "result.md").read_text()
+    assert '"reused_from"' in (tmp_path / "out" / "meta.json").read_text()
+    capsys.readouterr()
+
+    for changes, message in (  # bad() runs 4,096 steps
+            (["--seeds", "3"], "holds 2 seed(s) of jaxmarl_ippo of 4,096 steps (this run: 3 of "
+                               "4,096)"),
+            (["--set", "env.n_agents=2"], "trained on another env (it differs in ['n_agents'"),
+            (["--episodes", "3"], "evaluated on 2 episodes of seed 12345 (this run: 3 of")):
+        err = bad(capsys, *argv, *changes, "--reuse", str(file))
+        assert message in err, err
+    err = bad(capsys, *argv, "--reuse", str(tmp_path / "none.json"))
+    assert "is not a head-to-head result.json" in err
+    first = next(iter(ep.rules))
+    earlier["episodes"]["rules"][first][0] += 1.0
+    file.write_text(json.dumps(earlier))
+    err = bad(capsys, *argv, "--reuse", str(file))
+    assert f"the rule {first} scores differently on the fixed episodes now" in err
 
 
 MACHINE = {"processor": "cpu", "cpu_count": 2}

@@ -51,6 +51,7 @@ def test_bad_repeats_is_one_line():
 @pytest.mark.parametrize("argv, message", [
     (["--updates", "0"], "--updates 0 is invalid"),
     (["--repeats", "1", "--jaxmarl", "/nonexistent/jaxmarl"], "does not exist"),
+    (["--set", "ppo.nope=1"], "--set: unknown key ppo.nope"),
 ])
 def test_bad_updates_or_checkout_is_one_line(argv, message):
     out = subprocess.run([sys.executable, str(speed_split.ROOT / "benchmarks/speed_split.py"),

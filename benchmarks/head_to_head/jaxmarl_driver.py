@@ -138,14 +138,19 @@ def reusable(s: Settings) -> dict[str, Any]:
 
 
 def reused_runs(method: str, earlier: dict[str, Any], ep: Episodes) -> dict[str, Any]:
-    """An earlier run's results of ``method`` (from :func:`reusable`), if every rule scores
-    on the fixed episodes as it did then (the env's dynamics unchanged since); else
+    """An earlier run's results of ``method`` (from :func:`reusable`), if every rule it
+    recorded that the table still has scores on the fixed episodes as it did then (the env's
+    dynamics unchanged since; rules added to the table since are evaluated here only); else
     ``ValueError`` naming the first rule that differs."""
-    for name, returns in ep.rules.items():
-        if name not in earlier["rules"] or not np.allclose(earlier["rules"][name], returns):
-            raise ValueError(f"--reuse {earlier['reused_from']!r}: the rule {name} scores "
-                             "differently on the fixed episodes now, so its runs cannot be "
-                             "compared with this run's")
+    where = f"--reuse {earlier['reused_from']!r}"
+    common = [name for name in ep.rules if name in earlier["rules"]]
+    if not common:
+        raise ValueError(f"{where}: none of its rules is in today's table, so nothing shows "
+                         "that its episodes are these")
+    for name in common:
+        if not np.allclose(earlier["rules"][name], ep.rules[name]):
+            raise ValueError(f"{where}: the rule {name} scores differently on the fixed "
+                             "episodes now, so its runs cannot be compared with this run's")
     return {k: v for k, v in earlier.items() if k != "rules"}
 
 

@@ -194,11 +194,20 @@ def test_reused_runs_are_checked_and_reported(capsys, tmp_path):
         assert message in err, err
     err = bad(capsys, *argv, "--reuse", str(tmp_path / "none.json"))
     assert "is not a head-to-head result.json" in err
-    first = next(iter(ep.rules))
-    earlier["episodes"]["rules"][first][0] += 1.0
+    rules = earlier["episodes"]["rules"]
+    first, last = next(iter(ep.rules)), list(ep.rules)[-1]
+    del rules[last]  # a rule added to the table after the earlier run: not a mismatch
+    file.write_text(json.dumps(earlier))
+    assert main([*argv, "--steps", "4096", "--reuse", str(file), "--out",
+                 str(tmp_path / "out2")], root=ROOT) == 0
+    rules[first][0] += 1.0
     file.write_text(json.dumps(earlier))
     err = bad(capsys, *argv, "--reuse", str(file))
     assert f"the rule {first} scores differently on the fixed episodes now" in err
+    earlier["episodes"]["rules"] = {"a_rule_long_gone": [0.0, 0.0]}
+    file.write_text(json.dumps(earlier))
+    err = bad(capsys, *argv, "--reuse", str(file))
+    assert "none of its rules is in today's table" in err
 
 
 MACHINE = {"processor": "cpu", "cpu_count": 2}

@@ -9,7 +9,6 @@ action mode; :mod:`head_to_head.jaxmarl_report` turns the records into the stati
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from agentic_jax.config import RunConfig, load
 from agentic_jax.env.evaluation import evaluate_policy, evaluate_rules, heuristics_for
 from agentic_jax.ppo import make_act, make_train
 from head_to_head import jaxmarl_baselines as jb
+from head_to_head import jaxmarl_reuse
 from head_to_head.recurrent import evaluate_carried
 
 # method -> (label, our ppo.actor or None for a JaxMARL baseline)
@@ -49,7 +49,7 @@ class Settings:
         changes: ``--set`` overrides of our recipe (``ppo.net_arch={pi: [64, 64], ...}``),
             applied after the setting's; an ``env.`` change is every method's env.
         reuse: a result.json of an earlier run whose runs of the ``jaxmarl_*`` methods are
-            taken instead of training them again (checked by :func:`reused_runs`).
+            taken instead of training them again (:mod:`head_to_head.jaxmarl_reuse`).
     """
 
     checkout: Path | None
@@ -100,58 +100,14 @@ def check(s: Settings) -> dict[str, Any]:
 
 
 def reusable(s: Settings) -> dict[str, Any]:
-    """``{method: its results}`` of ``s.reuse`` for the ``jaxmarl_*`` methods of ``s`` it holds
-    (their code is unmodified and each seed's run deterministic, so their runs need not be
-    repeated for every variant of our recipe). ``ValueError`` naming what differs for a file
-    that cannot be read, or that trained on another env, for another budget or fewer seeds,
-    or evaluated on other episodes; :func:`reused_runs` checks the rules' returns on them."""
+    """``{method: its earlier results}`` of ``s.reuse`` for the ``jaxmarl_*`` methods of ``s``
+    it holds (:func:`head_to_head.jaxmarl_reuse.earlier_runs`; ``{}`` without ``--reuse``)."""
     if s.reuse is None:
         return {}
-    where = f"--reuse {str(s.reuse)!r}"
-    try:
-        earlier = json.loads(s.reuse.read_text())
-        methods, episodes, env = earlier["methods"], earlier["episodes"], earlier["env"]
-    except (OSError, ValueError, KeyError) as err:
-        raise ValueError(f"{where} is not a head-to-head result.json ({jb.one_line(err)})"
-                         ) from None
     config = recipe(s)
-    ours = json.loads(json.dumps(config.env.to_dict()))  # as the file holds it (lists)
-    # a field added since the file was written is not in it; the rules' returns on the fixed
-    # episodes (`reused_runs`) show whether the env still behaves as it did
-    differ = sorted(k for k in env if ours.get(k) != env[k])
-    if differ:
-        raise ValueError(f"{where} trained on another env (it differs in {differ})")
-    if (episodes["n_episodes"], episodes["eval_seed"]) != (s.episodes, s.eval_seed):
-        raise ValueError(f"{where} evaluated on {episodes['n_episodes']} episodes of seed "
-                         f"{episodes['eval_seed']} (this run: {s.episodes} of {s.eval_seed})")
-    budget, found = config.ppo.total_timesteps, {}
-    for method in s.methods:
-        if METHODS[method][1] is not None or method not in methods:
-            continue
-        runs = methods[method]["runs"]
-        if len(runs) < s.seeds or any(r["steps"] != budget for r in runs):
-            raise ValueError(f"{where} holds {len(runs)} seed(s) of {method} of "
-                             f"{runs[0]['steps']:,} steps (this run: {s.seeds} of {budget:,})")
-        found[method] = {**methods[method], "runs": runs[: s.seeds],
-                         "reused_from": str(s.reuse), "rules": episodes["rules"]}
-    return found
-
-
-def reused_runs(method: str, earlier: dict[str, Any], ep: Episodes) -> dict[str, Any]:
-    """An earlier run's results of ``method`` (from :func:`reusable`), if every rule it
-    recorded that the table still has scores on the fixed episodes as it did then (the env's
-    dynamics unchanged since; rules added to the table since are evaluated here only); else
-    ``ValueError`` naming the first rule that differs."""
-    where = f"--reuse {earlier['reused_from']!r}"
-    common = [name for name in ep.rules if name in earlier["rules"]]
-    if not common:
-        raise ValueError(f"{where}: none of its rules is in today's table, so nothing shows "
-                         "that its episodes are these")
-    for name in common:
-        if not np.allclose(earlier["rules"][name], ep.rules[name]):
-            raise ValueError(f"{where}: the rule {name} scores differently on the fixed "
-                             "episodes now, so its runs cannot be compared with this run's")
-    return {k: v for k, v in earlier.items() if k != "rules"}
+    theirs = [m for m in s.methods if METHODS[m][1] is None]
+    return jaxmarl_reuse.earlier_runs(s.reuse, theirs, s.seeds, config.ppo.total_timesteps,
+                                      config.env.to_dict(), s.episodes, s.eval_seed)
 
 
 def _build(method: str, module: Any, config: dict[str, Any], run_config: RunConfig) -> None:
@@ -282,7 +238,7 @@ def run(s: Settings, modules: dict[str, Any], log: Callable[[str], None] = print
     methods = {}
     for method in s.methods:
         if method in earlier:
-            result = reused_runs(method, earlier[method], ep)
+            result = jaxmarl_reuse.checked(earlier[method], ep.rules)
         elif METHODS[method][1] is not None:
             result = run_ours(method, s, ep)
         else:
@@ -301,5 +257,5 @@ def run(s: Settings, modules: dict[str, Any], log: Callable[[str], None] = print
             "methods": methods}
 
 
-__all__ = ["METHODS", "Episodes", "Settings", "check", "recipe", "reusable", "reused_runs", "run",
-           "run_ours", "run_theirs"]
+__all__ = ["METHODS", "Episodes", "Settings", "check", "recipe", "reusable", "run", "run_ours",
+           "run_theirs"]

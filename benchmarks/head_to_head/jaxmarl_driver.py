@@ -73,20 +73,28 @@ def recipe(s: Settings, actor: str = "ippo") -> RunConfig:
     return config.replace(ppo=config.ppo.replace(total_timesteps=budget).validate())
 
 
-def check(s: Settings) -> dict[str, Any]:
-    """Everything that can fail before training: versions, imports, budgets. ``{method: the
-    loaded baseline module}``; ``BaselineError`` or ``ValueError`` with one line."""
+def check(s: Settings, reused: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything that can fail before training: checkout, versions, imports, budgets.
+    ``{method: the loaded baseline module}`` for the ``jaxmarl_*`` methods not in ``reused``
+    (:func:`reusable`'s, read here when None); ``BaselineError`` or ``ValueError`` with one
+    line."""
+    reused = reusable(s) if reused is None else reused
     config = recipe(s)
     budget = config.ppo.total_timesteps
     modules = {}
-    theirs = [m for m in s.methods if METHODS[m][1] is None and m not in reusable(s)]
-    if theirs:
+    if any(METHODS[m][1] is None and m not in reused for m in s.methods):
+        if s.checkout is None:
+            raise jb.BaselineError(
+                "the jaxmarl_* methods need a JaxMARL checkout: pass --jaxmarl PATH (git clone "
+                "https://github.com/FLAIROx/JaxMARL), --methods ours_ippo,ours_mappo, or "
+                "--reuse a result.json that holds them")
+        jb.quiet_import_jaxmarl()
         jb.interpreter_ok()
         jb.check_versions(s.checkout)
     for method in s.methods:
         if METHODS[method][1] is not None:
             rollout = recipe(s, METHODS[method][1]).ppo.buffer_size
-        elif method in reusable(s):
+        elif method in reused:
             continue  # its runs are checked against the fresh episodes in `run`
         else:
             modules[method] = jb.load_module(s.checkout, method)
@@ -228,13 +236,14 @@ def _run(seed: int, steps: int, run_s: float, curve: tuple[list, list],
             "curve": {"steps": list(curve[0]), "team_return": list(curve[1])}, **scores}
 
 
-def run(s: Settings, modules: dict[str, Any], log: Callable[[str], None] = print
-        ) -> dict[str, Any]:
-    """Every method of ``s`` (``modules`` from :func:`check`); the raw results dict."""
+def run(s: Settings, modules: dict[str, Any], log: Callable[[str], None] = print,
+        reused: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every method of ``s`` (``modules`` from :func:`check`, the earlier runs ``reused`` from
+    :func:`reusable`, read here when None); the raw results dict."""
+    earlier = reusable(s) if reused is None else reused
     ep = Episodes(recipe(s), s.episodes, s.eval_seed)
     best = max(ep.rules, key=lambda n: ep.rules[n].mean())
     log(f"fixed episodes: {s.episodes}, best rule {best} {ep.rules[best].mean():.1f}")
-    earlier = reusable(s)
     methods = {}
     for method in s.methods:
         if method in earlier:

@@ -14,7 +14,7 @@ from results_dir import result_dir
 
 from agentic_jax.config import load
 from head_to_head import jaxmarl_report
-from head_to_head.jaxmarl_baselines import BaselineError, quiet_import_jaxmarl
+from head_to_head.jaxmarl_baselines import BaselineError
 from head_to_head.jaxmarl_driver import METHODS, Settings, check, reusable, run
 
 BENCHMARK = "jaxmarl_head_to_head"
@@ -76,15 +76,9 @@ def settings(args: argparse.Namespace, root: Path) -> Settings:
         raise ValueError(f"--set: {err}") from None
     checkout = (root / args.jaxmarl).resolve() if args.jaxmarl is not None else None
     reuse = root / args.reuse if args.reuse is not None else None
-    s = Settings(checkout=checkout, config=config, methods=methods, seeds=args.seeds,
-                 steps=args.steps, episodes=args.episodes, eval_seed=args.eval_seed,
-                 setting=args.setting, env=env, changes=tuple(args.changes), reuse=reuse)
-    reused = reusable(s)
-    if checkout is None and any(METHODS[m][1] is None and m not in reused for m in methods):
-        raise BaselineError("the jaxmarl_* methods need a JaxMARL checkout: pass --jaxmarl PATH "
-                            "(git clone https://github.com/FLAIROx/JaxMARL), --methods "
-                            "ours_ippo,ours_mappo, or --reuse a result.json that holds them")
-    return s
+    return Settings(checkout=checkout, config=config, methods=methods, seeds=args.seeds,
+                    steps=args.steps, episodes=args.episodes, eval_seed=args.eval_seed,
+                    setting=args.setting, env=env, changes=tuple(args.changes), reuse=reuse)
 
 
 def heldout_env(index: int) -> tuple[str, ...]:
@@ -131,10 +125,9 @@ def main(argv: Sequence[str] | None = None, root: Path | None = None) -> int:
     args = p.parse_args(argv)
     try:
         s = settings(args, root or Path.cwd())
-        if any(METHODS[m][1] is None and m not in reusable(s) for m in s.methods):
-            quiet_import_jaxmarl()
-        modules = check(s)
-        results = run(s, modules, log=lambda line: print(line, flush=True))
+        reused = reusable(s)  # read once: the checks and the run take it
+        modules = check(s, reused)
+        results = run(s, modules, log=lambda line: print(line, flush=True), reused=reused)
     except (BaselineError, ValueError) as err:
         print(f"{p.prog}: error: {err}", file=sys.stderr)
         return 2

@@ -70,6 +70,8 @@ class EnvFacts:
     # (`spec().agent_slot_block`), or None
     agent_slot_block: tuple[int, int, int, int] | None = struct.field(pytree_node=False,
                                                                       default=None)
+    # whether the step's info has per-agent rewards `agent_rewards` `[n_agents]`
+    agent_rewards: bool = struct.field(pytree_node=False, default=False)
 
 
 def env_spec(env: Any, env_params: Any) -> EnvFacts:
@@ -104,7 +106,7 @@ def env_spec(env: Any, env_params: Any) -> EnvFacts:
     shared = () if declared is None else declared.shared_blocks
     slots = getattr(declared, "agent_slot_block", None)
     return EnvFacts(int(obs.shape[0]), action_dim, low, high, metric_keys, block, nvec, shared,
-                    slots)
+                    slots, "agent_rewards" in info)
 
 
 class VectorEnv(NamedTuple):
@@ -158,8 +160,10 @@ def make_env_step(
     envs, normalises the next and the pre-reset observations (updating the statistics first,
     VecNormalize's order) and advances the running episode counters. `out` is `(transition,
     done [B] float32, ended)`: `ended` maps `episode_return`, `episode_length` and
-    `env/<key>` of `info["episode_metrics"]` to `[B]` values, meaningful where `done`.
+    `env/<key>` of `info["episode_metrics"]` to `[B]` values, meaningful where `done`. With
+    `ppo.request_credit: agent` the transition's reward is `info["agent_rewards"] [B, n]`.
     """
+    per_agent = config.request_credit == "agent"
 
     def env_step(rs: RunnerState, step_randomness: Any):
         noise, env_randomness = step_randomness
@@ -193,7 +197,7 @@ def make_env_step(
             obs=rs.obs,
             action=action,
             log_prob=log_prob,
-            reward=reward,
+            reward=info["agent_rewards"].astype(jnp.float32) if per_agent else reward,
             terminated=terminated,
             truncated=truncated,
             final_obs=final_obs,

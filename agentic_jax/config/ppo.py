@@ -107,6 +107,9 @@ class PPOConfig:
             `agent_rewards`): the critic gives one value per agent, trained on that agent's
             own rewards; each request gets its agent's own advantage and ratio, the slot
             choices the team's (the sum of the agents' advantages, GAE being linear).
+        request_others_weight: with request_credit="agent", a request's advantage is its
+            agent's plus this weight times the other agents' (0: its own only; 1: the team's,
+            still one ratio per request).
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
             ignored and the value head sits on the shared trunk).
         layer_norm: LayerNorm after every hidden Dense (before the activation).
@@ -145,6 +148,7 @@ class PPOConfig:
     sequential_select: bool = False
     collaboration: str = "independent"
     request_credit: str = "team"
+    request_others_weight: float = 0.0
     shared_trunk: bool = False
     layer_norm: bool = False
     normalize_obs: bool = False
@@ -234,6 +238,7 @@ class PPOConfig:
                 f"ppo.actor ippo or mappo (got sequential_select={self.sequential_select}, "
                 f"actor={self.actor!r}; allowed: collaboration='independent')")
         check_choice("ppo.request_credit", self.request_credit, REQUEST_CREDITS)
+        check_float("ppo.request_others_weight", self.request_others_weight, 0.0, 1.0)
         if self.request_credit == "agent" and not (
                 self.sequential_select and self.actor == "ippo"):
             raise ValueError(

@@ -116,6 +116,7 @@ def ppo_loss_terms(
     ent_coef: float | jax.Array,
     vf_coef: float | jax.Array,
     normalize_advantage: bool = True,
+    others_weight: float = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """SB3's PPO loss from per-sample quantities of one minibatch.
 
@@ -125,8 +126,8 @@ def ppo_loss_terms(
             each agent's request, each with its own clipped ratio.
         old_log_prob: `[N]` (or `[N, 1 + n]`) log-prob under the rollout policy.
         advantages: `[N]` GAE advantages (normalised here when `normalize_advantage`); with
-            parts `[N, n]` per agent: the requests take their agent's, the choices the team's
-            (their sum), each group normalised on its own.
+            parts `[N, n]` per agent: request `i` takes `A_i + others_weight * sum_{j != i}
+            A_j`, the choices the team's (the sum), each group normalised on its own.
         values: `[N]` current critic values (`[N, n]` with parts).
         old_values: `[N]` critic values at rollout time (`[N, n]`).
         returns: `[N]` GAE returns (value targets) (`[N, n]`).
@@ -137,6 +138,7 @@ def ppo_loss_terms(
         vf_coef: value loss coefficient.
         normalize_advantage: static; normalise advantages with the minibatch mean and unbiased
             std (+1e-8), as SB3 (skipped for a single-sample minibatch).
+        others_weight: with parts, the weight of the other agents' advantages in a request's.
 
     Returns:
         `(loss, aux)` with aux scalars `policy_loss, value_loss, entropy, approx_kl,
@@ -146,6 +148,7 @@ def ppo_loss_terms(
     if log_prob.ndim == 2:
         # in parts: the choices judged by the team's advantage, each request by its agent's
         team = advantages.sum(-1, keepdims=True)
+        advantages = (1.0 - others_weight) * advantages + others_weight * team
         if normalize:
             team, advantages = _normalized(team), _normalized(advantages)
         advantages = jnp.concatenate([team, advantages], -1)
@@ -189,6 +192,7 @@ def ppo_loss(
     vf_coef: float | jax.Array,
     normalize_advantage: bool = True,
     log_prob_entropy: LogProbEntropy | None = None,
+    others_weight: float = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """PPO loss of one minibatch for an actor-critic `apply_fn(params, obs)`.
 
@@ -198,7 +202,7 @@ def ppo_loss(
             Gaussian `actor_out = (mean [N, A], log_std [A])`.
         batch: `obs [N, obs_dim]`, `actions [N, A]` (unclipped samples, or float32
             categories), `log_probs [N]`, `values [N]`, `advantages [N]`, `returns [N]`.
-        clip_range, clip_range_vf, ent_coef, vf_coef, normalize_advantage: see
+        clip_range, clip_range_vf, ent_coef, vf_coef, normalize_advantage, others_weight: see
             `ppo_loss_terms`.
         log_prob_entropy: `(actor_out, actions) -> (log_prob [N], entropy [N] or [])` of the
             policy head (`agentic_jax.ppo.distributions.PolicyHead`); None for the diagonal
@@ -229,6 +233,7 @@ def ppo_loss(
         ent_coef=ent_coef,
         vf_coef=vf_coef,
         normalize_advantage=normalize_advantage,
+        others_weight=others_weight,
     )
 
 

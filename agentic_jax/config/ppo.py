@@ -18,7 +18,7 @@ ENT_COEF_SCHEDULES = ("constant", "linear")
 ACTORS = ("mlp", "per_agent", "ippo", "mappo")
 POLICIES = ("gaussian", "discrete")
 COLLABORATIONS = ("independent", "sequential")
-REQUEST_CREDITS = ("team", "agent")
+REQUEST_CREDITS = ("team", "agent", "credited")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
 # Upper bounds on counts, checked before anything is allocated (generous for accelerators).
 SIZE_BOUNDS = {"n_envs": 2**20, "n_steps": 2**20, "batch_size": 2**30, "n_epochs": 10**4,
@@ -107,7 +107,9 @@ class PPOConfig:
             `agent_rewards`): the critic gives one value per agent, trained on that agent's
             own rewards; each request gets its agent's own advantage and ratio, the slot
             choices the team's (the sum of the agents' advantages, GAE being linear).
-        request_others_weight: with request_credit="agent", a request's advantage is its
+            "credited": the same on `info["credited_rewards"]`, where a task done with a
+            partner's expertise credits that partner with the share its expertise added.
+        request_others_weight: with per-agent credit, a request's advantage is its
             agent's plus this weight times the other agents' (0: its own only; 1: the team's,
             still one ratio per request).
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
@@ -239,10 +241,10 @@ class PPOConfig:
                 f"actor={self.actor!r}; allowed: collaboration='independent')")
         check_choice("ppo.request_credit", self.request_credit, REQUEST_CREDITS)
         check_float("ppo.request_others_weight", self.request_others_weight, 0.0, 1.0)
-        if self.request_credit == "agent" and not (
+        if self.request_credit != "team" and not (
                 self.sequential_select and self.actor == "ippo"):
             raise ValueError(
-                "ppo.request_credit='agent' needs ppo.sequential_select=true and "
+                f"ppo.request_credit={self.request_credit!r} needs ppo.sequential_select=true and "
                 f"ppo.actor='ippo' (one value per agent; got sequential_select="
                 f"{self.sequential_select}, actor={self.actor!r}; allowed: request_credit='team')")
         if self.actor != "mlp" and self.shared_trunk:

@@ -32,8 +32,8 @@ Critic:
   and the state value is the MEAN over agents of the per-agent values. The reward is one team
   reward, so every agent's head estimates the same team return from its own view; the mean is
   an ensemble of those estimates and keeps the value on the return's scale for any `n` (a sum
-  would grow with `n`). With `per_agent_values` (`ppo.request_credit: agent`) each agent's
-  head estimates that agent's own return instead and `critic` gives all of them `[..., n]`
+  would grow with `n`). With `per_agent_values` (`ppo.request_credit` agent or credited) each
+  agent's head estimates that agent's own return instead and `critic` gives all of them `[..., n]`
   (the team's value is their sum).
 * "mappo" (centralised): one MLP on the whole (global) observation, as MAPPO's world-state
   critic; it depends on `n`, but only the actor is needed to act.

@@ -20,9 +20,10 @@ log-prob is the sum of the masked conditionals' log-probs, and the entropy term 
 those conditionals' entropies along the sampled choices (the chain rule's single-sample
 estimate of the joint entropy). The collaboration requests stay independent, or with
 `PPOConfig.collaboration="sequential"` are drawn agent after agent too (`ppo.requests`). With
-`PPOConfig.request_credit="agent"` the head's log-probs come in parts, `[..., 1 + n]`: the
-slot choices' joint log-prob, then each agent's request (its conditional), so the loss can
-judge each request by its own agent's advantage; their sum is the joint log-prob.
+per-agent `PPOConfig.request_credit` ("agent", "credited") the head's log-probs come in parts,
+`[..., 1 + n]`: the slot choices' joint log-prob, then each agent's request (its conditional),
+so the loss can judge each request by its own agent's advantage; their sum is the joint
+log-prob.
 
 Sampling draws its randomness up front for a whole rollout (one PRNG call, as the Gaussian's
 normal noise): the discrete head samples by Gumbel-max with pre-drawn uniforms
@@ -292,7 +293,7 @@ def make_head(config: PPOConfig, spec: Any) -> PolicyHead:
                     f"((Q + 1, 2) per agent); this env's action_nvec() is {spec.nvec} "
                     "(allowed: sequential_select=false for it)")
             return sequential_select_head(spec.nvec, config.collaboration,
-                                          config.request_credit == "agent")
+                                          config.request_credit != "team")
         return discrete_head(spec.nvec)
     if spec.nvec is not None:
         raise ValueError(

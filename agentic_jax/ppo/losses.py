@@ -122,7 +122,7 @@ def ppo_loss_terms(
 
     Args:
         log_prob: `[N]` log-prob of the taken (unclipped) actions under the current policy,
-            or `[N, 1 + n]` in parts (`ppo.request_credit: agent`): the slot choices, then
+            or `[N, 1 + n]` in parts (per-agent `ppo.request_credit`): the slot choices, then
             each agent's request, each with its own clipped ratio.
         old_log_prob: `[N]` (or `[N, 1 + n]`) log-prob under the rollout policy.
         advantages: `[N]` GAE advantages (normalised here when `normalize_advantage`); with
@@ -163,7 +163,7 @@ def ppo_loss_terms(
     if clip_range_vf is not None:
         # SB3: the clipped prediction replaces the prediction (no max with the unclipped one).
         values = old_values + jnp.clip(values - old_values, -clip_range_vf, clip_range_vf)
-    # per-agent values (request_credit: agent) sum their squared errors, as the team value
+    # per-agent values (per-agent request_credit) sum their squared errors, as the team value
     value_loss = jnp.mean(((returns - values) ** 2).reshape(values.shape[0], -1).sum(-1))
     log_ratio = log_ratio.reshape(log_ratio.shape[0], -1).sum(-1)  # the joint action's
     ratio_joint = jnp.exp(log_ratio)

@@ -50,7 +50,7 @@ from agentic_jax.ppo.optimizer import (
     make_optimizer,
     progress_remaining,
 )
-from agentic_jax.ppo.rollout import EnvFacts, env_spec, make_collect, vector_env
+from agentic_jax.ppo.rollout import REWARD_KEYS, EnvFacts, env_spec, make_collect, vector_env
 from agentic_jax.ppo.sgd import make_sgd, sgd_metrics, tree_select
 from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, TrainOutput, Transition
 
@@ -129,9 +129,10 @@ def network_for(config: PPOConfig, spec: EnvFacts, env_name: str = "this env") -
             f"ppo.actor={config.actor!r} needs an env whose spec() declares an agent_block; "
             f"{env_name} has none (allowed: actor='mlp' for this env)"
         )
-    if config.request_credit == "agent" and not spec.agent_rewards:
-        raise ValueError(f"ppo.request_credit='agent' needs an env whose step info has "
-                         f"agent_rewards; {env_name}'s has none (allowed: request_credit='team')")
+    key = REWARD_KEYS.get(config.request_credit)
+    if key is not None and key not in spec.reward_keys:
+        raise ValueError(f"ppo.request_credit={config.request_credit!r} needs an env whose step "
+                         f"info has {key}; {env_name}'s has none (allowed: request_credit='team')")
     slot_block = None
     if config.actor in ("ippo", "mappo"):
         slot_block = select_slot_block(spec.nvec, spec.agent_block, spec.shared_blocks)
@@ -146,7 +147,7 @@ def critic_values(
 
     Of the rollout's observations, the observation after the last step (`last_obs [B,
     obs_dim]`) and the pre-reset observations `traj.final_obs`. A critic with one value per
-    agent (`ppo.request_credit: agent`) gives each with a trailing `[n]`.
+    agent (`ppo.request_credit` agent or credited) gives each with a trailing `[n]`.
     """
     n_steps, n_envs, obs_dim = traj.obs.shape
     buffer_size = n_steps * n_envs

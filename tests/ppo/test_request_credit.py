@@ -144,19 +144,21 @@ class NoAgentRewards(MultiAgentTaskEnvironment):
 
     def step(self, key, state, action, params=None):
         *out, info = super().step(key, state, action, params)
-        return (*out, {k: v for k, v in info.items() if k != "agent_rewards"})
+        dropped = ("agent_rewards", "credited_rewards")
+        return (*out, {k: v for k, v in info.items() if k not in dropped})
 
 
 def test_an_env_without_agent_rewards_is_one_line():
     env = NoAgentRewards(n_agents=2, max_tasks=3, action_mode="select")
-    with pytest.raises(ValueError, match="needs an env whose step info has agent_rewards"):
-        make_init(agent_credit_config(), env, env.make_params())
+    for credit, key in (("agent", "agent_rewards"), ("credited", "credited_rewards")):
+        with pytest.raises(ValueError, match=f"needs an env whose step info has {key};"):
+            make_init(agent_credit_config(request_credit=credit), env, env.make_params())
 
 
-def test_ppo_update_with_agent_credit(collaboration="sequential"):
+def test_ppo_update_with_per_agent_credit(collaboration="sequential"):
     env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=3, action_mode="select")
     params = env.make_params(max_steps_in_episode=6)
-    config = agent_credit_config(collaboration=collaboration)
+    config = agent_credit_config(collaboration=collaboration, request_credit="credited")
     rs0 = jax.jit(make_init(config, env, params))(jax.random.key(0))
     values = rs0.train_state.apply_fn(rs0.train_state.params, rs0.obs, method="critic")
     assert values.shape == (config.n_envs, 3)  # one value per agent

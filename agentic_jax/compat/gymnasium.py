@@ -211,7 +211,8 @@ class GymnasiumVectorEnv(VectorEnv):
     is the new episode's first observation and
     ``infos["final_obs"][i]`` (mask ``infos["_final_obs"]``) the last one. ``infos`` also holds
     the JAX env's dense ``final_observation`` ``(num_envs, obs_size)``, ``agent_rewards`` and
-    ``credited_rewards`` ``(num_envs, n_agents)`` and ``episode_metrics`` (each ``(num_envs,)``, before the reset).
+    ``credited_rewards`` ``(num_envs, n_agents)`` and ``episode_metrics`` (each
+    ``(num_envs,)``, before the reset).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": RENDER_MODES,

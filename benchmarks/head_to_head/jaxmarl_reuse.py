@@ -53,7 +53,9 @@ def earlier_runs(path: Path, methods: Sequence[str], seeds: int, budget: int,
             raise ValueError(f"{where} holds {len(runs)} seed(s) of {method} of "
                              f"{runs[0]['steps']:,} steps (this run: {budget:,} steps from "
                              "seed 0)")
-        found[method] = {**results[method], "runs": runs[:seeds], "reused_from": str(path),
+        # what the file's own run trained is not this run's: only the runs carry over
+        kept = {k: v for k, v in results[method].items() if k != "trained_here"}
+        found[method] = {**kept, "runs": runs[:seeds], "reused_from": str(path),
                          "rules": episodes["rules"]}
     return found
 

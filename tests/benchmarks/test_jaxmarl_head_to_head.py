@@ -327,3 +327,11 @@ def test_full_run_on_a_real_checkout(tmp_path):
         "jaxmarl_ippo"]["runs"]
     assert runs[0] == first["runs"][0] and [r["seed"] for r in runs] == [0, 1]
     assert "seed 0 reused from" in (tmp_path / "more" / "result.md").read_text()
+    # reusing that result again trains nothing and does not claim its seed 1 as trained here
+    again = [*more[:-1], str(tmp_path / "again")]
+    again[again.index("--reuse") + 1] = str(tmp_path / "more" / "result.json")
+    assert main(again, root=ROOT) == 0
+    method = json.loads((tmp_path / "again" / "result.json").read_text())["methods"][
+        "jaxmarl_ippo"]
+    assert method["runs"] == runs and "trained_here" not in method
+    assert "its runs are reused from" in (tmp_path / "again" / "result.md").read_text()

@@ -358,6 +358,15 @@ def train_source(config: RunConfig, run_dir: Path) -> tuple[list[Any], dict]:
     return systems, info
 
 
+def collaboration(per_seed: list[float]) -> str:
+    """The mean collaboration frequency over seeds, with each seed's where they differ (a mean
+    of 0.667 may be two teams that always pair and one that never does)."""
+    mean = f"{np.mean(per_seed):.3f}"
+    if len(per_seed) < 2 or np.ptp(per_seed) < 0.0005:
+        return mean
+    return f"{mean} (per seed {', '.join(f'{f:.3f}' for f in per_seed)})"
+
+
 def markdown(result: dict) -> str:
     rows = result["rows"]
     beaten = sum(r["beats_rule"] for r in rows)
@@ -373,7 +382,8 @@ def markdown(result: dict) -> str:
              f"**{beaten} of {len(rows)}** settings.", "",
              "Collaboration on vs off: the same policies on the same "
              f"{result.get('episodes', '')} episodes with their requests switched off; mean "
-             "paired gain of collaborating over seeds, 95% bootstrap CI over episodes.", "",
+             "paired gain of collaborating over seeds, 95% bootstrap CI over episodes. Collab. "
+             "freq.: the share of agent-steps in a pair, the mean over seeds.", "",
              "| # | n | types | sharing | cost | best rule | margin [95% CI] | rel. | completion "
              "| collab. freq. | gain of collab. on vs off [95% CI] |", "|" + "---|" * 11]
     for r in rows:
@@ -384,7 +394,7 @@ def markdown(result: dict) -> str:
             f"{s['collaboration_sharing']:.2f} | {s['collaboration_cost']:.2f} | "
             f"{r['best_rule']} | {r['margin']:+.1f} [{low:+.1f}, {high:+.1f}] | "
             f"{r['relative_margin']:+.1%} | {r['completion']:.3f} | "
-            f"{np.mean(r['collaboration_per_seed']):.3f} | "
+            f"{collaboration(r['collaboration_per_seed'])} | "
             f"{r['collab_gain']:+.1f} [{r['collab_gain_ci'][0]:+.1f}, "
             f"{r['collab_gain_ci'][1]:+.1f}] |")
     if warm:

@@ -18,6 +18,7 @@ ENT_COEF_SCHEDULES = ("constant", "linear")
 ACTORS = ("mlp", "per_agent", "ippo", "mappo")
 POLICIES = ("gaussian", "discrete")
 COLLABORATIONS = ("independent", "sequential")
+REQUEST_CREDITS = ("team", "agent", "credited")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
 # Upper bounds on counts, checked before anything is allocated (generous for accelerators).
 SIZE_BOUNDS = {"n_envs": 2**20, "n_steps": 2**20, "batch_size": 2**30, "n_epochs": 10**4,
@@ -100,6 +101,17 @@ class PPOConfig:
             or "sequential" (with sequential_select and the ippo/mappo slot-scoring actor:
             requests drawn in agent order, each agent's request logit seeing the choices and
             requests of the agents before it, `agentic_jax.ppo.requests`).
+        request_credit: what judges an agent's collaboration request. "team": the team
+            reward, through the joint action's one ratio (every decision shares one advantage).
+            "agent" (the ippo actor with sequential_select, an env whose `info` has
+            `agent_rewards`): the critic gives one value per agent, trained on that agent's
+            own rewards; each request gets its agent's own advantage and ratio, the slot
+            choices the team's (the sum of the agents' advantages, GAE being linear).
+            "credited": the same on `info["credited_rewards"]`, where a task done with a
+            partner's expertise credits that partner with the share its expertise added.
+        request_others_weight: with per-agent credit, a request's advantage is its
+            agent's plus this weight times the other agents' (0: its own only; 1: the team's,
+            still one ratio per request).
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
             ignored and the value head sits on the shared trunk).
         layer_norm: LayerNorm after every hidden Dense (before the activation).
@@ -137,6 +149,8 @@ class PPOConfig:
     policy: str = "gaussian"
     sequential_select: bool = False
     collaboration: str = "independent"
+    request_credit: str = "team"
+    request_others_weight: float = 0.0
     shared_trunk: bool = False
     layer_norm: bool = False
     normalize_obs: bool = False
@@ -225,6 +239,14 @@ class PPOConfig:
                 "ppo.collaboration='sequential' needs ppo.sequential_select=true and "
                 f"ppo.actor ippo or mappo (got sequential_select={self.sequential_select}, "
                 f"actor={self.actor!r}; allowed: collaboration='independent')")
+        check_choice("ppo.request_credit", self.request_credit, REQUEST_CREDITS)
+        check_float("ppo.request_others_weight", self.request_others_weight, 0.0, 1.0)
+        if self.request_credit != "team" and not (
+                self.sequential_select and self.actor == "ippo"):
+            raise ValueError(
+                f"ppo.request_credit={self.request_credit!r} needs ppo.sequential_select=true and "
+                f"ppo.actor='ippo' (one value per agent; got sequential_select="
+                f"{self.sequential_select}, actor={self.actor!r}; allowed: request_credit='team')")
         if self.actor != "mlp" and self.shared_trunk:
             raise ValueError(f"ppo.actor={self.actor!r} cannot share a trunk with the critic "
                              f"(allowed: shared_trunk=false with actor={self.actor!r})")

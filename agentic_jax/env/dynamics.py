@@ -107,6 +107,31 @@ def completion_probability(
     return expertise, jnp.clip(expertise * speed[:, None], 0.0, 1.0)
 
 
+def lent_credit(state: EnvState, pairs: chex.Array, own: chex.Array, expertise: chex.Array,
+                slot_reward: chex.Array) -> chex.Array:
+    """``(n, *B)``: what moves each agent's completion reward to credit its lenders.
+
+    A task of agent ``i`` done with a partner's expertise (``expertise > own``, both
+    ``(n, K, *B)``) owes the share ``(expertise - own) / expertise`` of its reward
+    ``slot_reward`` ``(n, K, *B)`` to the partner whose expertise it used (the best paired
+    one, the first on ties): the worker gives it, the lender receives it, so the team's sum is
+    unchanged.
+    """
+    task_type = state.active.task_type
+    share = jnp.where(expertise > own, (expertise - own) / jnp.maximum(expertise, 1e-12), 0.0)
+    moved = slot_reward * share  # (n, K, *B)
+    best = jnp.full(own.shape, -1.0)
+    lender = jnp.zeros(own.shape, jnp.int32)
+    for j in range(pairs.shape[0]):
+        table = jnp.broadcast_to(state.expertise[j][None], state.expertise.shape)
+        theirs = jnp.where(pairs[:, j, None], small.lookup(table, task_type), -1.0)
+        lender = jnp.where(theirs > best, j, lender)
+        best = jnp.maximum(best, theirs)
+    received = jnp.stack([small.sum_axis(small.sum_axis(moved * (lender == j), 1))
+                          for j in range(pairs.shape[0])])
+    return received - small.sum_axis(moved, 1)
+
+
 def process(
     state: EnvState,
     effort: chex.Array,
@@ -114,10 +139,11 @@ def process(
     u: chex.Array,
     now: chex.Array,
     params: EnvParams,
-) -> tuple[EnvState, chex.Array, chex.Array]:
+) -> tuple[EnvState, chex.Array, chex.Array, chex.Array]:
     """Step 4 with completion uniforms ``u`` ``(n, K, *B)`` at step ``now`` ``(*B)``.
 
-    Returns the new state, completion reward ``(n, *B)`` and busy sum ``(*B)``.
+    Returns the new state, completion reward ``(n, *B)``, busy sum ``(*B)`` and the lenders'
+    credit (:func:`lent_credit`, ``(n, *B)``).
     """
     active = state.active
     expertise, p_complete = completion_probability(state, effort, pairs, params)
@@ -125,8 +151,10 @@ def process(
 
     quality = expertise * state.success_rate[:, None]
     time_bonus = jnp.maximum(0.0, 1.0 - now / jnp.maximum(active.deadline, 1e-6))
-    reward = small.sum_axis(done * quality * active.priority * (1.0 + time_bonus), 1)
-    reward = reward * params.completion_scale
+    slot_reward = done * quality * active.priority * (1.0 + time_bonus) * params.completion_scale
+    reward = small.sum_axis(slot_reward, 1)
+    own = small.lookup(state.expertise, active.task_type)
+    credit = lent_credit(state, pairs, own, expertise, slot_reward)
 
     on_time = done & (now <= active.deadline)
     n_done = small.sum_axis(done.astype(jnp.int32), 1)  # (n, *B)
@@ -145,7 +173,7 @@ def process(
         ),
     )
     busy = small.sum_axis(effort * small.any_axis(active.valid, 1))
-    return state, reward, busy
+    return state, reward, busy, credit
 
 
 def arrive(
@@ -186,7 +214,9 @@ def transition(
 
     Returns:
         ``(state, reward (*B), terminated (*B), info)`` with ``info["agent_rewards"]``
-        ``(n, *B)`` and ``info["episode_metrics"]`` (see :func:`episode_metrics`).
+        ``(n, *B)``, ``info["credited_rewards"]`` ``(n, *B)`` (the same with each completion's
+        lent share moved to its lender, :func:`lent_credit`) and ``info["episode_metrics"]``
+        (see :func:`episode_metrics`).
     """
     params = randomize.in_effect(params, state.setting)
     n, K, M = a.shape[0], state.active.valid.shape[1], params.max_arrivals_per_step
@@ -198,7 +228,8 @@ def transition(
 
     state, assign_reward, match, pairs, effort = mode.assign(state, a, params)
     state, collab_reward = collaborate(state, pairs, params)
-    state, completion_reward, busy = process(state, effort, pairs, u_complete, now, params)
+    state, completion_reward, busy, lent = process(state, effort, pairs, u_complete, now,
+                                                    params)
     overdue = state.active.valid & (now > state.active.deadline)
     n_overdue = small.sum_axis(overdue.astype(jnp.int32), 1)  # (n, *B)
     penalty = params.queue_penalty * state.queue_length / n + params.overdue_penalty * n_overdue
@@ -221,5 +252,6 @@ def transition(
             episode_return=c.episode_return + reward,
         ),
     )
-    info = {"agent_rewards": agent_rewards, "episode_metrics": episode_metrics(state)}
+    info = {"agent_rewards": agent_rewards, "credited_rewards": agent_rewards + lent,
+            "episode_metrics": episode_metrics(state)}
     return state, reward, jnp.zeros(B, bool), info

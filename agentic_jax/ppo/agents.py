@@ -32,7 +32,9 @@ Critic:
   and the state value is the MEAN over agents of the per-agent values. The reward is one team
   reward, so every agent's head estimates the same team return from its own view; the mean is
   an ensemble of those estimates and keeps the value on the return's scale for any `n` (a sum
-  would grow with `n`).
+  would grow with `n`). With `per_agent_values` (`ppo.request_credit` agent or credited) each
+  agent's head estimates that agent's own return instead and `critic` gives all of them `[..., n]`
+  (the team's value is their sum).
 * "mappo" (centralised): one MLP on the whole (global) observation, as MAPPO's world-state
   critic; it depends on `n`, but only the actor is needed to act.
 """
@@ -101,7 +103,8 @@ class AgentActorCritic(nn.Module):
     """Shared per-agent actor; decentralised (IPPO) or centralised (MAPPO) critic.
 
     `actor(obs [..., obs_dim])` -> `(mean [..., n * out_per_agent], log_std [n * out_per_agent])`
-    (Gaussian) or `(logits [..., n * out_per_agent],)` (discrete); `critic(obs) -> [...]`;
+    (Gaussian) or `(logits [..., n * out_per_agent],)` (discrete); `critic(obs) -> [...]`
+    (`[..., n]` with `per_agent_values`);
     `__call__` returns the actor's outputs followed by the value.
     """
 
@@ -119,6 +122,7 @@ class AgentActorCritic(nn.Module):
     slot_hidden: int = 32
     agent_slot_block: tuple[int, int, int, int] | None = None
     request_dim: int = 0  # D of the sequential requests' features (0: independent requests)
+    per_agent_values: bool = False  # critic -> [..., n], each agent's own return
 
     def setup(self) -> None:
         self.pi_body = MLP(self.pi_arch, self.activation, self.layer_norm)
@@ -177,7 +181,8 @@ class AgentActorCritic(nn.Module):
     def critic(self, obs: jax.Array) -> jax.Array:
         if self.centralised_critic:
             return self.vf_head(self.vf_body(obs))[..., 0]
-        return self.vf_head(self.vf_body(self._local(obs)))[..., 0].mean(-1)
+        values = self.vf_head(self.vf_body(self._local(obs)))[..., 0]  # [..., n]
+        return values if self.per_agent_values else values.mean(-1)
 
     def _local(self, obs: jax.Array) -> jax.Array:
         return local_inputs(obs, self.agent_block, self.shared_blocks, self.slot_block,

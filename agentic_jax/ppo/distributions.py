@@ -19,7 +19,11 @@ before it took ("none", category `Q`, is never masked): the joint choice has no 
 log-prob is the sum of the masked conditionals' log-probs, and the entropy term is the sum of
 those conditionals' entropies along the sampled choices (the chain rule's single-sample
 estimate of the joint entropy). The collaboration requests stay independent, or with
-`PPOConfig.collaboration="sequential"` are drawn agent after agent too (`ppo.requests`).
+`PPOConfig.collaboration="sequential"` are drawn agent after agent too (`ppo.requests`). With
+per-agent `PPOConfig.request_credit` ("agent", "credited") the head's log-probs come in parts,
+`[..., 1 + n]`: the slot choices' joint log-prob, then each agent's request (its conditional),
+so the loss can judge each request by its own agent's advantage; their sum is the joint
+log-prob.
 
 Sampling draws its randomness up front for a whole rollout (one PRNG call, as the Gaussian's
 normal noise): the discrete head samples by Gumbel-max with pre-drawn uniforms
@@ -71,6 +75,8 @@ class PolicyHead(NamedTuple):
         `[*batch_shape, A, max(nvec)]` uniform (discrete).
     `sample(actor_out, noise) -> (action [..., A] float32, log_prob [...])`.
     `log_prob_entropy(actor_out, actions [N, A]) -> (log_prob [N], entropy [N] or [])`.
+    (A head whose log-probs come in parts gives `[..., G]` and `[N, G]`: their sum is the
+    action's log-prob; `sequential_select_head(parts=True)`.)
     `mode(actor_out) -> action [..., A]`: the Gaussian mean or the per-dimension argmax.
     `to_env(action [..., A]) -> env action`: clipped floats or int32 categories.
     """
@@ -198,10 +204,11 @@ def taken_before(choices: jax.Array, n_slots: int) -> jax.Array:
     return (jnp.cumsum(picked, axis=-2) - picked) > 0
 
 
-def sequential_select_head(nvec: tuple[int, ...], collaboration: str = "independent"
-                           ) -> PolicyHead:
+def sequential_select_head(nvec: tuple[int, ...], collaboration: str = "independent",
+                           parts: bool = False) -> PolicyHead:
     """The select mode's conflict-free head (module docstring), `nvec = (Q + 1, 2) * n`; with
-    `collaboration="sequential"` the actor gives `(logits, features)` (`ppo.requests`)."""
+    `collaboration="sequential"` the actor gives `(logits, features)` (`ppo.requests`); with
+    `parts` its log-probs are `[..., 1 + n]` (choices, then each request) instead of `[...]`."""
     n, n_slots = select_layout(nvec)
     base = discrete_head(nvec)
     chained = collaboration == "sequential"
@@ -245,7 +252,9 @@ def sequential_select_head(nvec: tuple[int, ...], collaboration: str = "independ
                                            collab)
         slots = distrax.Categorical(logits=masked)
         asks = distrax.Categorical(logits=collab_logits)
-        log_prob = slots.log_prob(choices).sum(-1) + asks.log_prob(collab).sum(-1)
+        chosen, asked = slots.log_prob(choices).sum(-1), asks.log_prob(collab)
+        log_prob = (jnp.concatenate([chosen[..., None], asked], -1) if parts
+                    else chosen + asked.sum(-1))
         return log_prob, slots.entropy().sum(-1) + asks.entropy().sum(-1)
 
     def sample(actor_out, u):
@@ -283,7 +292,8 @@ def make_head(config: PPOConfig, spec: Any) -> PolicyHead:
                     "ppo.sequential_select=true needs the select action mode's actions "
                     f"((Q + 1, 2) per agent); this env's action_nvec() is {spec.nvec} "
                     "(allowed: sequential_select=false for it)")
-            return sequential_select_head(spec.nvec, config.collaboration)
+            return sequential_select_head(spec.nvec, config.collaboration,
+                                          config.request_credit != "team")
         return discrete_head(spec.nvec)
     if spec.nvec is not None:
         raise ValueError(

@@ -40,11 +40,14 @@ def bootstrap_truncation(
             before the auto-reset).
         gamma: discount factor.
 
+    Rewards and values may carry trailing axes (`[T, B, n]`, one per agent); the flags
+    broadcast over them.
+
     Returns:
         `[T, B]` rewards to feed `compute_gae` together with `dones = terminated | truncated`.
     """
     mask = jnp.logical_and(truncated, jnp.logical_not(terminated))
-    return rewards + gamma * final_values * mask.astype(rewards.dtype)
+    return rewards + gamma * final_values * _trailing(mask.astype(rewards.dtype), rewards)
 
 
 def compute_gae(
@@ -70,10 +73,13 @@ def compute_gae(
         gamma: discount factor.
         gae_lambda: GAE lambda.
 
+    Rewards and values may carry trailing axes (`[T, B, n]`: one estimate per agent; GAE is
+    linear, so the team's advantage is their sum); `dones` broadcasts over them.
+
     Returns:
         `(advantages, returns)`, both `[T, B]`, `returns = advantages + values`.
     """
-    not_done = 1.0 - dones.astype(values.dtype)
+    not_done = _trailing(1.0 - dones.astype(values.dtype), values)
     next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
     deltas = rewards + gamma * next_values * not_done - values
 
@@ -84,6 +90,16 @@ def compute_gae(
 
     _, advantages = jax.lax.scan(step, jnp.zeros_like(last_value), (deltas, not_done), reverse=True)
     return advantages, advantages + values
+
+
+def _trailing(flags: jax.Array, like: jax.Array) -> jax.Array:
+    """`flags [T, B]` with unit axes appended to broadcast against `like [T, B, ...]`."""
+    return flags.reshape(flags.shape + (1,) * (like.ndim - flags.ndim))
+
+
+def _normalized(advantages: jax.Array) -> jax.Array:
+    """Minibatch-normalised advantages with torch's unbiased std (+1e-8), as SB3."""
+    return (advantages - advantages.mean()) / (advantages.std(ddof=1) + 1e-8)
 
 
 def ppo_loss_terms(
@@ -100,16 +116,21 @@ def ppo_loss_terms(
     ent_coef: float | jax.Array,
     vf_coef: float | jax.Array,
     normalize_advantage: bool = True,
+    others_weight: float = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """SB3's PPO loss from per-sample quantities of one minibatch.
 
     Args:
-        log_prob: `[N]` log-prob of the taken (unclipped) actions under the current policy.
-        old_log_prob: `[N]` log-prob under the rollout policy.
-        advantages: `[N]` GAE advantages (normalised here when `normalize_advantage`).
-        values: `[N]` current critic values.
-        old_values: `[N]` critic values at rollout time.
-        returns: `[N]` GAE returns (value targets).
+        log_prob: `[N]` log-prob of the taken (unclipped) actions under the current policy,
+            or `[N, 1 + n]` in parts (per-agent `ppo.request_credit`): the slot choices, then
+            each agent's request, each with its own clipped ratio.
+        old_log_prob: `[N]` (or `[N, 1 + n]`) log-prob under the rollout policy.
+        advantages: `[N]` GAE advantages (normalised here when `normalize_advantage`); with
+            parts `[N, n]` per agent: request `i` takes `A_i + others_weight * sum_{j != i}
+            A_j`, the choices the team's (the sum), each group normalised on its own.
+        values: `[N]` current critic values (`[N, n]` with parts).
+        old_values: `[N]` critic values at rollout time (`[N, n]`).
+        returns: `[N]` GAE returns (value targets) (`[N, n]`).
         entropy: `[N]` or `[]` policy entropy.
         clip_range: ratio clip epsilon.
         clip_range_vf: value clip around `old_values`, or None (static) for no clipping.
@@ -117,33 +138,42 @@ def ppo_loss_terms(
         vf_coef: value loss coefficient.
         normalize_advantage: static; normalise advantages with the minibatch mean and unbiased
             std (+1e-8), as SB3 (skipped for a single-sample minibatch).
+        others_weight: with parts, the weight of the other agents' advantages in a request's.
 
     Returns:
         `(loss, aux)` with aux scalars `policy_loss, value_loss, entropy, approx_kl,
         clip_fraction` (`approx_kl = mean((ratio - 1) - log ratio)`, SB3's estimator).
     """
-    if normalize_advantage and advantages.shape[0] > 1:
-        # torch's unbiased std, as SB3
-        advantages = (advantages - advantages.mean()) / (advantages.std(ddof=1) + 1e-8)
+    normalize = normalize_advantage and advantages.shape[0] > 1
+    if log_prob.ndim == 2:
+        # in parts: the choices judged by the team's advantage, each request by its agent's
+        team = advantages.sum(-1, keepdims=True)
+        advantages = (1.0 - others_weight) * advantages + others_weight * team
+        if normalize:
+            team, advantages = _normalized(team), _normalized(advantages)
+        advantages = jnp.concatenate([team, advantages], -1)
+    elif normalize:
+        advantages = _normalized(advantages)
     log_ratio = log_prob - old_log_prob
     ratio = jnp.exp(log_ratio)
     surrogate = jnp.minimum(
         ratio * advantages, jnp.clip(ratio, 1.0 - clip_range, 1.0 + clip_range) * advantages
     )
-    policy_loss = -surrogate.mean()
-    if clip_range_vf is None:
-        value_loss = jnp.mean((returns - values) ** 2)
-    else:
+    policy_loss = -surrogate.reshape(surrogate.shape[0], -1).sum(-1).mean()
+    if clip_range_vf is not None:
         # SB3: the clipped prediction replaces the prediction (no max with the unclipped one).
         values = old_values + jnp.clip(values - old_values, -clip_range_vf, clip_range_vf)
-        value_loss = jnp.mean((returns - values) ** 2)
+    # per-agent values (per-agent request_credit) sum their squared errors, as the team value
+    value_loss = jnp.mean(((returns - values) ** 2).reshape(values.shape[0], -1).sum(-1))
+    log_ratio = log_ratio.reshape(log_ratio.shape[0], -1).sum(-1)  # the joint action's
+    ratio_joint = jnp.exp(log_ratio)
     entropy = jnp.mean(entropy)
     loss = policy_loss + vf_coef * value_loss - ent_coef * entropy
     aux = {
         "policy_loss": policy_loss,
         "value_loss": value_loss,
         "entropy": entropy,
-        "approx_kl": jax.lax.stop_gradient(jnp.mean((ratio - 1.0) - log_ratio)),
+        "approx_kl": jax.lax.stop_gradient(jnp.mean((ratio_joint - 1.0) - log_ratio)),
         "clip_fraction": jax.lax.stop_gradient(
             jnp.mean((jnp.abs(ratio - 1.0) > clip_range).astype(jnp.float32))
         ),
@@ -162,6 +192,7 @@ def ppo_loss(
     vf_coef: float | jax.Array,
     normalize_advantage: bool = True,
     log_prob_entropy: LogProbEntropy | None = None,
+    others_weight: float = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """PPO loss of one minibatch for an actor-critic `apply_fn(params, obs)`.
 
@@ -171,7 +202,7 @@ def ppo_loss(
             Gaussian `actor_out = (mean [N, A], log_std [A])`.
         batch: `obs [N, obs_dim]`, `actions [N, A]` (unclipped samples, or float32
             categories), `log_probs [N]`, `values [N]`, `advantages [N]`, `returns [N]`.
-        clip_range, clip_range_vf, ent_coef, vf_coef, normalize_advantage: see
+        clip_range, clip_range_vf, ent_coef, vf_coef, normalize_advantage, others_weight: see
             `ppo_loss_terms`.
         log_prob_entropy: `(actor_out, actions) -> (log_prob [N], entropy [N] or [])` of the
             policy head (`agentic_jax.ppo.distributions.PolicyHead`); None for the diagonal
@@ -202,6 +233,7 @@ def ppo_loss(
         ent_coef=ent_coef,
         vf_coef=vf_coef,
         normalize_advantage=normalize_advantage,
+        others_weight=others_weight,
     )
 
 

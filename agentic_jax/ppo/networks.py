@@ -137,6 +137,7 @@ def make_network(
             slot_block=slot_block if config.policy == "discrete" else None,
             agent_slot_block=agent_slot_block,
             request_dim=REQUEST_DIM if chained else 0,
+            per_agent_values=config.request_credit != "team",
         )
     return ActorCritic(
         action_dim=action_dim,

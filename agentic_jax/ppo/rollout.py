@@ -20,6 +20,9 @@ from agentic_jax.env.spec import DeclaresSpec
 from agentic_jax.ppo.distributions import PolicyHead, make_head
 from agentic_jax.ppo.types import RunnerState, Transition
 
+# `ppo.request_credit` -> the step info's per-agent rewards it trains the requests on
+REWARD_KEYS = {"agent": "agent_rewards", "credited": "credited_rewards"}
+
 # gymnax's step output: (obs, states, reward, terminated, truncated, info)
 StepOutput = tuple[jax.Array, Any, jax.Array, jax.Array, jax.Array, dict[str, Any]]
 
@@ -70,6 +73,8 @@ class EnvFacts:
     # (`spec().agent_slot_block`), or None
     agent_slot_block: tuple[int, int, int, int] | None = struct.field(pytree_node=False,
                                                                       default=None)
+    # the per-agent reward entries `[n_agents]` of the step's info (`REWARD_KEYS`) it has
+    reward_keys: tuple[str, ...] = struct.field(pytree_node=False, default=())
 
 
 def env_spec(env: Any, env_params: Any) -> EnvFacts:
@@ -104,7 +109,7 @@ def env_spec(env: Any, env_params: Any) -> EnvFacts:
     shared = () if declared is None else declared.shared_blocks
     slots = getattr(declared, "agent_slot_block", None)
     return EnvFacts(int(obs.shape[0]), action_dim, low, high, metric_keys, block, nvec, shared,
-                    slots)
+                    slots, tuple(k for k in REWARD_KEYS.values() if k in info))
 
 
 class VectorEnv(NamedTuple):
@@ -158,8 +163,11 @@ def make_env_step(
     envs, normalises the next and the pre-reset observations (updating the statistics first,
     VecNormalize's order) and advances the running episode counters. `out` is `(transition,
     done [B] float32, ended)`: `ended` maps `episode_return`, `episode_length` and
-    `env/<key>` of `info["episode_metrics"]` to `[B]` values, meaningful where `done`.
+    `env/<key>` of `info["episode_metrics"]` to `[B]` values, meaningful where `done`. With
+    `ppo.request_credit` "agent" or "credited" the transition's reward is the info's
+    per-agent rewards `[B, n]` (`REWARD_KEYS`).
     """
+    reward_key = REWARD_KEYS.get(config.request_credit)
 
     def env_step(rs: RunnerState, step_randomness: Any):
         noise, env_randomness = step_randomness
@@ -193,7 +201,7 @@ def make_env_step(
             obs=rs.obs,
             action=action,
             log_prob=log_prob,
-            reward=reward,
+            reward=reward if reward_key is None else info[reward_key].astype(jnp.float32),
             terminated=terminated,
             truncated=truncated,
             final_obs=final_obs,

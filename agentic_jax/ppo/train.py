@@ -50,7 +50,7 @@ from agentic_jax.ppo.optimizer import (
     make_optimizer,
     progress_remaining,
 )
-from agentic_jax.ppo.rollout import EnvFacts, env_spec, make_collect, vector_env
+from agentic_jax.ppo.rollout import REWARD_KEYS, EnvFacts, env_spec, make_collect, vector_env
 from agentic_jax.ppo.sgd import make_sgd, sgd_metrics, tree_select
 from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, TrainOutput, Transition
 
@@ -129,6 +129,10 @@ def network_for(config: PPOConfig, spec: EnvFacts, env_name: str = "this env") -
             f"ppo.actor={config.actor!r} needs an env whose spec() declares an agent_block; "
             f"{env_name} has none (allowed: actor='mlp' for this env)"
         )
+    key = REWARD_KEYS.get(config.request_credit)
+    if key is not None and key not in spec.reward_keys:
+        raise ValueError(f"ppo.request_credit={config.request_credit!r} needs an env whose step "
+                         f"info has {key}; {env_name}'s has none (allowed: request_credit='team')")
     slot_block = None
     if config.actor in ("ippo", "mappo"):
         slot_block = select_slot_block(spec.nvec, spec.agent_block, spec.shared_blocks)
@@ -142,7 +146,8 @@ def critic_values(
     """One batched critic pass: `(values [T, B], last_value [B], final_values [T, B])`.
 
     Of the rollout's observations, the observation after the last step (`last_obs [B,
-    obs_dim]`) and the pre-reset observations `traj.final_obs`.
+    obs_dim]`) and the pre-reset observations `traj.final_obs`. A critic with one value per
+    agent (`ppo.request_credit` agent or credited) gives each with a trailing `[n]`.
     """
     n_steps, n_envs, obs_dim = traj.obs.shape
     buffer_size = n_steps * n_envs
@@ -154,9 +159,10 @@ def critic_values(
         ]
     )
     v = train_state.apply_fn(train_state.params, critic_in, method="critic")
-    values = v[:buffer_size].reshape(n_steps, n_envs)
+    per_agent = v.shape[1:]  # (n,) with per-agent values, else ()
+    values = v[:buffer_size].reshape((n_steps, n_envs) + per_agent)
     last_value = v[buffer_size : buffer_size + n_envs]
-    final_values = v[buffer_size + n_envs :].reshape(n_steps, n_envs)
+    final_values = v[buffer_size + n_envs :].reshape((n_steps, n_envs) + per_agent)
     return values, last_value, final_values
 
 
@@ -194,13 +200,14 @@ def make_update(
         progress = progress_remaining(config, rs.update_step)
         lr = learning_rate_at(config, hp.learning_rate, progress)
         ent_coef = ent_coef_at(config, hp.ent_coef, progress)
+        flat = lambda x: x.reshape((buffer_size,) + x.shape[2:])  # noqa: E731
         batch = {
             "obs": traj.obs.reshape(buffer_size, -1),
             "actions": traj.action.reshape(buffer_size, -1),
-            "log_probs": traj.log_prob.reshape(buffer_size),
-            "values": values.reshape(buffer_size),
-            "advantages": advantages.reshape(buffer_size),
-            "returns": returns.reshape(buffer_size),
+            "log_probs": flat(traj.log_prob),
+            "values": flat(values),
+            "advantages": flat(advantages),
+            "returns": flat(returns),
         }
         rng, k_epochs = jax.random.split(rng)
         train_state, aux = sgd(

@@ -119,8 +119,8 @@ class Transition:
 
     obs: jax.Array  # [B, obs_dim] policy input
     action: jax.Array  # [B, A] unclipped sample
-    log_prob: jax.Array  # [B] log-prob of `action` under the rollout policy
-    reward: jax.Array  # [B] float32 env reward (unscaled)
+    log_prob: jax.Array  # [B] log-prob of `action` under the rollout policy ([B, G] in parts)
+    reward: jax.Array  # [B] float32 env reward (unscaled; [B, n] per agent, request_credit)
     terminated: jax.Array  # [B] bool
     truncated: jax.Array  # [B] bool
     final_obs: jax.Array  # [B, obs_dim] policy input of the pre-reset observation

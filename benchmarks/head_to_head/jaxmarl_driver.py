@@ -75,14 +75,16 @@ def recipe(s: Settings, actor: str = "ippo") -> RunConfig:
 
 def check(s: Settings, reused: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything that can fail before training: checkout, versions, imports, budgets.
-    ``{method: the loaded baseline module}`` for the ``jaxmarl_*`` methods not in ``reused``
-    (:func:`reusable`'s, read here when None); ``BaselineError`` or ``ValueError`` with one
-    line."""
+    ``{method: the loaded baseline module}`` for the ``jaxmarl_*`` methods that train a seed
+    (those not in ``reused``, :func:`reusable`'s, read here when None, or with fewer seeds
+    there); ``BaselineError`` or ``ValueError`` with one line."""
     reused = reusable(s) if reused is None else reused
     config = recipe(s)
     budget = config.ppo.total_timesteps
     modules = {}
-    if any(METHODS[m][1] is None and m not in reused for m in s.methods):
+    trains = [m for m in s.methods if METHODS[m][1] is None
+              and (m not in reused or len(reused[m]["runs"]) < s.seeds)]
+    if trains:
         if s.checkout is None:
             raise jb.BaselineError(
                 "the jaxmarl_* methods need a JaxMARL checkout: pass --jaxmarl PATH (git clone "
@@ -94,7 +96,7 @@ def check(s: Settings, reused: dict[str, Any] | None = None) -> dict[str, Any]:
     for method in s.methods:
         if METHODS[method][1] is not None:
             rollout = recipe(s, METHODS[method][1]).ppo.buffer_size
-        elif method in reused:
+        elif method not in trains:
             continue  # its runs are checked against the fresh episodes in `run`
         else:
             modules[method] = jb.load_module(s.checkout, method)
@@ -184,9 +186,10 @@ def run_ours(method: str, s: Settings, ep: Episodes) -> dict[str, Any]:
             "rollout": ppo.buffer_size}
 
 
-def run_theirs(method: str, module: Any, s: Settings, ep: Episodes) -> dict[str, Any]:
-    """A JaxMARL baseline's ``make_train`` on our env through the adapter, every seed;
-    ``BaselineError`` (one line) when it raises."""
+def run_theirs(method: str, module: Any, s: Settings, ep: Episodes,
+               first_seed: int = 0) -> dict[str, Any]:
+    """A JaxMARL baseline's ``make_train`` on our env through the adapter, seeds
+    ``first_seed..s.seeds - 1``; ``BaselineError`` (one line) when it raises."""
     from agentic_jax.compat.jaxmarl import JaxMARLEnv  # the marl extra: only for their methods
 
     marl = JaxMARLEnv(env=ep.env, params=ep.params)
@@ -211,7 +214,7 @@ def run_theirs(method: str, module: Any, s: Settings, ep: Episodes) -> dict[str,
             compiled = jax.jit(train).lower(jax.random.PRNGKey(0)).compile()
             compile_s = time.perf_counter() - start
             scale = jb.log_scale(module, marl)
-            for seed in range(s.seeds):
+            for seed in range(first_seed, s.seeds):
                 recorder.records.clear()
                 out, run_s = _timed(compiled, jax.random.PRNGKey(seed))
                 curve = jb.learning_curve(method, out, recorder, rollout, scale)
@@ -248,6 +251,12 @@ def run(s: Settings, modules: dict[str, Any], log: Callable[[str], None] = print
     for method in s.methods:
         if method in earlier:
             result = jaxmarl_reuse.checked(earlier[method], ep.rules)
+            have = len(result["runs"])
+            if have < s.seeds:  # the seeds it lacks, trained here
+                more = run_theirs(method, modules[method], s, ep, first_seed=have)
+                result = {**result, "runs": result["runs"] + more["runs"],
+                          "trained_here": {"seeds": list(range(have, s.seeds)),
+                                           "compile_s": more["compile_s"]}}
         elif METHODS[method][1] is not None:
             result = run_ours(method, s, ep)
         else:

@@ -40,7 +40,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reuse", type=Path, default=None, metavar="RESULT_JSON",
                    help="take the jaxmarl_* methods' runs from an earlier result.json of this "
                         "benchmark instead of training them again, when they were trained for "
-                        "this budget and evaluated on these very episodes (checked)")
+                        "this budget and evaluated on these very episodes (checked); seeds "
+                        "it lacks are trained here")
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"comma-separated, from {', '.join(METHODS)} (default: all)")
     p.add_argument("--seeds", type=int, default=5, metavar="N",

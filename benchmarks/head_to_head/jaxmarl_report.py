@@ -59,6 +59,11 @@ def statistics_of(results: Mapping[str, Any]) -> dict[str, Any]:
             "margins": margins, "differences": differences, "throughput": throughput}
 
 
+def seeds(first: int, last: int) -> str:
+    """``seed 3`` or ``seeds 3-4``."""
+    return f"seed {first}" if first == last else f"seeds {first}-{last}"
+
+
 def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
              machine: Mapping[str, Any]) -> str:
     """The results as Markdown: setting, throughput, rliable table, margins and differences."""
@@ -75,7 +80,12 @@ def markdown(results: Mapping[str, Any], stats: Mapping[str, Any],
         lines.append(f"| {m} | {t['seeds']} | {t['steps']:,} | {t['steps_per_s']:,.0f} | "
                      f"{t['run_s']:.1f} | {t['compile_s']:.1f} |")
     for m, v in results["methods"].items():
-        if "reused_from" in v:
+        if "reused_from" in v and "trained_here" in v:
+            here = v["trained_here"]["seeds"]
+            lines += ["", f"{m}: {seeds(0, here[0] - 1)} reused from `{v['reused_from']}` "
+                      "(the same budget, env and fixed episodes, checked; its timings are "
+                      f"that run's, another process), {seeds(here[0], here[-1])} trained here."]
+        elif "reused_from" in v:
             lines += ["", f"{m}: its runs are reused from `{v['reused_from']}` (the same budget, "
                       "env and fixed episodes, checked); its timings are that run's, another "
                       "process."]

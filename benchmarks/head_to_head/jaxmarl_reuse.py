@@ -3,7 +3,8 @@
 Their baselines run unmodified and each seed's run is deterministic, so their runs need not be
 repeated for every variant of our recipe (their GRU MAPPO takes 12-20 minutes a seed on a
 2-core CPU). An earlier ``result.json`` stands in for them only when it trained for this
-budget and at least these seeds, on the same env, and evaluated on the same fixed episodes:
+budget on the same env and evaluated on the same fixed episodes; a file with fewer seeds than
+this run gives its seeds and the run trains the rest (seeds ``k..``, each deterministic):
 :func:`earlier_runs` checks what the file records before anything compiles, :func:`checked`
 the rules' returns on the freshly drawn episodes.
 """
@@ -23,10 +24,11 @@ from head_to_head.jaxmarl_baselines import one_line
 def earlier_runs(path: Path, methods: Sequence[str], seeds: int, budget: int,
                  env: Mapping[str, Any], n_episodes: int, eval_seed: int) -> dict[str, Any]:
     """``{method: its results}`` for each of ``methods`` that the result.json at ``path``
-    holds, with its first ``seeds`` runs. ``ValueError`` naming what differs for a file that
-    cannot be read, or that trained on another ``env`` (every field it records; a field added
-    since is not in it), for another ``budget`` or fewer seeds, or evaluated on other
-    episodes than ``n_episodes`` of ``eval_seed``."""
+    holds, with its first ``seeds`` runs (all of them where it has fewer: the caller trains
+    the rest). ``ValueError`` naming what differs for a file that cannot be read, or that
+    trained on another ``env`` (every field it records; a field added since is not in it),
+    for another ``budget``, or evaluated on other episodes than ``n_episodes`` of
+    ``eval_seed``."""
     where = f"--reuse {str(path)!r}"
     try:
         earlier = json.loads(path.read_text())
@@ -46,10 +48,14 @@ def earlier_runs(path: Path, methods: Sequence[str], seeds: int, budget: int,
         if method not in results:
             continue
         runs = results[method]["runs"]
-        if len(runs) < seeds or any(r["steps"] != budget for r in runs):
+        if any(r["steps"] != budget for r in runs) or [r["seed"] for r in runs] != list(
+                range(len(runs))):
             raise ValueError(f"{where} holds {len(runs)} seed(s) of {method} of "
-                             f"{runs[0]['steps']:,} steps (this run: {seeds} of {budget:,})")
-        found[method] = {**results[method], "runs": runs[:seeds], "reused_from": str(path),
+                             f"{runs[0]['steps']:,} steps (this run: {budget:,} steps from "
+                             "seed 0)")
+        # what the file's own run trained is not this run's: only the runs carry over
+        kept = {k: v for k, v in results[method].items() if k != "trained_here"}
+        found[method] = {**kept, "runs": runs[:seeds], "reused_from": str(path),
                          "rules": episodes["rules"]}
     return found
 

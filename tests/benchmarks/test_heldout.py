@@ -155,6 +155,13 @@ def test_ablation_runs_the_policy_on_its_own_evaluation_episodes(mode):
             returns[1], heldout.collaboration_ablation(ablation_system("select"), 16, key)[1])
 
 
+def test_collaboration_shows_each_seed_where_they_differ():
+    assert heldout.collaboration([0.3, 0.3, 0.3]) == "0.300"
+    # all-or-nothing teams are not a selective one: each seed is shown
+    assert heldout.collaboration([1.0, 1.0, 0.0]) == "0.667 (per seed 1.000, 1.000, 0.000)"
+    assert heldout.collaboration([0.25]) == "0.250"
+
+
 @pytest.mark.slow
 def test_quick_run_reports_every_chosen_setting(tmp_path):
     script = Path(heldout.__file__)

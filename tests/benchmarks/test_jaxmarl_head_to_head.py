@@ -186,14 +186,20 @@ def test_reused_runs_are_checked_and_reported(capsys, tmp_path):
     capsys.readouterr()
 
     for changes, message in (  # bad() runs 4,096 steps
-            (["--seeds", "3"], "holds 2 seed(s) of jaxmarl_ippo of 4,096 steps (this run: 3 of "
-                               "4,096)"),
+            (["--seeds", "3"], "need a JaxMARL checkout"),  # seed 2 would train here
             (["--set", "env.n_agents=2"], "trained on another env (it differs in ['n_agents'"),
             (["--episodes", "3"], "evaluated on 2 episodes of seed 12345 (this run: 3 of")):
         err = bad(capsys, *argv, *changes, "--reuse", str(file))
         assert message in err, err
     err = bad(capsys, *argv, "--reuse", str(tmp_path / "none.json"))
     assert "is not a head-to-head result.json" in err
+    other = {**earlier, "methods": {"jaxmarl_ippo": {"label": "theirs", "compile_s": 2.0,
+                                                     "runs": [{**r, "steps": 2048}
+                                                              for r in runs]}}}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    err = bad(capsys, *argv, "--reuse", str(tmp_path / "other.json"))
+    assert ("holds 2 seed(s) of jaxmarl_ippo of 2,048 steps (this run: 4,096 steps from "
+            "seed 0)") in err
     rules = earlier["episodes"]["rules"]
     first, last = next(iter(ep.rules)), list(ep.rules)[-1]
     del rules[last]  # a rule added to the table after the earlier run: not a mismatch
@@ -311,3 +317,21 @@ def test_full_run_on_a_real_checkout(tmp_path):
     assert main(argv, root=ROOT) == 0
     assert {"result.json", "result.md", "result.png", "meta.json"} <= {
         p.name for p in tmp_path.iterdir()}
+    # one more seed of theirs: seed 0 is taken from that run, seed 1 trained here
+    first = json.loads((tmp_path / "result.json").read_text())["methods"]["jaxmarl_ippo"]
+    more = ["--jaxmarl", checkout, "--methods", "jaxmarl_ippo", "--seeds", "2", "--steps",
+            "4096", "--episodes", "4", "--reuse", str(tmp_path / "result.json"), "--out",
+            str(tmp_path / "more")]
+    assert main(more, root=ROOT) == 0
+    runs = json.loads((tmp_path / "more" / "result.json").read_text())["methods"][
+        "jaxmarl_ippo"]["runs"]
+    assert runs[0] == first["runs"][0] and [r["seed"] for r in runs] == [0, 1]
+    assert "seed 0 reused from" in (tmp_path / "more" / "result.md").read_text()
+    # reusing that result again trains nothing and does not claim its seed 1 as trained here
+    again = [*more[:-1], str(tmp_path / "again")]
+    again[again.index("--reuse") + 1] = str(tmp_path / "more" / "result.json")
+    assert main(again, root=ROOT) == 0
+    method = json.loads((tmp_path / "again" / "result.json").read_text())["methods"][
+        "jaxmarl_ippo"]
+    assert method["runs"] == runs and "trained_here" not in method
+    assert "its runs are reused from" in (tmp_path / "again" / "result.md").read_text()

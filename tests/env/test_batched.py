@@ -64,6 +64,26 @@ def test_batch_step_shapes():
     assert info["episode_metrics"]["completion_rate"].shape == (16,)
 
 
+def test_credited_rewards_move_reward_between_agents_only_where_they_pair():
+    env = MultiAgentTaskEnvironment(n_agents=5, max_tasks=6, action_mode="select")
+    params = env.make_params().with_collaboration_tradeoff(sharing=0.9, cost=0.2)
+    _, state = env.batch_reset(jax.random.key(1), params, 64)
+    step = jax.jit(env.batch_step)
+    moved = 0.0
+    for t in range(12):
+        k_act, k_step = jax.random.split(jax.random.key(10 + t))
+        choice = jax.random.randint(k_act, (64, 5), 0, 7)
+        asks = jax.random.bernoulli(k_act, 0.5, (64, 5)).astype(jnp.int32)
+        actions = jnp.stack([choice, asks], -1).reshape(64, 10)
+        _, state, reward, _, _, info = step(k_step, state, actions, params)
+        credited, own = np.asarray(info["credited_rewards"]), np.asarray(info["agent_rewards"])
+        np.testing.assert_allclose(credited.sum(-1), reward, rtol=1e-4, atol=1e-4)
+        alone = np.asarray(asks).sum(-1) < 2  # no pair formed in these envs
+        np.testing.assert_array_equal(credited[alone], own[alone])
+        moved += float(np.abs(credited - own).sum())
+    assert moved > 0  # some lent expertise was credited
+
+
 def test_batch_step_from_pre_drawn_uniforms_is_batch_step():
     env = MultiAgentTaskEnvironment()
     params = env.default_params.replace(max_steps_in_episode=3)

@@ -179,6 +179,26 @@ def test_collaboration_tradeoff_lends_expertise_and_costs_capacity(env, quiet_pa
     assert reward == 0.0  # no free bonus under the trade-off
 
 
+def test_a_task_done_with_lent_expertise_credits_its_lender(env, quiet_params):
+    params = quiet_params.with_collaboration_tradeoff(sharing=1.0, cost=0.0)
+    expertise = np.full((4, 3), 0.1, np.float32)
+    expertise[:3, 0] = [0.2, 0.6, 1.0]  # agent 0 holds a type-0 task; 2 is the best lender
+    task = (0.5, 0.8, 10.0, 0)
+    state = make_state(env, params, active=[[task], [], [], []], expertise=expertise,
+                       capacity=[1.0] * 4, success=[0.9] * 4, time=3)
+    # agents 0, 1, 2 pair: agent 0 works at agent 2's expertise 1.0, so the task completes
+    _, new, reward, info = step(env, state, action(effort=(1, 0, 0, 0), collab=(1, 1, 1, 0)),
+                                params)
+    assert not bool(new.active.valid[0, 0])
+    own, credited = np.asarray(info["agent_rewards"]), np.asarray(info["credited_rewards"])
+    moved = own[0] * (1.0 - 0.2) / 1.0  # the share agent 2's expertise added
+    np.testing.assert_allclose(credited, own + np.array([-moved, 0.0, moved, 0.0]), rtol=1e-5)
+    assert credited.sum() == pytest.approx(reward, rel=1e-5)
+    # without pairs nobody lends: the two agree
+    _, _, _, info = step(env, state, action(effort=(1, 0, 0, 0)), params)
+    np.testing.assert_array_equal(info["credited_rewards"], info["agent_rewards"])
+
+
 # ---------------------------------------------------------------- 5. penalties
 
 

@@ -1,0 +1,174 @@
+"""Per-agent credit for collaboration requests (`ppo.request_credit: agent`): the head's
+log-probs in parts, per-agent GAE, the split loss against NumPy, validation, and an update."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentic_jax.env import MultiAgentTaskEnvironment
+from agentic_jax.ppo import (
+    PPOConfig,
+    compute_gae,
+    make_init,
+    make_update,
+    ppo_loss_terms,
+    sequential_select_head,
+)
+
+
+def agent_credit_config(**changes) -> PPOConfig:
+    base = dict(n_envs=8, n_steps=8, batch_size=32, n_epochs=1, total_timesteps=128,
+                net_arch={"pi": [16], "vf": [16]}, policy="discrete", actor="ippo",
+                sequential_select=True, ent_coef=0.01, request_credit="agent")
+    return PPOConfig(**{**base, **changes})
+
+
+@settings(max_examples=8, deadline=None)
+@given(n=st.integers(1, 4), n_slots=st.integers(1, 4), seed=st.integers(0, 2**16),
+       chained=st.booleans())
+def test_the_parts_sum_to_the_joint_log_prob(n, n_slots, seed, chained):
+    nvec = (n_slots + 1, 2) * n
+    collaboration = "sequential" if chained else "independent"
+    joint = sequential_select_head(nvec, collaboration)
+    parts = sequential_select_head(nvec, collaboration, parts=True)
+    rng = np.random.default_rng(seed)
+    flat = jnp.asarray(rng.normal(size=(6, sum(nvec))) * 2, jnp.float32)
+    actor_out = (flat,)
+    if chained:
+        actor_out += (jnp.asarray(rng.normal(size=(6, n, n_slots + 1, 17)), jnp.float32),)
+    u = jax.random.uniform(jax.random.key(seed), (6, 2 * n, n_slots + 1), minval=1e-6)
+    action, joint_log_prob = joint.sample(actor_out, u)
+    action_parts, part_log_probs = parts.sample(actor_out, u)
+    np.testing.assert_array_equal(action, action_parts)  # the same draw
+    assert part_log_probs.shape == (6, 1 + n)
+    np.testing.assert_allclose(part_log_probs.sum(-1), joint_log_prob, rtol=1e-5, atol=1e-5)
+    (lp, ent), (lp_parts, ent_parts) = (h.log_prob_entropy(actor_out, action)
+                                        for h in (joint, parts))
+    np.testing.assert_allclose(lp_parts.sum(-1), lp, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(ent, ent_parts)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(1, 5))
+def test_the_agents_advantages_sum_to_the_teams(seed, n):
+    """GAE is linear: per-agent rewards and values give advantages that sum to the team's."""
+    rng = np.random.default_rng(seed)
+    steps, envs = 7, 3
+    rewards = jnp.asarray(rng.normal(size=(steps, envs, n)), jnp.float32)
+    values = jnp.asarray(rng.normal(size=(steps, envs, n)), jnp.float32)
+    last = jnp.asarray(rng.normal(size=(envs, n)), jnp.float32)
+    dones = jnp.asarray(rng.random((steps, envs)) < 0.3)
+    per_agent, _ = compute_gae(rewards, values, dones, last, 0.9, 0.8)
+    team, _ = compute_gae(rewards.sum(-1), values.sum(-1), dones, last.sum(-1), 0.9, 0.8)
+    np.testing.assert_allclose(per_agent.sum(-1), team, rtol=1e-4, atol=1e-4)
+    for i in range(n):  # and each agent's is the plain GAE of its own rewards and values
+        alone, _ = compute_gae(rewards[..., i], values[..., i], dones, last[:, i], 0.9, 0.8)
+        np.testing.assert_allclose(per_agent[..., i], alone, rtol=1e-6, atol=1e-6)
+
+
+def split_loss_reference(log_prob, old, adv, values, returns, clip, others):
+    """NumPy: the choices (column 0) take the normalised team advantage (the sum over agents),
+    request i (column 1 + i) `A_i + others * sum_{j != i} A_j`, normalised over all agents'
+    together."""
+    def normalised(x):
+        return (x - x.mean()) / (x.std(ddof=1) + 1e-8)
+
+    team = normalised(adv.sum(-1))
+    credit = np.stack([adv[:, i] + others * (adv.sum(-1) - adv[:, i])
+                       for i in range(adv.shape[1])], -1)
+    agents = normalised(credit)
+    groups = np.concatenate([team[:, None], agents], -1)
+    ratio = np.exp(log_prob - old)
+    surrogate = np.minimum(ratio * groups, np.clip(ratio, 1 - clip, 1 + clip) * groups)
+    joint = (log_prob - old).sum(-1)
+    return (-surrogate.sum(-1).mean(), ((returns - values) ** 2).sum(-1).mean(),
+            np.mean(np.exp(joint) - 1 - joint))
+
+
+@pytest.mark.parametrize("seed, others", [(0, 0.0), (1, 0.0), (2, 0.5), (3, 1.0)])
+def test_split_loss_matches_numpy(seed, others):
+    rng = np.random.default_rng(seed)
+    batch, n = 16, 3
+    log_prob = rng.normal(size=(batch, 1 + n)) * 0.2
+    old = log_prob + rng.normal(size=(batch, 1 + n)) * 0.3  # some ratios clip
+    adv, values, returns = (rng.normal(size=(batch, n)) for _ in range(3))
+    loss, aux = ppo_loss_terms(
+        *(jnp.asarray(x, jnp.float32) for x in (log_prob, old, adv, values, values, returns)),
+        jnp.zeros(batch), clip_range=0.2, clip_range_vf=None, ent_coef=0.0, vf_coef=0.5,
+        others_weight=others)
+    policy, value, kl = split_loss_reference(log_prob, old, adv, values, returns, 0.2, others)
+    np.testing.assert_allclose(aux["policy_loss"], policy, rtol=1e-5)
+    np.testing.assert_allclose(aux["value_loss"], value, rtol=1e-5)
+    np.testing.assert_allclose(aux["approx_kl"], kl, rtol=1e-4)
+    np.testing.assert_allclose(loss, policy + 0.5 * value, rtol=1e-5)
+
+
+def test_a_request_follows_its_own_agents_advantage():
+    """Agent 0's request gains exactly where agent 0 did better, whatever the team did."""
+    batch, n = 8, 2
+    adv = np.zeros((batch, n), np.float32)
+    adv[:4, 0], adv[4:, 0] = 1.0, -1.0  # agent 0: good in the first half
+    adv[:4, 1], adv[4:, 1] = -3.0, 3.0  # agent 1 outweighs it in the team's sum
+    log_prob = jnp.zeros((batch, 1 + n))
+
+    def loss(lp):
+        zeros = jnp.zeros((batch, n))
+        return ppo_loss_terms(lp, jnp.zeros((batch, 1 + n)), jnp.asarray(adv), zeros, zeros,
+                              zeros, jnp.zeros(batch), clip_range=0.2, clip_range_vf=None,
+                              ent_coef=0.0, vf_coef=0.5)[0]
+
+    grad = np.asarray(jax.grad(loss)(log_prob))
+    assert (grad[:4, 1] < 0).all() and (grad[4:, 1] > 0).all()  # agent 0's request: its own
+    assert (grad[:4, 0] > 0).all() and (grad[4:, 0] < 0).all()  # the choices: the team's
+
+
+def test_request_credit_is_validated():
+    with pytest.raises(ValueError, match="ppo.request_credit"):
+        agent_credit_config(request_credit="mine").validate()
+    with pytest.raises(ValueError, match="request_credit='agent' needs"):
+        agent_credit_config(actor="mappo").validate()
+    with pytest.raises(ValueError, match="request_credit='agent' needs"):
+        agent_credit_config(sequential_select=False).validate()
+    with pytest.raises(ValueError, match="ppo.request_others_weight"):
+        agent_credit_config(request_others_weight=1.5).validate()
+
+
+class NoAgentRewards(MultiAgentTaskEnvironment):
+    """The env with the per-agent rewards taken out of its step info."""
+
+    def step(self, key, state, action, params=None):
+        *out, info = super().step(key, state, action, params)
+        dropped = ("agent_rewards", "credited_rewards")
+        return (*out, {k: v for k, v in info.items() if k not in dropped})
+
+
+def test_an_env_without_agent_rewards_is_one_line():
+    env = NoAgentRewards(n_agents=2, max_tasks=3, action_mode="select")
+    for credit, key in (("agent", "agent_rewards"), ("credited", "credited_rewards")):
+        with pytest.raises(ValueError, match=f"needs an env whose step info has {key};"):
+            make_init(agent_credit_config(request_credit=credit), env, env.make_params())
+
+
+def test_ppo_update_with_per_agent_credit(collaboration="sequential"):
+    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=3, action_mode="select")
+    params = env.make_params(max_steps_in_episode=6)
+    config = agent_credit_config(collaboration=collaboration, request_credit="credited")
+    rs0 = jax.jit(make_init(config, env, params))(jax.random.key(0))
+    values = rs0.train_state.apply_fn(rs0.train_state.params, rs0.obs, method="critic")
+    assert values.shape == (config.n_envs, 3)  # one value per agent
+    rs, metrics = jax.jit(make_update(config, env, params))(rs0)
+    chex.assert_tree_all_finite((metrics, rs.train_state.params))
+    moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()),
+                         rs0.train_state.params, rs.train_state.params)
+    assert min(jax.tree.leaves(moved)) > 0  # actor and critic both learn
+    team = make_init(agent_credit_config(request_credit="team", collaboration=collaboration),
+                     env, params)(jax.random.key(0))
+    same = jax.tree.map(lambda a, b: a.shape == b.shape, rs0.train_state.params,
+                        team.train_state.params)
+    assert all(jax.tree.leaves(same))  # a checkpoint moves between the two credits

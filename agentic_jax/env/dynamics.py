@@ -88,6 +88,18 @@ def collaborate(
     return state, params.collaboration_bonus * small.sum_axis(pairs.astype(jnp.float32), 1)
 
 
+def best_partner(state: EnvState, pairs: chex.Array) -> tuple[chex.Array, chex.Array]:
+    """Each agent's best partner per task type: ``(expertise, index)``, both ``(n, T, *B)``
+    (expertise 0 without partners; the lowest index on ties)."""
+    partner = jnp.zeros_like(state.expertise)
+    index = jnp.zeros(state.expertise.shape, jnp.int32)
+    for j in range(pairs.shape[0]):
+        theirs = jnp.where(pairs[:, j, None], state.expertise[j], 0.0)
+        index = jnp.where(theirs > partner, j, index)
+        partner = jnp.maximum(partner, theirs)
+    return partner, index
+
+
 def completion_probability(
     state: EnvState, effort: chex.Array, pairs: chex.Array, params: EnvParams
 ) -> tuple[chex.Array, chex.Array]:
@@ -96,11 +108,7 @@ def completion_probability(
     ``effort`` is ``a[:, 1]`` ``(n, *B)`` and ``pairs`` the ``(n, n, *B)`` collaborating pairs.
     """
     own = small.lookup(state.expertise, state.active.task_type)
-    # Best partner's expertise per type: (n, T, *B), 0 without partners.
-    partner = jnp.zeros_like(state.expertise)
-    for j in range(pairs.shape[0]):
-        partner = jnp.maximum(partner, jnp.where(pairs[:, j, None], state.expertise[j], 0.0))
-    lent = small.lookup(partner, state.active.task_type)
+    lent = small.lookup(best_partner(state, pairs)[0], state.active.task_type)
     expertise = jnp.maximum(own, params.collaboration_sharing * lent)
     capacity = state.capacity * (1.0 - params.collaboration_cost * small.any_axis(pairs, 1))
     speed = capacity * effort / jnp.maximum(1.0, state.current_load)  # (n, *B)
@@ -113,20 +121,13 @@ def lent_credit(state: EnvState, pairs: chex.Array, own: chex.Array, expertise: 
 
     A task of agent ``i`` done with a partner's expertise (``expertise > own``, both
     ``(n, K, *B)``) owes the share ``(expertise - own) / expertise`` of its reward
-    ``slot_reward`` ``(n, K, *B)`` to the partner whose expertise it used (the best paired
-    one, the first on ties): the worker gives it, the lender receives it, so the team's sum is
+    ``slot_reward`` ``(n, K, *B)`` to the partner whose expertise it used
+    (:func:`best_partner`): the worker gives it, the lender receives it, so the team's sum is
     unchanged.
     """
-    task_type = state.active.task_type
     share = jnp.where(expertise > own, (expertise - own) / jnp.maximum(expertise, 1e-12), 0.0)
     moved = slot_reward * share  # (n, K, *B)
-    best = jnp.full(own.shape, -1.0)
-    lender = jnp.zeros(own.shape, jnp.int32)
-    for j in range(pairs.shape[0]):
-        table = jnp.broadcast_to(state.expertise[j][None], state.expertise.shape)
-        theirs = jnp.where(pairs[:, j, None], small.lookup(table, task_type), -1.0)
-        lender = jnp.where(theirs > best, j, lender)
-        best = jnp.maximum(best, theirs)
+    lender = small.lookup(best_partner(state, pairs)[1], state.active.task_type)
     received = jnp.stack([small.sum_axis(small.sum_axis(moved * (lender == j), 1))
                           for j in range(pairs.shape[0])])
     return received - small.sum_axis(moved, 1)

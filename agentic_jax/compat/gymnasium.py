@@ -150,7 +150,8 @@ class GymnasiumEnv(gymnasium.Env):
     Observations are float32 ``(obs_size,)``; actions are float32 ``(n_agents * 3,)`` in
     ``[0, 1]`` (``env.action_mode="seed"``) or, in select mode, integers of
     ``MultiDiscrete(env.action_nvec())`` ``(n_agents * 2,)``; the info holds
-    ``agent_rewards`` and ``credited_rewards`` ``(n_agents,)`` and ``episode_metrics``.
+    ``agent_rewards``, ``credited_rewards`` and ``request_gains`` ``(n_agents,)`` and
+    ``episode_metrics``.
     Episodes end by truncation after ``params.max_steps_in_episode`` steps.
     """
 
@@ -210,9 +211,9 @@ class GymnasiumVectorEnv(VectorEnv):
     A copy whose episode ended is reset in the same step (SAME_STEP autoreset): its ``obs`` row
     is the new episode's first observation and
     ``infos["final_obs"][i]`` (mask ``infos["_final_obs"]``) the last one. ``infos`` also holds
-    the JAX env's dense ``final_observation`` ``(num_envs, obs_size)``, ``agent_rewards`` and
-    ``credited_rewards`` ``(num_envs, n_agents)`` and ``episode_metrics`` (each
-    ``(num_envs,)``, before the reset).
+    the JAX env's dense ``final_observation`` ``(num_envs, obs_size)``, ``agent_rewards``,
+    ``credited_rewards`` and ``request_gains`` ``(num_envs, n_agents)`` and
+    ``episode_metrics`` (each ``(num_envs,)``, before the reset).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": RENDER_MODES,

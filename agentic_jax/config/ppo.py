@@ -18,7 +18,9 @@ ENT_COEF_SCHEDULES = ("constant", "linear")
 ACTORS = ("mlp", "per_agent", "ippo", "mappo")
 POLICIES = ("gaussian", "discrete")
 COLLABORATIONS = ("independent", "sequential")
-REQUEST_CREDITS = ("team", "agent", "credited")
+REQUEST_CREDITS = ("team", "agent", "credited", "counterfactual")
+# the request credits whose critic gives one value per agent
+PER_AGENT_CREDITS = ("agent", "credited")
 ACTIVATIONS = ("relu", "tanh", "elu", "gelu", "silu", "leaky_relu")
 # Upper bounds on counts, checked before anything is allocated (generous for accelerators).
 SIZE_BOUNDS = {"n_envs": 2**20, "n_steps": 2**20, "batch_size": 2**30, "n_epochs": 10**4,
@@ -109,6 +111,10 @@ class PPOConfig:
             choices the team's (the sum of the agents' advantages, GAE being linear).
             "credited": the same on `info["credited_rewards"]`, where a task done with a
             partner's expertise credits that partner with the share its expertise added.
+            "counterfactual" (sequential_select, an env whose `info` has `request_gains`):
+            each request's advantage is its one-step difference reward, what the agent's
+            choice added to the team's expected reward against the opposite choice with the
+            others' held (the env's own model); the choices and the critic stay the team's.
         request_others_weight: with per-agent credit, a request's advantage is its
             agent's plus this weight times the other agents' (0: its own only; 1: the team's,
             still one ratio per request).
@@ -241,12 +247,18 @@ class PPOConfig:
                 f"actor={self.actor!r}; allowed: collaboration='independent')")
         check_choice("ppo.request_credit", self.request_credit, REQUEST_CREDITS)
         check_float("ppo.request_others_weight", self.request_others_weight, 0.0, 1.0)
+        if self.request_credit == "counterfactual" and self.request_others_weight:
+            raise ValueError("ppo.request_others_weight applies to per-agent credit (got "
+                             f"{self.request_others_weight} with request_credit="
+                             "'counterfactual'; allowed: 0.0)")
+        per_agent = self.request_credit in PER_AGENT_CREDITS
         if self.request_credit != "team" and not (
-                self.sequential_select and self.actor == "ippo"):
+                self.sequential_select and (self.actor == "ippo" or not per_agent)):
+            actor = " and ppo.actor='ippo' (one value per agent)" if per_agent else ""
             raise ValueError(
-                f"ppo.request_credit={self.request_credit!r} needs ppo.sequential_select=true and "
-                f"ppo.actor='ippo' (one value per agent; got sequential_select="
-                f"{self.sequential_select}, actor={self.actor!r}; allowed: request_credit='team')")
+                f"ppo.request_credit={self.request_credit!r} needs ppo.sequential_select=true"
+                f"{actor} (got sequential_select={self.sequential_select}, "
+                f"actor={self.actor!r}; allowed: request_credit='team')")
         if self.actor != "mlp" and self.shared_trunk:
             raise ValueError(f"ppo.actor={self.actor!r} cannot share a trunk with the critic "
                              f"(allowed: shared_trunk=false with actor={self.actor!r})")

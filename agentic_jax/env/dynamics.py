@@ -48,7 +48,7 @@ import jax.numpy as jnp
 from agentic_jax.env import randomize, tasks
 from agentic_jax.env import small_ops as small
 from agentic_jax.env.metrics import episode_metrics
-from agentic_jax.env.modes import ActionMode
+from agentic_jax.env.modes import ActionMode, mutual_pairs
 from agentic_jax.env.types import EnvParams, EnvState, Tasks
 
 
@@ -115,6 +115,42 @@ def completion_probability(
     return expertise, jnp.clip(expertise * speed[:, None], 0.0, 1.0)
 
 
+def completion_value(state: EnvState, expertise: chex.Array, now: chex.Array,
+                     params: EnvParams) -> chex.Array:
+    """``(n, K, *B)``: the reward each active slot pays if it completes at step ``now`` with
+    ``expertise`` ``(n, K, *B)``: ``quality * priority * (1 + time_bonus) * completion_scale``."""
+    quality = expertise * state.success_rate[:, None]
+    time_bonus = jnp.maximum(0.0, 1.0 - now / jnp.maximum(state.active.deadline, 1e-6))
+    return quality * state.active.priority * (1.0 + time_bonus) * params.completion_scale
+
+
+def request_gains(state: EnvState, effort: chex.Array, wants: chex.Array, now: chex.Array,
+                  params: EnvParams) -> chex.Array:
+    """``(n, *B)``: what each agent's collaboration choice added to the team's expected reward
+    this step, against the opposite choice with every other agent's held as it was.
+
+    The expected reward of a set of requesters is the collaboration bonus of its pairs plus each
+    active slot's completion chance times :func:`completion_value`, at the state after the
+    assignment (``wants`` ``(n, *B)`` bool, ``effort`` ``(n, *B)``). Agent ``i``'s gain is
+    that of ``wants`` less that of ``wants`` with ``i``'s request flipped: positive where its
+    choice was the better one. A one-step difference reward, from the env's own model: it does
+    not see what a step's completions change later (loads, deadlines, success rates).
+    """
+
+    def expected(wants):
+        pairs = mutual_pairs(wants)
+        expertise, p_complete = completion_probability(state, effort, pairs, params)
+        value = p_complete * completion_value(state, expertise, now, params) * state.active.valid
+        bonus = params.collaboration_bonus * small.sum_axis(pairs.astype(jnp.float32), 1)
+        return small.sum_axis(small.sum_axis(value, 1) + bonus)
+
+    chosen = expected(wants)
+    n = wants.shape[0]
+    flips = [expected(wants ^ small.trailing(jnp.arange(n) == i, wants.ndim - 1))
+             for i in range(n)]
+    return chosen - jnp.stack(flips)
+
+
 def lent_credit(state: EnvState, pairs: chex.Array, own: chex.Array, expertise: chex.Array,
                 slot_reward: chex.Array) -> chex.Array:
     """``(n, *B)``: what moves each agent's completion reward to credit its lenders.
@@ -149,10 +185,7 @@ def process(
     active = state.active
     expertise, p_complete = completion_probability(state, effort, pairs, params)
     done = active.valid & (u < p_complete)
-
-    quality = expertise * state.success_rate[:, None]
-    time_bonus = jnp.maximum(0.0, 1.0 - now / jnp.maximum(active.deadline, 1e-6))
-    slot_reward = done * quality * active.priority * (1.0 + time_bonus) * params.completion_scale
+    slot_reward = done * completion_value(state, expertise, now, params)
     reward = small.sum_axis(slot_reward, 1)
     own = small.lookup(state.expertise, active.task_type)
     credit = lent_credit(state, pairs, own, expertise, slot_reward)
@@ -216,7 +249,8 @@ def transition(
     Returns:
         ``(state, reward (*B), terminated (*B), info)`` with ``info["agent_rewards"]``
         ``(n, *B)``, ``info["credited_rewards"]`` ``(n, *B)`` (the same with each completion's
-        lent share moved to its lender, :func:`lent_credit`) and ``info["episode_metrics"]``
+        lent share moved to its lender, :func:`lent_credit`), ``info["request_gains"]``
+        ``(n, *B)`` (:func:`request_gains`) and ``info["episode_metrics"]``
         (see :func:`episode_metrics`).
     """
     params = randomize.in_effect(params, state.setting)
@@ -227,7 +261,9 @@ def transition(
     u_tasks = u[n * K + M :].reshape((M, tasks.TASK_DRAWS) + B)
     now = (state.time + 1).astype(jnp.float32)
 
-    state, assign_reward, match, pairs, effort = mode.assign(state, a, params)
+    state, assign_reward, match, wants, effort = mode.assign(state, a, params)
+    gains = request_gains(state, effort, wants, now, params)
+    pairs = mutual_pairs(wants)
     state, collab_reward = collaborate(state, pairs, params)
     state, completion_reward, busy, lent = process(state, effort, pairs, u_complete, now,
                                                     params)
@@ -254,5 +290,5 @@ def transition(
         ),
     )
     info = {"agent_rewards": agent_rewards, "credited_rewards": agent_rewards + lent,
-            "episode_metrics": episode_metrics(state)}
+            "request_gains": gains, "episode_metrics": episode_metrics(state)}
     return state, reward, jnp.zeros(B, bool), info

@@ -127,7 +127,8 @@ def ppo_loss_terms(
         old_log_prob: `[N]` (or `[N, 1 + n]`) log-prob under the rollout policy.
         advantages: `[N]` GAE advantages (normalised here when `normalize_advantage`); with
             parts `[N, n]` per agent: request `i` takes `A_i + others_weight * sum_{j != i}
-            A_j`, the choices the team's (the sum), each group normalised on its own.
+            A_j`, the choices the team's (the sum); or `[N, 1 + n]` already in parts (the
+            choices', then each request's). Each group is normalised on its own.
         values: `[N]` current critic values (`[N, n]` with parts).
         old_values: `[N]` critic values at rollout time (`[N, n]`).
         returns: `[N]` GAE returns (value targets) (`[N, n]`).
@@ -146,9 +147,12 @@ def ppo_loss_terms(
     """
     normalize = normalize_advantage and advantages.shape[0] > 1
     if log_prob.ndim == 2:
-        # in parts: the choices judged by the team's advantage, each request by its agent's
-        team = advantages.sum(-1, keepdims=True)
-        advantages = (1.0 - others_weight) * advantages + others_weight * team
+        if advantages.shape[-1] == log_prob.shape[-1]:
+            team, advantages = advantages[:, :1], advantages[:, 1:]
+        else:
+            # the choices judged by the team's advantage, each request by its agent's
+            team = advantages.sum(-1, keepdims=True)
+            advantages = (1.0 - others_weight) * advantages + others_weight * team
         if normalize:
             team, advantages = _normalized(team), _normalized(advantages)
         advantages = jnp.concatenate([team, advantages], -1)

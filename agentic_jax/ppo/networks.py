@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.config import PPOConfig
+from agentic_jax.config.ppo import PER_AGENT_CREDITS
 from agentic_jax.ppo.agents import AgentActorCritic
 from agentic_jax.ppo.layers import MLP, orthogonal
 
@@ -137,7 +138,7 @@ def make_network(
             slot_block=slot_block if config.policy == "discrete" else None,
             agent_slot_block=agent_slot_block,
             request_dim=REQUEST_DIM if chained else 0,
-            per_agent_values=config.request_credit != "team",
+            per_agent_values=config.request_credit in PER_AGENT_CREDITS,
         )
     return ActorCritic(
         action_dim=action_dim,

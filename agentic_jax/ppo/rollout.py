@@ -16,12 +16,15 @@ import numpy as np
 from flax import struct
 
 from agentic_jax.config import PPOConfig
+from agentic_jax.config.ppo import PER_AGENT_CREDITS
 from agentic_jax.env.spec import DeclaresSpec
 from agentic_jax.ppo.distributions import PolicyHead, make_head
 from agentic_jax.ppo.types import RunnerState, Transition
 
-# `ppo.request_credit` -> the step info's per-agent rewards it trains the requests on
-REWARD_KEYS = {"agent": "agent_rewards", "credited": "credited_rewards"}
+# `ppo.request_credit` -> the step info's per-agent entries it judges the requests by: rewards
+# for per-agent credit, each request's one-step difference reward for counterfactual credit
+CREDIT_KEYS = {"agent": "agent_rewards", "credited": "credited_rewards",
+               "counterfactual": "request_gains"}
 
 # gymnax's step output: (obs, states, reward, terminated, truncated, info)
 StepOutput = tuple[jax.Array, Any, jax.Array, jax.Array, jax.Array, dict[str, Any]]
@@ -73,8 +76,8 @@ class EnvFacts:
     # (`spec().agent_slot_block`), or None
     agent_slot_block: tuple[int, int, int, int] | None = struct.field(pytree_node=False,
                                                                       default=None)
-    # the per-agent reward entries `[n_agents]` of the step's info (`REWARD_KEYS`) it has
-    reward_keys: tuple[str, ...] = struct.field(pytree_node=False, default=())
+    # the per-agent entries `[n_agents]` of the step's info (`CREDIT_KEYS`) it has
+    credit_keys: tuple[str, ...] = struct.field(pytree_node=False, default=())
 
 
 def env_spec(env: Any, env_params: Any) -> EnvFacts:
@@ -109,7 +112,7 @@ def env_spec(env: Any, env_params: Any) -> EnvFacts:
     shared = () if declared is None else declared.shared_blocks
     slots = getattr(declared, "agent_slot_block", None)
     return EnvFacts(int(obs.shape[0]), action_dim, low, high, metric_keys, block, nvec, shared,
-                    slots, tuple(k for k in REWARD_KEYS.values() if k in info))
+                    slots, tuple(k for k in CREDIT_KEYS.values() if k in info))
 
 
 class VectorEnv(NamedTuple):
@@ -165,9 +168,12 @@ def make_env_step(
     done [B] float32, ended)`: `ended` maps `episode_return`, `episode_length` and
     `env/<key>` of `info["episode_metrics"]` to `[B]` values, meaningful where `done`. With
     `ppo.request_credit` "agent" or "credited" the transition's reward is the info's
-    per-agent rewards `[B, n]` (`REWARD_KEYS`).
+    per-agent rewards `[B, n]`; with "counterfactual" the transition holds each request's
+    one-step difference reward `[B, n]` (`CREDIT_KEYS`).
     """
-    reward_key = REWARD_KEYS.get(config.request_credit)
+    credit_key = CREDIT_KEYS.get(config.request_credit)
+    per_agent = config.request_credit in PER_AGENT_CREDITS
+    counterfactual = config.request_credit == "counterfactual"
 
     def env_step(rs: RunnerState, step_randomness: Any):
         noise, env_randomness = step_randomness
@@ -201,7 +207,9 @@ def make_env_step(
             obs=rs.obs,
             action=action,
             log_prob=log_prob,
-            reward=reward if reward_key is None else info[reward_key].astype(jnp.float32),
+            reward=info[credit_key].astype(jnp.float32) if per_agent else reward,
+            request_gains=(info[credit_key].astype(jnp.float32) if counterfactual
+                           else jnp.zeros(reward.shape + (0,))),
             terminated=terminated,
             truncated=truncated,
             final_obs=final_obs,

@@ -50,7 +50,7 @@ from agentic_jax.ppo.optimizer import (
     make_optimizer,
     progress_remaining,
 )
-from agentic_jax.ppo.rollout import REWARD_KEYS, EnvFacts, env_spec, make_collect, vector_env
+from agentic_jax.ppo.rollout import CREDIT_KEYS, EnvFacts, env_spec, make_collect, vector_env
 from agentic_jax.ppo.sgd import make_sgd, sgd_metrics, tree_select
 from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, TrainOutput, Transition
 
@@ -129,8 +129,8 @@ def network_for(config: PPOConfig, spec: EnvFacts, env_name: str = "this env") -
             f"ppo.actor={config.actor!r} needs an env whose spec() declares an agent_block; "
             f"{env_name} has none (allowed: actor='mlp' for this env)"
         )
-    key = REWARD_KEYS.get(config.request_credit)
-    if key is not None and key not in spec.reward_keys:
+    key = CREDIT_KEYS.get(config.request_credit)
+    if key is not None and key not in spec.credit_keys:
         raise ValueError(f"ppo.request_credit={config.request_credit!r} needs an env whose step "
                          f"info has {key}; {env_name}'s has none (allowed: request_credit='team')")
     slot_block = None
@@ -197,6 +197,9 @@ def make_update(
         advantages, returns = compute_gae(
             rewards, values, dones, last_value, hp.gamma, hp.gae_lambda
         )
+        if config.request_credit == "counterfactual":
+            # in parts: the choices keep the team's advantage, each request its own gain
+            advantages = jnp.concatenate([advantages[..., None], traj.request_gains], -1)
         progress = progress_remaining(config, rs.update_step)
         lr = learning_rate_at(config, hp.learning_rate, progress)
         ent_coef = ent_coef_at(config, hp.ent_coef, progress)

@@ -124,6 +124,8 @@ class Transition:
     terminated: jax.Array  # [B] bool
     truncated: jax.Array  # [B] bool
     final_obs: jax.Array  # [B, obs_dim] policy input of the pre-reset observation
+    # [B, n] each request's one-step difference reward (counterfactual request_credit), [B, 0]
+    request_gains: jax.Array
 
 
 @struct.dataclass

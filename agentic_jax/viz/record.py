@@ -27,6 +27,7 @@ import numpy as np
 from flax import struct
 
 from agentic_jax.env.environment import MultiAgentTaskEnvironment
+from agentic_jax.env.modes import mutual_pairs
 from agentic_jax.env.rules import Policy
 from agentic_jax.env.types import EnvParams, EnvState, Tasks
 
@@ -58,7 +59,7 @@ def _assign_and_pairs(env: MultiAgentTaskEnvironment, state: EnvState, action: c
                       params: EnvParams) -> tuple[Tasks, chex.Array]:
     """The active slots after step 1 and the step's pairs, by the env's own rules."""
     assignment = env.mode.assign(state, env.agent_major(action), params)
-    return assignment.state.active, assignment.pairs
+    return assignment.state.active, mutual_pairs(assignment.wants)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 4, 5))

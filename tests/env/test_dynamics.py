@@ -9,7 +9,7 @@ import pytest
 from reference.builders import action, make_state
 
 from agentic_jax.env.dynamics import completion_probability, step_draws
-from agentic_jax.env.modes.seed import collaborating_pairs
+from agentic_jax.env.modes import mutual_pairs
 
 E = np.array(
     [[0.9, 0.2, 0.4], [0.3, 0.8, 0.5], [0.6, 0.7, 0.1], [0.2, 0.3, 0.95]], np.float32
@@ -166,7 +166,7 @@ def test_collaboration_tradeoff_lends_expertise_and_costs_capacity(env, quiet_pa
     params = quiet_params.with_collaboration_tradeoff(sharing=1.0, cost=0.3)
     state = make_state(env, params, active=[[(0.5, 0.5, 50.0, 1)], [], [], []], expertise=E,
                        capacity=[1.0] * 4)
-    pairs = collaborating_pairs(jnp.array([0.9, 0.9, 0.0, 0.0]), 0.7)
+    pairs = mutual_pairs(jnp.array([True, True, False, False]))
     expertise, p = completion_probability(state, jnp.ones(4), pairs, params)
     assert float(expertise[0, 0]) == pytest.approx(E[1, 1])  # partner's 0.8 beats own 0.2
     assert float(p[0, 0]) == pytest.approx(E[1, 1] * 0.7)
@@ -197,6 +197,36 @@ def test_a_task_done_with_lent_expertise_credits_its_lender(env, quiet_params):
     # without pairs nobody lends: the two agree
     _, _, _, info = step(env, state, action(effort=(1, 0, 0, 0)), params)
     np.testing.assert_array_equal(info["credited_rewards"], info["agent_rewards"])
+
+
+def test_request_gains_are_each_choices_one_step_difference(env, quiet_params):
+    params = quiet_params.with_collaboration_tradeoff(sharing=1.0, cost=0.3)
+    expertise = np.full((4, 3), 0.1, np.float32)
+    expertise[:3, 0] = [0.2, 0.6, 1.0]  # agent 0 holds a type-0 task; 2 is the best lender
+    expertise[1, 1] = 0.9  # agent 1 holds a type-1 task it does best alone
+    task0, task1 = (0.5, 0.8, 10.0, 0), (0.5, 0.5, 20.0, 1)
+    state = make_state(env, params, active=[[task0], [task1], [], []], expertise=expertise,
+                       capacity=[1.0] * 4, success=[0.9] * 4, time=3)
+    _, _, _, info = step(env, state, action(effort=(1, 1, 0, 0), collab=(1, 1, 1, 0)), params)
+    # chance = expertise * capacity (load 0.5 < 1); value = expertise * success * priority *
+    # (1 + 1 - now / deadline) * scale at now = 4; a paired agent works at 1 - 0.3
+    scale = params.completion_scale
+
+    def expected(e0, paired0, paired1):
+        cap0, cap1 = 1 - 0.3 * paired0, 1 - 0.3 * paired1
+        return (min(1.0, e0 * cap0) * e0 * 0.9 * 0.8 * 1.6
+                + min(1.0, 0.9 * cap1) * 0.9 * 0.9 * 0.5 * 1.8) * scale
+
+    chosen = expected(1.0, True, True)  # 0, 1 and 2 request: 0 works at 2's expertise
+    gains = [chosen - expected(0.2, False, True),  # 0 alone
+             chosen - expected(1.0, True, False),  # 1 out: 0 still has 2, 1 works at full
+             chosen - expected(0.6, True, True),  # 2 out: 0 has only 1's 0.6
+             0.0]  # 3 in: lends nothing better, holds no task
+    np.testing.assert_allclose(info["request_gains"], gains, rtol=1e-5, atol=1e-6)
+    assert gains[0] > 0 and gains[1] < 0 and gains[2] > 0  # 1's request costs the team
+    # without the request the gains' signs turn: the same choices judged from the other side
+    _, _, _, info = step(env, state, action(effort=(1, 1, 0, 0), collab=(1, 0, 1, 0)), params)
+    assert float(info["request_gains"][1]) == pytest.approx(-gains[1], rel=1e-5)
 
 
 # ---------------------------------------------------------------- 5. penalties

@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.env.dynamics import completion_probability
-from agentic_jax.env.modes.seed import collaborating_pairs
+from agentic_jax.env.modes import mutual_pairs
 
 # "collab" is the extended layout plus per-agent columns, so it covers both
 ENV = MultiAgentTaskEnvironment(n_agents=3, max_tasks=5, n_task_types=2, max_active_per_agent=2,
@@ -37,8 +37,7 @@ def _rollout(env, params, key, actions):
     def body(carry, inputs):
         state, _ = carry
         k, a = inputs
-        pairs = collaborating_pairs(env.agent_major(a)[:, 2],
-                                     params.collaboration_threshold)
+        pairs = mutual_pairs(env.agent_major(a)[:, 2] > params.collaboration_threshold)
         effort = env.agent_major(a)[:, 1]
         _, p = completion_probability(state, effort, pairs, params)
         obs, state, reward, terminated, truncated, info = env.step(k, state, a, params)

@@ -15,6 +15,7 @@ from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.ppo import (
     PPOConfig,
     compute_gae,
+    make_collect,
     make_init,
     make_update,
     ppo_loss_terms,
@@ -109,6 +110,25 @@ def test_split_loss_matches_numpy(seed, others):
     np.testing.assert_allclose(loss, policy + 0.5 * value, rtol=1e-5)
 
 
+def test_advantages_given_in_parts_are_normalised_per_group():
+    """Counterfactual credit hands the loss `[N, 1 + n]`: the choices' advantage, then each
+    request's; column 0 is normalised alone, the requests' columns together."""
+    rng = np.random.default_rng(4)
+    batch, n = 16, 3
+    log_prob = rng.normal(size=(batch, 1 + n)) * 0.2
+    old = log_prob + rng.normal(size=(batch, 1 + n)) * 0.3
+    adv = rng.normal(size=(batch, 1 + n)) * np.array([5.0, 0.1, 0.2, 0.3])
+    values = returns = np.zeros(batch)
+    _, aux = ppo_loss_terms(
+        *(jnp.asarray(x, jnp.float32) for x in (log_prob, old, adv, values, values, returns)),
+        jnp.zeros(batch), clip_range=0.2, clip_range_vf=None, ent_coef=0.0, vf_coef=0.5)
+    normalised = lambda x: (x - x.mean()) / (x.std(ddof=1) + 1e-8)  # noqa: E731
+    groups = np.concatenate([normalised(adv[:, :1]), normalised(adv[:, 1:])], -1)
+    ratio = np.exp(log_prob - old)
+    surrogate = np.minimum(ratio * groups, np.clip(ratio, 0.8, 1.2) * groups)
+    np.testing.assert_allclose(aux["policy_loss"], -surrogate.sum(-1).mean(), rtol=1e-5)
+
+
 def test_a_request_follows_its_own_agents_advantage():
     """Agent 0's request gains exactly where agent 0 did better, whatever the team did."""
     batch, n = 8, 2
@@ -137,6 +157,13 @@ def test_request_credit_is_validated():
         agent_credit_config(sequential_select=False).validate()
     with pytest.raises(ValueError, match="ppo.request_others_weight"):
         agent_credit_config(request_others_weight=1.5).validate()
+    counterfactual = agent_credit_config(request_credit="counterfactual", actor="mappo")
+    counterfactual.validate()  # a team critic: any slot-scoring actor
+    with pytest.raises(ValueError, match="'counterfactual' needs ppo.sequential_select=true "):
+        agent_credit_config(request_credit="counterfactual", sequential_select=False).validate()
+    with pytest.raises(ValueError, match="request_others_weight applies to per-agent credit"):
+        agent_credit_config(request_credit="counterfactual",
+                            request_others_weight=0.5).validate()
 
 
 class NoAgentRewards(MultiAgentTaskEnvironment):
@@ -144,13 +171,14 @@ class NoAgentRewards(MultiAgentTaskEnvironment):
 
     def step(self, key, state, action, params=None):
         *out, info = super().step(key, state, action, params)
-        dropped = ("agent_rewards", "credited_rewards")
+        dropped = ("agent_rewards", "credited_rewards", "request_gains")
         return (*out, {k: v for k, v in info.items() if k not in dropped})
 
 
 def test_an_env_without_agent_rewards_is_one_line():
     env = NoAgentRewards(n_agents=2, max_tasks=3, action_mode="select")
-    for credit, key in (("agent", "agent_rewards"), ("credited", "credited_rewards")):
+    for credit, key in (("agent", "agent_rewards"), ("credited", "credited_rewards"),
+                        ("counterfactual", "request_gains")):
         with pytest.raises(ValueError, match=f"needs an env whose step info has {key};"):
             make_init(agent_credit_config(request_credit=credit), env, env.make_params())
 
@@ -172,3 +200,24 @@ def test_ppo_update_with_per_agent_credit(collaboration="sequential"):
     same = jax.tree.map(lambda a, b: a.shape == b.shape, rs0.train_state.params,
                         team.train_state.params)
     assert all(jax.tree.leaves(same))  # a checkpoint moves between the two credits
+
+
+def test_ppo_update_with_counterfactual_credit():
+    """The rollout keeps each request's gain `[T, B, n]` beside the team's reward, the critic
+    stays the team's, and an update moves every parameter."""
+    env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=3, action_mode="select")
+    params = env.make_params(max_steps_in_episode=6).with_collaboration_tradeoff(0.8, 0.2)
+    config = agent_credit_config(collaboration="sequential", request_credit="counterfactual")
+    rs0 = jax.jit(make_init(config, env, params))(jax.random.key(0))
+    values = rs0.train_state.apply_fn(rs0.train_state.params, rs0.obs, method="critic")
+    assert values.shape == (config.n_envs,)  # the team's value
+    _, traj, _ = jax.jit(make_collect(config, env, params))(rs0, jax.random.key(1),
+                                                             jax.random.key(2))
+    assert traj.request_gains.shape == (config.n_steps, config.n_envs, 3)
+    assert traj.reward.shape == (config.n_steps, config.n_envs)
+    assert float(jnp.abs(traj.request_gains).max()) > 0
+    rs, metrics = jax.jit(make_update(config, env, params))(rs0)
+    chex.assert_tree_all_finite((metrics, rs.train_state.params))
+    moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()),
+                         rs0.train_state.params, rs.train_state.params)
+    assert min(jax.tree.leaves(moved)) > 0

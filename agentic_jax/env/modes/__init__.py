@@ -8,7 +8,7 @@ here with :func:`register` (the built-in ones below, or from the module that def
 
 from __future__ import annotations
 
-from agentic_jax.env.modes.base import ActionMode, Assignment, MultiDiscrete
+from agentic_jax.env.modes.base import ActionMode, Assignment, MultiDiscrete, mutual_pairs
 from agentic_jax.env.modes.seed import SeedMode
 from agentic_jax.env.modes.seed_discrete import SeedDiscreteMode
 from agentic_jax.env.modes.select import SelectMode
@@ -46,4 +46,4 @@ SEED_DISCRETE = register(SeedDiscreteMode())
 SELECT_TEAM = register(SelectTeamMode())
 
 __all__ = ["SEED", "SEED_DISCRETE", "SELECT", "SELECT_TEAM", "ActionMode", "Assignment",
-           "MultiDiscrete", "get", "names", "register", "unregister"]
+           "MultiDiscrete", "get", "mutual_pairs", "names", "register", "unregister"]

@@ -31,14 +31,15 @@ class Assignment(NamedTuple):
         state: the state after the assignment.
         reward: the match reward per agent ``(n, *B)``.
         match: the summed match ``(*B)`` (expertise of the agents that took a task).
-        pairs: bool ``(n, n, *B)``: the ordered collaborating pairs of the step.
+        wants: bool ``(n, *B)``: the agents that request collaboration this step; every two
+            requesting agents collaborate (:func:`mutual_pairs`).
         effort: float32 ``(n, *B)``: the share of its capacity each agent works at.
     """
 
     state: EnvState
     reward: chex.Array
     match: chex.Array
-    pairs: chex.Array
+    wants: chex.Array
     effort: chex.Array
 
 

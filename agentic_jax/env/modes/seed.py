@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from gymnax.environments import spaces
 
 from agentic_jax.env import small_ops as small
-from agentic_jax.env.modes.base import Assignment, mutual_pairs
+from agentic_jax.env.modes.base import Assignment
 from agentic_jax.env.rules import RULES, Policy
 from agentic_jax.env.types import EnvParams, EnvState
 
@@ -58,11 +58,6 @@ def assign(state: EnvState, wants: chex.Array) -> tuple[EnvState, chex.Array, ch
     return state, match * taken.priority, small.sum_axis(match)
 
 
-def collaborating_pairs(requests: chex.Array, threshold: chex.Array) -> chex.Array:
-    """``(n, n, *B)`` bool: ordered pairs ``i != j`` with both requests above ``threshold``."""
-    return mutual_pairs(requests > threshold)
-
-
 class SeedMode:
     """The seed's action mode (module docstring)."""
 
@@ -85,8 +80,8 @@ class SeedMode:
 
     def assign(self, state: EnvState, a: chex.Array, params: EnvParams) -> Assignment:
         state, reward, match = assign(state, a[:, 0] > params.accept_threshold)
-        pairs = collaborating_pairs(a[:, 2], params.collaboration_threshold)
-        return Assignment(state, reward, match, pairs, a[:, 1])
+        wants = a[:, 2] > params.collaboration_threshold
+        return Assignment(state, reward, match, wants, a[:, 1])
 
     @property
     def rules(self) -> dict[str, Policy]:

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.env import small_ops as small
-from agentic_jax.env.modes.base import Assignment, MultiDiscrete, mutual_pairs
+from agentic_jax.env.modes.base import Assignment, MultiDiscrete
 from agentic_jax.env.rules import SELECT_RULES, Policy
 from agentic_jax.env.types import EnvParams, EnvState, Tasks
 
@@ -138,11 +138,6 @@ def assign(state: EnvState, choice: chex.Array) -> tuple[EnvState, chex.Array, c
     return state, match * picked.priority, small.sum_axis(match)
 
 
-def collaborating_pairs(collaborate: chex.Array) -> chex.Array:
-    """``(n, n, *B)`` bool: ordered pairs ``i != j`` that both request (``collaborate > 0``)."""
-    return mutual_pairs(collaborate > 0)
-
-
 class SelectMode:
     """The select action mode (module docstring)."""
 
@@ -169,7 +164,7 @@ class SelectMode:
     def assign(self, state: EnvState, a: chex.Array, params: EnvParams) -> Assignment:
         state, reward, match = assign(state, a[:, 0])
         effort = jnp.ones(a[:, 0].shape, jnp.float32)
-        return Assignment(state, reward, match, collaborating_pairs(a[:, 1]), effort)
+        return Assignment(state, reward, match, a[:, 1] > 0, effort)
 
     @property
     def rules(self) -> dict[str, Policy]:

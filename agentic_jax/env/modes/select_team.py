@@ -20,7 +20,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from agentic_jax.env.modes.base import Assignment, mutual_pairs
+from agentic_jax.env.modes.base import Assignment
 from agentic_jax.env.modes.select import SelectMode
 from agentic_jax.env.rules import SELECT_RULES, Policy, split_name, taken_tasks, team_collaboration
 from agentic_jax.env.types import EnvParams, EnvState
@@ -53,8 +53,7 @@ class SelectTeamMode(SelectMode):
 
     def assign(self, state: EnvState, a: chex.Array, params: EnvParams) -> Assignment:
         done = super().assign(state, a, params)
-        wants = team_requests(done.state, params)
-        return done._replace(pairs=mutual_pairs(wants))
+        return done._replace(wants=team_requests(done.state, params))
 
     @property
     def rules(self) -> dict[str, Policy]:

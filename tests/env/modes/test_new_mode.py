@@ -47,9 +47,8 @@ class HeadMode:
 
     def assign(self, state, a, params):
         state, reward, match = fifo_assign(state, a[:, 0] > 0)
-        n = a.shape[0]
-        pairs = jnp.zeros((n, n) + a.shape[2:], bool)
-        return Assignment(state, reward, match, pairs, jnp.ones(a[:, 0].shape, jnp.float32))
+        nobody = jnp.zeros(a[:, 0].shape, bool)
+        return Assignment(state, reward, match, nobody, jnp.ones(a[:, 0].shape, jnp.float32))
 
     @property
     def rules(self):

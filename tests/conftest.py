@@ -29,6 +29,14 @@ if os.environ.get("AGENTIC_JAX_TEST_FULL_OPT") != "1":
     os.environ["XLA_FLAGS"] = " ".join([flags, *extra]).strip()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _compilation_cache(tmp_path_factory):
+    """The run's shared XLA compilation cache (tests/compile_cache.py)."""
+    from compile_cache import share_compilation_cache
+
+    return share_compilation_cache(tmp_path_factory)
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _room_for_compiled_programs():
     from agentic_jax.compilation_cache import release_programs_if_crowded

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from compile_cache import share_compilation_cache
 from tiny_configs import TINY
 
 TINY_SWEEP = {
@@ -58,8 +57,3 @@ class StandInReport:
 def stand_in():
     return StandInReport()
 
-
-@pytest.fixture(scope="session", autouse=True)
-def sweep_compilation_cache(tmp_path_factory):
-    """The session's shared XLA compilation cache (see tests/compile_cache.py)."""
-    return share_compilation_cache(tmp_path_factory)

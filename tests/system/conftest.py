@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-from compile_cache import share_compilation_cache
 from tiny_configs import TINY
 
 
@@ -19,8 +18,3 @@ def tiny_config(**system) -> dict:
 def tiny():
     return tiny_config
 
-
-@pytest.fixture(scope="session", autouse=True)
-def compilation_cache(tmp_path_factory):
-    """The session's shared XLA compilation cache (see tests/compile_cache.py)."""
-    return share_compilation_cache(tmp_path_factory)

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from compile_cache import share_compilation_cache
 from fault_helpers import (
     assert_one_line_error,
     checksums,
@@ -44,12 +43,6 @@ from agentic_jax.system import AgenticRLSystem, CheckpointError, RunExistsError,
 
 
 # ---- fixtures -------------------------------------------------------------------------------
-@pytest.fixture(scope="session", autouse=True)
-def compilation_cache(tmp_path_factory):
-    """The session's shared XLA compilation cache (see tests/compile_cache.py)."""
-    return share_compilation_cache(tmp_path_factory)
-
-
 def _reference(kind: Kind, tmp_path_factory) -> tuple[Path, Path]:
     """`(config file, an uninterrupted run or sweep of it trained in this process)`."""
     folder = tmp_path_factory.mktemp(f"{kind}-faults")

@@ -10,7 +10,6 @@ import time
 import jax
 import jax.numpy as jnp
 import pytest
-from compile_cache import share_compilation_cache
 from tiny_configs import TINY
 
 from agentic_jax.config import load
@@ -25,11 +24,6 @@ FRESH["ppo"]["n_epochs"] = 2
 # evaluation's program, the last one cut
 FRESH["system"]["final_eval_episodes"] = 10
 FRESH["system"]["heuristics"] = ["random", "always_accept"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(tmp_path_factory):
-    return share_compilation_cache(tmp_path_factory)
 
 
 def test_phases_are_exclusive_and_compiles_are_counted_by_program():

@@ -152,6 +152,29 @@ def replaced_requests(system: AgenticRLSystem, episodes: int) -> dict:
     return scores(policies, system, episodes)
 
 
+def costly_requests(policy, env, params, episodes: int) -> float:
+    """The share of agent-steps on which, with `policy`'s slot choices and every agent
+    requesting, an agent's request lowers the team's one-step expected reward (the env's
+    `info["request_gains"]` below 0), over `episodes` episodes of key KEY."""
+    asking = with_requests(policy, always)
+    steps = int(params.max_steps_in_episode)
+
+    def episode(key):
+        k_reset, k_run = jax.random.split(key)
+        _, state = env.reset(k_reset, params)
+
+        def step(state, key):
+            k_act, k_step = jax.random.split(key)
+            _, state, _, _, _, info = env.step(k_step, state, asking(k_act, state, params),
+                                               params)
+            return state, info["request_gains"] < 0
+
+        return jax.lax.scan(step, state, jax.random.split(k_run, steps))[1]
+
+    keys = jax.random.split(jax.random.key(KEY), episodes)
+    return float(jnp.mean(jax.jit(jax.vmap(episode))(keys)))
+
+
 def quiet(steps: int) -> list[str]:
     """A probe run's budget and intervals, without logs or pictures."""
     every = min(steps, 262144)
@@ -175,10 +198,13 @@ def probe(index: int | None, steps: int, changes: list[str], episodes: int,
             system.start_from(team)
         final = system.train([callback])["final_eval"]
         replaced = replaced_requests(system, episodes)
+        costly = {name: costly_requests(policy, system.env, system.env_params, episodes)
+                  for name, policy in (("learned", learned_policy(system)),
+                                       ("expected_rate", request_patterns()["never"]))}
     summary = {name: {k: float(v[k]) for k in ("mean_reward", "collaboration_frequency")}
                for name, v in [("learned", final["learned"]), *final["heuristics"].items()]}
     return {"setting": index, "steps": steps, "set": changes, "team_first": team_first,
-            "curve": callback.rows, "final": summary, "replaced": replaced}
+            "curve": callback.rows, "final": summary, "replaced": replaced, "costly": costly}
 
 
 def markdown(result: dict) -> str:
@@ -213,6 +239,11 @@ def markdown(result: dict) -> str:
                       "| requests | return | collaboration |", "|---|---|---|"]
             lines += [f"| {name} | {v['mean_reward']:.1f} | {v['collaboration_frequency']:.3f} |"
                       for name, v in p["replaced"].items()]
+        if p.get("costly"):
+            shares = ", ".join(f"{name}'s {share:.3f}" for name, share in p["costly"].items())
+            lines += ["", "With every agent requesting, the share of agent-steps on which a "
+                      "request lowers the team's one-step expected reward (`request_gains` < 0), "
+                      f"{result['episodes']} episodes of key {KEY}, by slot choices: {shares}"]
     return "\n".join(lines) + "\n"
 
 

@@ -78,3 +78,15 @@ def test_a_team_first_probe_starts_from_the_select_team_run(tmp_path, monkeypatc
                                       "patterns": {"recipe": {"never": {
                                           "mean_reward": 0.0, "collaboration_frequency": 0.0}}}})
     assert "after 64 steps with the team rule's requests" in text
+
+
+def test_costly_requests_count_where_a_request_lowers_the_teams_expected_reward():
+    """Free collaboration never costs the team (an extra partner only raises expertise); with a
+    capacity cost some requests do, under the rule's choices."""
+    env = MultiAgentTaskEnvironment(n_agents=4, max_tasks=5, action_mode="select")
+    rule = collab_diagnosis.request_patterns()["never"]  # expected_rate's choices
+    free = env.default_params.with_collaboration_tradeoff(sharing=1.0, cost=0.0)
+    free = free.replace(max_steps_in_episode=20)
+    assert collab_diagnosis.costly_requests(rule, env, free, 4) == 0.0
+    costly = free.with_collaboration_tradeoff(sharing=0.5, cost=0.5)
+    assert 0.0 < collab_diagnosis.costly_requests(rule, env, costly, 4) < 1.0

@@ -141,7 +141,7 @@ def request_gains(state: EnvState, effort: chex.Array, wants: chex.Array, now: c
         pairs = mutual_pairs(wants)
         expertise, p_complete = completion_probability(state, effort, pairs, params)
         value = p_complete * completion_value(state, expertise, now, params) * state.active.valid
-        bonus = params.collaboration_bonus * small.sum_axis(pairs.astype(jnp.float32), 1)
+        bonus = collaborate(state, pairs, params)[1]
         return small.sum_axis(small.sum_axis(value, 1) + bonus)
 
     chosen = expected(wants)

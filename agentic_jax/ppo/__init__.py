@@ -27,6 +27,7 @@ from agentic_jax.ppo.losses import (
     explained_variance,
     ppo_loss,
     ppo_loss_terms,
+    request_advantages,
 )
 from agentic_jax.ppo.networks import ActorCritic, make_network
 from agentic_jax.ppo.optimizer import (
@@ -90,6 +91,7 @@ __all__ = [
     "ppo_loss",
     "ppo_loss_terms",
     "progress_remaining",
+    "request_advantages",
     "request_logits",
     "tree_select",
     "vector_env",

@@ -102,6 +102,14 @@ def _normalized(advantages: jax.Array) -> jax.Array:
     return (advantages - advantages.mean()) / (advantages.std(ddof=1) + 1e-8)
 
 
+def request_advantages(advantages: jax.Array, others_weight: float = 0.0) -> jax.Array:
+    """Per-agent advantages `[..., n]` in parts `[..., 1 + n]`: the slot choices take the
+    team's (the sum), request `i` takes `A_i + others_weight * sum_{j != i} A_j`."""
+    team = advantages.sum(-1, keepdims=True)
+    own = (1.0 - others_weight) * advantages + others_weight * team
+    return jnp.concatenate([team, own], -1)
+
+
 def ppo_loss_terms(
     log_prob: jax.Array,
     old_log_prob: jax.Array,
@@ -116,7 +124,6 @@ def ppo_loss_terms(
     ent_coef: float | jax.Array,
     vf_coef: float | jax.Array,
     normalize_advantage: bool = True,
-    others_weight: float = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """SB3's PPO loss from per-sample quantities of one minibatch.
 
@@ -126,9 +133,8 @@ def ppo_loss_terms(
             each agent's request, each with its own clipped ratio.
         old_log_prob: `[N]` (or `[N, 1 + n]`) log-prob under the rollout policy.
         advantages: `[N]` GAE advantages (normalised here when `normalize_advantage`); with
-            parts `[N, n]` per agent: request `i` takes `A_i + others_weight * sum_{j != i}
-            A_j`, the choices the team's (the sum); or `[N, 1 + n]` already in parts (the
-            choices', then each request's). Each group is normalised on its own.
+            parts `[N, 1 + n]`: the choices', then each request's (`request_advantages`
+            for per-agent credit), the choices' column and the requests' normalised apart.
         values: `[N]` current critic values (`[N, n]` with parts).
         old_values: `[N]` critic values at rollout time (`[N, n]`).
         returns: `[N]` GAE returns (value targets) (`[N, n]`).
@@ -139,23 +145,15 @@ def ppo_loss_terms(
         vf_coef: value loss coefficient.
         normalize_advantage: static; normalise advantages with the minibatch mean and unbiased
             std (+1e-8), as SB3 (skipped for a single-sample minibatch).
-        others_weight: with parts, the weight of the other agents' advantages in a request's.
 
     Returns:
         `(loss, aux)` with aux scalars `policy_loss, value_loss, entropy, approx_kl,
         clip_fraction` (`approx_kl = mean((ratio - 1) - log ratio)`, SB3's estimator).
     """
     normalize = normalize_advantage and advantages.shape[0] > 1
-    if log_prob.ndim == 2:
-        if advantages.shape[-1] == log_prob.shape[-1]:
-            team, advantages = advantages[:, :1], advantages[:, 1:]
-        else:
-            # the choices judged by the team's advantage, each request by its agent's
-            team = advantages.sum(-1, keepdims=True)
-            advantages = (1.0 - others_weight) * advantages + others_weight * team
-        if normalize:
-            team, advantages = _normalized(team), _normalized(advantages)
-        advantages = jnp.concatenate([team, advantages], -1)
+    if log_prob.ndim == 2 and normalize:
+        advantages = jnp.concatenate(
+            [_normalized(advantages[:, :1]), _normalized(advantages[:, 1:])], -1)
     elif normalize:
         advantages = _normalized(advantages)
     log_ratio = log_prob - old_log_prob
@@ -196,7 +194,6 @@ def ppo_loss(
     vf_coef: float | jax.Array,
     normalize_advantage: bool = True,
     log_prob_entropy: LogProbEntropy | None = None,
-    others_weight: float = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """PPO loss of one minibatch for an actor-critic `apply_fn(params, obs)`.
 
@@ -206,7 +203,7 @@ def ppo_loss(
             Gaussian `actor_out = (mean [N, A], log_std [A])`.
         batch: `obs [N, obs_dim]`, `actions [N, A]` (unclipped samples, or float32
             categories), `log_probs [N]`, `values [N]`, `advantages [N]`, `returns [N]`.
-        clip_range, clip_range_vf, ent_coef, vf_coef, normalize_advantage, others_weight: see
+        clip_range, clip_range_vf, ent_coef, vf_coef, normalize_advantage: see
             `ppo_loss_terms`.
         log_prob_entropy: `(actor_out, actions) -> (log_prob [N], entropy [N] or [])` of the
             policy head (`agentic_jax.ppo.distributions.PolicyHead`); None for the diagonal
@@ -237,7 +234,6 @@ def ppo_loss(
         ent_coef=ent_coef,
         vf_coef=vf_coef,
         normalize_advantage=normalize_advantage,
-        others_weight=others_weight,
     )
 
 

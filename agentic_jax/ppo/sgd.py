@@ -53,7 +53,6 @@ def make_sgd(
             vf_coef=hp.vf_coef,
             normalize_advantage=config.normalize_advantage,
             log_prob_entropy=log_prob_entropy,
-            others_weight=config.request_others_weight,
         )
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)

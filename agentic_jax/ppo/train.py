@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from flax.training.train_state import TrainState
 
 from agentic_jax.config import PPOConfig
+from agentic_jax.config.ppo import PER_AGENT_CREDITS
 from agentic_jax.ppo.agents import select_slot_block
 from agentic_jax.ppo.distributions import (
     actor_output_dim,
@@ -42,6 +43,7 @@ from agentic_jax.ppo.losses import (
     bootstrap_truncation,
     compute_gae,
     explained_variance,
+    request_advantages,
 )
 from agentic_jax.ppo.networks import make_network
 from agentic_jax.ppo.optimizer import (
@@ -197,7 +199,9 @@ def make_update(
         advantages, returns = compute_gae(
             rewards, values, dones, last_value, hp.gamma, hp.gae_lambda
         )
-        if config.request_credit == "counterfactual":
+        if config.request_credit in PER_AGENT_CREDITS:
+            advantages = request_advantages(advantages, config.request_others_weight)
+        elif config.request_credit == "counterfactual":
             # in parts: the choices keep the team's advantage, each request its own gain
             advantages = jnp.concatenate([advantages[..., None], traj.request_gains], -1)
         progress = progress_remaining(config, rs.update_step)

@@ -19,6 +19,7 @@ from agentic_jax.ppo import (
     make_init,
     make_update,
     ppo_loss_terms,
+    request_advantages,
     sequential_select_head,
 )
 
@@ -99,10 +100,10 @@ def test_split_loss_matches_numpy(seed, others):
     log_prob = rng.normal(size=(batch, 1 + n)) * 0.2
     old = log_prob + rng.normal(size=(batch, 1 + n)) * 0.3  # some ratios clip
     adv, values, returns = (rng.normal(size=(batch, n)) for _ in range(3))
+    parts = request_advantages(jnp.asarray(adv, jnp.float32), others)
     loss, aux = ppo_loss_terms(
-        *(jnp.asarray(x, jnp.float32) for x in (log_prob, old, adv, values, values, returns)),
-        jnp.zeros(batch), clip_range=0.2, clip_range_vf=None, ent_coef=0.0, vf_coef=0.5,
-        others_weight=others)
+        *(jnp.asarray(x, jnp.float32) for x in (log_prob, old, parts, values, values, returns)),
+        jnp.zeros(batch), clip_range=0.2, clip_range_vf=None, ent_coef=0.0, vf_coef=0.5)
     policy, value, kl = split_loss_reference(log_prob, old, adv, values, returns, 0.2, others)
     np.testing.assert_allclose(aux["policy_loss"], policy, rtol=1e-5)
     np.testing.assert_allclose(aux["value_loss"], value, rtol=1e-5)
@@ -139,7 +140,8 @@ def test_a_request_follows_its_own_agents_advantage():
 
     def loss(lp):
         zeros = jnp.zeros((batch, n))
-        return ppo_loss_terms(lp, jnp.zeros((batch, 1 + n)), jnp.asarray(adv), zeros, zeros,
+        return ppo_loss_terms(lp, jnp.zeros((batch, 1 + n)),
+                              request_advantages(jnp.asarray(adv)), zeros, zeros,
                               zeros, jnp.zeros(batch), clip_range=0.2, clip_range_vf=None,
                               ent_coef=0.0, vf_coef=0.5)[0]
 

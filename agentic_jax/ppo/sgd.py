@@ -53,6 +53,7 @@ def make_sgd(
             vf_coef=hp.vf_coef,
             normalize_advantage=config.normalize_advantage,
             log_prob_entropy=log_prob_entropy,
+            request_model_coef=config.request_model_coef,
         )
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)

@@ -246,21 +246,22 @@ def sequential_select_head(nvec: tuple[int, ...], collaboration: str = "independ
     def join(choices, collab):
         return jnp.stack([choices, collab], -1).reshape(*choices.shape[:-1], 2 * n)
 
-    def requests_given(actor_out, actions):
-        collab_logits = split(actor_out)[1]
+    def given(actor_out, collab_logits, actions):  # [..., n, 2] requests' conditional logits
         if not chained:
             return collab_logits
-        actions = actions.astype(jnp.int32)
         return request_logits(collab_logits, at_choices(actor_out[1], actions[..., 0::2]),
                               actions[..., 1::2])
 
+    def requests_given(actor_out, actions):
+        return given(actor_out, split(actor_out)[1], actions.astype(jnp.int32))
+
     def log_prob_entropy(actor_out, actions):
-        slot_logits = split(actor_out)[0]
+        slot_logits, collab_logits = split(actor_out)
         actions = actions.astype(jnp.int32)
         choices, collab = actions[..., 0::2], actions[..., 1::2]
         masked = jnp.where(taken_before(choices, n_slots), MASKED_LOGIT, slot_logits)
         slots = distrax.Categorical(logits=masked)
-        asks = distrax.Categorical(logits=requests_given(actor_out, actions))
+        asks = distrax.Categorical(logits=given(actor_out, collab_logits, actions))
         chosen, asked = slots.log_prob(choices).sum(-1), asks.log_prob(collab)
         log_prob = (jnp.concatenate([chosen[..., None], asked], -1) if parts
                     else chosen + asked.sum(-1))

@@ -118,6 +118,13 @@ class PPOConfig:
         request_others_weight: with per-agent credit, a request's advantage is its
             agent's plus this weight times the other agents' (0: its own only; 1: the team's,
             still one ratio per request).
+        request_model_coef: with counterfactual credit, the weight of a cross-entropy that
+            pulls each request towards the choice with the larger one-step gain (the taken one
+            where its gain is >= 0, the other where it is < 0; given the same slot choices and
+            earlier requests), each sample weighted by `|gain|` over the minibatch's mean
+            `|gain|`. Unlike the policy gradient (`1 - p` in the request logit) its gradient
+            does not vanish once the requests saturate. It distils the env's one-step model
+            into the requests rather than learning them from returns. 0 (default): off.
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
             ignored and the value head sits on the shared trunk).
         layer_norm: LayerNorm after every hidden Dense (before the activation).
@@ -157,6 +164,7 @@ class PPOConfig:
     collaboration: str = "independent"
     request_credit: str = "team"
     request_others_weight: float = 0.0
+    request_model_coef: float = 0.0
     shared_trunk: bool = False
     layer_norm: bool = False
     normalize_obs: bool = False
@@ -251,6 +259,12 @@ class PPOConfig:
             raise ValueError("ppo.request_others_weight applies to per-agent credit (got "
                              f"{self.request_others_weight} with request_credit="
                              "'counterfactual'; allowed: 0.0)")
+        check_float("ppo.request_model_coef", self.request_model_coef, 0.0)
+        if self.request_model_coef and self.request_credit != "counterfactual":
+            raise ValueError(
+                f"ppo.request_model_coef={self.request_model_coef} needs "
+                f"ppo.request_credit='counterfactual' (got {self.request_credit!r}; allowed: "
+                "request_model_coef=0.0)")
         per_agent = self.request_credit in PER_AGENT_CREDITS
         if self.request_credit != "team" and not (
                 self.sequential_select and (self.actor == "ippo" or not per_agent)):

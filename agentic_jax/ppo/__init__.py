@@ -22,12 +22,14 @@ from agentic_jax.ppo.distributions import (
 )
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
+    better_requests,
     bootstrap_truncation,
     compute_gae,
     explained_variance,
     ppo_loss,
     ppo_loss_terms,
     request_advantages,
+    request_model_loss,
 )
 from agentic_jax.ppo.networks import ActorCritic, make_network
 from agentic_jax.ppo.optimizer import (
@@ -71,6 +73,7 @@ __all__ = [
     "TrainOutput",
     "Transition",
     "apply_gradients",
+    "better_requests",
     "bootstrap_truncation",
     "clipped_adam",
     "compute_gae",
@@ -93,6 +96,7 @@ __all__ = [
     "progress_remaining",
     "request_advantages",
     "request_logits",
+    "request_model_loss",
     "tree_select",
     "vector_env",
 ]

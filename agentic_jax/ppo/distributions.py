@@ -79,6 +79,9 @@ class PolicyHead(NamedTuple):
     action's log-prob; `sequential_select_head(parts=True)`.)
     `mode(actor_out) -> action [..., A]`: the Gaussian mean or the per-dimension argmax.
     `to_env(action [..., A]) -> env action`: clipped floats or int32 categories.
+    `request_logits(actor_out, actions [N, A]) -> [N, n, 2]`: each agent's collaboration
+        request logits given the actions' slot choices and the requests of the agents before
+        it (the select head's; None for the others).
     """
 
     noise: Callable[[jax.Array, tuple[int, ...]], jax.Array]
@@ -86,6 +89,7 @@ class PolicyHead(NamedTuple):
     log_prob_entropy: Callable[[tuple, jax.Array], tuple[jax.Array, jax.Array]]
     mode: Callable[[tuple], jax.Array]
     to_env: Callable[[jax.Array], jax.Array]
+    request_logits: Callable[[tuple, jax.Array], jax.Array] | None = None
 
 
 def gaussian_sample(
@@ -242,16 +246,22 @@ def sequential_select_head(nvec: tuple[int, ...], collaboration: str = "independ
     def join(choices, collab):
         return jnp.stack([choices, collab], -1).reshape(*choices.shape[:-1], 2 * n)
 
+    def given(actor_out, collab_logits, actions):  # [..., n, 2] requests' conditional logits
+        if not chained:
+            return collab_logits
+        return request_logits(collab_logits, at_choices(actor_out[1], actions[..., 0::2]),
+                              actions[..., 1::2])
+
+    def requests_given(actor_out, actions):
+        return given(actor_out, split(actor_out)[1], actions.astype(jnp.int32))
+
     def log_prob_entropy(actor_out, actions):
         slot_logits, collab_logits = split(actor_out)
         actions = actions.astype(jnp.int32)
         choices, collab = actions[..., 0::2], actions[..., 1::2]
         masked = jnp.where(taken_before(choices, n_slots), MASKED_LOGIT, slot_logits)
-        if chained:
-            collab_logits = request_logits(collab_logits, at_choices(actor_out[1], choices),
-                                           collab)
         slots = distrax.Categorical(logits=masked)
-        asks = distrax.Categorical(logits=collab_logits)
+        asks = distrax.Categorical(logits=given(actor_out, collab_logits, actions))
         chosen, asked = slots.log_prob(choices).sum(-1), asks.log_prob(collab)
         log_prob = (jnp.concatenate([chosen[..., None], asked], -1) if parts
                     else chosen + asked.sum(-1))
@@ -269,7 +279,7 @@ def sequential_select_head(nvec: tuple[int, ...], collaboration: str = "independ
         return join(choices, request(actor_out, collab_logits, choices, None)).astype(
             jnp.float32)
 
-    return PolicyHead(base.noise, sample, log_prob_entropy, mode, base.to_env)
+    return PolicyHead(base.noise, sample, log_prob_entropy, mode, base.to_env, requests_given)
 
 
 def make_head(config: PPOConfig, spec: Any) -> PolicyHead:

@@ -110,6 +110,30 @@ def request_advantages(advantages: jax.Array, others_weight: float = 0.0) -> jax
     return jnp.concatenate([team, own], -1)
 
 
+def better_requests(requests: jax.Array, gains: jax.Array) -> jax.Array:
+    """`[..., n]` int32: each request `requests [..., n]` (0/1) where its one-step gain
+    `gains [..., n]` is >= 0, the other choice where it is < 0 (`ppo.request_model_coef`)."""
+    requests = requests.astype(jnp.int32)
+    return jnp.where(gains >= 0, requests, 1 - requests)
+
+
+def request_model_loss(request_logits: jax.Array, targets: jax.Array,
+                       gains: jax.Array) -> jax.Array:
+    """`[]`: the cross-entropy of the requests towards their better choices, each sample
+    weighted by `|gain|` over the minibatch's mean `|gain|`.
+
+    Args:
+        request_logits: `[N, n, 2]` each agent's request logits (given the taken choices and
+            the earlier agents' taken requests, `PolicyHead.request_logits`).
+        targets: `[N, n]` int, `better_requests` of the taken requests.
+        gains: `[N, n]` each request's one-step gain (raw, not normalised).
+    """
+    log_probs = jax.nn.log_softmax(request_logits, -1)
+    picked = jnp.take_along_axis(log_probs, targets[..., None], -1)[..., 0]
+    weight = jnp.abs(gains)
+    return -jnp.mean(weight / (weight.mean() + 1e-8) * picked)
+
+
 def ppo_loss_terms(
     log_prob: jax.Array,
     old_log_prob: jax.Array,
@@ -194,6 +218,8 @@ def ppo_loss(
     vf_coef: float | jax.Array,
     normalize_advantage: bool = True,
     log_prob_entropy: LogProbEntropy | None = None,
+    request_logits: Callable[[tuple, jax.Array], jax.Array] | None = None,
+    request_model_coef: float = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """PPO loss of one minibatch for an actor-critic `apply_fn(params, obs)`.
 
@@ -208,6 +234,10 @@ def ppo_loss(
         log_prob_entropy: `(actor_out, actions) -> (log_prob [N], entropy [N] or [])` of the
             policy head (`agentic_jax.ppo.distributions.PolicyHead`); None for the diagonal
             Gaussian.
+        request_logits: the head's `PolicyHead.request_logits` (with `request_model_coef`).
+        request_model_coef: static; > 0 adds this times `request_model_loss` towards
+            `batch["request_targets"] [N, n]` (`better_requests`), the advantages in parts
+            whose request columns are the raw one-step gains.
 
     Returns:
         `(loss, aux)` as `ppo_loss_terms`.
@@ -221,7 +251,7 @@ def ppo_loss(
         entropy = policy_distribution(mean[:1], log_std).entropy()
     else:
         log_prob, entropy = log_prob_entropy(tuple(actor_out), batch["actions"])
-    return ppo_loss_terms(
+    loss, aux = ppo_loss_terms(
         log_prob,
         batch["log_probs"],
         batch["advantages"],
@@ -235,6 +265,11 @@ def ppo_loss(
         vf_coef=vf_coef,
         normalize_advantage=normalize_advantage,
     )
+    if request_model_coef:
+        loss = loss + request_model_coef * request_model_loss(
+            request_logits(tuple(actor_out), batch["actions"]), batch["request_targets"],
+            batch["advantages"][:, 1:])
+    return loss, aux
 
 
 def explained_variance(values: jax.Array, returns: jax.Array) -> jax.Array:

@@ -30,7 +30,8 @@ def split_over_mesh(minibatch: Batch) -> Batch:
 
 
 def make_sgd(
-    config: PPOConfig, log_prob_entropy: LogProbEntropy | None = None
+    config: PPOConfig, log_prob_entropy: LogProbEntropy | None = None,
+    request_logits: Callable[[tuple, jax.Array], jax.Array] | None = None,
 ) -> Callable[[TrainState, jax.Array, Batch, PPOHParams], tuple[TrainState, Batch]]:
     """`sgd(train_state, key, batch, hp) -> (train_state, aux)`: the epochs of one update.
 
@@ -39,7 +40,8 @@ def make_sgd(
     (the update's scheduled lr) and `hp.ent_coef`. With `target_kl`, the minibatch whose
     `approx_kl` exceeds `1.5 * target_kl` is not applied, nor anything after it (SB3). `aux`
     holds the `METRIC_NAMES` losses, `evaluated` and `applied` (1.0 / 0.0), each
-    `[n_epochs, num_minibatches]`. `log_prob_entropy` is the policy head's (None: Gaussian).
+    `[n_epochs, num_minibatches]`. `log_prob_entropy` is the policy head's (None: Gaussian),
+    `request_logits` its requests' (read with `ppo.request_model_coef`).
     """
 
     def loss_fn(params, apply_fn, minibatch, hp: PPOHParams):
@@ -53,6 +55,8 @@ def make_sgd(
             vf_coef=hp.vf_coef,
             normalize_advantage=config.normalize_advantage,
             log_prob_entropy=log_prob_entropy,
+            request_logits=request_logits,
+            request_model_coef=config.request_model_coef,
         )
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)

@@ -40,6 +40,7 @@ from agentic_jax.ppo.distributions import (
 )
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
+    better_requests,
     bootstrap_truncation,
     compute_gae,
     explained_variance,
@@ -182,7 +183,8 @@ def make_update(
     collect = make_collect(config, env, env_params)
     head = make_head(config, env_spec(env, env_params))
     # None keeps the Gaussian loss exactly as it was (the pinned-metrics test)
-    sgd = make_sgd(config, None if config.policy == "gaussian" else head.log_prob_entropy)
+    sgd = make_sgd(config, None if config.policy == "gaussian" else head.log_prob_entropy,
+                   head.request_logits)
     buffer_size = config.buffer_size
 
     def update(rs: RunnerState, env_params: Any = None
@@ -216,6 +218,9 @@ def make_update(
             "advantages": flat(advantages),
             "returns": flat(returns),
         }
+        if config.request_model_coef:
+            batch["request_targets"] = flat(
+                better_requests(traj.action[..., 1::2], traj.request_gains))
         rng, k_epochs = jax.random.split(rng)
         train_state, aux = sgd(
             rs.train_state, k_epochs, batch, hp.replace(learning_rate=lr, ent_coef=ent_coef)

@@ -1,5 +1,6 @@
-"""Per-agent credit for collaboration requests (`ppo.request_credit: agent`): the head's
-log-probs in parts, per-agent GAE, the split loss against NumPy, validation, and an update."""
+"""Credit for collaboration requests (`ppo.request_credit`): the head's log-probs in parts,
+per-agent GAE, the split loss against NumPy, validation, and updates; and the requests'
+cross-entropy towards their better one-step choice (`ppo.request_model_coef`)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from hypothesis import strategies as st
 from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.ppo import (
     PPOConfig,
+    better_requests,
     compute_gae,
     make_collect,
     make_init,
     make_update,
     ppo_loss_terms,
     request_advantages,
+    request_model_loss,
     sequential_select_head,
 )
 
@@ -206,7 +209,8 @@ def test_ppo_update_with_per_agent_credit(collaboration="sequential"):
 
 def test_ppo_update_with_counterfactual_credit():
     """The rollout keeps each request's gain `[T, B, n]` beside the team's reward, the critic
-    stays the team's, and an update moves every parameter."""
+    stays the team's, and an update moves every parameter; `request_model_coef` moves it
+    elsewhere."""
     env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=3, action_mode="select")
     params = env.make_params(max_steps_in_episode=6).with_collaboration_tradeoff(0.8, 0.2)
     config = agent_credit_config(collaboration="sequential", request_credit="counterfactual")
@@ -223,3 +227,97 @@ def test_ppo_update_with_counterfactual_credit():
     moved = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()),
                          rs0.train_state.params, rs.train_state.params)
     assert min(jax.tree.leaves(moved)) > 0
+    # with the requests' cross-entropy (`request_model_coef`): same rollout and keys, so it
+    # alone takes the update elsewhere
+    modelled = config.replace(request_model_coef=1.0)
+    rs_model, metrics = jax.jit(make_update(modelled, env, params))(rs0)
+    chex.assert_tree_all_finite((metrics, rs_model.train_state.params))
+    apart = jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()),
+                         rs.train_state.params, rs_model.train_state.params)
+    assert max(jax.tree.leaves(apart)) > 1e-6
+
+
+# ppo.request_model_coef: counterfactual credit plus the cross-entropy
+MODEL = dict(request_credit="counterfactual", request_model_coef=1.0)
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(1, 4), n_slots=st.integers(1, 4))
+def test_the_loss_is_the_weighted_cross_entropy_towards_the_better_request(seed, n, n_slots):
+    """Independent requests: against NumPy's log-softmax of each agent's two request logits."""
+    rng = np.random.default_rng(seed)
+    batch = 12
+    nvec = (n_slots + 1, 2) * n
+    head = sequential_select_head(nvec, parts=True)
+    logits = rng.normal(size=(batch, sum(nvec))).astype(np.float32) * 2
+    choices = rng.integers(0, n_slots + 1, (batch, n))
+    requests = rng.integers(0, 2, (batch, n))
+    actions = np.stack([choices, requests], -1).reshape(batch, 2 * n).astype(np.float32)
+    gains = rng.normal(size=(batch, n)).astype(np.float32)
+    gains[0, 0] = 0.0  # a tie keeps the taken request
+
+    better = np.where(gains >= 0, requests, 1 - requests)
+    targets = better_requests(jnp.asarray(requests, jnp.float32), jnp.asarray(gains))
+    np.testing.assert_array_equal(targets, better)
+    loss = request_model_loss(head.request_logits((jnp.asarray(logits),), jnp.asarray(actions)),
+                              targets, jnp.asarray(gains))
+    # each agent's request logits are its 2 entries after its Q + 1 slot logits
+    request_logits = logits.reshape(batch, n, n_slots + 3)[..., n_slots + 1:]
+    picked = np.take_along_axis(log_softmax(request_logits), better[..., None], -1)[..., 0]
+    weight = np.abs(gains) / (np.abs(gains).mean() + 1e-8)
+    np.testing.assert_allclose(loss, -(weight * picked).mean(), rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(2, 4))
+def test_sequential_requests_are_judged_given_the_earlier_agents_taken_requests(seed, n):
+    """Sequential requests: the target's log-prob is the taken request's conditional (the
+    head's log-prob in parts) where kept, its complement where flipped."""
+    rng = np.random.default_rng(seed)
+    batch, n_slots = 10, 3
+    nvec = (n_slots + 1, 2) * n
+    head = sequential_select_head(nvec, "sequential", parts=True)
+    actor_out = (jnp.asarray(rng.normal(size=(batch, sum(nvec))), jnp.float32),
+                 jnp.asarray(rng.normal(size=(batch, n, n_slots + 1, 9)), jnp.float32))
+    u = jax.random.uniform(jax.random.key(seed), (batch, 2 * n, n_slots + 1), minval=1e-6)
+    actions, part_log_probs = head.sample(actor_out, u)
+    gains = jnp.asarray(rng.normal(size=(batch, n)), jnp.float32)
+    loss = request_model_loss(head.request_logits(actor_out, actions),
+                              better_requests(actions[:, 1::2], gains), gains)
+    taken = np.asarray(part_log_probs[:, 1:], np.float64)
+    picked = np.where(np.asarray(gains) >= 0, taken, np.log1p(-np.exp(taken)))
+    weight = np.abs(gains) / (np.abs(gains).mean() + 1e-8)
+    np.testing.assert_allclose(loss, -(weight * picked).mean(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_saturated_request_is_pulled_back_where_the_policy_gradient_is_not():
+    """One agent requests with probability ~1 - 1e-13 and its request costs the team: the
+    cross-entropy's gradient in the request logit is ~1, the policy gradient's ~0."""
+    head = sequential_select_head((3, 2), parts=True)
+    action = jnp.asarray([[0.0, 1.0]])  # slot 0, request
+    gain = jnp.asarray([[-0.4]])
+
+    def logits(shift):
+        return (jnp.asarray([[0.0, 0.0, 0.0, 0.0, 30.0]]) + jnp.zeros(5).at[4].set(shift),)
+
+    model = jax.grad(lambda s: request_model_loss(
+        head.request_logits(logits(s), action), better_requests(action[:, 1::2], gain), gain))
+    policy = jax.grad(lambda s: -(head.log_prob_entropy(logits(s), action)[0][0, 1] * gain[0, 0]))
+    np.testing.assert_allclose(model(0.0), 1.0, rtol=1e-5)  # lowers the request logit at rate ~1
+    assert abs(float(policy(0.0))) < 1e-6
+
+
+def test_request_model_coef_is_validated():
+    agent_credit_config(**MODEL).validate()
+    with pytest.raises(ValueError, match="ppo.request_model_coef"):
+        agent_credit_config(request_credit="counterfactual", request_model_coef=-1.0).validate()
+    with pytest.raises(ValueError, match="request_model_coef=1.0 needs ppo.request_credit="
+                                         "'counterfactual' \\(got 'team'; allowed: "
+                                         "request_model_coef=0.0\\)"):
+        agent_credit_config(request_credit="team", request_model_coef=1.0).validate()
+    agent_credit_config(**MODEL, collaboration="sequential").validate()

@@ -117,18 +117,19 @@ def better_requests(requests: jax.Array, gains: jax.Array) -> jax.Array:
     return jnp.where(gains >= 0, requests, 1 - requests)
 
 
-def request_model_loss(request_logits: jax.Array, targets: jax.Array,
+def request_model_loss(request_logits: jax.Array, requests: jax.Array,
                        gains: jax.Array) -> jax.Array:
-    """`[]`: the cross-entropy of the requests towards their better choices, each sample
-    weighted by `|gain|` over the minibatch's mean `|gain|`.
+    """`[]`: the cross-entropy of the requests towards their better choices
+    (`better_requests`), each sample weighted by `|gain|` over the minibatch's mean `|gain|`.
 
     Args:
         request_logits: `[N, n, 2]` each agent's request logits (given the taken choices and
             the earlier agents' taken requests, `PolicyHead.request_logits`).
-        targets: `[N, n]` int, `better_requests` of the taken requests.
+        requests: `[N, n]` the taken requests (0/1).
         gains: `[N, n]` each request's one-step gain (raw, not normalised).
     """
     log_probs = jax.nn.log_softmax(request_logits, -1)
+    targets = better_requests(requests, gains)
     picked = jnp.take_along_axis(log_probs, targets[..., None], -1)[..., 0]
     weight = jnp.abs(gains)
     return -jnp.mean(weight / (weight.mean() + 1e-8) * picked)
@@ -235,9 +236,10 @@ def ppo_loss(
             policy head (`agentic_jax.ppo.distributions.PolicyHead`); None for the diagonal
             Gaussian.
         request_logits: the head's `PolicyHead.request_logits` (with `request_model_coef`).
-        request_model_coef: static; > 0 adds this times `request_model_loss` towards
-            `batch["request_targets"] [N, n]` (`better_requests`), the advantages in parts
-            whose request columns are the raw one-step gains.
+        request_model_coef: static; > 0 adds this times `request_model_loss` of the taken
+            requests (the select mode's actions: each agent's slot choice, then its request)
+            and their gains (the advantages in parts, whose request columns are the raw
+            one-step gains).
 
     Returns:
         `(loss, aux)` as `ppo_loss_terms`.
@@ -267,7 +269,7 @@ def ppo_loss(
     )
     if request_model_coef:
         loss = loss + request_model_coef * request_model_loss(
-            request_logits(tuple(actor_out), batch["actions"]), batch["request_targets"],
+            request_logits(tuple(actor_out), batch["actions"]), batch["actions"][:, 1::2],
             batch["advantages"][:, 1:])
     return loss, aux
 

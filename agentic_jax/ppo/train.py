@@ -40,7 +40,6 @@ from agentic_jax.ppo.distributions import (
 )
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
-    better_requests,
     bootstrap_truncation,
     compute_gae,
     explained_variance,
@@ -218,9 +217,6 @@ def make_update(
             "advantages": flat(advantages),
             "returns": flat(returns),
         }
-        if config.request_model_coef:
-            batch["request_targets"] = flat(
-                better_requests(traj.action[..., 1::2], traj.request_gains))
         rng, k_epochs = jax.random.split(rng)
         train_state, aux = sgd(
             rs.train_state, k_epochs, batch, hp.replace(learning_rate=lr, ent_coef=ent_coef)

@@ -265,7 +265,7 @@ def test_the_loss_is_the_weighted_cross_entropy_towards_the_better_request(seed,
     targets = better_requests(jnp.asarray(requests, jnp.float32), jnp.asarray(gains))
     np.testing.assert_array_equal(targets, better)
     loss = request_model_loss(head.request_logits((jnp.asarray(logits),), jnp.asarray(actions)),
-                              targets, jnp.asarray(gains))
+                              jnp.asarray(requests), jnp.asarray(gains))
     # each agent's request logits are its 2 entries after its Q + 1 slot logits
     request_logits = logits.reshape(batch, n, n_slots + 3)[..., n_slots + 1:]
     picked = np.take_along_axis(log_softmax(request_logits), better[..., None], -1)[..., 0]
@@ -288,7 +288,7 @@ def test_sequential_requests_are_judged_given_the_earlier_agents_taken_requests(
     actions, part_log_probs = head.sample(actor_out, u)
     gains = jnp.asarray(rng.normal(size=(batch, n)), jnp.float32)
     loss = request_model_loss(head.request_logits(actor_out, actions),
-                              better_requests(actions[:, 1::2], gains), gains)
+                              actions[:, 1::2], gains)
     taken = np.asarray(part_log_probs[:, 1:], np.float64)
     picked = np.where(np.asarray(gains) >= 0, taken, np.log1p(-np.exp(taken)))
     weight = np.abs(gains) / (np.abs(gains).mean() + 1e-8)
@@ -306,7 +306,7 @@ def test_a_saturated_request_is_pulled_back_where_the_policy_gradient_is_not():
         return (jnp.asarray([[0.0, 0.0, 0.0, 0.0, 30.0]]) + jnp.zeros(5).at[4].set(shift),)
 
     model = jax.grad(lambda s: request_model_loss(
-        head.request_logits(logits(s), action), better_requests(action[:, 1::2], gain), gain))
+        head.request_logits(logits(s), action), action[:, 1::2], gain))
     policy = jax.grad(lambda s: -(head.log_prob_entropy(logits(s), action)[0][0, 1] * gain[0, 0]))
     np.testing.assert_allclose(model(0.0), 1.0, rtol=1e-5)  # lowers the request logit at rate ~1
     assert abs(float(policy(0.0))) < 1e-6

@@ -90,15 +90,3 @@ def trailing(x: chex.Array, batch_ndim: int) -> chex.Array:
 def where_tree(mask: chex.Array, new: Any, old: Any) -> Any:
     """``jnp.where(mask, new, old)`` leaf by leaf over two pytrees of one structure."""
     return jax.tree.map(lambda x, y: jnp.where(mask, x, y), new, old)
-
-
-def over_copies(fn: Any, state: Any, params: Any, out_axes: Any = -1) -> Any:
-    """``fn(state, params)`` of ONE environment copy, applied to every copy of ``state``
-    (batch axes ``B`` last; ``B = ()`` calls ``fn`` once), its outputs' batch axes at
-    ``out_axes``. The ``EnvParams`` fields a drawn setting put in (``params.randomize``)
-    carry the batch axes too; every other field is shared."""
-    params_axes = jax.tree.map(lambda _: None, params).replace(
-        **{field: -1 for field, _, _ in params.randomize})
-    for _ in range(jnp.ndim(state.time)):
-        fn = jax.vmap(fn, in_axes=(-1, params_axes), out_axes=out_axes)
-    return fn(state, params)

@@ -17,9 +17,9 @@ collaboration suffixes (``wspt`` here is ``wspt_team`` there).
 from __future__ import annotations
 
 import chex
+import jax
 import jax.numpy as jnp
 
-from agentic_jax.env import small_ops as small
 from agentic_jax.env.modes.base import Assignment
 from agentic_jax.env.modes.select import SelectMode
 from agentic_jax.env.rules import SELECT_RULES, Policy, split_name, taken_tasks, team_collaboration
@@ -34,7 +34,13 @@ def team_requests(state: EnvState, params: EnvParams) -> chex.Array:
         none = jnp.full(state.capacity.shape, state.queue.valid.shape[0], jnp.int32)
         return team_collaboration(state, params, taken_tasks(state, none))
 
-    return small.over_copies(one_copy, state, params)
+    # the fields a drawn setting put in (EnvParams.randomize) carry the batch axes too
+    params_axes = jax.tree.map(lambda _: None, params).replace(
+        **{field: -1 for field, _, _ in params.randomize})
+    per_copy = one_copy
+    for _ in range(state.capacity.ndim - 1):
+        per_copy = jax.vmap(per_copy, in_axes=(-1, params_axes), out_axes=-1)
+    return per_copy(state, params)
 
 
 class SelectTeamMode(SelectMode):

@@ -125,6 +125,12 @@ class PPOConfig:
             `|gain|`. Unlike the policy gradient (`1 - p` in the request logit) its gradient
             does not vanish once the requests saturate. It distils the env's one-step model
             into the requests rather than learning them from returns. 0 (default): off.
+        teacher: a rule of the env's action mode (`env.modes`' table, e.g. "expected_rate")
+            whose action at every rollout step the policy is pulled towards (kickstarting,
+            Schmitt et al. 2018), with `policy: discrete`. None (default): off.
+        teacher_coef: the weight of the teacher's cross-entropy, `-log pi(rule's action)`,
+            at the first update, falling linearly to 0 at the last: the policy starts from
+            the rule and the return takes over. Needs `teacher`.
         shared_trunk: actor and critic share the `net_arch.pi` trunk (then `net_arch.vf` is
             ignored and the value head sits on the shared trunk).
         layer_norm: LayerNorm after every hidden Dense (before the activation).
@@ -165,6 +171,8 @@ class PPOConfig:
     request_credit: str = "team"
     request_others_weight: float = 0.0
     request_model_coef: float = 0.0
+    teacher: str | None = None
+    teacher_coef: float = 0.0
     shared_trunk: bool = False
     layer_norm: bool = False
     normalize_obs: bool = False
@@ -265,6 +273,17 @@ class PPOConfig:
                 f"ppo.request_model_coef={self.request_model_coef} needs "
                 f"ppo.request_credit='counterfactual' (got {self.request_credit!r}; allowed: "
                 "request_model_coef=0.0)")
+        check_float("ppo.teacher_coef", self.teacher_coef, 0.0)
+        if (self.teacher is None) != (self.teacher_coef == 0.0):
+            raise ValueError(
+                f"ppo.teacher={self.teacher!r} and ppo.teacher_coef={self.teacher_coef} go "
+                "together (allowed: a rule name with a coefficient > 0, or neither)")
+        if self.teacher is not None and not isinstance(self.teacher, str):
+            raise ValueError(f"ppo.teacher={self.teacher!r} must be a rule's name "
+                             "(allowed: a name of the env's action mode's rules, or null)")
+        if self.teacher is not None and self.policy != "discrete":
+            raise ValueError(f"ppo.teacher={self.teacher!r} needs ppo.policy='discrete' (got "
+                             f"{self.policy!r}; allowed: teacher=null)")
         per_agent = self.request_credit in PER_AGENT_CREDITS
         if self.request_credit != "team" and not (
                 self.sequential_select and (self.actor == "ippo" or not per_agent)):

@@ -31,7 +31,7 @@ from agentic_jax.config.ppo import NetArch, PPOConfig
 from agentic_jax.config.sweep import SweepConfig
 from agentic_jax.config.system import SystemConfig
 from agentic_jax.config.yaml_file import DuplicateKeyError, parse_yaml, read_yaml
-from agentic_jax.env import EnvParams, randomize
+from agentic_jax.env import EnvParams, modes, randomize
 from agentic_jax.env.types import SettingRanges
 
 SECTIONS = ("env", "ppo", "system", "sweep")
@@ -51,6 +51,12 @@ class RunConfig:
         self.env.validate()
         self.ppo.validate()
         self.system.validate()
+        if self.ppo.teacher is not None:
+            rules = modes.get(self.env.action_mode).rules
+            if self.ppo.teacher not in rules:
+                raise ValueError(
+                    f"ppo.teacher={self.ppo.teacher!r} is not a rule of env.action_mode="
+                    f"{self.env.action_mode!r} (allowed: {', '.join(rules)})")
         if self.sweep is not None:
             self.sweep.validate()
         return self

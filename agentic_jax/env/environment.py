@@ -232,6 +232,18 @@ class MultiAgentTaskEnvironment(ActionInterface, environment.Environment[EnvStat
         self.check_action_size(action.shape[-1])
         return batched.batch_step_from_uniforms(self, u, key, state, action, params)
 
+    def batch_rule_actions(self, name: str, key: chex.PRNGKey, state: EnvState,
+                           params: EnvParams) -> chex.Array:
+        """The action of rule ``name`` (this action mode's table) in each environment of a
+        batch from :meth:`batch_reset`: ``(n_envs, num_actions)`` int32, one key per copy
+        split from ``key``; ``params`` as :meth:`batch_step` takes them (a rule reads a drawn
+        setting's values from the state). A teacher for the learner (``ppo.teacher``)."""
+        if name not in self.mode.rules:
+            raise ValueError(f"{name!r} is not a rule of action_mode={self.action_mode!r} "
+                             f"(allowed: {', '.join(self.mode.rules)})")
+        keys = jax.random.split(key, state.time.shape[-1])
+        return jax.vmap(self.mode.rules[name], in_axes=(0, -1, None))(keys, state, params)
+
     # ------------------------------------------------------------------ observations and spaces
 
     def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> chex.Array:

@@ -30,6 +30,7 @@ from agentic_jax.ppo.losses import (
     ppo_loss_terms,
     request_advantages,
     request_model_loss,
+    teacher_loss,
 )
 from agentic_jax.ppo.networks import ActorCritic, make_network
 from agentic_jax.ppo.optimizer import (
@@ -97,6 +98,7 @@ __all__ = [
     "request_advantages",
     "request_logits",
     "request_model_loss",
+    "teacher_loss",
     "tree_select",
     "vector_env",
 ]

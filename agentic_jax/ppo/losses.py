@@ -241,6 +241,9 @@ def ppo_loss(
             and their gains (the advantages in parts, whose request columns are the raw
             one-step gains).
 
+    With `teacher_actions [N, A]` and `teacher_weight [N]` in `batch` (`ppo.teacher`) the loss
+    adds `teacher_loss` of the head's log-prob of the teacher's actions.
+
     Returns:
         `(loss, aux)` as `ppo_loss_terms`.
     """
@@ -271,7 +274,26 @@ def ppo_loss(
         loss = loss + request_model_coef * request_model_loss(
             request_logits(tuple(actor_out), batch["actions"]), batch["actions"][:, 1::2],
             batch["advantages"][:, 1:])
+    if "teacher_actions" in batch:
+        taught = log_prob_entropy(tuple(actor_out), batch["teacher_actions"])[0]
+        loss = loss + teacher_loss(taught, batch["teacher_weight"])
     return loss, aux
+
+
+def teacher_loss(log_prob: jax.Array, weight: jax.Array) -> jax.Array:
+    """Kickstarting's distillation term (Schmitt et al. 2018) for a rule as the teacher:
+    `mean(weight * -log pi(teacher's action))`, the cross-entropy to a teacher that puts all
+    its probability on one action.
+
+    Args:
+        log_prob: `[N]` log-prob of the teacher's actions under the policy (`[N, G]` in
+            parts: their sum is the joint action's).
+        weight: `[N]` the coefficient of each sample (`ppo.teacher_coef`, scheduled).
+
+    Returns:
+        `[]` float.
+    """
+    return jnp.mean(weight * -log_prob.reshape(log_prob.shape[0], -1).sum(-1))
 
 
 def explained_variance(values: jax.Array, returns: jax.Array) -> jax.Array:

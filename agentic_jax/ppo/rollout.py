@@ -7,6 +7,7 @@ any other gymnax (>= 1.0, 1-D Box action) env is `vmap`ped with one key per env 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -157,7 +158,8 @@ def vector_env(env: Any, n_envs: int) -> VectorEnv:
 
 
 def make_env_step(
-    config: PPOConfig, spec: EnvFacts, envs: VectorEnv, env_params: Any, head: PolicyHead
+    config: PPOConfig, spec: EnvFacts, envs: VectorEnv, env_params: Any, head: PolicyHead,
+    teacher: Callable[..., jax.Array] | None = None,
 ) -> Callable[[RunnerState, Any], tuple[RunnerState, tuple[Transition, jax.Array, dict]]]:
     """The rollout scan's body: `env_step(rs, (noise [B, ...], env_randomness)) -> (rs, out)`.
 
@@ -169,7 +171,9 @@ def make_env_step(
     `env/<key>` of `info["episode_metrics"]` to `[B]` values, meaningful where `done`. With
     `ppo.request_credit` "agent" or "credited" the transition's reward is the info's
     per-agent rewards `[B, n]`; with "counterfactual" the transition holds each request's
-    one-step difference reward `[B, n]` (`CREDIT_KEYS`).
+    one-step difference reward `[B, n]` (`CREDIT_KEYS`). `teacher(key, env_state, params) ->
+    [B, A]`, if given, is the rule whose action in each state the transition keeps
+    (`ppo.teacher`, `make_teacher`).
     """
     credit_key = CREDIT_KEYS.get(config.request_credit)
     per_agent = config.request_credit in PER_AGENT_CREDITS
@@ -180,6 +184,11 @@ def make_env_step(
         ts = rs.train_state
         actor_out = ts.apply_fn(ts.params, rs.obs, method="actor")
         action, log_prob = head.sample(actor_out, noise)
+        if teacher is None:
+            teacher_action = jnp.zeros(action.shape[:1] + (0,), jnp.float32)
+        else:  # the rule sees the state the policy acts in; its key is the step's own
+            teacher_action = teacher(jax.random.fold_in(env_randomness[1], 2), rs.env_state,
+                                     env_params).astype(jnp.float32)
         next_obs, env_state, reward, terminated, truncated, info = envs.step(
             env_randomness,
             rs.env_state,
@@ -213,6 +222,7 @@ def make_env_step(
             terminated=terminated,
             truncated=truncated,
             final_obs=final_obs,
+            teacher_action=teacher_action,
         )
         rs = rs.replace(
             env_state=env_state,
@@ -224,6 +234,18 @@ def make_env_step(
         return rs, (transition, done.astype(jnp.float32), ended)
 
     return env_step
+
+
+def make_teacher(config: PPOConfig, env: Any) -> Callable[..., jax.Array] | None:
+    """`teacher(key, env_state, params) -> [B, A]`: the action of the rule `ppo.teacher` in
+    each env of the batch (the env's `batch_rule_actions`), or None without one."""
+    if config.teacher is None:
+        return None
+    if not (isinstance(env, BatchedEnv) and hasattr(env, "batch_rule_actions")):
+        raise ValueError(f"ppo.teacher={config.teacher!r} needs an env that gives its rules' "
+                         "actions (batch_rule_actions, as agentic_jax's env does); "
+                         f"{type(env).__name__} does not (allowed: teacher=null)")
+    return functools.partial(env.batch_rule_actions, config.teacher)
 
 
 def make_collect(
@@ -243,11 +265,12 @@ def make_collect(
     n_envs, n_steps = config.n_envs, config.n_steps
     envs = vector_env(env, n_envs)
     default_params = env_params
+    teacher = make_teacher(config, env)
 
     def collect(rs: RunnerState, key_noise: jax.Array, key_envs: jax.Array,
                 env_params: Any = None):
         params = default_params if env_params is None else env_params
-        env_step = make_env_step(config, spec, envs, params, head)
+        env_step = make_env_step(config, spec, envs, params, head, teacher)
         noise = head.noise(key_noise, (n_steps, n_envs))  # [T, B, A] (or [T, B, A, K])
         env_randomness = envs.draw(key_envs, params, n_steps)
         rs, (traj, done, ended) = jax.lax.scan(env_step, rs, (noise, env_randomness))

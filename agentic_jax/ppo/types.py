@@ -126,6 +126,9 @@ class Transition:
     final_obs: jax.Array  # [B, obs_dim] policy input of the pre-reset observation
     # [B, n] each request's one-step difference reward (counterfactual request_credit), [B, 0]
     request_gains: jax.Array
+    # [B, A] float32 categories: the teacher rule's action in the same state (ppo.teacher),
+    # [B, 0] without one
+    teacher_action: jax.Array
 
 
 @struct.dataclass

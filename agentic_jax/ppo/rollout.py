@@ -261,11 +261,11 @@ def make_collect(
     traced) replaces the `env_params` given here; its static fields must be the same.
     """
     spec = env_spec(env, env_params)
+    teacher = make_teacher(config, env)
     head = make_head(config, spec)
     n_envs, n_steps = config.n_envs, config.n_steps
     envs = vector_env(env, n_envs)
     default_params = env_params
-    teacher = make_teacher(config, env)
 
     def collect(rs: RunnerState, key_noise: jax.Array, key_envs: jax.Array,
                 env_params: Any = None):

@@ -102,3 +102,10 @@ def test_bad_teacher_settings_are_one_line(overrides, message):
         PPOConfig(teacher=TEACHER, teacher_coef=1.0).validate()
     with pytest.raises(ValueError, match="must be a rule's name"):
         teacher_config(teacher=3).validate()
+
+
+def test_an_env_without_rule_actions_is_one_line(pendulum):
+    env, params = pendulum  # a gymnax env: stepped through vmap, no rules to give
+    with pytest.raises(ValueError, match="ppo.teacher='expected_rate' needs an env that gives "
+                                         "its rules' actions"):
+        make_collect(teacher_config(), env, params)

@@ -221,6 +221,7 @@ def ppo_loss(
     log_prob_entropy: LogProbEntropy | None = None,
     request_logits: Callable[[tuple, jax.Array], jax.Array] | None = None,
     request_model_coef: float = 0.0,
+    teacher_coef: float | jax.Array = 0.0,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """PPO loss of one minibatch for an actor-critic `apply_fn(params, obs)`.
 
@@ -241,8 +242,8 @@ def ppo_loss(
             and their gains (the advantages in parts, whose request columns are the raw
             one-step gains).
 
-    With `teacher_actions [N, A]` and `teacher_weight [N]` in `batch` (`ppo.teacher`) the loss
-    adds `teacher_loss` of the head's log-prob of the teacher's actions.
+    With `teacher_actions [N, A]` in `batch` (`ppo.teacher`) the loss adds `teacher_loss` of
+    the head's log-prob of the teacher's actions, weighted by `teacher_coef`.
 
     Returns:
         `(loss, aux)` as `ppo_loss_terms`.
@@ -276,7 +277,7 @@ def ppo_loss(
             batch["advantages"][:, 1:])
     if "teacher_actions" in batch:
         taught = log_prob_entropy(tuple(actor_out), batch["teacher_actions"])[0]
-        loss = loss + teacher_loss(taught, batch["teacher_weight"])
+        loss = loss + teacher_loss(taught, teacher_coef)
     return loss, aux
 
 
@@ -288,7 +289,7 @@ def teacher_loss(log_prob: jax.Array, weight: jax.Array) -> jax.Array:
     Args:
         log_prob: `[N]` log-prob of the teacher's actions under the policy (`[N, G]` in
             parts: their sum is the joint action's).
-        weight: `[N]` the coefficient of each sample (`ppo.teacher_coef`, scheduled).
+        weight: `[]` (`ppo.teacher_coef`, scheduled) or `[N]`, one per sample.
 
     Returns:
         `[]` float.

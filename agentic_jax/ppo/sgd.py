@@ -32,8 +32,9 @@ def split_over_mesh(minibatch: Batch) -> Batch:
 def make_sgd(
     config: PPOConfig, log_prob_entropy: LogProbEntropy | None = None,
     request_logits: Callable[[tuple, jax.Array], jax.Array] | None = None,
-) -> Callable[[TrainState, jax.Array, Batch, PPOHParams], tuple[TrainState, Batch]]:
-    """`sgd(train_state, key, batch, hp) -> (train_state, aux)`: the epochs of one update.
+) -> Callable[..., tuple[TrainState, Batch]]:
+    """`sgd(train_state, key, batch, hp, teacher_coef=0.0) -> (train_state, aux)`: the epochs
+    of one update.
 
     Each of `n_epochs` epochs draws a permutation of the `buffer_size` samples of `batch` and
     takes one `apply_gradients` step per minibatch of `batch_size`, with `hp.learning_rate`
@@ -41,10 +42,12 @@ def make_sgd(
     `approx_kl` exceeds `1.5 * target_kl` is not applied, nor anything after it (SB3). `aux`
     holds the `METRIC_NAMES` losses, `evaluated` and `applied` (1.0 / 0.0), each
     `[n_epochs, num_minibatches]`. `log_prob_entropy` is the policy head's (None: Gaussian),
-    `request_logits` its requests' (read with `ppo.request_model_coef`).
+    `request_logits` its requests' (read with `ppo.request_model_coef`); `teacher_coef` (`[]`,
+    the update's scheduled `ppo.teacher_coef`) weighs the teacher's term where `batch` has
+    `teacher_actions`.
     """
 
-    def loss_fn(params, apply_fn, minibatch, hp: PPOHParams):
+    def loss_fn(params, apply_fn, minibatch, hp: PPOHParams, teacher_coef):
         return ppo_loss(
             params,
             apply_fn,
@@ -57,17 +60,19 @@ def make_sgd(
             log_prob_entropy=log_prob_entropy,
             request_logits=request_logits,
             request_model_coef=config.request_model_coef,
+            teacher_coef=teacher_coef,
         )
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
     def minibatch_step(carry, indices):
-        train_state, active, hp, batch = carry
+        train_state, active, hp, teacher_coef, batch = carry
         # gathered per minibatch (a few MB, still in cache when the gradient reads it) rather
         # than one shuffled copy of the whole buffer per epoch
         minibatch = jax.tree.map(lambda x: jnp.take(x, indices, axis=0), batch)
         minibatch = split_over_mesh(minibatch)
-        (_, aux), grads = grad_fn(train_state.params, train_state.apply_fn, minibatch, hp)
+        (_, aux), grads = grad_fn(train_state.params, train_state.apply_fn, minibatch, hp,
+                                  teacher_coef)
         new_state = apply_gradients(train_state, grads, hp.learning_rate, hp.max_grad_norm)
         if config.target_kl is not None:
             # the minibatch that stops the epochs is not applied; its metrics still count (SB3)
@@ -78,21 +83,22 @@ def make_sgd(
         else:
             aux = {**aux, "evaluated": jnp.asarray(1.0, jnp.float32)}
         aux["applied"] = active.astype(jnp.float32)
-        return (new_state, active, hp, batch), aux
+        return (new_state, active, hp, teacher_coef, batch), aux
 
     def epoch(carry, _):
-        train_state, active, rng, batch, hp = carry
+        train_state, active, rng, batch, hp, teacher_coef = carry
         rng, k_perm = jax.random.split(rng)
         perm = jax.random.permutation(k_perm, config.buffer_size)
-        (train_state, active, hp, _), aux = jax.lax.scan(
+        (train_state, active, hp, _, _), aux = jax.lax.scan(
             minibatch_step,
-            (train_state, active, hp, batch),
+            (train_state, active, hp, teacher_coef, batch),
             perm.reshape(config.num_minibatches, config.batch_size),
         )
-        return (train_state, active, rng, batch, hp), aux
+        return (train_state, active, rng, batch, hp, teacher_coef), aux
 
-    def sgd(train_state: TrainState, key: jax.Array, batch: Batch, hp: PPOHParams):
-        carry = (train_state, jnp.asarray(True), key, batch, hp)
+    def sgd(train_state: TrainState, key: jax.Array, batch: Batch, hp: PPOHParams,
+            teacher_coef: jax.Array | float = 0.0):
+        carry = (train_state, jnp.asarray(True), key, batch, hp, teacher_coef)
         (train_state, *_), aux = jax.lax.scan(epoch, carry, None, length=config.n_epochs)
         return train_state, aux
 

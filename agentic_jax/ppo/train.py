@@ -217,12 +217,12 @@ def make_update(
             "advantages": flat(advantages),
             "returns": flat(returns),
         }
-        if config.teacher is not None:  # kickstarting: its weight falls to 0 with progress
+        if config.teacher is not None:
             batch["teacher_actions"] = flat(traj.teacher_action)
-            batch["teacher_weight"] = jnp.full((buffer_size,), config.teacher_coef * progress)
         rng, k_epochs = jax.random.split(rng)
         train_state, aux = sgd(
-            rs.train_state, k_epochs, batch, hp.replace(learning_rate=lr, ent_coef=ent_coef)
+            rs.train_state, k_epochs, batch, hp.replace(learning_rate=lr, ent_coef=ent_coef),
+            config.teacher_coef * progress,  # kickstarting: its weight falls to 0 with progress
         )
         metrics = sgd_metrics(aux)
         metrics["explained_variance"] = explained_variance(values, returns)

@@ -66,7 +66,7 @@ def existing_run(tmp_path_factory):
     return base
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.parametrize("index", range(CASES))
 def test_fuzzed_overrides_end_in_0_or_2_in_one_line(index, existing_run):
     base, overrides = existing_run, _cases()[index]

@@ -17,6 +17,7 @@ FILES = ["schedule_learned.png", "schedule_random.png", "specialisation.png", "l
          "collaboration.png", "specialisation.json"]
 
 
+@pytest.mark.slow
 def test_write_pictures_of_an_untrained_system(tmp_path):
     system = AgenticRLSystem(TINY)  # no run directory: no training log
     drawn = write_pictures(system, tmp_path / "pics", ("random",), n_episodes=2, max_steps=10)
@@ -39,7 +40,7 @@ def test_unknown_rule_is_refused(tmp_path):
         write_pictures(AgenticRLSystem(TINY), tmp_path, ("nope",))
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_train_leaves_pictures_and_evaluate_plots_draws_them(tmp_path, capsys):
     from agentic_jax.cli import main
 
@@ -62,7 +63,7 @@ def test_train_leaves_pictures_and_evaluate_plots_draws_them(tmp_path, capsys):
     assert not (other / "pictures").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_write_pictures_of_a_select_mode_system(tmp_path):
     config = {**TINY, "env": {**TINY["env"], "action_mode": "select"},
               "ppo": {**TINY["ppo"], "policy": "discrete"}}

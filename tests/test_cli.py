@@ -163,7 +163,7 @@ def test_env_demo_imports_no_training_code():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.heavy  # ~40 s on 2 CPU cores: 14 heuristic evaluations compile
+@pytest.mark.slow  # ~10-40 s on 2 CPU cores: 14 heuristic evaluations compile
 def test_env_demo_prints_throughput_and_heuristics(capsys):
     assert main(["env-demo", "--envs", "8", "--steps", "5", "--episodes", "2"]) == 0
     out = capsys.readouterr().out

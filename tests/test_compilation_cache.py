@@ -185,7 +185,7 @@ print("peak", peak)
 """
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 @LINUX_MAPS
 def test_many_configs_in_one_process_stay_under_the_bound():
     """A session that builds config after config (a notebook, a test worker) holds at most the

@@ -14,7 +14,7 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "accelerator.py"
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 def test_quick_suite_runs_every_part(tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=1200)

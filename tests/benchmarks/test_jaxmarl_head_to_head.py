@@ -1,7 +1,7 @@
 """The JaxMARL head-to-head (benchmarks/jaxmarl_head_to_head.py): its bad-input paths (one line,
 exit 2, nothing compiled), the carried-state evaluator meeting the same episodes as
 `evaluate_policy`, the outside patches, and the statistics on hand-made results. The full run
-on a real JaxMARL checkout is in the slow suite (JAXMARL_CHECKOUT=PATH pytest -m slow)."""
+on a real JaxMARL checkout is heavy (JAXMARL_CHECKOUT=PATH pytest -m heavy)."""
 
 from __future__ import annotations
 

@@ -46,8 +46,8 @@ def _actions(rng: np.random.Generator, n: int, Q: int, n_steps: int) -> np.ndarr
 @pytest.mark.parametrize("shape,params_name,n_steps,obs_mode", [
     ("default", "seed", N_STEPS, "extended"),
     ("small", "busy", N_STEPS, "collab"),
-    pytest.param("large", "busy", 300, "collab", marks=pytest.mark.heavy),
-    pytest.param("default", "busy", 300, "extended", marks=pytest.mark.heavy),
+    pytest.param("large", "busy", 300, "collab", marks=pytest.mark.slow),
+    pytest.param("default", "busy", 300, "extended", marks=pytest.mark.slow),
 ])
 def test_numpy_select_reference_replays_jax_env(shape, params_name, n_steps, obs_mode):
     params = PARAMS[params_name]

@@ -37,7 +37,7 @@ def _cli(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE)
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 def test_sigkill_on_four_devices_then_resume_is_bit_identical(tmp_path):
     config = _config(tmp_path)
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"

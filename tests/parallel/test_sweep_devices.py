@@ -10,7 +10,7 @@ import pytest
 from .forced import run_forced
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 def test_sweep_on_four_devices_equals_one_device(tmp_path):
     four = run_forced("sweep_devices.py", str(tmp_path / "four.npz"), devices=4, timeout=600)
     one = run_forced("sweep_devices.py", str(tmp_path / "one.npz"), devices=1, timeout=600)

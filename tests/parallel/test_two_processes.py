@@ -57,7 +57,7 @@ def run_two(argv: list[str]) -> list[str]:
     return outs
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 def test_two_processes_match_four_devices_and_resume_on_one(tmp_path):
     outs = run_two([sys.executable, str(HERE / "two_processes.py"), "worker", str(tmp_path),
                     str(free_port())])
@@ -79,7 +79,7 @@ def test_two_processes_match_four_devices_and_resume_on_one(tmp_path):
     assert_close(tmp_path / "resumed_one.npz", tmp_path / "four.npz")
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 def test_cli_trains_on_two_processes_and_one_writes_the_files(tmp_path):
     path, run = tmp_path / "run.yaml", tmp_path / "run"
     path.write_text(yaml.safe_dump(config()))
@@ -93,7 +93,7 @@ def test_cli_trains_on_two_processes_and_one_writes_the_files(tmp_path):
     assert system.update_step == 4
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 def test_warm_start_on_two_processes_matches_four_devices(tmp_path):
     """`--init-from` under `jax.distributed`: each process loads the 2-agent run (trained on
     one device) and warm-starts the 4-agent run from it; training then matches one process

@@ -1,6 +1,6 @@
-"""Slow learning checks: PPO with configs/quick.yaml on the default env vs the heuristics.
+"""Heavy learning checks: PPO with configs/quick.yaml on the default env vs the heuristics.
 
-Run with `pytest -m slow tests/ppo/test_learning.py` (one training run of quick.yaml on 2 cores,
+Run with `pytest -m heavy tests/ppo/test_learning.py` (one training run of quick.yaml on 2 cores,
 shared by the tests).
 """
 

@@ -40,7 +40,7 @@ def test_unknown_rule_is_refused(tmp_path):
         write_pictures(AgenticRLSystem(TINY), tmp_path, ("nope",))
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 def test_train_leaves_pictures_and_evaluate_plots_draws_them(tmp_path, capsys):
     from agentic_jax.cli import main
 
@@ -63,7 +63,7 @@ def test_train_leaves_pictures_and_evaluate_plots_draws_them(tmp_path, capsys):
     assert not (other / "pictures").exists()
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 def test_write_pictures_of_a_select_mode_system(tmp_path):
     config = {**TINY, "env": {**TINY["env"], "action_mode": "select"},
               "ppo": {**TINY["ppo"], "policy": "discrete"}}

@@ -9,7 +9,7 @@ EXTRAS ?= dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: setup demo env-demo test test-slow bench compare lint notebooks
+.PHONY: setup demo env-demo test test-slow test-heavy bench compare lint notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,21 @@ env-demo: setup
 	$(BIN)/agentic-jax env-demo
 
 # two pytest-xdist workers: most tests wait on single-threaded XLA compiles, so two at once use
-# both cores (9 min 10 s with all four notebooks; one process took 9 min 30 s without three of them)
+# both cores. Three tiers (markers in pyproject.toml): `make test` is the default suite (about
+# 10 minutes on 2 cores), `make test-slow` the checks over ~8 s each (whole runs and sweeps, CLI
+# subprocesses, notebooks, injected faults; CI runs it after `make test`), `make test-heavy` the
+# learning checks and studies (about an hour on 2 cores; not in CI)
 test:
 	$(MAKE) setup EXTRAS=dev,baselines,marl
 	$(BIN)/python -m pytest -q -n 2
 
-test-slow: setup
-	$(BIN)/python -m pytest -q -m slow
+test-slow:
+	$(MAKE) setup EXTRAS=dev,baselines,marl
+	$(BIN)/python -m pytest -q -n 2 -m "slow and not heavy"
+
+test-heavy:
+	$(MAKE) setup EXTRAS=dev,baselines,marl
+	$(BIN)/python -m pytest -q -n 2 -m heavy
 
 bench: setup
 	$(BIN)/python benchmarks/env_throughput.py

@@ -49,3 +49,12 @@ def _sb3_logs_kept_in_the_suite(tmp_path_factory):
     """SB3's default logger makes an empty `SB3-<date>` folder in the system's temporary
     directory at every `learn`; the suite's (and its subprocesses') go to its own instead."""
     os.environ.setdefault("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3_logs")))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own `-m` selection reads the marks
+def pytest_collection_modifyitems(items):
+    """A `heavy` check is also `slow`: `-m 'not slow'` (the default) leaves both out and
+    `-m slow` takes both; CI runs `-m 'slow and not heavy'` after the default suite."""
+    for item in items:
+        if item.get_closest_marker("heavy") is not None:
+            item.add_marker(pytest.mark.slow)

@@ -76,6 +76,7 @@ def test_bad_input_is_one_line_exit_2(argv, message, config_file, tmp_path, caps
     assert after.hits + after.misses == before.hits + before.misses, "compiled before the check"
 
 
+@pytest.mark.slow
 def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_path, capsys):
     run_dir = tmp_path / "run"
     assert main(["train", "--config", str(config_file), "--run-dir", str(run_dir)]) == 0
@@ -121,6 +122,7 @@ def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_p
 
 
 
+@pytest.mark.slow
 def test_init_from_continues_a_smaller_teams_run(tmp_path, capsys):
     """Train small, continue large: the 4-agent run (`--team-size 4`: the 2-agent config
     scaled) starts from the 2-agent run's network and observation statistics (their sample
@@ -161,7 +163,7 @@ def test_env_demo_imports_no_training_code():
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.slow  # ~40 s on 2 CPU cores: 14 heuristic evaluations compile
+@pytest.mark.slow  # ~10-40 s on 2 CPU cores: 14 heuristic evaluations compile
 def test_env_demo_prints_throughput_and_heuristics(capsys):
     assert main(["env-demo", "--envs", "8", "--steps", "5", "--episodes", "2"]) == 0
     out = capsys.readouterr().out
@@ -178,6 +180,7 @@ def test_yaml_syntax_error_keeps_its_line_number(tmp_path, capsys):
     assert err.startswith(f"agentic-jax: error: {bad}:4:") and "not valid YAML" in err
 
 
+@pytest.mark.slow
 def test_init_from_an_mlp_run_of_the_same_shapes_warm_starts(tmp_path, capsys):
     """Issue 28: an mlp-actor run of the same team size was refused with a "zero-shot
     transfer" message; the same shapes need no transfer. A different network is refused

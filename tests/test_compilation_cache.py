@@ -59,6 +59,7 @@ def test_on_by_default_in_the_user_cache_directory(tmp_path):
     assert first["value"] == second["value"]
 
 
+@pytest.mark.slow
 def test_environment_variable_moves_or_disables_it(tmp_path):
     moved = tmp_path / "moved"
     out = run({"XDG_CACHE_HOME": str(tmp_path / "xdg"), "AGENTIC_JAX_CACHE_DIR": str(moved)})
@@ -96,6 +97,7 @@ def test_corrupt_entries_are_recompiled_not_fatal(tmp_path):
     assert "Error reading persistent compilation cache entry" in corrupt["stderr"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factory", ["system", "sweep"])
 def test_the_compile_factories_turn_it_on_and_make_room(tmp_path, factory):
     """Building a system's or a sweep group's compiled functions turns the cache on, and drops
@@ -152,6 +154,7 @@ print("same", [float(f(jnp.ones((8, 8))).sum()) for f in programs] == values)
 """
 
 
+@pytest.mark.slow
 @LINUX_MAPS
 def test_release_drops_the_programs_held_in_memory():
     """Each compiled program holds memory mappings until JAX's caches let it go; released, the

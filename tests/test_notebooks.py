@@ -36,6 +36,7 @@ def test_every_notebook_is_tested():
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(EXPECTED)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notebook_runs(name, monkeypatch):
     monkeypatch.setenv("AGENTIC_JAX_NOTEBOOK_STEPS", str(STEPS.get(name, 40000)))

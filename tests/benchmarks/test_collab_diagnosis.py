@@ -57,7 +57,7 @@ def test_team_first_needs_the_probe_and_is_one_line(capsys):
         assert "--team-first" in capsys.readouterr().err
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_a_team_first_probe_starts_from_the_select_team_run(tmp_path, monkeypatch):
     """The probe system is warm-started from a select_team run of the same config (its
     parameters, not fresh ones) and the result says so."""
@@ -80,6 +80,7 @@ def test_a_team_first_probe_starts_from_the_select_team_run(tmp_path, monkeypatc
     assert "after 64 steps with the team rule's requests" in text
 
 
+@pytest.mark.slow
 def test_costly_requests_count_where_a_request_lowers_the_teams_expected_reward():
     """Free collaboration never costs the team (an extra partner only raises expertise); with a
     capacity cost some requests do, under the rule's choices."""

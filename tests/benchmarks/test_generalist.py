@@ -85,7 +85,7 @@ def test_bad_arguments_are_one_line(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_quick_run_reports_each_variant_on_each_setting(tmp_path):
     script = Path(generalist.__file__)
     done = subprocess.run([sys.executable, str(script), "--quick", "--settings", "10",
@@ -102,7 +102,7 @@ def test_quick_run_reports_each_variant_on_each_setting(tmp_path):
     assert "zero-shot on held-out settings" in (tmp_path / "result.md").read_text()
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_a_policy_trained_in_another_per_slot_layout_is_judged_in_it(tmp_path):
     """`--set env.obs_mode=slots_rates`: the settings are observed in that layout too (a
     transfer between the two layouts would be refused)."""
@@ -117,6 +117,7 @@ def test_a_policy_trained_in_another_per_slot_layout_is_judged_in_it(tmp_path):
     assert "`env.obs_mode=slots_rates`" in (tmp_path / "result.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_select_team_recipe_meets_the_select_rules_on_the_same_episodes():
     """Its rules table is select's (the `_helps` rules included), on the episodes and setting
     a select recipe meets: the same best rule, the same returns."""

@@ -86,6 +86,7 @@ TINY = {"env": {"action_mode": "select_team", "n_agents": 3, "max_tasks": 4,
                    "n_eval_episodes": 4, "final_eval_episodes": 8}}
 
 
+@pytest.mark.slow
 def test_a_select_team_sweep_is_judged_by_every_select_rule_on_its_episodes(tmp_path):
     """The select rules meet the sweep's final episodes: each `_team` rule there returns what
     its select_team namesake did in the sweep, and the row's best rule is the select table's."""
@@ -139,6 +140,7 @@ def ablation_system(mode: str) -> AgenticRLSystem:
     return system
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["select", "select_team"])
 def test_ablation_runs_the_policy_on_its_own_evaluation_episodes(mode):
     """Row 0 is the policy as `evaluate` runs it on the same key; row 1 never collaborates
@@ -162,7 +164,7 @@ def test_collaboration_shows_each_seed_where_they_differ():
     assert heldout.collaboration([0.25]) == "0.250"
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_quick_run_reports_every_chosen_setting(tmp_path):
     script = Path(heldout.__file__)
     done = subprocess.run([sys.executable, str(script), "--quick", "--seeds", "2",
@@ -218,7 +220,7 @@ def test_warm_steps_needs_warm_start(capsys):
     assert "--warm-steps" in capsys.readouterr().err
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_quick_warm_start_records_its_sources(tmp_path):
     """--warm-start: each seed starts from its own source seed trained at the recipe's env,
     meta.json says so, and the report row has every seed."""

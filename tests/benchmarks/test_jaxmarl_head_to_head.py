@@ -1,7 +1,7 @@
 """The JaxMARL head-to-head (benchmarks/jaxmarl_head_to_head.py): its bad-input paths (one line,
 exit 2, nothing compiled), the carried-state evaluator meeting the same episodes as
 `evaluate_policy`, the outside patches, and the statistics on hand-made results. The full run
-on a real JaxMARL checkout is in the slow suite (JAXMARL_CHECKOUT=PATH pytest -m slow)."""
+on a real JaxMARL checkout is heavy (JAXMARL_CHECKOUT=PATH pytest -m heavy)."""
 
 from __future__ import annotations
 
@@ -159,6 +159,7 @@ def test_set_changes_our_recipe_and_is_recorded(capsys, tmp_path):
     assert f"Our recipe with `{narrow}`." in markdown(hand, stats, MACHINE)
 
 
+@pytest.mark.slow
 def test_reused_runs_are_checked_and_reported(capsys, tmp_path):
     tiny = ["--set", "env.n_agents=3", "--set", "env.max_tasks=5",
             "--set", "env.max_steps_in_episode=8"]
@@ -237,6 +238,7 @@ def counting_policy(env):
     return stateless, carried
 
 
+@pytest.mark.slow
 def test_evaluate_carried_meets_the_same_episodes_as_evaluate_policy():
     env, params = load(TINY).env.make_env()
     key = jax.random.key(3)
@@ -291,6 +293,7 @@ def results(ours, theirs, rule, seeds=4):
             "methods": {"ours_ippo": method(ours), "jaxmarl_ippo": method(theirs)}}
 
 
+@pytest.mark.slow
 def test_statistics_margins_and_differences(tmp_path):
     stats = statistics_of(results(ours=120.0, theirs=90.0, rule=100.0))
     assert stats["best_rule"] == "good"
@@ -307,7 +310,7 @@ def test_statistics_margins_and_differences(tmp_path):
     assert (tmp_path / "r.png").stat().st_size > 0
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_full_run_on_a_real_checkout(tmp_path):
     checkout = os.environ.get("JAXMARL_CHECKOUT")
     if not checkout:

@@ -12,7 +12,7 @@ TOY = ["ppo.total_timesteps=8192", "ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_
        "system.eval_freq=2048", "system.checkpoint_freq=4096", "system.n_eval_episodes=4"]
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_toy_run_reports_the_recipe_beside_every_seed_mode_rule(tmp_path):
     args = ["--seeds", "2", "--final-episodes", "8", "--episodes", "4", "--out", str(tmp_path)]
     assert seed_discrete.main([*args, *(f"--set={item}" for item in TOY)]) == 0

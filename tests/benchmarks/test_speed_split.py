@@ -41,6 +41,7 @@ def test_their_shape_is_ippo_ff_mpe_yaml():
     assert shape.buffer_size == RECIPE.buffer_size
 
 
+@pytest.mark.slow
 def test_bad_repeats_is_one_line():
     out = subprocess.run([sys.executable, str(speed_split.ROOT / "benchmarks/speed_split.py"),
                           "--repeats", "0"], capture_output=True, text=True)
@@ -48,6 +49,7 @@ def test_bad_repeats_is_one_line():
     assert "--repeats 0 is invalid" in out.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv, message", [
     (["--updates", "0"], "--updates 0 is invalid"),
     (["--repeats", "1", "--jaxmarl", "/nonexistent/jaxmarl"], "does not exist"),

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 import team_rule
 
 
+@pytest.mark.slow
 def test_quick_run_writes_cost_and_quality(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["team_rule.py", "--quick", "--out", str(tmp_path)])
     team_rule.main()

@@ -21,6 +21,7 @@ def _cli(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout, env=env)
 
 
+@pytest.mark.slow
 def test_huge_or_unfitting_sizes_exit_2_in_one_line_before_allocating(tmp_path):
     """`--set env.n_agents=1e9` grew to all the machine's memory; now it (and a size within
     the bounds whose estimate exceeds free memory) exits 2 in one line within seconds."""

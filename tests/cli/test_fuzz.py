@@ -1,4 +1,4 @@
-"""Issue 28: a property-style fuzz of `agentic-jax train` (slow suite): random `--set` keys of
+"""Issue 28: a property-style fuzz of `agentic-jax train` (heavy tier): random `--set` keys of
 every section with huge, negative, NaN, wrong-type and ordinary values. Each of the 200 cases
 (fixed seed) must end with exit status 0 or 2 within its timeout, print one error line and no
 traceback when it fails, and leave an existing run's files unchanged."""
@@ -66,7 +66,7 @@ def existing_run(tmp_path_factory):
     return base
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.parametrize("index", range(CASES))
 def test_fuzzed_overrides_end_in_0_or_2_in_one_line(index, existing_run):
     base, overrides = existing_run, _cases()[index]

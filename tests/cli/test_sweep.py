@@ -60,6 +60,7 @@ def test_resume_errors(tmp_path, capsys):
     assert "only system.KEY=VALUE" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_sweep_writes_results_table_and_plots(config_file, tmp_path, capsys):
     pytest.importorskip("agentic_jax.sweep.report")  # the report module and rliable
     run_dir = tmp_path / "sweep"

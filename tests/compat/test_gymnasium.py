@@ -67,6 +67,7 @@ def test_render_ansi_shows_the_queue_and_the_agents():
     assert GymnasiumEnv(ENV, PARAMS).render() is None
 
 
+@pytest.mark.slow
 def test_vector_env_transitions_equal_the_jax_env_on_the_same_seed():
     n, seed = 5, 11
     venv = GymnasiumVectorEnv(n, ENV, PARAMS)
@@ -137,6 +138,7 @@ def test_select_mode_is_a_multidiscrete_env_that_passes_check_env():
     assert venv.step(venv.action_space.sample())[0].shape == (2, SELECT_ENV.obs_size())
 
 
+@pytest.mark.slow
 def test_adapters_of_both_modes_in_one_process_each_step_like_their_jax_env():
     """The jitted functions are cached by every constructor argument: two adapters of the same
     shapes but different action modes each step their own mode (the issue's cache key left out

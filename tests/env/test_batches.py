@@ -29,6 +29,7 @@ def _program(index, key):
     return indexed_episodes((_wrapped, *TABLE), index, ENV, PARAMS, key, 4)
 
 
+@pytest.mark.slow
 def test_n_episodes_are_the_batches_of_one_program_in_order():
     key = jax.random.key(5)
     got = run_batches(lambda k: _program(1 + RULE, k), key, 10, 4)

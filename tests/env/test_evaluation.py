@@ -83,6 +83,7 @@ RULE_SAMPLE = ("random", "always_accept", "least_loaded", "expected_rate_helps",
                "atc_team")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["seed", "select"])
 def test_one_program_gives_each_rules_own_evaluation(mode):
     """Rules run through the one table program meet the same episodes and score what their
@@ -119,6 +120,7 @@ class Traces:
         jax.monitoring.unregister_event_duration_listener(self)
 
 
+@pytest.mark.slow
 def test_more_rules_add_no_compilation():
     """Evaluating 3 rules traces no more than evaluating 1 (on an env of its own shape); then
     10 other rules, or every rule, of the same env and episode count trace nothing at all."""
@@ -138,6 +140,7 @@ def test_more_rules_add_no_compilation():
     assert ten.count == 0 and len(table) == 10
 
 
+@pytest.mark.slow
 def test_a_learned_policy_shares_the_program_with_the_rules():
     """evaluate_indexed inside one jit: index 0 a policy of traced weights, then the rules;
     one trace serves new weights and every index, each equal to its own evaluation."""
@@ -173,6 +176,7 @@ def test_a_learned_policy_shares_the_program_with_the_rules():
     assert len(traced) == 1
 
 
+@pytest.mark.slow
 def test_rule_episodes_are_each_rules_own_episodes_in_batches():
     """Per-episode metrics of each rule, batch by batch (`env.batches`): a batch's episodes are
     that rule's `evaluate_rules` episodes of the batch's key, and one call summarises to what

@@ -63,6 +63,7 @@ def _state(rng, n, Q, T, K):
                     counters=EpisodeCounters.zeros(), time=jnp.asarray(0, jnp.int32))
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(n=st.integers(1, 5), Q=st.integers(1, 6), T=st.integers(1, 4), K=st.integers(1, 3),
        seed=st.integers(0, 2**31 - 1))
@@ -76,6 +77,7 @@ def test_features_equal_the_numpy_reference(n, Q, T, K, seed):
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(n=st.integers(1, 5), Q=st.integers(1, 6), T=st.integers(1, 4), K=st.integers(1, 3),
        seed=st.integers(0, 2**31 - 1))

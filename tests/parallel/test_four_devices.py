@@ -9,6 +9,8 @@ from agentic_jax.system import AgenticRLSystem
 
 from .forced import run_forced
 
+pytestmark = pytest.mark.slow  # a module-wide fixture compiles for ~20-40 s
+
 # 3 updates on 4 devices vs 1: the same program up to the order of float sums (each device's
 # share of a minibatch's gradient, all-reduced; the sharded means). Differences are relative to
 # a leaf's scale (absolute below 1): measured up to ~1e-7 (explained variance; the value loss,

@@ -89,6 +89,7 @@ def two_agents_trained():
     return config, env2, p2, env3, p3, rs
 
 
+@pytest.mark.slow
 def test_zero_shot_transfer_from_2_to_3_agents_and_a_longer_queue(two_agents_trained):
     config, env2, p2, env3, p3, rs = two_agents_trained
     params_before = rs.train_state.params
@@ -107,6 +108,7 @@ def test_zero_shot_transfer_from_2_to_3_agents_and_a_longer_queue(two_agents_tra
     np.testing.assert_array_equal(moved_two.obs_rms.var[0], moved.obs_rms.var)
 
 
+@pytest.mark.slow
 def test_warm_start_continues_training_with_another_team_size(two_agents_trained):
     """Curriculum: a state trained with 2 agents starts a training with 3. The parameters and
     the Adam state carry over, the obs statistics are the mapped ones updated with the new

@@ -106,7 +106,7 @@ TINY = dict(n_envs=8, n_steps=8, batch_size=32, n_epochs=1, total_timesteps=8 * 
             net_arch={"pi": [16], "vf": [16]}, policy="discrete", ent_coef=0.01)
 
 
-# the default suite checks discrete IPPO updates in tests/ppo/test_agents.py (transfer test)
+# the default suite runs discrete IPPO updates in tests/ppo/test_teacher.py (12 updates)
 @pytest.mark.slow
 @pytest.mark.parametrize("actor", ["ippo", "mlp"])
 def test_discrete_ppo_runs_finite_and_compiles_once(actor):

@@ -1,6 +1,6 @@
-"""Slow learning checks: PPO with configs/quick.yaml on the default env vs the heuristics.
+"""Heavy learning checks: PPO with configs/quick.yaml on the default env vs the heuristics.
 
-Run with `pytest -m slow tests/ppo/test_learning.py` (one training run of quick.yaml on 2 cores,
+Run with `pytest -m heavy tests/ppo/test_learning.py` (one training run of quick.yaml on 2 cores,
 shared by the tests).
 """
 
@@ -46,7 +46,7 @@ def trained():
     return out.metrics, rows.pop("ppo (deterministic)"), rows
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_quick_config_learns_and_reaches_the_best_heuristic(trained):
     metrics, ppo, heuristics = trained
     returns = metrics["episode_return"]
@@ -58,7 +58,7 @@ def test_quick_config_learns_and_reaches_the_best_heuristic(trained):
     assert ppo["mean_reward"] > 0.95 * best
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_quick_config_beats_every_heuristic(trained):
     _, ppo, heuristics = trained
     best = max(m["mean_reward"] for m in heuristics.values())
@@ -67,7 +67,7 @@ def test_quick_config_beats_every_heuristic(trained):
     assert ppo["completion_rate"] >= best_completion
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_quick_config_margin_over_the_best_heuristic_is_significant(trained):
     # Both policies met the same 128 episodes (same key): the paired per-episode differences
     # remove the episode-to-episode spread (agents, arrivals), about 500 in either policy's
@@ -80,7 +80,7 @@ def test_quick_config_margin_over_the_best_heuristic_is_significant(trained):
     assert diff.mean() > 3.0 * std_err
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.xfail(
     reason="goal not reached reliably: with quick.yaml (12M steps, ~2.5 CPU minutes) PPO beats "
     "the best heuristic (least_loaded_collab) by 3-5.3% depending on the training seed and "
@@ -93,7 +93,7 @@ def test_quick_config_beats_every_heuristic_by_a_clear_margin(trained):
     assert ppo["mean_reward"] > 1.05 * best
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_quick_config_training_metrics_are_healthy(trained):
     metrics, _, _ = trained
     tenth = len(metrics["explained_variance"]) // 10
@@ -103,7 +103,7 @@ def test_quick_config_training_metrics_are_healthy(trained):
     assert float(metrics["approx_kl"][-tenth:].mean()) < float(metrics["approx_kl"][:tenth].mean())
 
 
-@pytest.mark.slow
+@pytest.mark.heavy
 def test_quick_config_entropy_falls_gradually(trained):
     # seed §Monitoring: "Entropy: should decrease gradually (not too fast)"
     metrics, _, _ = trained

@@ -34,6 +34,7 @@ def agent_credit_config(**changes) -> PPOConfig:
     return PPOConfig(**{**base, **changes})
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None)
 @given(n=st.integers(1, 4), n_slots=st.integers(1, 4), seed=st.integers(0, 2**16),
        chained=st.booleans())
@@ -188,6 +189,7 @@ def test_an_env_without_agent_rewards_is_one_line():
             make_init(agent_credit_config(request_credit=credit), env, env.make_params())
 
 
+@pytest.mark.slow
 def test_ppo_update_with_per_agent_credit(collaboration="sequential"):
     env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=3, action_mode="select")
     params = env.make_params(max_steps_in_episode=6)
@@ -207,6 +209,7 @@ def test_ppo_update_with_per_agent_credit(collaboration="sequential"):
     assert all(jax.tree.leaves(same))  # a checkpoint moves between the two credits
 
 
+@pytest.mark.slow
 def test_ppo_update_with_counterfactual_credit():
     """The rollout keeps each request's gain `[T, B, n]` beside the team's reward, the critic
     stays the team's, and an update moves every parameter; `request_model_coef` moves it

@@ -7,6 +7,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from agentic_jax.env import MultiAgentTaskEnvironment
 from agentic_jax.ppo import (
@@ -77,6 +78,7 @@ def test_ppo_reads_what_the_env_declares():
     assert widths[0] - widths[1] == 2
 
 
+@pytest.mark.slow
 def test_vector_env_steps_every_copy_batch_first(count_env):
     batched = MultiAgentTaskEnvironment(n_agents=2, max_tasks=3)
     for env, params in (count_env, (batched, batched.default_params)):

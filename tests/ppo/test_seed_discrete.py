@@ -11,6 +11,8 @@ import pytest
 from agentic_jax.config import load
 from agentic_jax.system import AgenticRLSystem
 
+pytestmark = pytest.mark.slow  # a module-wide fixture compiles for ~20-40 s
+
 RECIPE = Path(__file__).resolve().parents[2] / "configs" / "seed_discrete.yaml"
 SMALL = ["env.max_steps_in_episode=16", "ppo.n_envs=4", "ppo.n_steps=8", "ppo.batch_size=16",
          "ppo.n_epochs=1", "ppo.total_timesteps=128", "ppo.net_arch={pi: [8], vf: [8]}",

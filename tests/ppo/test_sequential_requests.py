@@ -161,6 +161,7 @@ def test_request_probabilities_sum_to_one_and_the_mode_is_the_greedy_chain(n, se
     assert np.array_equal(drawn, (logits[:, 1] > logits[:, 0]).astype(drawn.dtype))
 
 
+@pytest.mark.slow
 def test_the_actor_gives_request_features_per_agent_and_choice():
     env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=4, action_mode="select")
     params = env.default_params
@@ -200,6 +201,7 @@ def test_sequential_collaboration_is_validated():
         make_network(config, 12, (0, 3, 4), ((12, 4),), None)
 
 
+@pytest.mark.slow
 def test_ppo_update_with_sequential_requests():
     env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=3, action_mode="select")
     params = env.make_params(max_steps_in_episode=6)

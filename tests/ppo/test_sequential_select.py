@@ -116,6 +116,7 @@ def jitted_sample_and_mode(n: int, n_slots: int):
 
 @settings(max_examples=25, deadline=None)
 # few shapes (each compiled once); the values vary freely
+@pytest.mark.slow
 @given(n=st.sampled_from([1, 3, 5]), n_slots=st.sampled_from([1, 4]), seed=st.integers(0, 2**16),
        scale=st.floats(0.0, 30.0))
 def test_no_two_agents_ever_take_the_same_slot(n, n_slots, seed, scale):
@@ -144,6 +145,7 @@ def test_sequential_select_is_validated():
     assert make_head(config, env_spec(env, env.default_params)) is not None
 
 
+@pytest.mark.slow
 def test_ppo_update_with_sequential_select_acts_without_conflicts():
     env = MultiAgentTaskEnvironment(n_agents=3, max_tasks=3, action_mode="select")
     params = env.make_params(max_steps_in_episode=6)

@@ -33,6 +33,7 @@ def trained_at_three_types():
     return env, params, out.runner_state
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("T", [2, 3, 4, 5, 6])
 def test_one_actor_trained_at_three_types_runs_at_two_to_six(trained_at_three_types, T):
     env, params, runner_state = trained_at_three_types
@@ -93,6 +94,7 @@ def test_local_inputs_hold_the_rows_pooled_with_slot_scoring_and_flat_without():
     np.testing.assert_array_equal(flat[..., 15:15 + Q * P], rows.reshape(2, n, Q * P))
 
 
+@pytest.mark.slow
 def test_obs_statistics_of_the_slot_rows_move_to_another_team_size(trained_at_three_types):
     env, params, runner_state = trained_at_three_types
     dst = _env(4, n=6, Q=12)

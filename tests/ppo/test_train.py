@@ -19,6 +19,7 @@ def _assert_trees_equal(a, b):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+@pytest.mark.slow
 def test_linear_ent_coef_schedule_reaches_the_loss(tiny_config, pendulum):
     env, params = pendulum
     cfg = tiny_config.replace(ent_coef=0.02, ent_coef_schedule="linear")
@@ -88,6 +89,7 @@ def test_make_train_traces_the_update_once(tiny_config, count_env):
     assert len(traces) <= 2  # (JAX may reuse the rollout scan's cached body)
 
 
+@pytest.mark.slow
 def test_vmap_over_keys_gives_distinct_runs(tiny_config, pendulum):
     env, params = pendulum
     train = jax.jit(jax.vmap(make_train(tiny_config, env, params)))
@@ -97,6 +99,7 @@ def test_vmap_over_keys_gives_distinct_runs(tiny_config, pendulum):
     assert len({tuple(row) for row in vl.tolist()}) == 4
 
 
+@pytest.mark.slow
 def test_chunked_training_equals_train_bit_for_bit(tiny_config, pendulum):
     env, params = pendulum
     cfg = tiny_config.replace(total_timesteps=32 * 4, lr_schedule="seed_linear", normalize_obs=True)
@@ -114,6 +117,7 @@ def test_chunked_training_equals_train_bit_for_bit(tiny_config, pendulum):
     _assert_trees_equal(rs, full.runner_state)
 
 
+@pytest.mark.slow
 def test_hparams_override_and_vmapped_sweep(tiny_config, pendulum):
     env, params = pendulum
     train = make_train(tiny_config, env, params)
@@ -166,6 +170,7 @@ def test_episode_metrics_carry_previous_value_when_no_episode_ends(tiny_config, 
     np.testing.assert_allclose(m["episode_return"], [0.0, 25.0, 25.0])
 
 
+@pytest.mark.slow
 def test_per_agent_actor_shares_weights_across_agents():
     from agentic_jax.env import MultiAgentTaskEnvironment
 
@@ -217,6 +222,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_vmapped_train_can_be_called_again():
     """Regression: with XLA:CPU's concurrency-optimized scheduler (which importing agentic_jax
     turns off) the second call of `jit(vmap(make_train))` deadlocked on jaxlib 0.10.2."""
@@ -230,6 +236,7 @@ def test_vmapped_train_can_be_called_again():
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_env_params_and_reward_scale_can_be_traced(tiny_config, pendulum):
     """`init`/`update` take the env params as a (traced) argument and `reward_scale` is a
     `PPOHParams` leaf: traced values give the numbers of the same values in the config."""

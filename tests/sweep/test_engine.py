@@ -11,6 +11,7 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from agentic_jax.sweep import Sweep
 from agentic_jax.sweep.engine import group_functions, member_slice, tree_where
@@ -30,6 +31,7 @@ def test_tree_where_selects_members_keys_included():
     assert member_slice(out, 1)["x"].shape == (2,)
 
 
+@pytest.mark.slow
 def test_map_and_vmap_member_loops_give_the_same_numbers():
     """`lax.map` over the members (the CPU default) and `vmap` (accelerators): the same
     parameters, metrics and evaluation, up to float rounding, for 4 members of 2 settings."""
@@ -68,6 +70,7 @@ print("ok", int(rs.update_step.sum()))
 """
 
 
+@pytest.mark.slow
 def test_repeated_vmapped_calls_finish_under_a_watchdog():
     """Four vmapped training chunks of the tiny sweep in a row, in a fresh process (the
     scheduler flag is set by importing agentic_jax; the init's QRs run one member at a time),
@@ -80,6 +83,7 @@ def test_repeated_vmapped_calls_finish_under_a_watchdog():
     assert result.stdout.split()[-2:] == ["ok", str(2 * (1 + 2 + 3 + 4 + 4 + 4 + 4 + 4))]
 
 
+@pytest.mark.slow
 def test_init_from_warm_starts_each_member_from_its_own_state():
     """The member-batched warm start (a train-small-continue-large curriculum): each member
     starts from its own trained parameters and obs statistics (not member 0's), and its state

@@ -8,6 +8,7 @@ import copy
 
 import jax
 import numpy as np
+import pytest
 from tiny_configs import TINY
 
 from agentic_jax.config import load
@@ -19,6 +20,7 @@ from agentic_jax.system import AgenticRLSystem
 from .conftest import StandInReport
 
 
+@pytest.mark.slow
 def test_one_seed_sweep_equals_train(tmp_path):
     config = copy.deepcopy(TINY)
     config["system"].update(final_eval_episodes=4, seed=3)

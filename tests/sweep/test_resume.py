@@ -21,7 +21,7 @@ from .conftest import tiny_sweep
 REPO = Path(__file__).resolve().parents[2]
 
 
-# the default suite has the same check in tests/training/test_faults.py (a second writer refused,
+# tests/training/test_faults.py has the same check through the CLI (a second writer refused,
 # then the killed first one resumed and compared with an uninterrupted sweep); this one kills
 # through a subprocess of the Python API rather than the CLI
 @pytest.mark.slow

@@ -44,6 +44,7 @@ def test_chunk_outputs(tiny):
     assert {"mean_reward", "completion_rate"} <= set(evaluation)
 
 
+@pytest.mark.slow
 def test_one_program_evaluates_the_learned_policy_and_the_rules_on_the_same_episodes(tiny):
     """`Compiled.episodes`: index 0 the learned policy, `1 + i` rule i, on the episodes of the
     key: each index equals that policy's own `evaluate_policy` (the rules ignore the state);

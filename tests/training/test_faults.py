@@ -83,6 +83,7 @@ def copy_of(source: Path, tmp_path: Path) -> Path:
 
 
 # ---- an existing directory ------------------------------------------------------------------
+@pytest.mark.slow
 def test_existing_directory_is_refused_and_left_unchanged(kind, reference, config_file,
                                                           tmp_path, capsys):
     directory = copy_of(reference, tmp_path)
@@ -105,6 +106,7 @@ def test_existing_directory_is_refused_and_left_unchanged(kind, reference, confi
         assert_one_line_error(capsys.readouterr().err, "already holds a", "metrics.jsonl")
 
 
+@pytest.mark.slow
 def test_overwrite_moves_the_earlier_one_aside(kind, reference, config_file, tmp_path, capsys):
     directory = copy_of(reference, tmp_path)
     before = checksums(directory)
@@ -120,6 +122,7 @@ def test_overwrite_moves_the_earlier_one_aside(kind, reference, config_file, tmp
 
 
 # ---- two writers, then SIGKILL + resume -----------------------------------------------------
+@pytest.mark.slow
 def test_second_writer_is_refused_then_the_killed_first_resumes(kind, reference, config_file,
                                                                 tmp_path, capsys):
     """While one writes, a second writer (resume, new, `--overwrite`) is refused in one line
@@ -149,6 +152,7 @@ def test_second_writer_is_refused_then_the_killed_first_resumes(kind, reference,
 
 
 # ---- file-system failures -------------------------------------------------------------------
+@pytest.mark.slow
 @needs_mounts
 def test_read_only_directory_or_parent_is_one_line(kind, reference, config_file, tmp_path):
     directory = copy_of(reference, tmp_path)
@@ -170,6 +174,7 @@ def test_read_only_directory_or_parent_is_one_line(kind, reference, config_file,
     assert checksums(directory) == before
 
 
+@pytest.mark.slow
 @needs_mounts
 def test_full_disk_stops_in_one_line_and_resumes(kind, reference, config_file, tmp_path):
     disk, logs = tmp_path / "disk", tmp_path / "logs"
@@ -215,6 +220,7 @@ def test_file_or_wrong_kind_of_path_is_named(tmp_path, capsys):
 
 
 # ---- damaged checkpoints (runs) -------------------------------------------------------------
+@pytest.mark.slow
 def test_truncated_newest_checkpoint_falls_back_in_one_warning(run_reference, tmp_path):
     run = copy_of(run_reference[1], tmp_path)
     newest = run / "checkpoints" / str(UPDATES)
@@ -246,7 +252,7 @@ def test_hand_edited_config_in_checkpoint_is_corrupt(run_reference, tmp_path):
 
 
 # ---- SIGKILL at random moments (runs) -------------------------------------------------------
-@pytest.mark.slow  # each trial: a killed and a resumed CLI process, ~20 s on 2 CPU cores
+@pytest.mark.heavy  # each trial: a killed and a resumed CLI process, ~20 s on 2 CPU cores
 def test_twenty_sigkills_at_random_moments(run_reference, tmp_path):
     """20 runs SIGKILLed at random moments of their training: after a random update (1-16)
     was logged, plus a random 0-300 ms (evaluations, checkpoint and best-model writes run

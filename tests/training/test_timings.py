@@ -73,6 +73,7 @@ def _twice(compiles):
             if c["count"] > 1 and c["seconds"] > 0.05 * c["count"]}
 
 
+@pytest.mark.slow
 def test_a_run_records_its_phases_and_compiles_each_program_once(tmp_path):
     result = AgenticRLSystem(load(copy.deepcopy(FRESH)), tmp_path / "run").train()
     stored = json.loads((tmp_path / "run" / TIMINGS_FILE).read_text())
@@ -89,6 +90,7 @@ def test_a_run_records_its_phases_and_compiles_each_program_once(tmp_path):
     assert _our_programs(again["timings"]["compiles"]) == {}
 
 
+@pytest.mark.slow
 def test_a_sweep_records_its_phases_and_compiles_each_program_once(tmp_path):
     config = {**copy.deepcopy(FRESH), "sweep": {"seeds": 2, "member_loop": "map"}}
     config["ppo"]["n_epochs"] = 3  # not the run's config

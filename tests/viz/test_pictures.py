@@ -17,6 +17,7 @@ FILES = ["schedule_learned.png", "schedule_random.png", "specialisation.png", "l
          "collaboration.png", "specialisation.json"]
 
 
+@pytest.mark.slow
 def test_write_pictures_of_an_untrained_system(tmp_path):
     system = AgenticRLSystem(TINY)  # no run directory: no training log
     drawn = write_pictures(system, tmp_path / "pics", ("random",), n_episodes=2, max_steps=10)

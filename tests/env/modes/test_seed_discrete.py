@@ -68,6 +68,7 @@ def test_a_step_is_the_seed_modes_step_under_the_decoded_action(choice, t):
     jax.tree.map(np.testing.assert_array_equal, got, want)
 
 
+@pytest.mark.slow
 def test_rules_replay_their_seed_mode_episodes():
     key = jax.random.key(3)
     for name in ("expertise_greedy_helps", "least_loaded_collab"):

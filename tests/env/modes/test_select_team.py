@@ -30,6 +30,7 @@ def test_its_rules_are_the_select_task_rules_without_suffix():
     assert "wspt" in table and "wspt_team" not in table
 
 
+@pytest.mark.slow
 def test_a_rule_here_is_its_team_variant_in_select_on_the_same_episodes(params):
     names = ("wspt", "atc", "expected_rate")
     key = jax.random.key(7)

@@ -145,6 +145,7 @@ def test_exact_choice_by_hand_and_ties():
         assert _choice(state, base, none, exact=exact).all()  # the seed's free bonus
 
 
+@pytest.mark.slow
 def test_large_teams_use_the_greedy_choice():
     """Beyond MAX_EXACT_AGENTS the default is the greedy choice: no better than the exact
     optimum it approximates, never worse than everyone or no one, and no single agent

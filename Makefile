@@ -32,10 +32,10 @@ env-demo: setup
 	$(BIN)/agentic-jax env-demo
 
 # two pytest-xdist workers: most tests wait on single-threaded XLA compiles, so two at once use
-# both cores. Three tiers (markers in pyproject.toml): `make test` is the default suite (about
-# 10 minutes on 2 cores), `make test-slow` the checks over ~8 s each (whole runs and sweeps, CLI
+# both cores. Three tiers (markers in pyproject.toml): `make test` is the default suite (8 minutes
+# on 2 cores), `make test-slow` the checks over ~8 s each (whole runs and sweeps, CLI
 # subprocesses, notebooks, injected faults; CI runs it after `make test`), `make test-heavy` the
-# learning checks and studies (about an hour on 2 cores; not in CI)
+# learning checks and studies (about 50 minutes on 2 cores; not in CI)
 test:
 	$(MAKE) setup EXTRAS=dev,baselines,marl
 	$(BIN)/python -m pytest -q -n 2

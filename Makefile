@@ -36,17 +36,20 @@ env-demo: setup
 # on 2 cores), `make test-slow` the checks over ~8 s each (whole runs and sweeps, CLI
 # subprocesses, notebooks, injected faults; CI runs it after `make test`), `make test-heavy` the
 # learning checks and studies (about 50 minutes on 2 cores; not in CI)
+TEST_EXTRAS := dev,baselines,marl
+PYTEST := $(BIN)/python -m pytest -q -n 2
+
 test:
-	$(MAKE) setup EXTRAS=dev,baselines,marl
-	$(BIN)/python -m pytest -q -n 2
+	$(MAKE) setup EXTRAS=$(TEST_EXTRAS)
+	$(PYTEST)
 
 test-slow:
-	$(MAKE) setup EXTRAS=dev,baselines,marl
-	$(BIN)/python -m pytest -q -n 2 -m "slow and not heavy"
+	$(MAKE) setup EXTRAS=$(TEST_EXTRAS)
+	$(PYTEST) -m "slow and not heavy"
 
 test-heavy:
-	$(MAKE) setup EXTRAS=dev,baselines,marl
-	$(BIN)/python -m pytest -q -n 2 -m heavy
+	$(MAKE) setup EXTRAS=$(TEST_EXTRAS)
+	$(PYTEST) -m heavy
 
 bench: setup
 	$(BIN)/python benchmarks/env_throughput.py

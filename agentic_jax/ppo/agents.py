@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 
 from agentic_jax.ppo.distributions import select_layout
-from agentic_jax.ppo.layers import MLP, orthogonal
+from agentic_jax.ppo.layers import MLP, dense_rows, orthogonal
 
 
 def slot_features(obs: jax.Array, slot_block: tuple[int, int, int]) -> jax.Array:
@@ -157,7 +157,7 @@ class AgentActorCritic(nn.Module):
         n = self.agent_block[1]
         x = self._local(obs)
         h = self.pi_body(x)  # [..., n, H]
-        out = self.pi_head(h)  # [..., n, out_per_agent]
+        out = dense_rows(self.pi_head, h)  # [..., n, out_per_agent]
         if self.slot_block is not None:
             # additive attention: logit of agent i for slot j = v . act(W h_i + U [s_j, z_ij])
             slots = slot_features(obs, self.slot_block)[..., None, :, :]  # [..., 1, Q, P]
@@ -165,23 +165,25 @@ class AgentActorCritic(nn.Module):
                 rows = agent_slot_features(obs, self.agent_slot_block)  # [..., n, Q, P']
                 slots = jnp.concatenate(
                     [jnp.broadcast_to(slots, rows.shape[:-1] + slots.shape[-1:]), rows], -1)
-            pair = self.agent_key(h)[..., :, None, :] + self.slot_key(slots)
-            scores = self.slot_score(nn.relu(pair))[..., 0]  # [..., n, Q]
+            agent_key = dense_rows(self.agent_key, h)  # [..., n, slot_hidden]
+            pair = agent_key[..., :, None, :] + dense_rows(self.slot_key, slots)
+            scores = dense_rows(self.slot_score, nn.relu(pair))[..., 0]  # [..., n, Q]
             out = jnp.concatenate([scores, out], -1)  # [..., n, Q + 3]: slots, none, collab
         out = out.reshape(obs.shape[:-1] + (n * self.out_per_agent,))
         if self.discrete and self.request_dim:
             # per agent and choice (the Q slots, then none: the agent's key alone)
-            hidden = nn.relu(jnp.concatenate([pair, self.agent_key(h)[..., None, :]], -2))
-            av = self.request_av(hidden)
-            return out, jnp.concatenate([av[..., :1], self.request_u(hidden), av[..., 1:]], -1)
+            hidden = nn.relu(jnp.concatenate([pair, agent_key[..., None, :]], -2))
+            av = dense_rows(self.request_av, hidden)
+            u = dense_rows(self.request_u, hidden)
+            return out, jnp.concatenate([av[..., :1], u, av[..., 1:]], -1)
         if self.discrete:
             return (out,)
         return out, jnp.tile(self.log_std, n)
 
     def critic(self, obs: jax.Array) -> jax.Array:
         if self.centralised_critic:
-            return self.vf_head(self.vf_body(obs))[..., 0]
-        values = self.vf_head(self.vf_body(self._local(obs)))[..., 0]  # [..., n]
+            return dense_rows(self.vf_head, self.vf_body(obs))[..., 0]
+        values = dense_rows(self.vf_head, self.vf_body(self._local(obs)))[..., 0]  # [..., n]
         return values if self.per_agent_values else values.mean(-1)
 
     def _local(self, obs: jax.Array) -> jax.Array:

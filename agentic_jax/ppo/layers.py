@@ -1,4 +1,5 @@
-"""Network building blocks shared by every actor-critic: the orthogonal initializer and the MLP.
+"""Network building blocks shared by every actor-critic: the orthogonal initializer, the MLP and
+`dense_rows` (a layer on the rows of a batch as one matrix).
 """
 
 from __future__ import annotations
@@ -40,8 +41,23 @@ _ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 }
 
 
+def dense_rows(layer: nn.Module, x: jax.Array) -> jax.Array:
+    """`layer` applied to the rows of `x [..., d]` as one `[rows, d]` matrix.
+
+    XLA:CPU runs a Dense on a 2-D input as one library matmul; on `[B, n, d]` (or more dims)
+    its gradient contracts over several axes and runs 1.3-2x slower (a 30-128-128 MLP's
+    gradient on a `[1024, 4, 30]` minibatch: 8.4 ms, on the same rows as `[4096, 30]`: 6.2 ms;
+    the recipe's update 1.25x faster, docs/jaxmarl.md). Same numbers up to float rounding.
+    """
+    out = layer(x.reshape(-1, x.shape[-1]))
+    return out.reshape(x.shape[:-1] + out.shape[-1:])
+
+
 class MLP(nn.Module):
-    """Hidden layers only: Dense (+ LayerNorm) + activation, orthogonal(sqrt 2) init."""
+    """Hidden layers only: Dense (+ LayerNorm) + activation, orthogonal(sqrt 2) init.
+
+    `x [..., d] -> [..., hidden[-1]]`, computed on the rows as one matrix (`dense_rows`).
+    """
 
     hidden: Sequence[int]
     activation: str = "relu"
@@ -50,6 +66,8 @@ class MLP(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         act = _ACTIVATIONS[self.activation]
+        lead = x.shape[:-1]
+        x = x.reshape(-1, x.shape[-1])
         for size in self.hidden:
             x = nn.Dense(
                 size,
@@ -59,4 +77,4 @@ class MLP(nn.Module):
             if self.layer_norm:
                 x = nn.LayerNorm()(x)
             x = act(x)
-        return x
+        return x.reshape(lead + x.shape[-1:])

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from agentic_jax.config import PPOConfig
 from agentic_jax.config.ppo import PER_AGENT_CREDITS
 from agentic_jax.ppo.agents import AgentActorCritic
-from agentic_jax.ppo.layers import MLP, orthogonal
+from agentic_jax.ppo.layers import MLP, dense_rows, orthogonal
 
 REQUEST_DIM = 8  # D of the sequential collaboration requests' pair vectors
 
@@ -80,7 +80,7 @@ class ActorCritic(nn.Module):
         own = obs[..., start : start + n_agents * n_features]
         own = own.reshape(obs.shape[:-1] + (n_agents, n_features))
         team = jnp.broadcast_to(obs[..., None, :], obs.shape[:-1] + (n_agents, obs.shape[-1]))
-        per_agent = self.pi_head(self.pi_body(jnp.concatenate([own, team], -1)))
+        per_agent = dense_rows(self.pi_head, self.pi_body(jnp.concatenate([own, team], -1)))
         return per_agent.reshape(obs.shape[:-1] + (self.action_dim,))
 
     def critic(self, obs: jax.Array) -> jax.Array:

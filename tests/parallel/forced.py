@@ -27,11 +27,17 @@ def forced_env(devices: int) -> dict[str, str]:
             "JAX_PLATFORMS": "cpu"}
 
 
+def run_checked(argv: list[str], devices: int, timeout: float | None = None) -> str:
+    """Run `argv` in one process on `devices` forced host devices; its stdout, or an
+    AssertionError with its stderr's tail if it exits non-zero."""
+    proc = subprocess.run(argv, cwd=REPO, env=forced_env(devices), capture_output=True,
+                          text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"{argv[1:4]} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc.stdout
+
+
 def run_forced(script: str, *args: str, devices: int = 4, timeout: float = 300) -> dict:
     """Run `HERE/script` with `args` on `devices` forced host devices; its JSON result."""
-    proc = subprocess.run([sys.executable, str(HERE / script), *args], cwd=REPO,
-                          env=forced_env(devices), capture_output=True, text=True,
-                          timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f"{script} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_checked([sys.executable, str(HERE / script), *args], devices, timeout)
+    return json.loads(out.strip().splitlines()[-1])

@@ -16,7 +16,7 @@ import yaml
 from agentic_jax.system import AgenticRLSystem
 from agentic_jax.training.store import read_records
 
-from .forced import HERE, REPO, forced_env, run_forced
+from .forced import HERE, REPO, forced_env, run_checked, run_forced
 from .two_processes import config
 
 ATOL = 1e-5  # float sums in another order (gloo's cross-process all-reduce); ints exact
@@ -36,13 +36,6 @@ def assert_close(a_path, b_path) -> None:
             np.testing.assert_allclose(a[name], b[name], rtol=0, atol=ATOL, err_msg=name)
         else:
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-
-
-def run_one(argv: list[str], devices: int) -> None:
-    """Run `argv` in one process with `devices` forced devices; its stderr's tail if it fails."""
-    proc = subprocess.run(argv, cwd=REPO, env=forced_env(devices), capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, f"{argv[3:5]} failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
 
 
 def run_two(argv: list[str]) -> list[str]:
@@ -112,12 +105,12 @@ def test_warm_start_on_two_processes_matches_four_devices(tmp_path):
     path.write_text(yaml.safe_dump(cfg))
     train = [sys.executable, "-m", "agentic_jax.cli", "train", "--config", str(path),
              "--no-pictures"]
-    run_one([*train, "--run-dir", str(small)], devices=1)
+    run_checked([*train, "--run-dir", str(small)], devices=1)
     larger = ["--team-size", "4", "--init-from", str(small)]
     run_two([*train, *larger, "--run-dir", str(tmp_path / "two"),
              "--coordinator", f"127.0.0.1:{free_port()}", "--num-processes", "2",
              "--process-id"])
-    run_one([*train, *larger, "--run-dir", str(tmp_path / "four")], devices=4)
+    run_checked([*train, *larger, "--run-dir", str(tmp_path / "four")], devices=4)
     source = AgenticRLSystem.load(small / "checkpoints")
     two, four = (AgenticRLSystem.load(tmp_path / run / "checkpoints") for run in ("two", "four"))
     for system in (two, four):

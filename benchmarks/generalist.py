@@ -21,6 +21,10 @@ frequency. The CI is over episodes, not over training runs; `--seed 0,1,2` train
 once per seed and judges every seed on the same episodes against one evaluation of the rules,
 and the summary counts, per trained policy, the settings where it is above the best rule.
 
+`--decodings order,matching` judges each trained policy once per way of decoding its
+deterministic choices (`ppo.select_decoding`; the training is the same), so the decodings meet
+the same episodes with the same parameters: a paired comparison.
+
 `--on validation` runs the same on configs/validation.yaml, a second draw of the family: a
 choice between budgets or training settings (`--set`, `--timesteps`) is made there, and only
 the chosen one meets the held-out draw, so the held-out settings judge without being tuned on.
@@ -176,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", default="0",
                         help="the training seed, or comma-separated seeds: each trained, all "
                              "judged on the same episodes against one evaluation of the rules")
+    parser.add_argument("--decodings", default=None,
+                        help="comma-separated ppo.select_decoding values: each trained policy "
+                             "is judged once per decoding (default: the config's only)")
     parser.add_argument("--quick", action="store_true", help="toy budget and network")
     parser.add_argument("--on", choices=tuple(DRAWS), default="heldout",
                         help="the settings: the held-out draw (judges) or the validation draw "
@@ -209,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
                    for v in variants}
     except ValueError as error:
         parser.error(str(error))
+    decodings = None if args.decodings is None else args.decodings.split(",")
+    try:  # a bad decoding is one line here, before training
+        for config in configs.values():
+            for decoding in decodings or ():
+                config.ppo.replace(select_decoding=decoding).validate()
+    except ValueError as error:
+        parser.error(str(error))
     obs_mode = configs[variants[0]].env.obs_mode  # every variant's: --set changes them all
     for i in chosen:  # a bad setting is one line, before training
         setting_config(args.config, settings[i], obs_mode)
@@ -222,8 +236,12 @@ def main(argv: list[str] | None = None) -> int:
             out = train(jax.random.PRNGKey(seed))
             jax.block_until_ready(out.runner_state)
             seconds[name] = time.perf_counter() - start
-            trained[name] = (config, out.runner_state)
             print(f"generalist: trained {name} in {seconds[name]:.0f} s", flush=True)
+            if decodings is None:
+                trained[name] = (config, out.runner_state)
+            for decoding in decodings or ():
+                decoded = config.replace(ppo=config.ppo.replace(select_decoding=decoding))
+                trained[f"{name}, {decoding}"] = (decoded, out.runner_state)
     rows = []
     for i in chosen:
         rows.append(evaluate_setting(i, settings[i], trained, args.config, args.episodes,
@@ -231,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generalist: setting {i}: " + ", ".join(
             f"{v} {r['margin']:+.1f} {r['margin_ci']}" for v, r in rows[-1]["variants"].items()),
             flush=True)
-    result = {"recipe": args.config, "on": args.on, "set": args.set,
+    result = {"recipe": args.config, "on": args.on, "set": args.set, "decodings": decodings,
               "train_env": {"n_agents": configs[variants[0]].env.n_agents,
                             "max_tasks": configs[variants[0]].env.max_tasks},
               "timesteps": configs[variants[0]].ppo.total_timesteps,

@@ -18,6 +18,7 @@ ENT_COEF_SCHEDULES = ("constant", "linear")
 ACTORS = ("mlp", "per_agent", "ippo", "mappo")
 POLICIES = ("gaussian", "discrete")
 COLLABORATIONS = ("independent", "sequential")
+SELECT_DECODINGS = ("order", "matching")
 REQUEST_CREDITS = ("team", "agent", "credited", "counterfactual")
 # the request credits whose critic gives one value per agent
 PER_AGENT_CREDITS = ("agent", "credited")
@@ -97,8 +98,13 @@ class PPOConfig:
         sequential_select: with policy="discrete" on the select action mode, agents choose
             their queue slots one after another (index order), each from the slots the agents
             before it left (none is always allowed), so a joint choice never conflicts; the
-            log-prob is the sum of the masked conditionals' (`agentic_jax.ppo.distributions`).
+            log-prob is the sum of the masked conditionals' (`agentic_jax.ppo.select_head`).
             False: independent choices, and the env's conflict rule settles collisions.
+        select_decoding: how the deterministic policy (evaluation, `predict`) picks the
+            sequential choices from the same logits: "order" (index order, each agent its
+            most likely slot left) or "matching" (the most confident (agent, choice) pair
+            first, by each agent's log-probability; `agentic_jax.ppo.select_head`). Sampling
+            while training is unchanged.
         collaboration: "independent" (one 2-way Categorical per agent's collaboration request)
             or "sequential" (with sequential_select and the ippo/mappo slot-scoring actor:
             requests drawn in agent order, each agent's request logit seeing the choices and
@@ -167,6 +173,7 @@ class PPOConfig:
     actor: str = "mlp"
     policy: str = "gaussian"
     sequential_select: bool = False
+    select_decoding: str = "order"
     collaboration: str = "independent"
     request_credit: str = "team"
     request_others_weight: float = 0.0
@@ -254,6 +261,10 @@ class PPOConfig:
         if self.sequential_select and self.policy != "discrete":
             raise ValueError(f"ppo.sequential_select=true needs ppo.policy='discrete' (got "
                              f"{self.policy!r}; allowed: sequential_select=false)")
+        check_choice("ppo.select_decoding", self.select_decoding, SELECT_DECODINGS)
+        if self.select_decoding != "order" and not self.sequential_select:
+            raise ValueError(f"ppo.select_decoding={self.select_decoding!r} needs "
+                             "ppo.sequential_select=true (allowed: select_decoding='order')")
         check_choice("ppo.collaboration", self.collaboration, COLLABORATIONS)
         if self.collaboration == "sequential" and not (
                 self.sequential_select and self.actor in ("ippo", "mappo")):

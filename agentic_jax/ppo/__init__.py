@@ -16,10 +16,9 @@ from agentic_jax.ppo.distributions import (
     factorised_categorical,
     gaussian_head,
     gaussian_sample,
-    make_head,
     policy_distribution,
-    sequential_select_head,
 )
+from agentic_jax.ppo.heads import make_head
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
     better_requests,
@@ -49,6 +48,7 @@ from agentic_jax.ppo.rollout import (
     make_collect,
     vector_env,
 )
+from agentic_jax.ppo.select_head import matching_choices, sequential_select_head
 from agentic_jax.ppo.sgd import make_sgd, tree_select
 from agentic_jax.ppo.train import make_act, make_init, make_train, make_update
 from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, TrainOutput, Transition
@@ -63,6 +63,7 @@ __all__ = [
     "factorised_categorical",
     "gaussian_head",
     "make_head",
+    "matching_choices",
     "sequential_select_head",
     "BatchedEnv",
     "EnvFacts",

@@ -13,17 +13,9 @@ Two families, chosen by `PPOConfig.policy` (static):
   `[..., A, max(nvec)]` with a large negative logit for the missing categories. Actions are
   stored as float32 holding the integer categories; the env gets them as int32.
 
-With `PPOConfig.sequential_select` (the select action mode's `nvec = (Q + 1, 2) * n`), the
-slot choices are drawn agent after agent, each agent's Categorical masked to the slots no agent
-before it took ("none", category `Q`, is never masked): the joint choice has no conflicts, its
-log-prob is the sum of the masked conditionals' log-probs, and the entropy term is the sum of
-those conditionals' entropies along the sampled choices (the chain rule's single-sample
-estimate of the joint entropy). The collaboration requests stay independent, or with
-`PPOConfig.collaboration="sequential"` are drawn agent after agent too (`ppo.requests`). With
-per-agent `PPOConfig.request_credit` ("agent", "credited") the head's log-probs come in parts,
-`[..., 1 + n]`: the slot choices' joint log-prob, then each agent's request (its conditional),
-so the loss can judge each request by its own agent's advantage; their sum is the joint
-log-prob.
+The select mode's conflict-free head (`PPOConfig.sequential_select`) is
+`agentic_jax.ppo.select_head`; `agentic_jax.ppo.heads.make_head` picks a head for a config and
+an env.
 
 Sampling draws its randomness up front for a whole rollout (one PRNG call, as the Gaussian's
 normal noise): the discrete head samples by Gumbel-max with pre-drawn uniforms
@@ -34,7 +26,7 @@ categorical.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import distrax
 import jax
@@ -42,7 +34,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from agentic_jax.config import PPOConfig
-from agentic_jax.ppo.requests import at_choices, draw_requests, request_logits
 
 MASKED_LOGIT = -1e9  # logit of a padded (non-existent) category: probability exactly 0
 
@@ -197,124 +188,3 @@ def select_layout(nvec: tuple[int, ...]) -> tuple[int, int] | None:
         return None
     n, n_slots = len(nvec) // 2, nvec[0] - 1
     return (n, n_slots) if tuple(nvec) == (n_slots + 1, 2) * n else None
-
-
-def taken_before(choices: jax.Array, n_slots: int) -> jax.Array:
-    """`[..., n, Q + 1]` bool: slot `q` was chosen by an agent before agent `i`.
-
-    `choices [..., n]` int slot choices (`Q` = none); the none column is always False.
-    """
-    picked = jax.nn.one_hot(choices, n_slots + 1, dtype=jnp.int32).at[..., n_slots].set(0)
-    return (jnp.cumsum(picked, axis=-2) - picked) > 0
-
-
-def sequential_select_head(nvec: tuple[int, ...], collaboration: str = "independent",
-                           parts: bool = False) -> PolicyHead:
-    """The select mode's conflict-free head (module docstring), `nvec = (Q + 1, 2) * n`; with
-    `collaboration="sequential"` the actor gives `(logits, features)` (`ppo.requests`); with
-    `parts` its log-probs are `[..., 1 + n]` (choices, then each request) instead of `[...]`."""
-    n, n_slots = select_layout(nvec)
-    base = discrete_head(nvec)
-    chained = collaboration == "sequential"
-
-    def split(actor_out):
-        logits = padded_logits(actor_out[0], nvec)  # [..., 2n, Q + 1]
-        return logits[..., 0::2, :], logits[..., 1::2, :2]  # slots, collaboration
-
-    def choose(slot_logits, u):
-        """Agent after agent: `[..., n]` choices from `slot_logits [..., n, Q + 1]`, each the
-        argmax of its logits (plus Gumbel noise from `u [..., n, Q + 1]` if given) over the
-        slots not yet taken."""
-        gumbel = 0.0 if u is None else -jnp.log(-jnp.log(u))
-        scores = jnp.moveaxis(slot_logits + gumbel, -2, 0)  # [n, ..., Q + 1]
-        none = jnp.arange(n_slots + 1) == n_slots
-
-        def pick(taken, score):
-            choice = jnp.argmax(jnp.where(taken, -jnp.inf, score), -1)
-            taken = taken | ((jnp.arange(n_slots + 1) == choice[..., None]) & ~none)
-            return taken, choice
-
-        _, choices = jax.lax.scan(pick, jnp.zeros(scores.shape[1:], bool), scores)
-        return jnp.moveaxis(choices, 0, -1)
-
-    def request(actor_out, collab_logits, choices, u):  # [..., n] requests
-        gumbel = 0.0 if u is None else -jnp.log(-jnp.log(u[..., :2]))
-        if chained:
-            return draw_requests(collab_logits, at_choices(actor_out[1], choices), gumbel)
-        return jnp.argmax(collab_logits + gumbel, -1)
-
-    def join(choices, collab):
-        return jnp.stack([choices, collab], -1).reshape(*choices.shape[:-1], 2 * n)
-
-    def given(actor_out, collab_logits, actions):  # [..., n, 2] requests' conditional logits
-        if not chained:
-            return collab_logits
-        return request_logits(collab_logits, at_choices(actor_out[1], actions[..., 0::2]),
-                              actions[..., 1::2])
-
-    def requests_given(actor_out, actions):
-        return given(actor_out, split(actor_out)[1], actions.astype(jnp.int32))
-
-    def log_prob_entropy(actor_out, actions):
-        slot_logits, collab_logits = split(actor_out)
-        actions = actions.astype(jnp.int32)
-        choices, collab = actions[..., 0::2], actions[..., 1::2]
-        masked = jnp.where(taken_before(choices, n_slots), MASKED_LOGIT, slot_logits)
-        slots = distrax.Categorical(logits=masked)
-        asks = distrax.Categorical(logits=given(actor_out, collab_logits, actions))
-        chosen, asked = slots.log_prob(choices).sum(-1), asks.log_prob(collab)
-        log_prob = (jnp.concatenate([chosen[..., None], asked], -1) if parts
-                    else chosen + asked.sum(-1))
-        return log_prob, slots.entropy().sum(-1) + asks.entropy().sum(-1)
-
-    def sample(actor_out, u):
-        slot_logits, collab_logits = split(actor_out)
-        choices = choose(slot_logits, u[..., 0::2, :])
-        action = join(choices, request(actor_out, collab_logits, choices, u[..., 1::2, :]))
-        return action.astype(jnp.float32), log_prob_entropy(actor_out, action)[0]
-
-    def mode(actor_out):
-        slot_logits, collab_logits = split(actor_out)
-        choices = choose(slot_logits, None)
-        return join(choices, request(actor_out, collab_logits, choices, None)).astype(
-            jnp.float32)
-
-    return PolicyHead(base.noise, sample, log_prob_entropy, mode, base.to_env, requests_given)
-
-
-def make_head(config: PPOConfig, spec: Any) -> PolicyHead:
-    """The head `config.policy` names, for an env described by `spec` (an `EnvFacts`).
-
-    Raises `ValueError` naming `ppo.policy` when the env's actions do not fit it: "discrete"
-    needs an env with `action_nvec()` (discrete actions), "gaussian" an env with continuous
-    Box actions.
-    """
-    if config.policy == "discrete":
-        if spec.nvec is None:
-            raise ValueError(
-                "ppo.policy='discrete' needs an env with discrete actions (action_nvec(), e.g. "
-                "env.action_mode='select'); this env's actions are continuous (allowed: "
-                "policy='gaussian' for it)"
-            )
-        if config.sequential_select:
-            if select_layout(spec.nvec) is None:
-                raise ValueError(
-                    "ppo.sequential_select=true needs the select action mode's actions "
-                    f"((Q + 1, 2) per agent); this env's action_nvec() is {spec.nvec} "
-                    "(allowed: sequential_select=false for it)")
-            return sequential_select_head(spec.nvec, config.collaboration,
-                                          config.request_credit != "team")
-        return discrete_head(spec.nvec)
-    if spec.nvec is not None:
-        raise ValueError(
-            "ppo.policy='gaussian' cannot drive an env with discrete actions (action_nvec()="
-            f"{spec.nvec}; e.g. env.action_mode='select') (allowed: policy='discrete')"
-        )
-    return gaussian_head(config, spec.action_low, spec.action_high)
-
-
-def actor_output_dim(config: PPOConfig, spec: Any) -> int:
-    """Width of the actor's flat output: `A` Gaussian means or `sum(nvec)` logits."""
-    if config.policy == "discrete" and spec.nvec is not None:
-        return int(sum(spec.nvec))
-    return spec.action_dim

@@ -19,7 +19,8 @@ from flax import struct
 from agentic_jax.config import PPOConfig
 from agentic_jax.config.ppo import PER_AGENT_CREDITS
 from agentic_jax.env.spec import DeclaresSpec
-from agentic_jax.ppo.distributions import PolicyHead, make_head
+from agentic_jax.ppo.distributions import PolicyHead
+from agentic_jax.ppo.heads import make_head
 from agentic_jax.ppo.types import RunnerState, Transition
 
 # `ppo.request_credit` -> the step info's per-agent entries it judges the requests by: rewards

@@ -32,12 +32,8 @@ from flax.training.train_state import TrainState
 from agentic_jax.config import PPOConfig
 from agentic_jax.config.ppo import PER_AGENT_CREDITS
 from agentic_jax.ppo.agents import select_slot_block
-from agentic_jax.ppo.distributions import (
-    actor_output_dim,
-    clip_action,
-    make_head,
-    policy_distribution,
-)
+from agentic_jax.ppo.distributions import clip_action, policy_distribution
+from agentic_jax.ppo.heads import actor_output_dim, make_head
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
     bootstrap_truncation,

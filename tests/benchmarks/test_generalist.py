@@ -77,6 +77,7 @@ def test_paired_ci_brackets_the_mean_and_narrows_with_more_episodes():
     (["--episodes", "0"], "--episodes 0: at least 1"),
     (["--seed", "0,x"], "--seed '0,x': an integer or comma-separated integers"),
     (["--seed", "1,1"], "--seed '1,1': a seed given twice"),
+    (["--decodings", "order,best"], "ppo.select_decoding='best' is unknown"),
 ])
 def test_bad_arguments_are_one_line(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:
@@ -100,6 +101,19 @@ def test_quick_run_reports_each_variant_on_each_setting(tmp_path):
     for v in row["variants"].values():
         assert v["margin_ci"][0] <= v["margin"] <= v["margin_ci"][1]
     assert "zero-shot on held-out settings" in (tmp_path / "result.md").read_text()
+
+
+@pytest.mark.slow
+def test_each_decoding_judges_the_same_trained_policy(tmp_path):
+    """`--decodings order,matching`: one training, judged once per decoding; with a tiny
+    network at the toy budget the two may act alike, but both are there and paired."""
+    generalist.main(["--quick", "--settings", "10", "--episodes", "4", "--variants", "family",
+                     "--decodings", "order,matching", "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "result.json").read_text())
+    (row,) = result["rows"]
+    assert result["decodings"] == ["order", "matching"]
+    assert set(row["variants"]) == {"family, order", "family, matching"}
+    assert list(result["train_seconds"]) == ["family"]  # trained once
 
 
 @pytest.mark.heavy

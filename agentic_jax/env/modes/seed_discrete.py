@@ -22,7 +22,7 @@ same key.
 
 Why one category per agent rather than two factors (accept, collaborate) of 2 each: ``(2, 2)``
 per agent is also the select mode's ``(Q + 1, 2)`` at ``Q = 1``, and PPO reads that pattern of
-``nvec`` to build its slot-scoring and sequential heads (:mod:`agentic_jax.ppo.distributions`).
+``nvec`` to build its slot-scoring and sequential heads (:mod:`agentic_jax.ppo.heads`).
 The joint category holds the same two choices, and can tie them (collaborate only when
 accepting).
 """

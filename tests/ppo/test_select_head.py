@@ -1,5 +1,6 @@
 """The select mode's conflict-free head (`ppo.sequential_select`): masked sequential maths vs
-NumPy, joint sampling frequencies, no conflicts for any logits, validation, and a PPO update."""
+NumPy, joint sampling frequencies, no conflicts for any logits, the "matching" decoding vs a
+NumPy greedy, validation, and a PPO update."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from agentic_jax.ppo import (
     make_head,
     make_init,
     make_update,
+    matching_choices,
     sequential_select_head,
 )
 
@@ -98,6 +100,66 @@ def test_joint_sampling_frequencies_match_the_probabilities():
         assert abs(freq - p) < 5 * np.sqrt(p * (1 - p) / draws) + 1e-4, (a, freq, p)
 
 
+def numpy_matching(slot_logits: np.ndarray) -> tuple[np.ndarray, float]:
+    """Reference of the "matching" decoding for one env, `slot_logits [n, Q + 1]`: per agent a
+    log-softmax; then, n times, the best (agent, choice) over undecided agents and untaken slots
+    (none always allowed), the first in agent-major order on ties. Also the smallest gap
+    between a round's best and second-best pair (float32 rounding may order a near-tie
+    either way)."""
+    z = slot_logits.astype(np.float64)
+    log_p = z - z.max(1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+    n, n_choices = z.shape
+    choices, decided, taken = np.full(n, n_choices - 1), np.zeros(n, bool), set()
+    gap = np.inf
+    for _ in range(n):
+        best, pair, values = -np.inf, None, []
+        for i in range(n):
+            for q in range(n_choices):
+                if not decided[i] and q not in taken:
+                    values.append(log_p[i, q])
+                    if log_p[i, q] > best:
+                        best, pair = log_p[i, q], (i, q)
+        gap = min([gap, *(best - v for v in values if v < best)])
+        i, q = pair
+        choices[i], decided[i] = q, True
+        if q < n_choices - 1:
+            taken.add(q)
+    return choices, gap
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 5), n_slots=st.integers(1, 5), seed=st.integers(0, 2**16),
+       scale=st.floats(0.1, 10.0))
+def test_matching_decoding_matches_numpy(n, n_slots, seed, scale):
+    logits = np.random.default_rng(seed).normal(size=(4, n, n_slots + 1)) * scale
+    got = np.asarray(matching_choices(jnp.asarray(logits, jnp.float32)))
+    assert got.shape == (4, n)
+    for row, logit in zip(got, logits, strict=True):
+        expected, gap = numpy_matching(logit)
+        if gap > 1e-4:  # else a near-tie, which float32 may break either way
+            np.testing.assert_array_equal(row, expected)
+        taken = row[row < n_slots]
+        assert len(set(taken.tolist())) == len(taken)
+
+
+def test_matching_gives_the_slot_to_the_surer_agent():
+    """Agent 0 mildly prefers slot 0, agent 1 is nearly sure of it: index order hands it to
+    agent 0, matching to agent 1. The head's mode decodes as asked; sampling is the same."""
+    n, n_slots = 2, 1
+    nvec = select_nvec(n, n_slots)
+    # per agent: [slot 0, none, no request, request]
+    flat = (jnp.asarray([1.0, 0.0, 0.0, 0.0, 5.0, 0.0, 2.0, 0.0]),)
+    order, matching = (sequential_select_head(nvec, decoding=d) for d in ("order", "matching"))
+    np.testing.assert_array_equal(order.mode(flat), [0, 0, 1, 0])
+    np.testing.assert_array_equal(matching.mode(flat), [1, 0, 0, 0])
+    noise = order.noise(jax.random.key(3), (64,))
+    batch = (jnp.broadcast_to(flat[0], (64, 8)),)
+    chex.assert_trees_all_equal(order.sample(batch, noise), matching.sample(batch, noise))
+    with pytest.raises(ValueError, match="decoding='best' is invalid"):
+        sequential_select_head(nvec, decoding="best")
+
+
 @functools.cache
 def jitted_sample_and_mode(n: int, n_slots: int):
     """`(sample(seed, scale) -> (actions, log_prob), mode(seed, scale) -> actions)` of the head
@@ -134,6 +196,10 @@ def test_no_two_agents_ever_take_the_same_slot(n, n_slots, seed, scale):
 def test_sequential_select_is_validated():
     with pytest.raises(ValueError, match="ppo.sequential_select=true needs ppo.policy"):
         PPOConfig(sequential_select=True).validate()
+    with pytest.raises(ValueError, match="ppo.select_decoding='best' is unknown"):
+        PPOConfig(policy="discrete", sequential_select=True, select_decoding="best").validate()
+    with pytest.raises(ValueError, match="select_decoding='matching' needs ppo.sequential_se"):
+        PPOConfig(policy="discrete", select_decoding="matching").validate()
     with pytest.raises(ValueError, match="ppo.sequential_select"):
         PPOConfig(sequential_select="yes").validate()
     # discrete actions that are not the select mode's (Q + 1, 2) per agent
@@ -163,3 +229,8 @@ def test_ppo_update_with_sequential_select_acts_without_conflicts():
         choices = action[0::2]
         taken = choices[choices < 3]
         assert len(set(taken.tolist())) == len(taken)
+    # ppo.select_decoding reaches the deterministic action: the matching head's mode
+    matching = config.replace(select_decoding="matching")
+    actor_out = rs.train_state.apply_fn(rs.train_state.params, obs, method="actor")
+    expected = make_head(matching, env_spec(env, params)).mode(actor_out)
+    np.testing.assert_array_equal(make_act(matching, env, params)(rs, obs), expected)

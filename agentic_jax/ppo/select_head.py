@@ -1,16 +1,15 @@
 """The select mode's conflict-free head (`PPOConfig.sequential_select`).
 
-For the select action mode's `nvec = (Q + 1, 2) * n` the
-slot choices are drawn agent after agent, each agent's Categorical masked to the slots no agent
-before it took ("none", category `Q`, is never masked): the joint choice has no conflicts, its
-log-prob is the sum of the masked conditionals' log-probs, and the entropy term is the sum of
-those conditionals' entropies along the sampled choices (the chain rule's single-sample
-estimate of the joint entropy). The collaboration requests stay independent, or with
-`PPOConfig.collaboration="sequential"` are drawn agent after agent too (`ppo.requests`). With
-per-agent `PPOConfig.request_credit` ("agent", "credited") the head's log-probs come in parts,
-`[..., 1 + n]`: the slot choices' joint log-prob, then each agent's request (its conditional),
-so the loss can judge each request by its own agent's advantage; their sum is the joint
-log-prob.
+For the select action mode's `nvec = (Q + 1, 2) * n` the slot choices are drawn agent after
+agent, each agent's Categorical masked to the slots no agent before it took ("none", category
+`Q`, is never masked): the joint choice has no conflicts, its log-prob is the sum of the masked
+conditionals' log-probs, and the entropy term is the sum of those conditionals' entropies along
+the sampled choices (the chain rule's single-sample estimate of the joint entropy). The
+collaboration requests stay independent, or with `PPOConfig.collaboration="sequential"` are
+drawn agent after agent too (`ppo.requests`). With per-agent `PPOConfig.request_credit`
+("agent", "credited") the head's log-probs come in parts, `[..., 1 + n]`: the slot choices'
+joint log-prob, then each agent's request (its conditional), so the loss can judge each request
+by its own agent's advantage; their sum is the joint log-prob.
 
 The deterministic policy (`mode`: evaluation, `predict`) decodes the same slot logits in one of
 two ways (`PPOConfig.select_decoding`):

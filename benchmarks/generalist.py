@@ -216,11 +216,12 @@ def main(argv: list[str] | None = None) -> int:
                    for v in variants}
     except ValueError as error:
         parser.error(str(error))
-    decodings = None if args.decodings is None else args.decodings.split(",")
-    try:  # a bad decoding is one line here, before training
-        for config in configs.values():
-            for decoding in decodings or ():
-                config.ppo.replace(select_decoding=decoding).validate()
+    decodings = args.decodings.split(",") if args.decodings else None
+    try:  # per variant, `(name suffix, config)` its policies are judged as; a bad decoding is
+        # one line here, before training
+        judged_as = {v: [("", c)] if decodings is None else [
+            (f", {d}", c.replace(ppo=c.ppo.replace(select_decoding=d).validate()))
+            for d in decodings] for v, c in configs.items()}
     except ValueError as error:
         parser.error(str(error))
     obs_mode = configs[variants[0]].env.obs_mode  # every variant's: --set changes them all
@@ -237,11 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             jax.block_until_ready(out.runner_state)
             seconds[name] = time.perf_counter() - start
             print(f"generalist: trained {name} in {seconds[name]:.0f} s", flush=True)
-            if decodings is None:
-                trained[name] = (config, out.runner_state)
-            for decoding in decodings or ():
-                decoded = config.replace(ppo=config.ppo.replace(select_decoding=decoding))
-                trained[f"{name}, {decoding}"] = (decoded, out.runner_state)
+            for suffix, judged in judged_as[variant]:
+                trained[name + suffix] = (judged, out.runner_state)
     rows = []
     for i in chosen:
         rows.append(evaluate_setting(i, settings[i], trained, args.config, args.episodes,

@@ -5,17 +5,18 @@
     python benchmarks/generalist.py --quick --out /tmp/generalist      # toy budget
     python benchmarks/generalist.py --on validation --set env.n_agents=8 --variants family
 
-The recipe (`--config`, default configs/select.yaml) is trained once per variant with
-`env.obs_mode=slots` (per-slot features: one actor for any number of task types; `--set
-env.obs_mode=slots_rates` for that layout, which the settings are then observed in too) at the
-recipe's own team size: `family` with `env.randomize=family` (every env copy draws its float
-`EnvParams` from `agentic_jax.env.family.FLOAT_RANGES` at each reset), `fixed` at the recipe's
-setting only (the control). The final parameters act unchanged (`ppo.transfer`) on each chosen
-setting of configs/heldout.yaml (its team size, task types and queue), never seen in
-training, and are compared with every rule of the whole table of the mode that judges the
-action mode (`heldout.judging`: its own, the select rules for `select_team`; one compiled
-program per setting) on the same `--episodes`
-episodes (one evaluation key): the paired margin over the setting's best rule (mean over
+The recipe (`--config`, default configs/select.yaml) is trained once per variant in a
+per-slot observation layout (one actor for any number of task types): the recipe's own if it
+has one (configs/generalist.yaml: `slots_rates`), else `env.obs_mode=slots`; `--set
+env.obs_mode=...` picks another, and the settings are observed in the layout trained in. It is
+trained at the recipe's own team size: `family` with `env.randomize=family` (every env copy
+draws its float `EnvParams` from `agentic_jax.env.family.FLOAT_RANGES` at each reset), `fixed`
+at the recipe's setting only (the control, `env.randomize=none`). The final parameters act
+unchanged (`ppo.transfer`) on each chosen setting of configs/heldout.yaml (its team size, task
+types and queue), never seen in training, and are compared with every rule of the whole
+table of the mode that judges the action mode (`heldout.judging`: its own, the select rules
+for `select_team`; one compiled program per setting) on the same `--episodes` episodes (one
+evaluation key): the paired margin over the setting's best rule (mean over
 episodes, 95% percentile-bootstrap CI over episodes), its completion rate and collaboration
 frequency. The CI is over episodes, not over training runs; `--seed 0,1,2` trains each variant
 once per seed and judges every seed on the same episodes against one evaluation of the rules,
@@ -35,7 +36,6 @@ Results: benchmarks/results/generalist/<tag>/result.{json,md} and meta.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -49,13 +49,14 @@ import numpy as np  # noqa: E402
 from heldout import SETTINGS_FILE, VALIDATION_FILE, judging, read_settings  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
-from agentic_jax.config import RunConfig, load  # noqa: E402
+from agentic_jax.config import RunConfig, load, setting_overrides  # noqa: E402
 from agentic_jax.env.evaluation import evaluate_rules  # noqa: E402
+from agentic_jax.env.observations import SLOT_MODES  # noqa: E402
 from agentic_jax.ppo import make_train  # noqa: E402
 from agentic_jax.ppo.transfer import evaluate_transfer  # noqa: E402
 
 EVAL_KEY = 20261205  # the episodes every policy of a setting meets
-VARIANTS = {"family": ["env.randomize=family"], "fixed": []}
+VARIANTS = {"family": ["env.randomize=family"], "fixed": ["env.randomize=none"]}
 QUICK = ["ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_size=64", "ppo.n_epochs=1",
          "ppo.net_arch={pi: [16], vf: [16]}"]
 BOOTSTRAP = 2000
@@ -65,9 +66,10 @@ DRAWS = {"heldout": SETTINGS_FILE, "validation": VALIDATION_FILE}
 
 def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool,
                  changes: tuple[str, ...] = ()) -> RunConfig:
-    """The recipe with per-slot observations, the variant's settings, `changes` (`--set`
-    overrides) and the budget."""
-    overrides = ["env.obs_mode=slots", *VARIANTS[variant], *(QUICK if quick else []), *changes]
+    """The recipe in a per-slot observation layout (its own if it has one, else "slots"),
+    with the variant's settings, `changes` (`--set` overrides) and the budget."""
+    layout = [] if load(recipe).env.obs_mode in SLOT_MODES else ["env.obs_mode=slots"]
+    overrides = [*layout, *VARIANTS[variant], *(QUICK if quick else []), *changes]
     if timesteps is not None:
         overrides.append(f"ppo.total_timesteps={timesteps}")
     return load(recipe, overrides)
@@ -76,9 +78,8 @@ def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool,
 def setting_config(recipe: str, setting: dict, obs_mode: str = "slots") -> RunConfig:
     """The recipe's env replaced by a held-out setting (no draws), observed as the trained
     policy was (`obs_mode`: "slots", or another per-slot layout given with `--set`)."""
-    overrides = [f"env.obs_mode={obs_mode}", "env.randomize=none"]
-    overrides += [f"env.{k}={json.dumps(v)}" for k, v in setting.items()]
-    return load(recipe, overrides)
+    return load(recipe, [f"env.obs_mode={obs_mode}", "env.randomize=none",
+                         *setting_overrides(setting)])
 
 
 def paired_ci(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
@@ -142,7 +143,8 @@ def tally(rows: list[dict]) -> dict[str, dict[str, int]]:
 
 def markdown(result: dict) -> str:
     draw = {"heldout": "held-out", "validation": "validation"}[result.get("on", "heldout")]
-    changes = ", ".join(f"`{c}`" for c in ["env.obs_mode=slots", *result.get("set", [])])
+    obs_mode = f"env.obs_mode={result.get('obs_mode', 'slots')}"
+    changes = ", ".join(f"`{c}`" for c in dict.fromkeys([obs_mode, *result.get("set", [])]))
     lines = [f"# Generalist: {result['recipe']} trained once, zero-shot on {draw} settings",
              "", f"Trained with {changes} at the recipe's setting, "
              f"{result['timesteps']} steps, seed(s) {result['seed']} (`family`: "
@@ -247,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generalist: setting {i}: " + ", ".join(
             f"{v} {r['margin']:+.1f} {r['margin_ci']}" for v, r in rows[-1]["variants"].items()),
             flush=True)
-    result = {"recipe": args.config, "on": args.on, "set": args.set, "decodings": decodings,
+    result = {"recipe": args.config, "on": args.on, "obs_mode": obs_mode, "set": args.set,
+              "decodings": decodings,
               "train_env": {"n_agents": configs[variants[0]].env.n_agents,
                             "max_tasks": configs[variants[0]].env.max_tasks},
               "timesteps": configs[variants[0]].ppo.total_timesteps,

@@ -68,7 +68,8 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
-from agentic_jax.config import RunConfig, SweepConfig, load  # noqa: E402
+from agentic_jax.config import RunConfig, SweepConfig, load, setting_overrides  # noqa: E402
+from agentic_jax.config import read_settings as config_settings  # noqa: E402
 from agentic_jax.env import modes  # noqa: E402
 from agentic_jax.env.batches import run_batches  # noqa: E402
 from agentic_jax.env.evaluation import (  # noqa: E402
@@ -121,13 +122,11 @@ DRAWS = ((SETTINGS_FILE, DRAW_SEED, HEADER), (VALIDATION_FILE, VALIDATION_SEED, 
 
 
 def read_settings(path: Path = SETTINGS_FILE) -> list[dict[str, Any]]:
-    return yaml.safe_load(path.read_text())["settings"]
+    """The settings of a draw's file (default the held-out draw; `config.read_settings`)."""
+    return config_settings(path)
 
 
-def env_overrides(setting: dict[str, Any]) -> list[str]:
-    """The `load` overrides that replace the recipe's env: values with a setting's (the
-    recipe's other env: values stay)."""
-    return [f"env.{k}={json.dumps(v)}" for k, v in setting.items()]
+env_overrides = setting_overrides  # a setting as `load` overrides of the recipe's env:
 
 
 # an action of the mode with every collaboration request set to "no" (flat per-env action)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import yaml
 from agentic_jax.cli import main
 from agentic_jax.system.compiled import compiled_functions
 
+HELDOUT = Path(__file__).resolve().parents[1] / "configs" / "heldout.yaml"
 TINY = {
     "env": {"max_steps_in_episode": 20},
     "ppo": {"n_envs": 4, "n_steps": 16, "batch_size": 32, "n_epochs": 1,
@@ -63,11 +65,17 @@ def test_help_mentions_every_command(capsys):
         (["train", "--config", "{cfg}", "--init-from", "no/run"], "no such run or checkpoint"),
         (["train", "--resume", "{tmp}", "--team-size", "8"], "--team-size starts a new"),
         (["train", "--config", "{cfg}", "--team-size", "3"], "--team-size 3: scaled: n_agents=3"),
+        (["evaluate", "{tmp}", "--set", "ppo.n_envs=8"], "--set ppo.n_envs=8: only env settings"),
+        (["evaluate", "{tmp}", "--setting", "{heldout}"], "FILE:I, e.g. configs/heldout.yaml:3"),
+        (["evaluate", "{tmp}", "--setting", "{cfg}:0"], "no `settings:` list of env sections"),
+        (["evaluate", "{tmp}", "--setting", "{heldout}:12"], "has settings 0..11"),
+        (["evaluate", "{tmp}", "--setting", "no/file.yaml:1"], "does not exist"),
+        (["evaluate", "{tmp}", "--set", "env.n_agents=8", "--plots"], "--plots draws the run's"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(argv, message, config_file, tmp_path, capsys):
     before = compiled_functions.cache_info()
-    argv = [a.format(cfg=config_file, tmp=tmp_path) for a in argv]
+    argv = [a.format(cfg=config_file, tmp=tmp_path, heldout=HELDOUT) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("agentic-jax: error:") and message in err
@@ -93,6 +101,16 @@ def test_train_then_evaluate_prints_learned_beside_heuristics(config_file, tmp_p
     assert main(["evaluate", str(run_dir), "--episodes", "0"]) == 2
     assert main(["evaluate", str(run_dir), "--rules", "no_such_rule"]) == 2
     assert "--rules no_such_rule: unknown (allowed: all, random" in capsys.readouterr().err
+    # zero-shot elsewhere: the same parameters in the run's env with other float settings,
+    # beside that env's rules on the same episodes; a team size its actor cannot take: one line
+    assert main(["evaluate", str(run_dir), "--episodes", "2", "--set", "env.arrival_rate=0.5",
+                 "--rules", "least_loaded"]) == 0
+    out = capsys.readouterr().out
+    assert "zero-shot at" in out
+    assert [r.split("|")[1].strip() for r in out.splitlines() if r.startswith("| ")][1:] == [
+        "learned", "least_loaded"]
+    assert main(["evaluate", str(run_dir), "--set", "env.n_agents=6"]) == 2
+    assert "cannot move to another team size" in capsys.readouterr().err
     # resuming a finished run does no more training
     assert main(["train", "--resume", str(run_dir)]) == 0
 

@@ -18,6 +18,14 @@ examples:
   agentic-jax evaluate runs/quick --plots             # and the pictures in runs/quick/pictures
   agentic-jax evaluate runs/quick --plots figs --plot-rules random expertise_greedy
   agentic-jax evaluate runs/sweep --member 3          # member 3 of a sweep (members.csv)
+  agentic-jax evaluate runs/gen --set env.n_agents=12 --set env.max_tasks=30 --rules all
+  agentic-jax evaluate runs/gen --setting configs/heldout.yaml:3 --rules all
+
+--set and --setting act zero-shot in another environment (AgenticRLSystem.evaluate_at): the
+run's env with those changes, the policy's parameters unchanged, beside that env's rules on the
+same episodes. --setting FILE:I takes entry I of a settings file's `settings:` list (the
+held-out and validation draws, configs/heldout.yaml and configs/validation.yaml) as a fixed
+setting (env.randomize=none); --set changes after it.
 
 --plots draws the learned policy beside the rules on the same episodes (agentic_jax.viz):
 schedule_<policy>.png, specialisation.png (+ specialisation.json, the scores), load.png and
@@ -45,6 +53,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--rules", nargs="+", default=None, metavar="RULE",
                           help="rules in the table, or 'all' for every rule of the run's "
                                "action mode (default: the run's system.heuristics)")
+    evaluate.add_argument("--set", metavar="env.KEY=VALUE", action="append", default=[],
+                          help="evaluate zero-shot in the run's env with this change "
+                               "(repeatable; env settings only)")
+    evaluate.add_argument("--setting", metavar="FILE:I", default=None,
+                          help="evaluate zero-shot at entry I of a settings file, e.g. "
+                               "configs/heldout.yaml:3")
     evaluate.add_argument("--plots", nargs="?", const="", default=None, metavar="DIR",
                           help="also draw the pictures into DIR (default: RUN_DIR/pictures "
                                "for a run directory, else ./pictures)")
@@ -58,6 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import jax
 
+    from agentic_jax.config import load
     from agentic_jax.env.evaluation import heuristics_for
     from agentic_jax.env.rules import HEURISTICS, RULES
     from agentic_jax.system import CheckpointError
@@ -73,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"--rules {' '.join(unknown)}: unknown (allowed: all, "
                          f"{', '.join(RULES)})")
+    changes = _env_changes(args)
+    if changes and args.plots is not None:
+        raise UsageError("--plots draws the run's own env: drop --set/--setting to draw")
     path = Path(args.path)
     if not path.exists():
         raise UsageError(f"{str(path)!r} does not exist")
@@ -80,19 +98,56 @@ def run(args: argparse.Namespace) -> int:
         system = _load(path, args.member)
     except CheckpointError as err:
         raise UsageError(str(err)) from None
+    env = system.config.env
+    if changes:
+        try:
+            env = load(system.config.to_dict(), changes).env
+        except ValueError as err:
+            raise UsageError(str(err)) from None
     if args.rules == ["all"]:
-        names = tuple(heuristics_for(system.env.action_mode))
+        names = tuple(heuristics_for(env.action_mode))
     else:
         names = tuple(args.rules or system.system_config.heuristics) or tuple(HEURISTICS)
     key = system.keys[1] if args.seed is None else jax.random.key(args.seed)
-    rows = {"learned": system.evaluate(args.episodes, key)}
-    rows.update(system.evaluate_heuristics(args.episodes, key, names))  # the same episodes
+    where = ""
+    if changes:
+        try:  # the policy and the rules meet the same episodes
+            rows = system.evaluate_at(env, args.episodes, key, names)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        where = f", zero-shot at {env.n_agents} agents, {env.n_task_types} task types"
+    else:
+        rows = {"learned": system.evaluate(args.episodes, key)}
+        rows.update(system.evaluate_heuristics(args.episodes, key, names))  # the same episodes
     print(f"{path}: policy after {system.num_timesteps:,} steps (update {system.update_step}), "
-          f"{args.episodes} episodes, deterministic actions\n")
+          f"{args.episodes} episodes, deterministic actions{where}\n")
     print(markdown_table(rows))
     if args.plots is not None:
         _draw(args, path, system, key)
     return 0
+
+
+def _env_changes(args: argparse.Namespace) -> list[str]:
+    """`env.key=value` overrides of `--setting FILE:I` (with `env.randomize=none`: a setting is
+    one point) then `--set`; UsageError naming a bad one."""
+    from agentic_jax.config import read_settings, setting_overrides
+
+    bad = [item for item in args.set if not item.startswith("env.")]
+    if bad:
+        raise UsageError(f"--set {bad[0]}: only env settings change where the policy acts "
+                         "(env.KEY=VALUE)")
+    if args.setting is None:
+        return list(args.set)
+    file, _, index = args.setting.rpartition(":")
+    if not file or not index.isdigit():
+        raise UsageError(f"--setting {args.setting!r}: FILE:I, e.g. configs/heldout.yaml:3")
+    try:
+        settings = read_settings(file)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--setting {args.setting!r}: {err}") from None
+    if int(index) >= len(settings):
+        raise UsageError(f"--setting {args.setting!r}: {file} has settings 0..{len(settings) - 1}")
+    return ["env.randomize=none", *setting_overrides(settings[int(index)]), *args.set]
 
 
 def _load(path: Path, member: int | None):

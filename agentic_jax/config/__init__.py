@@ -10,7 +10,7 @@ from agentic_jax.config.ppo import NetArch, PPOConfig
 from agentic_jax.config.run import SECTIONS, RunConfig, load, parse_override
 from agentic_jax.config.sweep import SweepConfig
 from agentic_jax.config.system import SystemConfig
-from agentic_jax.config.yaml_file import read_yaml
+from agentic_jax.config.yaml_file import read_settings, read_yaml, setting_overrides
 
 __all__ = [
     "SECTIONS",
@@ -22,5 +22,7 @@ __all__ = [
     "SystemConfig",
     "load",
     "parse_override",
+    "read_settings",
     "read_yaml",
+    "setting_overrides",
 ]

@@ -4,10 +4,14 @@ PyYAML's `safe_load` keeps the last of two equal keys in a mapping, so a second 
 silently replaced the first. `StrictLoader` refuses a duplicated key anywhere (a section, a
 key of a section, a key of a nested mapping such as `net_arch`) with the key and both lines;
 YAML merge keys (`<<: *base`) still override what they merge, as YAML means them to.
+
+Settings files (`read_settings`) hold a `settings:` list of env sections, each applied to a
+config as `load` overrides (`setting_overrides`).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +73,21 @@ def read_yaml(path: str | Path) -> Any:
         raise ValueError(f"{path}{where}: not valid YAML ({problem})") from None
     except UnicodeDecodeError:
         raise ValueError(f"config file {str(path)!r} is not UTF-8 text") from None
+
+
+def read_settings(path: str | Path) -> list[dict[str, Any]]:
+    """The `settings:` list of a settings file (configs/heldout.yaml, configs/validation.yaml:
+    env sections drawn from `agentic_jax.env.family.SettingsFamily`); `FileNotFoundError` or
+    `ValueError` naming the file if it cannot be read or has no such list."""
+    document = read_yaml(path)
+    settings = document.get("settings") if isinstance(document, dict) else None
+    if not isinstance(settings, list) or not all(isinstance(s, dict) for s in settings):
+        raise ValueError(f"{path}: no `settings:` list of env sections (a settings file such "
+                         "as configs/heldout.yaml)")
+    return settings
+
+
+def setting_overrides(setting: dict[str, Any]) -> list[str]:
+    """The `load` overrides that replace a config's env: values with a setting's (its other
+    env: values stay)."""
+    return [f"env.{key}={json.dumps(value)}" for key, value in setting.items()]

@@ -25,9 +25,12 @@ from typing import Any
 import jax
 import numpy as np
 
-from agentic_jax.config import PPOConfig, SystemConfig
+from agentic_jax.config import EnvConfig, PPOConfig, SystemConfig
+from agentic_jax.env.evaluation import evaluate_rules
 from agentic_jax.parallel import is_primary
 from agentic_jax.ppo import RunnerState
+from agentic_jax.ppo.rollout import env_spec
+from agentic_jax.ppo.transfer import check_transferable, evaluate_transfer
 from agentic_jax.system.compiled import Compiled, compiled_functions
 from agentic_jax.system.persistence import ConfigSource, Persistence, as_run_config
 from agentic_jax.system.trainer import Trainer
@@ -193,6 +196,36 @@ class AgenticRLSystem(Trainer, Persistence):
         evaluations = [self.compiled.evaluate(n, batch, name) for name in names]  # checks first
         return {name: {k: float(v) for k, v in evaluate(rs, key).items()}
                 for name, evaluate in zip(names, evaluations, strict=True)}
+
+    def evaluate_at(self, env: EnvConfig, n_episodes: int = 64, key: jax.Array | None = None,
+                    rules: Sequence[str] = ()) -> dict[str, dict[str, float]]:
+        """The deterministic policy zero-shot on another environment, beside `rules` of it.
+
+        `env` is the `EnvConfig` to act in: another team size, queue, float setting, or (with
+        a per-slot observation such as "slots") number of task types. The parameters act
+        unchanged and the observation statistics are mapped (`agentic_jax.ppo.transfer`).
+        The policy and each rule meet the same `n_episodes` episodes of `key` (default: the
+        evaluation key). Returns `{"learned": metrics, rule: metrics}` (`evaluate`'s metrics).
+        ValueError, before compiling, where the policy cannot act in `env` or a rule is not
+        in its mode's table.
+        """
+        if not isinstance(n_episodes, int) or n_episodes < 1:
+            raise ValueError(f"n_episodes={n_episodes!r} is invalid (allowed: an int >= 1)")
+        dst_env, dst_params = env.make_env()
+        unknown = [name for name in rules if name not in dst_env.mode.rules]
+        if unknown:
+            raise ValueError(f"rules {unknown} are not in the {env.action_mode!r} mode's table "
+                             f"(allowed: {', '.join(dst_env.mode.rules)})")
+        check_transferable(self.ppo, env_spec(self.env, self.env_params),
+                           env_spec(dst_env, dst_params))
+        key = self.keys[1] if key is None else key
+        learned = evaluate_transfer(
+            self.ppo, self.runner_state, self.env, self.env_params, dst_env, dst_params, key,
+            n_episodes)
+        table = evaluate_rules(dst_env, dst_params, key, n_episodes, tuple(rules))
+        fetched = jax.device_get({"learned": learned, **table})  # a pytree: keys sorted
+        return {name: {k: float(v) for k, v in fetched[name].items() if k != "episode_rewards"}
+                for name in ("learned", *rules)}
 
     def _reference(self) -> dict[str, dict[str, float]]:
         """The heuristic baselines: from `heuristics.json` when stored, else evaluated."""

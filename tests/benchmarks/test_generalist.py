@@ -51,6 +51,18 @@ def test_set_changes_the_training_config_and_on_picks_the_draw(capsys):
     assert "unknown key env.n_agentz" in capsys.readouterr().err
 
 
+def test_a_recipe_in_a_per_slot_layout_keeps_it_and_fixed_drops_its_draws():
+    """configs/generalist.yaml observes `slots_rates` and draws from the family itself: both
+    variants keep its layout, and the `fixed` control trains at its setting only."""
+    recipe = str(generalist.ROOT / "configs" / "generalist.yaml")
+    family = generalist.train_config(recipe, "family", 4096, quick=True)
+    fixed = generalist.train_config(recipe, "fixed", 4096, quick=True)
+    assert family.env.obs_mode == fixed.env.obs_mode == "slots_rates"
+    assert [name for name, _, _ in family.env.params.randomize] == list(FLOAT_RANGES)
+    assert fixed.env.params.randomize == ()
+    assert family.ppo.select_decoding == "matching"
+
+
 def test_tally_counts_above_level_and_within_five_percent_per_policy():
     def v(margin, low, high, relative):
         return {"margin": margin, "margin_ci": [low, high], "relative": relative}

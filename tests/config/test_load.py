@@ -175,3 +175,12 @@ def test_select_team_config_is_the_recipe_with_team_requests_and_slots():
                                            obs_mode="slots")
     assert team.ppo == recipe.ppo
     assert set(team.system.heuristics) <= set(heuristics_for("select_team"))
+
+
+def test_generalist_config_is_select_team_drawn_from_the_family_in_slots_rates_by_matching():
+    generalist, team = load(CONFIGS / "generalist.yaml"), load(CONFIGS / "select_team.yaml")
+    family = load(CONFIGS / "select_team.yaml", ["env.randomize=family"]).env.params.randomize
+    assert generalist.env == dataclasses.replace(
+        team.env, obs_mode="slots_rates", params=team.env.params.replace(randomize=family))
+    assert generalist.ppo == team.ppo.replace(select_decoding="matching")
+    assert generalist.system == team.system

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -124,3 +126,33 @@ def test_start_from_refuses_what_cannot_carry_over():
     target.runner_state = target.runner_state.replace(update_step=jax.numpy.int32(1))
     with pytest.raises(ValueError, match="trained 1 updates already"):
         target.start_from(source)
+
+
+@pytest.mark.slow
+def test_evaluate_at_acts_zero_shot_beside_that_envs_rules():
+    """`evaluate_at`: at the run's own env it is `evaluate` and `evaluate_heuristics` on the
+    same episodes; at another team size and queue the same parameters act there and the rules
+    are that env's; what cannot act there, or a rule of no table, is refused before compiling."""
+    config = tiny_config()
+    config["env"].update(n_agents=2, max_tasks=4, action_mode="select", obs_mode="slots")
+    config["ppo"].update(policy="discrete", actor="ippo")
+    system = AgenticRLSystem(config)
+    key = jax.random.key(3)
+    own = system.evaluate_at(system.config.env, 4, key, ["random", "least_loaded"])
+    assert list(own) == ["learned", "random", "least_loaded"]  # the rules in the order asked
+    assert own["learned"] == system.evaluate(4, key)
+    assert {k: own[k] for k in ("random", "least_loaded")} == system.evaluate_heuristics(
+        4, key, ["random", "least_loaded"])
+    bigger = system.config.env.scaled(4)
+    away = system.evaluate_at(bigger, 4, key, ["least_loaded"])
+    assert set(away) == {"learned", "least_loaded"} and away["learned"] != own["learned"]
+    assert 0.0 <= away["learned"]["completion_rate"] <= 1.0
+    team_mode = dataclasses.replace(bigger, action_mode="select_team")
+    with pytest.raises(ValueError, match="rules \\['expected_rate_helps'\\] are not in the "
+                                         "'select_team' mode's table"):
+        system.evaluate_at(team_mode, 4, key, ["expected_rate_helps"])
+    mlp = AgenticRLSystem({**config, "ppo": {**config["ppo"], "actor": "mlp"}})
+    with pytest.raises(ValueError, match="ppo.actor='mlp' cannot move"):
+        mlp.evaluate_at(bigger, 4, key)
+    with pytest.raises(ValueError, match="n_episodes=0 is invalid"):
+        system.evaluate_at(bigger, 0, key)

@@ -126,9 +126,6 @@ def read_settings(path: Path = SETTINGS_FILE) -> list[dict[str, Any]]:
     return config_settings(path)
 
 
-env_overrides = setting_overrides  # a setting as `load` overrides of the recipe's env:
-
-
 # an action of the mode with every collaboration request set to "no" (flat per-env action)
 NO_COLLABORATION = {
     "select": lambda a: a.reshape(-1, 2).at[:, 1].set(0).ravel(),  # (choice, collaborate)
@@ -186,7 +183,7 @@ def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes
                 "system.tensorboard": False, "system.plot": False}
     if not quick:
         settings["system.final_eval_episodes"] = final_episodes
-    config = load(recipe, [*overrides, *env_overrides(setting),
+    config = load(recipe, [*overrides, *setting_overrides(setting),
                            *(f"{k}={json.dumps(v)}" for k, v in settings.items())])
     return config.replace(sweep=SweepConfig(seeds=seeds))
 

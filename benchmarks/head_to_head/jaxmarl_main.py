@@ -12,7 +12,7 @@ import numpy as np
 import results_dir
 from results_dir import result_dir
 
-from agentic_jax.config import load
+from agentic_jax.config import load, setting_overrides
 from head_to_head import jaxmarl_report
 from head_to_head.jaxmarl_baselines import BaselineError
 from head_to_head.jaxmarl_driver import METHODS, Settings, check, reusable, run
@@ -83,15 +83,15 @@ def settings(args: argparse.Namespace, root: Path) -> Settings:
 
 
 def heldout_env(index: int) -> tuple[str, ...]:
-    """The env overrides of held-out setting ``index``, read and applied by benchmarks/heldout.py's
-    own helpers; ``ValueError`` for an index out of range."""
+    """The env overrides of held-out setting ``index`` (benchmarks/heldout.py's settings file,
+    `agentic_jax.config.setting_overrides`); ``ValueError`` for an index out of range."""
     import heldout  # benchmarks/heldout.py (the script's folder is on sys.path)
 
     settings = heldout.read_settings()
     if not 0 <= index < len(settings):
         raise ValueError(f"--setting {index} is out of range (allowed: 0..{len(settings) - 1}, "
                          f"the settings of {heldout.SETTINGS_FILE.relative_to(heldout.ROOT)})")
-    return tuple(heldout.env_overrides(settings[index]))
+    return tuple(setting_overrides(settings[index]))
 
 
 def setting_record(s: Settings) -> dict:

@@ -5,11 +5,13 @@
     python benchmarks/heldout.py --quick --out /tmp/heldout               # toy budget, 2 settings
     python benchmarks/heldout.py --draw                                   # rewrite the draw file
     python benchmarks/heldout.py --settings 6 --seeds 3 --warm-start      # train small, continue
+    python benchmarks/heldout.py --on validation --config configs/seed_discrete.yaml --settings 4
 
 The settings are `configs/heldout.yaml`: a fixed-seed draw (`--draw`, seed 2026) from
 `agentic_jax.env.family.SettingsFamily` (team size 4..16, 2..6 task types, every float a user
 would vary), committed once and never used for tuning; `configs/validation.yaml` is a second
-draw of the same family (seed 2027) where choices are made. For each setting the recipe's config
+draw of the same family (seed 2027) where choices are made (`--on validation` runs the same
+there). For each setting the recipe's config
 with that `env:` is trained from scratch as one sweep of `--seeds` seeds (`run_sweep`), and the
 sweep's report (rliable) compares every seed's best model with every rule of the mode that
 judges the action mode (`judged_by`: its own, except `select_team`, judged by the select
@@ -119,6 +121,8 @@ def draw_text(seed: int = DRAW_SEED, header: str = HEADER) -> str:
 
 # the settings files `--draw` writes: (path, draw seed, header)
 DRAWS = ((SETTINGS_FILE, DRAW_SEED, HEADER), (VALIDATION_FILE, VALIDATION_SEED, VALIDATION_HEADER))
+# `--on`: the draw run (held out: only judges) or the one where choices are made
+ON = {"heldout": SETTINGS_FILE, "validation": VALIDATION_FILE}
 
 
 def read_settings(path: Path = SETTINGS_FILE) -> list[dict[str, Any]]:
@@ -370,7 +374,8 @@ def markdown(result: dict) -> str:
     warm = result.get("warm_start")
     if warm:
         changed += ", warm-started from the recipe's own setting"
-    lines = [f"# Held-out settings: {result['recipe']}{changed} against the best rule of each "
+    draw = {"heldout": "Held-out", "validation": "Validation"}[result.get("on", "heldout")]
+    lines = [f"# {draw} settings: {result['recipe']}{changed} against the best rule of each "
              "setting", "",
              f"{len(rows)} settings x {result['seeds']} seeds; paired margin over the best rule "
              f"of the {result.get('rules_of', 'recipe')} mode's table on the same final episodes, "
@@ -427,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"rewrite {SETTINGS_FILE.name} and {VALIDATION_FILE.name}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change the recipe, e.g. ppo.collaboration=sequential (repeatable)")
+    parser.add_argument("--on", choices=tuple(ON), default="heldout",
+                        help="the settings: the held-out draw (judges) or the validation draw "
+                             "(where choices are made)")
     parser.add_argument("--warm-start", action="store_true",
                         help="start each seed from its own seed of the recipe trained at its "
                              "own env (train small, continue at the setting)")
@@ -440,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(draw_text(seed, header))
             print(f"heldout: wrote {path}")
         return 0
-    settings = read_settings()
+    settings = read_settings(ON[args.on])
     if args.settings is not None:
         try:
             chosen = [int(i) for i in args.settings.split(",")]
@@ -464,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(tempfile.mkdtemp(prefix="heldout-quick-"))
     tag = args.tag or Path(args.config).stem
     folder = result_dir("heldout", tag, out,
-                        what=f"{tag} on the held-out settings against each setting's best rule")
+                        what=f"{tag} on the {args.on} settings against each setting's best rule")
     rows, sources = [], {}  # n_task_types -> (source systems, their record)
     with tempfile.TemporaryDirectory(prefix="heldout-runs-") as workdir:
         for i in chosen:
@@ -484,8 +492,8 @@ def main(argv: list[str] | None = None) -> int:
                                          args.episodes, args.warm_steps, folder))
             print(f"heldout: setting {i}: margin {rows[-1]['margin']:+.1f} "
                   f"{rows[-1]['margin_ci']}", flush=True)
-    result = {"recipe": args.config, "set": args.set, "rules_of": judged_by, "seeds": args.seeds,
-              "episodes": args.episodes, "quick": args.quick, "rows": rows}
+    result = {"recipe": args.config, "on": args.on, "set": args.set, "rules_of": judged_by,
+              "seeds": args.seeds, "episodes": args.episodes, "quick": args.quick, "rows": rows}
     if args.warm_start:
         first = next(iter(sources.values()))[1]
         result["warm_start"] = {"source_agents": first["env"]["n_agents"],

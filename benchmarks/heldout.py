@@ -16,7 +16,8 @@ with that `env:` is trained from scratch as one sweep of `--seeds` seeds (`run_s
 sweep's report (rliable) compares every seed's best model with every rule of the mode that
 judges the action mode (`judged_by`: its own, except `select_team`, judged by the select
 rules, whose own requests its table lacks) on the same final episodes: the IQM of the returns
-with its 95% CI, the paired margin over the best rule with its CI, and the completion rate.
+with its 95% CI, the paired margin over the best rule with its CI, and the completion rate
+beside the best rule's on the same episodes.
 The collaboration frequency of each seed's policy is measured on `--episodes` episodes of one
 fixed key, and on the same episodes each seed's policy is run again with its collaboration
 requests switched off (every other output unchanged; a `select_team` policy's slot choices are
@@ -208,6 +209,14 @@ def final_rules(config: RunConfig) -> dict[str, np.ndarray]:
     return {name: metrics["episode_return"] for name, metrics in rules.items()}
 
 
+def rule_completion(config: RunConfig, rule: str) -> float:
+    """The mean completion rate of `rule` (of the mode that judges `config`'s) on the final
+    episodes a run or sweep of `config` meets: what "completion on par" is judged against."""
+    env, params = judging(config).env.make_env()
+    metrics = rule_episodes(env, params, *final_episodes(config), (rule,))[rule]
+    return float(np.mean(metrics["completion_rate"]))
+
+
 def judged_row(config: RunConfig, out: dict) -> tuple[dict, np.ndarray, np.ndarray]:
     """A one-setting sweep's report row judged by the rules of the mode that judges its own
     (the sweep's row where that is its own mode; else `summarize` against `final_rules`):
@@ -263,7 +272,9 @@ def setting_row(index: int, config: RunConfig, row: dict, returns: np.ndarray, b
             "margin_ci": [row["paired_margin_ci_low"], row["paired_margin_ci_high"]],
             "margin_per_seed": margins.tolist(),
             "relative_margin": row["paired_margin_mean"] / abs(row["best_heuristic_mean"]),
-            "completion": row["completion_mean"], "collaboration_per_seed": collab,
+            "completion": row["completion_mean"],
+            "best_rule_completion": rule_completion(config, row["best_heuristic"]),
+            "collaboration_per_seed": collab,
             "collab_off_mean": float(ablation[:, 1].mean()),
             "collab_gain": float(gain.mean()), "collab_gain_ci": bootstrap_ci(gain),
             "collab_gain_per_seed": (ablation[:, 0] - ablation[:, 1]).mean(1).tolist(),
@@ -386,15 +397,18 @@ def markdown(result: dict) -> str:
              "paired gain of collaborating over seeds, 95% bootstrap CI over episodes. Collab. "
              "freq.: the share of agent-steps in a pair, the mean over seeds.", "",
              "| # | n | types | sharing | cost | best rule | margin [95% CI] | rel. | completion "
-             "| collab. freq. | gain of collab. on vs off [95% CI] |", "|" + "---|" * 11]
+             "(best rule's) | collab. freq. | gain of collab. on vs off [95% CI] |",
+             "|" + "---|" * 11]
     for r in rows:
         s = r["setting"]
         low, high = r["margin_ci"]
+        rule_done = (f" ({r['best_rule_completion']:.3f})" if "best_rule_completion" in r
+                     else "")
         lines.append(
             f"| {r['index']} | {s['n_agents']} | {s['n_task_types']} | "
             f"{s['collaboration_sharing']:.2f} | {s['collaboration_cost']:.2f} | "
             f"{r['best_rule']} | {r['margin']:+.1f} [{low:+.1f}, {high:+.1f}] | "
-            f"{r['relative_margin']:+.1%} | {r['completion']:.3f} | "
+            f"{r['relative_margin']:+.1%} | {r['completion']:.3f}{rule_done} | "
             f"{collaboration(r['collaboration_per_seed'])} | "
             f"{r['collab_gain']:+.1f} [{r['collab_gain_ci'][0]:+.1f}, "
             f"{r['collab_gain_ci'][1]:+.1f}] |")

@@ -199,6 +199,7 @@ def test_quick_run_reports_every_chosen_setting(tmp_path):
     for row in result["rows"]:
         assert len(row["margin_per_seed"]) == len(row["collaboration_per_seed"]) == 2
         assert row["margin_ci"][0] <= row["margin"] <= row["margin_ci"][1]
+        assert 0.0 <= row["best_rule_completion"] <= 1.0
     assert "The CI lies above zero in" in (tmp_path / "result.md").read_text()
     for index in (0, 1):  # each setting's learning curves: a row per seed and evaluation
         with (tmp_path / f"evaluations_{index:02d}.csv").open(newline="") as f:

@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-from heldout import SETTINGS_FILE, VALIDATION_FILE, judging, read_settings  # noqa: E402
+from heldout import ON, judging, read_settings  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, load, setting_overrides  # noqa: E402
@@ -60,8 +60,6 @@ VARIANTS = {"family": ["env.randomize=family"], "fixed": ["env.randomize=none"]}
 QUICK = ["ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_size=64", "ppo.n_epochs=1",
          "ppo.net_arch={pi: [16], vf: [16]}"]
 BOOTSTRAP = 2000
-# `--on`: the draw judged (held out: only judges) or the one where choices are made
-DRAWS = {"heldout": SETTINGS_FILE, "validation": VALIDATION_FILE}
 
 
 def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool,
@@ -186,14 +184,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated ppo.select_decoding values: each trained policy "
                              "is judged once per decoding (default: the config's only)")
     parser.add_argument("--quick", action="store_true", help="toy budget and network")
-    parser.add_argument("--on", choices=tuple(DRAWS), default="heldout",
+    parser.add_argument("--on", choices=tuple(ON), default="heldout",
                         help="the settings: the held-out draw (judges) or the validation draw "
                              "(where choices between recipes are made)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change the training config, e.g. env.n_agents=8 (repeatable)")
     add_arguments(parser, "generalist", None, default="the recipe's file name")
     args = parser.parse_args(argv)
-    settings = read_settings(DRAWS[args.on])
+    settings = read_settings(ON[args.on])
     try:
         chosen = [int(i) for i in args.settings.split(",")]
     except ValueError:

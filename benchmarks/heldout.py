@@ -5,16 +5,19 @@
     python benchmarks/heldout.py --quick --out /tmp/heldout               # toy budget, 2 settings
     python benchmarks/heldout.py --draw                                   # rewrite the draw file
     python benchmarks/heldout.py --settings 6 --seeds 3 --warm-start      # train small, continue
+    python benchmarks/heldout.py --on validation --config configs/seed_discrete.yaml --settings 4
 
 The settings are `configs/heldout.yaml`: a fixed-seed draw (`--draw`, seed 2026) from
 `agentic_jax.env.family.SettingsFamily` (team size 4..16, 2..6 task types, every float a user
 would vary), committed once and never used for tuning; `configs/validation.yaml` is a second
-draw of the same family (seed 2027) where choices are made. For each setting the recipe's config
+draw of the same family (seed 2027) where choices are made (`--on validation` runs the same
+there). For each setting the recipe's config
 with that `env:` is trained from scratch as one sweep of `--seeds` seeds (`run_sweep`), and the
 sweep's report (rliable) compares every seed's best model with every rule of the mode that
 judges the action mode (`judged_by`: its own, except `select_team`, judged by the select
 rules, whose own requests its table lacks) on the same final episodes: the IQM of the returns
-with its 95% CI, the paired margin over the best rule with its CI, and the completion rate.
+with its 95% CI, the paired margin over the best rule with its CI, and the completion rate
+beside the best rule's on the same episodes.
 The collaboration frequency of each seed's policy is measured on `--episodes` episodes of one
 fixed key, and on the same episodes each seed's policy is run again with its collaboration
 requests switched off (every other output unchanged; a `select_team` policy's slot choices are
@@ -119,6 +122,8 @@ def draw_text(seed: int = DRAW_SEED, header: str = HEADER) -> str:
 
 # the settings files `--draw` writes: (path, draw seed, header)
 DRAWS = ((SETTINGS_FILE, DRAW_SEED, HEADER), (VALIDATION_FILE, VALIDATION_SEED, VALIDATION_HEADER))
+# `--on`: the draw run (held out: only judges) or the one where choices are made
+ON = {"heldout": SETTINGS_FILE, "validation": VALIDATION_FILE}
 
 
 def read_settings(path: Path = SETTINGS_FILE) -> list[dict[str, Any]]:
@@ -204,6 +209,14 @@ def final_rules(config: RunConfig) -> dict[str, np.ndarray]:
     return {name: metrics["episode_return"] for name, metrics in rules.items()}
 
 
+def rule_completion(config: RunConfig, rule: str) -> float:
+    """The mean completion rate of `rule` (of the mode that judges `config`'s) on the final
+    episodes a run or sweep of `config` meets: what "completion on par" is judged against."""
+    env, params = judging(config).env.make_env()
+    metrics = rule_episodes(env, params, *final_episodes(config), (rule,))[rule]
+    return float(np.mean(metrics["completion_rate"]))
+
+
 def judged_row(config: RunConfig, out: dict) -> tuple[dict, np.ndarray, np.ndarray]:
     """A one-setting sweep's report row judged by the rules of the mode that judges its own
     (the sweep's row where that is its own mode; else `summarize` against `final_rules`):
@@ -259,7 +272,9 @@ def setting_row(index: int, config: RunConfig, row: dict, returns: np.ndarray, b
             "margin_ci": [row["paired_margin_ci_low"], row["paired_margin_ci_high"]],
             "margin_per_seed": margins.tolist(),
             "relative_margin": row["paired_margin_mean"] / abs(row["best_heuristic_mean"]),
-            "completion": row["completion_mean"], "collaboration_per_seed": collab,
+            "completion": row["completion_mean"],
+            "best_rule_completion": rule_completion(config, row["best_heuristic"]),
+            "collaboration_per_seed": collab,
             "collab_off_mean": float(ablation[:, 1].mean()),
             "collab_gain": float(gain.mean()), "collab_gain_ci": bootstrap_ci(gain),
             "collab_gain_per_seed": (ablation[:, 0] - ablation[:, 1]).mean(1).tolist(),
@@ -370,7 +385,8 @@ def markdown(result: dict) -> str:
     warm = result.get("warm_start")
     if warm:
         changed += ", warm-started from the recipe's own setting"
-    lines = [f"# Held-out settings: {result['recipe']}{changed} against the best rule of each "
+    draw = {"heldout": "Held-out", "validation": "Validation"}[result.get("on", "heldout")]
+    lines = [f"# {draw} settings: {result['recipe']}{changed} against the best rule of each "
              "setting", "",
              f"{len(rows)} settings x {result['seeds']} seeds; paired margin over the best rule "
              f"of the {result.get('rules_of', 'recipe')} mode's table on the same final episodes, "
@@ -381,15 +397,18 @@ def markdown(result: dict) -> str:
              "paired gain of collaborating over seeds, 95% bootstrap CI over episodes. Collab. "
              "freq.: the share of agent-steps in a pair, the mean over seeds.", "",
              "| # | n | types | sharing | cost | best rule | margin [95% CI] | rel. | completion "
-             "| collab. freq. | gain of collab. on vs off [95% CI] |", "|" + "---|" * 11]
+             "(best rule's) | collab. freq. | gain of collab. on vs off [95% CI] |",
+             "|" + "---|" * 11]
     for r in rows:
         s = r["setting"]
         low, high = r["margin_ci"]
+        rule_done = (f" ({r['best_rule_completion']:.3f})" if "best_rule_completion" in r
+                     else "")
         lines.append(
             f"| {r['index']} | {s['n_agents']} | {s['n_task_types']} | "
             f"{s['collaboration_sharing']:.2f} | {s['collaboration_cost']:.2f} | "
             f"{r['best_rule']} | {r['margin']:+.1f} [{low:+.1f}, {high:+.1f}] | "
-            f"{r['relative_margin']:+.1%} | {r['completion']:.3f} | "
+            f"{r['relative_margin']:+.1%} | {r['completion']:.3f}{rule_done} | "
             f"{collaboration(r['collaboration_per_seed'])} | "
             f"{r['collab_gain']:+.1f} [{r['collab_gain_ci'][0]:+.1f}, "
             f"{r['collab_gain_ci'][1]:+.1f}] |")
@@ -427,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"rewrite {SETTINGS_FILE.name} and {VALIDATION_FILE.name}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change the recipe, e.g. ppo.collaboration=sequential (repeatable)")
+    parser.add_argument("--on", choices=tuple(ON), default="heldout",
+                        help="the settings: the held-out draw (judges) or the validation draw "
+                             "(where choices are made)")
     parser.add_argument("--warm-start", action="store_true",
                         help="start each seed from its own seed of the recipe trained at its "
                              "own env (train small, continue at the setting)")
@@ -440,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(draw_text(seed, header))
             print(f"heldout: wrote {path}")
         return 0
-    settings = read_settings()
+    settings = read_settings(ON[args.on])
     if args.settings is not None:
         try:
             chosen = [int(i) for i in args.settings.split(",")]
@@ -464,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(tempfile.mkdtemp(prefix="heldout-quick-"))
     tag = args.tag or Path(args.config).stem
     folder = result_dir("heldout", tag, out,
-                        what=f"{tag} on the held-out settings against each setting's best rule")
+                        what=f"{tag} on the {args.on} settings against each setting's best rule")
     rows, sources = [], {}  # n_task_types -> (source systems, their record)
     with tempfile.TemporaryDirectory(prefix="heldout-runs-") as workdir:
         for i in chosen:
@@ -484,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
                                          args.episodes, args.warm_steps, folder))
             print(f"heldout: setting {i}: margin {rows[-1]['margin']:+.1f} "
                   f"{rows[-1]['margin_ci']}", flush=True)
-    result = {"recipe": args.config, "set": args.set, "rules_of": judged_by, "seeds": args.seeds,
-              "episodes": args.episodes, "quick": args.quick, "rows": rows}
+    result = {"recipe": args.config, "on": args.on, "set": args.set, "rules_of": judged_by,
+              "seeds": args.seeds, "episodes": args.episodes, "quick": args.quick, "rows": rows}
     if args.warm_start:
         first = next(iter(sources.values()))[1]
         result["warm_start"] = {"source_agents": first["env"]["n_agents"],

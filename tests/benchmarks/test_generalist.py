@@ -44,8 +44,7 @@ def test_set_changes_the_training_config_and_on_picks_the_draw(capsys):
     assert rates.env.obs_mode == "slots_rates"
     judged = generalist.setting_config(RECIPE, generalist.read_settings()[10], "slots_rates")
     assert judged.env.obs_mode == "slots_rates"
-    assert generalist.DRAWS["validation"] != generalist.DRAWS["heldout"]
-    assert read_settings(generalist.DRAWS["validation"]) != read_settings()
+    assert read_settings(generalist.ON["validation"]) != read_settings()
     with pytest.raises(SystemExit):
         generalist.main(["--on", "validation", "--set", "env.n_agentz=8"])
     assert "unknown key env.n_agentz" in capsys.readouterr().err

@@ -77,6 +77,29 @@ def test_bad_settings_index_is_one_line(capsys):
     assert "--settings: [99] not in 0..11" in capsys.readouterr().err
 
 
+def test_on_validation_runs_the_validation_draw(tmp_path, monkeypatch):
+    """`--on validation` trains and judges the validation draw's settings, and says so."""
+    seen = []
+
+    def fake_setting(index, config, workdir, episodes, folder):
+        seen.append((index, config.env.n_agents, float(config.env.params.arrival_rate)))
+        return {"index": index, "setting": {"n_agents": config.env.n_agents, "n_task_types": 2,
+                                            "collaboration_sharing": 0.5,
+                                            "collaboration_cost": 0.1},
+                "best_rule": "wspt", "margin": 1.0, "margin_ci": [0.5, 1.5],
+                "relative_margin": 0.01, "completion": 0.9, "collaboration_per_seed": [0.0],
+                "collab_gain": 0.0, "collab_gain_ci": [0.0, 0.0], "beats_rule": True}
+
+    monkeypatch.setattr(heldout, "evaluate_setting", fake_setting)
+    assert heldout.main(["--on", "validation", "--settings", "3", "--seeds", "1",
+                         "--out", str(tmp_path)]) == 0
+    validation = heldout.read_settings(heldout.VALIDATION_FILE)[3]
+    assert seen == [(3, validation["n_agents"], validation["arrival_rate"])]
+    assert validation != heldout.read_settings()[3]
+    assert json.loads((tmp_path / "result.json").read_text())["on"] == "validation"
+    assert (tmp_path / "result.md").read_text().startswith("# Validation settings:")
+
+
 TINY = {"env": {"action_mode": "select_team", "n_agents": 3, "max_tasks": 4,
                 "max_steps_in_episode": 12, "collaboration_cost": 0.0},
         "ppo": {"policy": "discrete", "actor": "ippo", "n_envs": 2, "n_steps": 4,
@@ -176,6 +199,7 @@ def test_quick_run_reports_every_chosen_setting(tmp_path):
     for row in result["rows"]:
         assert len(row["margin_per_seed"]) == len(row["collaboration_per_seed"]) == 2
         assert row["margin_ci"][0] <= row["margin"] <= row["margin_ci"][1]
+        assert 0.0 <= row["best_rule_completion"] <= 1.0
     assert "The CI lies above zero in" in (tmp_path / "result.md").read_text()
     for index in (0, 1):  # each setting's learning curves: a row per seed and evaluation
         with (tmp_path / f"evaluations_{index:02d}.csv").open(newline="") as f:

@@ -26,6 +26,10 @@ and the summary counts, per trained policy, the settings where it is above the b
 deterministic choices (`ppo.select_decoding`; the training is the same), so the decodings meet
 the same episodes with the same parameters: a paired comparison.
 
+`--ablate-requests` judges each team of a mode with requests of its own (not `select_team`)
+again with them switched off on the same episodes: the paired gain of its requests, 95%
+bootstrap CI over episodes (issue 26's "beats the same policy with collaboration off").
+
 `--on validation` runs the same on configs/validation.yaml, a second draw of the family: a
 choice between budgets or training settings (`--set`, `--timesteps`) is made there, and only
 the chosen one meets the held-out draw, so the held-out settings judge without being tuned on.
@@ -46,7 +50,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-from heldout import ON, judging, read_settings  # noqa: E402
+from heldout import NO_COLLABORATION, ON, judging, read_settings  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, load, setting_overrides  # noqa: E402
@@ -88,8 +92,10 @@ def paired_ci(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
 
 
 def evaluate_setting(index: int, setting: dict, trained: dict, recipe: str,
-                     episodes: int, obs_mode: str = "slots") -> dict:
-    """Every variant's learned team and every rule on the same episodes of one setting."""
+                     episodes: int, obs_mode: str = "slots", ablate: bool = False) -> dict:
+    """Every variant's learned team and every rule on the same episodes of one setting; with
+    `ablate`, each team again with its collaboration requests switched off (every other output
+    unchanged): the paired gain of its own requests."""
     config = setting_config(recipe, setting, obs_mode)
     env, params = config.env.make_env()
     key = jax.random.key(EVAL_KEY)
@@ -122,6 +128,14 @@ def evaluate_setting(index: int, setting: dict, trained: dict, recipe: str,
             "margin_ci": [low, high], "relative": float(diff.mean() / abs(best_returns.mean())),
             "completion": float(out["completion_rate"]),
             "collaboration": float(out["collaboration_frequency"])}
+        if ablate:
+            off = evaluate_transfer(src_config.ppo, runner_state, src_env, src_params, env,
+                                    params, key, episodes, NO_COLLABORATION[env.mode.name])
+            gain = returns - np.asarray(off["episode_rewards"])
+            row["variants"][variant].update({
+                "requests_off_mean": float(np.mean(off["episode_rewards"])),
+                "requests_off_collaboration": float(off["collaboration_frequency"]),
+                "requests_gain": float(gain.mean()), "requests_gain_ci": list(paired_ci(gain))})
     return row
 
 
@@ -159,7 +173,10 @@ def markdown(result: dict) -> str:
                 f"| {r['cost']:.2f} | {r['best_rule']} ({r['best_rule_mean']:.1f}, "
                 f"{r['best_rule_completion']:.3f}, {r['best_rule_collaboration']:.3f}) | "
                 f"{variant} | {v['margin']:+.1f} [{low:+.1f}, {high:+.1f}] | "
-                f"{v['relative']:+.1%} | {v['completion']:.3f} | {v['collaboration']:.3f} |")
+                f"{v['relative']:+.1%} | {v['completion']:.3f} | {v['collaboration']:.3f}"
+                + (f" (requests off: {v['requests_gain']:+.1f} [{v['requests_gain_ci'][0]:+.1f}, "
+                   f"{v['requests_gain_ci'][1]:+.1f}] for them)" if "requests_gain" in v else "")
+                + " |")
     lines += [""] + [f"- {name}: above the best rule (CI above zero) on {c['above']} of "
                      f"{c['settings']} settings, level on {c['level']}, within 5% on "
                      f"{c['within_5pct']}" for name, c in tally(result["rows"]).items()]
@@ -183,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decodings", default=None,
                         help="comma-separated ppo.select_decoding values: each trained policy "
                              "is judged once per decoding (default: the config's only)")
+    parser.add_argument("--ablate-requests", action="store_true",
+                        help="also judge each team with its collaboration requests switched off "
+                             "(the paired gain of its requests)")
     parser.add_argument("--quick", action="store_true", help="toy budget and network")
     parser.add_argument("--on", choices=tuple(ON), default="heldout",
                         help="the settings: the held-out draw (judges) or the validation draw "
@@ -225,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     obs_mode = configs[variants[0]].env.obs_mode  # every variant's: --set changes them all
+    mode = configs[variants[0]].env.action_mode
+    if args.ablate_requests and mode not in NO_COLLABORATION:
+        parser.error(f"--ablate-requests: a {mode} policy makes no requests of its own (modes "
+                     f"with requests: {', '.join(NO_COLLABORATION)})")
     for i in chosen:  # a bad setting is one line, before training
         setting_config(args.config, settings[i], obs_mode)
     trained, seconds = {}, {}
@@ -243,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for i in chosen:
         rows.append(evaluate_setting(i, settings[i], trained, args.config, args.episodes,
-                                     obs_mode))
+                                     obs_mode, args.ablate_requests))
         print(f"generalist: setting {i}: " + ", ".join(
             f"{v} {r['margin']:+.1f} {r['margin_ci']}" for v, r in rows[-1]["variants"].items()),
             flush=True)

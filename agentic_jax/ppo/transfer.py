@@ -165,15 +165,19 @@ def warm_start(
 def evaluate_transfer(
     config: PPOConfig, runner_state: RunnerState, src_env: Any, src_params: Any,
     dst_env: Any, dst_params: Any, key: chex.PRNGKey, n_episodes: int = 64,
+    action_filter: Callable[[jax.Array], jax.Array] | None = None,
 ) -> dict[str, jax.Array]:
     """The deterministic policy of an actor trained on `src_env`, evaluated zero-shot on
     `dst_env` (another `n_agents`) over `n_episodes` episodes of `key`: `evaluate_policy`'s
-    metrics (`mean_reward`, `completion_rate`, ..., `episode_rewards [n_episodes]`)."""
+    metrics (`mean_reward`, `completion_rate`, ..., `episode_rewards [n_episodes]`).
+    `action_filter` maps each flat env action before it is stepped (e.g. the collaboration
+    requests switched off, every other output unchanged)."""
     state = transfer_state(config, runner_state, src_env, src_params, dst_env, dst_params)
     act = make_act(config, dst_env, dst_params)
+    keep = action_filter or (lambda action: action)
 
     def policy(k, env_state, params):
-        return act(state, dst_env.get_obs(env_state, params), deterministic=True)
+        return keep(act(state, dst_env.get_obs(env_state, params), deterministic=True))
 
     return evaluate_policy(policy, dst_env, dst_params, key, n_episodes,
                            return_episode_rewards=True)

@@ -89,6 +89,8 @@ def test_paired_ci_brackets_the_mean_and_narrows_with_more_episodes():
     (["--seed", "0,x"], "--seed '0,x': an integer or comma-separated integers"),
     (["--seed", "1,1"], "--seed '1,1': a seed given twice"),
     (["--decodings", "order,best"], "ppo.select_decoding='best' is unknown"),
+    (["--config", str(generalist.ROOT / "configs" / "generalist.yaml"), "--ablate-requests"],
+     "--ablate-requests: a select_team policy makes no requests of its own"),
 ])
 def test_bad_arguments_are_one_line(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:
@@ -125,6 +127,21 @@ def test_each_decoding_judges_the_same_trained_policy(tmp_path):
     assert result["decodings"] == ["order", "matching"]
     assert set(row["variants"]) == {"family, order", "family, matching"}
     assert list(result["train_seconds"]) == ["family"]  # trained once
+
+
+@pytest.mark.slow
+def test_ablate_requests_judges_the_same_team_with_no_requests_on_the_same_episodes(tmp_path):
+    """`--ablate-requests`: the same parameters again with every request switched off; the
+    gain is paired (its mean is the difference of the two means) and the ablated team pairs
+    with nobody."""
+    generalist.main(["--quick", "--settings", "10", "--episodes", "4", "--variants", "family",
+                     "--ablate-requests", "--out", str(tmp_path)])
+    (row,) = json.loads((tmp_path / "result.json").read_text())["rows"]
+    v = row["variants"]["family"]
+    assert v["requests_off_collaboration"] == 0.0
+    assert v["requests_gain"] == pytest.approx(v["mean"] - v["requests_off_mean"], abs=1e-3)
+    assert v["requests_gain_ci"][0] <= v["requests_gain"] <= v["requests_gain_ci"][1]
+    assert "requests off:" in (tmp_path / "result.md").read_text()
 
 
 @pytest.mark.heavy

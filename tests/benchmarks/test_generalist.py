@@ -50,6 +50,18 @@ def test_set_changes_the_training_config_and_on_picks_the_draw(capsys):
     assert "unknown key env.n_agentz" in capsys.readouterr().err
 
 
+def test_the_settings_are_acted_in_the_action_mode_trained_in():
+    """`--set env.action_mode=select` on a select_team recipe: the settings are judged in
+    select mode too (the team's own requests), not in the recipe's select_team."""
+    recipe = str(generalist.ROOT / "configs" / "generalist.yaml")
+    trained = generalist.train_config(recipe, "family", 4096, True, ("env.action_mode=select",))
+    judged = generalist.setting_config(recipe, generalist.read_settings()[10], "slots_rates",
+                                       trained.env.action_mode)
+    assert trained.env.action_mode == judged.env.action_mode == "select"
+    assert generalist.setting_config(recipe, generalist.read_settings()[10],
+                                     "slots_rates").env.action_mode == "select_team"
+
+
 def test_a_recipe_in_a_per_slot_layout_keeps_it_and_fixed_drops_its_draws():
     """configs/generalist.yaml observes `slots_rates` and draws from the family itself: both
     variants keep its layout, and the `fixed` control trains at its setting only."""

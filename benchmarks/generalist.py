@@ -77,14 +77,10 @@ def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool,
     return load(recipe, overrides)
 
 
-def setting_config(recipe: str, setting: dict, obs_mode: str = "slots",
-                   action_mode: str | None = None) -> RunConfig:
-    """The recipe's env replaced by a held-out setting (no draws), observed and acted in as the
-    trained policy was (`obs_mode`: "slots", or another per-slot layout given with `--set`;
-    `action_mode`: the recipe's unless `--set` changed it)."""
-    mode = [] if action_mode is None else [f"env.action_mode={action_mode}"]
-    return load(recipe, [f"env.obs_mode={obs_mode}", *mode, "env.randomize=none",
-                         *setting_overrides(setting)])
+def setting_config(trained: RunConfig, setting: dict) -> RunConfig:
+    """The trained config's env replaced by a held-out setting, its draws off: every other env
+    value (per-slot layout, action mode, any `--set`) stays as the policy was trained in."""
+    return load(trained.to_dict(), ["env.randomize=none", *setting_overrides(setting)])
 
 
 def paired_ci(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
@@ -94,13 +90,11 @@ def paired_ci(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def evaluate_setting(index: int, setting: dict, trained: dict, recipe: str,
-                     episodes: int, obs_mode: str = "slots", ablate: bool = False,
-                     action_mode: str | None = None) -> dict:
-    """Every variant's learned team and every rule on the same episodes of one setting; with
-    `ablate`, each team again with its collaboration requests switched off (every other output
-    unchanged): the paired gain of its own requests."""
-    config = setting_config(recipe, setting, obs_mode, action_mode)
+def evaluate_setting(index: int, config: RunConfig, trained: dict, episodes: int,
+                     ablate: bool = False) -> dict:
+    """Every variant's learned team and every rule on the same episodes of one setting (its
+    `setting_config`); with `ablate`, each team again with its collaboration requests switched
+    off (every other output unchanged): the paired gain of its own requests."""
     env, params = config.env.make_env()
     key = jax.random.key(EVAL_KEY)
     rules_env, rules_params = judging(config).env.make_env()  # select_team: the select rules
@@ -253,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.ablate_requests and mode not in NO_COLLABORATION:
         parser.error(f"--ablate-requests: a {mode} policy makes no requests of its own (modes "
                      f"with requests: {', '.join(NO_COLLABORATION)})")
-    for i in chosen:  # a bad setting is one line, before training
-        setting_config(args.config, settings[i], obs_mode, mode)
+    try:  # a bad setting is one line, before training
+        judged_at = {i: setting_config(configs[variants[0]], settings[i]) for i in chosen}
+    except ValueError as error:
+        parser.error(str(error))
     trained, seconds = {}, {}
     for variant, config in configs.items():
         env, params = config.env.make_env()
@@ -270,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
                 trained[name + suffix] = (judged, out.runner_state)
     rows = []
     for i in chosen:
-        rows.append(evaluate_setting(i, settings[i], trained, args.config, args.episodes,
-                                     obs_mode, args.ablate_requests, mode))
+        rows.append(evaluate_setting(i, judged_at[i], trained, args.episodes,
+                                     args.ablate_requests))
         print(f"generalist: setting {i}: " + ", ".join(
             f"{v} {r['margin']:+.1f} {r['margin_ci']}" for v, r in rows[-1]["variants"].items()),
             flush=True)

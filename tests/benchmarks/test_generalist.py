@@ -26,7 +26,7 @@ def test_training_draws_from_the_family_and_the_held_out_settings_do_not():
     assert fixed.env.params.randomize == () and family.ppo.total_timesteps == 4096
     assert family.env.obs_mode == fixed.env.obs_mode == "slots"
     setting = generalist.read_settings()[10]
-    held_out = generalist.setting_config(RECIPE, setting)
+    held_out = generalist.setting_config(family, setting)
     assert held_out.env.params.randomize == () and held_out.env.obs_mode == "slots"
     assert held_out.env.n_task_types == setting["n_task_types"]
     assert float(held_out.env.params.arrival_rate) == setting["arrival_rate"]
@@ -42,7 +42,7 @@ def test_set_changes_the_training_config_and_on_picks_the_draw(capsys):
     # the policy was trained to observe them
     rates = generalist.train_config(RECIPE, "family", 4096, True, ("env.obs_mode=slots_rates",))
     assert rates.env.obs_mode == "slots_rates"
-    judged = generalist.setting_config(RECIPE, generalist.read_settings()[10], "slots_rates")
+    judged = generalist.setting_config(rates, generalist.read_settings()[10])
     assert judged.env.obs_mode == "slots_rates"
     assert read_settings(generalist.ON["validation"]) != read_settings()
     with pytest.raises(SystemExit):
@@ -55,11 +55,24 @@ def test_the_settings_are_acted_in_the_action_mode_trained_in():
     select mode too (the team's own requests), not in the recipe's select_team."""
     recipe = str(generalist.ROOT / "configs" / "generalist.yaml")
     trained = generalist.train_config(recipe, "family", 4096, True, ("env.action_mode=select",))
-    judged = generalist.setting_config(recipe, generalist.read_settings()[10], "slots_rates",
-                                       trained.env.action_mode)
+    judged = generalist.setting_config(trained, generalist.read_settings()[10])
     assert trained.env.action_mode == judged.env.action_mode == "select"
-    assert generalist.setting_config(recipe, generalist.read_settings()[10],
-                                     "slots_rates").env.action_mode == "select_team"
+    as_is = generalist.train_config(recipe, "family", 4096, True)
+    assert generalist.setting_config(as_is, generalist.read_settings()[10]).env.action_mode \
+        == "select_team"
+
+
+def test_a_setting_keeps_the_trained_env_values_it_does_not_name():
+    """An env value the settings file does not set (here the episode length, changed with
+    `--set`) is judged as trained; the setting's own values replace the trained ones."""
+    trained = generalist.train_config(RECIPE, "family", 4096, True,
+                                      ("env.max_steps_in_episode=37", "env.n_agents=8",
+                                       "env.max_tasks=20"))
+    setting = generalist.read_settings()[6]
+    judged = generalist.setting_config(trained, setting)
+    assert judged.env.params.max_steps_in_episode == 37 and "max_steps_in_episode" not in setting
+    assert judged.env.n_agents == setting["n_agents"] != trained.env.n_agents
+    assert judged.env.params.randomize == () != trained.env.params.randomize
 
 
 def test_a_recipe_in_a_per_slot_layout_keeps_it_and_fixed_drops_its_draws():
@@ -177,7 +190,8 @@ def test_a_select_team_recipe_meets_the_select_rules_on_the_same_episodes():
     a select recipe meets: the same best rule, the same returns."""
     configs = Path(__file__).resolve().parents[2] / "configs"
     setting = {**read_settings()[11], "max_steps_in_episode": 16}
-    team, select = (generalist.evaluate_setting(11, setting, {}, str(configs / name), 4)
-                    for name in ("select_team.yaml", "select.yaml"))
+    team, select = (generalist.evaluate_setting(11, generalist.setting_config(
+        generalist.train_config(str(configs / name), "fixed", None, False), setting), {}, 4)
+        for name in ("select_team.yaml", "select.yaml"))
     assert team["best_rule"] in heuristics_for("select")
     assert team == select

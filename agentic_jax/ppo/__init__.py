@@ -21,14 +21,11 @@ from agentic_jax.ppo.distributions import (
 from agentic_jax.ppo.heads import make_head
 from agentic_jax.ppo.losses import (
     METRIC_NAMES,
-    better_requests,
     bootstrap_truncation,
     compute_gae,
     explained_variance,
     ppo_loss,
     ppo_loss_terms,
-    request_advantages,
-    request_model_loss,
     teacher_loss,
 )
 from agentic_jax.ppo.networks import ActorCritic, make_network
@@ -40,6 +37,7 @@ from agentic_jax.ppo.optimizer import (
     make_optimizer,
     progress_remaining,
 )
+from agentic_jax.ppo.request_credit import better_requests, request_advantages, request_model_loss
 from agentic_jax.ppo.requests import draw_requests, request_logits
 from agentic_jax.ppo.rollout import (
     BatchedEnv,

@@ -39,7 +39,6 @@ from agentic_jax.ppo.losses import (
     bootstrap_truncation,
     compute_gae,
     explained_variance,
-    request_advantages,
 )
 from agentic_jax.ppo.networks import make_network
 from agentic_jax.ppo.optimizer import (
@@ -48,6 +47,7 @@ from agentic_jax.ppo.optimizer import (
     make_optimizer,
     progress_remaining,
 )
+from agentic_jax.ppo.request_credit import request_advantages
 from agentic_jax.ppo.rollout import CREDIT_KEYS, EnvFacts, env_spec, make_collect, vector_env
 from agentic_jax.ppo.sgd import make_sgd, sgd_metrics, tree_select
 from agentic_jax.ppo.types import PPOHParams, RunnerState, RunningMeanStd, TrainOutput, Transition

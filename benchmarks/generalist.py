@@ -17,7 +17,7 @@ types and queue), never seen in training, and are compared with every rule of th
 table of the mode that judges the action mode (`heldout.judging`: its own, the select rules
 for `select_team`; one compiled program per setting) on the same `--episodes` episodes (one
 evaluation key): the paired margin over the setting's best rule (mean over
-episodes, 95% percentile-bootstrap CI over episodes), its completion rate and collaboration
+episodes, 95% percentile-bootstrap CI over episodes, rliable), its completion rate and collaboration
 frequency. The CI is over episodes, not over training runs; `--seed 0,1,2` trains each variant
 once per seed and judges every seed on the same episodes against one evaluation of the rules,
 and the summary counts, per trained policy, the settings where it is above the best rule.
@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
-from heldout import NO_COLLABORATION, ON, judging, read_settings  # noqa: E402
+from heldout import NO_COLLABORATION, ON, judging, paired_ci, read_settings  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
 
 from agentic_jax.config import RunConfig, load, setting_overrides  # noqa: E402
@@ -63,7 +63,6 @@ EVAL_KEY = 20261205  # the episodes every policy of a setting meets
 VARIANTS = {"family": ["env.randomize=family"], "fixed": ["env.randomize=none"]}
 QUICK = ["ppo.n_envs=8", "ppo.n_steps=16", "ppo.batch_size=64", "ppo.n_epochs=1",
          "ppo.net_arch={pi: [16], vf: [16]}"]
-BOOTSTRAP = 2000
 
 
 def train_config(recipe: str, variant: str, timesteps: int | None, quick: bool,
@@ -81,13 +80,6 @@ def setting_config(trained: RunConfig, setting: dict) -> RunConfig:
     """The trained config's env replaced by a held-out setting, its draws off: every other env
     value (per-slot layout, action mode, any `--set`) stays as the policy was trained in."""
     return load(trained.to_dict(), ["env.randomize=none", *setting_overrides(setting)])
-
-
-def paired_ci(diff: np.ndarray, seed: int = 0) -> tuple[float, float]:
-    """95% percentile-bootstrap CI of the mean of paired differences (over episodes)."""
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, diff.size, (BOOTSTRAP, diff.size))].mean(1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 def evaluate_setting(index: int, config: RunConfig, trained: dict, episodes: int,

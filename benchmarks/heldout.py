@@ -70,6 +70,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from results_dir import add_arguments, result_dir, write_result  # noqa: E402
+from rliable import metrics as rl_metrics  # noqa: E402
 
 from agentic_jax.config import RunConfig, SweepConfig, load, setting_overrides  # noqa: E402
 from agentic_jax.config import read_settings as config_settings  # noqa: E402
@@ -83,7 +84,7 @@ from agentic_jax.env.evaluation import (  # noqa: E402
 from agentic_jax.env.family import SettingsFamily  # noqa: E402
 from agentic_jax.ppo import make_act  # noqa: E402
 from agentic_jax.sweep import load_member, run_sweep  # noqa: E402
-from agentic_jax.sweep.report import summarize  # noqa: E402
+from agentic_jax.sweep.report import bootstrap_ci, summarize  # noqa: E402
 from agentic_jax.system import AgenticRLSystem  # noqa: E402
 from agentic_jax.training.schedule import final_eval_key, run_keys  # noqa: E402
 
@@ -170,11 +171,11 @@ def collaboration_ablation(system: Any, episodes: int, key: jax.Array) -> np.nda
     return np.asarray(both(system.runner_state))
 
 
-def bootstrap_ci(values: np.ndarray, draws: int = 10_000, seed: int = 0) -> list[float]:
-    """95% percentile-bootstrap CI of the mean of `values` (1-D)."""
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (draws, len(values)))].mean(1)
-    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+def paired_ci(diff: np.ndarray) -> tuple[float, float]:
+    """95% CI of the mean of paired per-episode differences `diff` `(episodes,)`: rliable's
+    bootstrap (`sweep.report.bootstrap_ci`), as every margin of a sweep's report."""
+    _, low, high = bootstrap_ci(np.asarray(diff, np.float64)[:, None], rl_metrics.aggregate_mean)
+    return low, high
 
 
 def setting_config(recipe: str | Path, setting: dict, seeds: int, final_episodes: int,
@@ -276,7 +277,7 @@ def setting_row(index: int, config: RunConfig, row: dict, returns: np.ndarray, b
             "best_rule_completion": rule_completion(config, row["best_heuristic"]),
             "collaboration_per_seed": collab,
             "collab_off_mean": float(ablation[:, 1].mean()),
-            "collab_gain": float(gain.mean()), "collab_gain_ci": bootstrap_ci(gain),
+            "collab_gain": float(gain.mean()), "collab_gain_ci": list(paired_ci(gain)),
             "collab_gain_per_seed": (ablation[:, 0] - ablation[:, 1]).mean(1).tolist(),
             "beats_rule": bool(row["paired_margin_ci_low"] is not None
                                and row["paired_margin_ci_low"] > 0)}

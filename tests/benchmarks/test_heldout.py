@@ -199,6 +199,7 @@ def test_quick_run_reports_every_chosen_setting(tmp_path):
     for row in result["rows"]:
         assert len(row["margin_per_seed"]) == len(row["collaboration_per_seed"]) == 2
         assert row["margin_ci"][0] <= row["margin"] <= row["margin_ci"][1]
+        assert row["collab_gain_ci"][0] <= row["collab_gain"] <= row["collab_gain_ci"][1]
         assert 0.0 <= row["best_rule_completion"] <= 1.0
     assert "The CI lies above zero in" in (tmp_path / "result.md").read_text()
     for index in (0, 1):  # each setting's learning curves: a row per seed and evaluation
@@ -267,3 +268,16 @@ def test_quick_warm_start_records_its_sources(tmp_path):
     assert row["margin_ci"][0] <= row["margin"] <= row["margin_ci"][1]
     assert (tmp_path / "evaluations_11_seed1.csv").is_file()
     assert "Warm start:" in (tmp_path / "result.md").read_text()
+
+
+def test_paired_ci_matches_a_numpy_percentile_bootstrap_and_narrows_with_more_episodes():
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(5.0, 10.0, 16), rng.normal(5.0, 10.0, 1024)
+    for diff in (small, large):
+        low, high = heldout.paired_ci(diff)
+        means = diff[rng.integers(0, diff.size, (20_000, diff.size))].mean(1)
+        reference = np.percentile(means, [2.5, 97.5])
+        width = reference[1] - reference[0]
+        assert low < diff.mean() < high
+        np.testing.assert_allclose([low, high], reference, atol=0.05 * width)
+    assert np.diff(heldout.paired_ci(large)) < np.diff(heldout.paired_ci(small))

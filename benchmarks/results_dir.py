@@ -37,10 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser, benchmark: str, tag: str | No
 def result_dir(benchmark: str, tag: str, out: Path | None = None, what: str | None = None,
                extra: dict[str, Any] | None = None) -> Path:
     """Make the results folder (``out``, or ``results/<benchmark>/<tag>``) and its meta.json,
-    whose ``tag`` is the folder's name; ``what`` is the index's "what was measured" (without
-    it, the first line of ``result.md``); ``extra``: more fields for meta.json."""
+    whose ``tag`` is the folder's name and ``benchmark`` its parent's where ``out`` is a
+    results folder (``results/seed_discrete/heldout_6`` from heldout.py), so the index files
+    it where it lies; ``what`` is the index's "what was measured" (without it, the first line
+    of ``result.md``); ``extra``: more fields for meta.json."""
     folder = Path(out) if out is not None else RESULTS / benchmark / tag
     folder.mkdir(parents=True, exist_ok=True)
+    if folder.resolve().parent.parent == RESULTS.resolve():
+        benchmark = folder.resolve().parent.name
     record = {"benchmark": benchmark, "tag": folder.name, **({"what": what} if what else {}),
               **meta(), **(extra or {})}
     (folder / "meta.json").write_text(json.dumps(record, indent=1) + "\n")

@@ -39,3 +39,14 @@ def test_a_new_result_gets_a_meta_and_a_row(tmp_path):
     assert f"`{meta['command']}`" in row and "[result.md](bench/t1/result.md)" in row
     results_dir.result_dir("bench", "t2", tmp_path / "bench" / "t2", what="a | b")
     assert index.render(tmp_path).splitlines()[-1].startswith("| bench | t2 | a \\| b |")
+
+
+def test_out_into_another_benchmarks_results_folder_is_filed_under_that_folder(monkeypatch,
+                                                                              tmp_path):
+    """`heldout.py --out benchmarks/results/seed_discrete/heldout_6`: meta.json names
+    `seed_discrete`, where the index looks; an --out elsewhere keeps the script's name."""
+    monkeypatch.setattr(results_dir, "RESULTS", tmp_path / "results")
+    inside = results_dir.result_dir("heldout", "x", tmp_path / "results" / "seed_discrete" / "h6")
+    outside = results_dir.result_dir("heldout", "x", tmp_path / "smoke" / "h6")
+    assert json.loads((inside / "meta.json").read_text())["benchmark"] == "seed_discrete"
+    assert json.loads((outside / "meta.json").read_text())["benchmark"] == "heldout"

@@ -16,11 +16,11 @@ unchanged (`ppo.transfer`) on each chosen setting of configs/heldout.yaml (its t
 types and queue), never seen in training, and are compared with every rule of the whole
 table of the mode that judges the action mode (`heldout.judging`: its own, the select rules
 for `select_team`; one compiled program per setting) on the same `--episodes` episodes (one
-evaluation key): the paired margin over the setting's best rule (mean over
-episodes, 95% percentile-bootstrap CI over episodes, rliable), its completion rate and collaboration
-frequency. The CI is over episodes, not over training runs; `--seed 0,1,2` trains each variant
-once per seed and judges every seed on the same episodes against one evaluation of the rules,
-and the summary counts, per trained policy, the settings where it is above the best rule.
+evaluation key): the paired margin over the setting's best rule (mean over episodes, 95%
+percentile-bootstrap CI over episodes, rliable), its completion rate and collaboration
+frequency. The CI is over episodes, not over training runs; `--seed 0,1,2` trains each
+variant once per seed and judges every seed on the same episodes against one evaluation of
+the rules, and the summary counts, per trained policy, the settings where it is above the best rule.
 
 `--decodings order,matching` judges each trained policy once per way of decoding its
 deterministic choices (`ppo.select_decoding`; the training is the same), so the decodings meet

@@ -43,8 +43,9 @@ def result_dir(benchmark: str, tag: str, out: Path | None = None, what: str | No
     of ``result.md``); ``extra``: more fields for meta.json."""
     folder = Path(out) if out is not None else RESULTS / benchmark / tag
     folder.mkdir(parents=True, exist_ok=True)
-    if folder.resolve().parent.parent == RESULTS.resolve():
-        benchmark = folder.resolve().parent.name
+    parent = folder.resolve().parent
+    if parent.parent == RESULTS.resolve():
+        benchmark = parent.name
     record = {"benchmark": benchmark, "tag": folder.name, **({"what": what} if what else {}),
               **meta(), **(extra or {})}
     (folder / "meta.json").write_text(json.dumps(record, indent=1) + "\n")
